@@ -1,0 +1,18 @@
+/* vk_kernels.c: the kernel table, one row per shaders/<name>.comp.
+ *
+ * To add a kernel:
+ *   1. write shaders/<name>.comp with std430 `buffer`s at set 0, bindings 0..n-1,
+ *      a fixed local_size, and its push block from shaders/common/<name>_push.h
+ *      (SZARC_PUSH_BEGIN/END from push.h, so C and GLSL share one definition);
+ *   2. add SZARC_VK_K_<NAME> to szarc_vk_kernel in vk.h (before SZARC_VK_K_COUNT);
+ *   3. add its row here.
+ * szarc_vk_create() checks each row against the SPIR-V reflected at build time
+ * (binding count, push size) and against the device's limits. */
+#include "vk.h"
+
+#include "selftest_push.h"
+
+const szarc_vk_kernel_row szarc_vk_kernels[SZARC_VK_K_COUNT] = {
+    /*  id                      name        bindings  push bytes */
+    [SZARC_VK_K_SELFTEST] = {"selftest", 3, sizeof(szarc_selftest_push)},
+};
