@@ -1,0 +1,104 @@
+/* engine.c: backend choice and the logits-to-frequencies stage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "numerics.h"
+
+struct szarc_engine {
+    szarc_backend *b;
+    int vulkan;
+    char device[256];
+};
+
+szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
+                                 const szarc_engine_opts *opts, int quiet, szarc_err *err)
+{
+    *out = NULL;
+    if (!device)
+        device = "auto";
+    if (opts->max_rows == 0 || opts->max_slots == 0)
+        return szarc_err_set(err, SZARC_E_ARG, "engine: max_rows and max_slots must be > 0");
+    szarc_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return szarc_err_set(err, SZARC_E_NOMEM, "engine: out of memory");
+    szarc_status st;
+    if (!strcmp(device, "cpu")) {
+        st = szarc_ref_create(&e->b, m, opts, err);
+    } else if (!strcmp(device, "auto") || !strncmp(device, "vk:", 3)) {
+        st = szarc_vkfwd_create(&e->b, m, device, opts, err);
+        if (st == SZARC_E_NODEVICE && !strcmp(device, "auto")) {
+            if (!quiet)
+                fprintf(stderr, "szarc: warning: %s; using the C reference (identical results)\n",
+                        err ? err->msg : "no Vulkan device");
+            st = szarc_ref_create(&e->b, m, opts, err);
+        } else if (!st) {
+            e->vulkan = 1;
+        }
+    } else {
+        st = szarc_err_set(err, SZARC_E_USAGE,
+                           "unknown device \"%s\" (expected auto, cpu or vk:N)", device);
+    }
+    if (st) {
+        free(e);
+        return st;
+    }
+    snprintf(e->device, sizeof e->device, "%s", e->vulkan ? e->b->name : "cpu (C reference)");
+    *out = e;
+    return SZARC_OK;
+}
+
+void szarc_engine_destroy(szarc_engine *e)
+{
+    if (!e)
+        return;
+    if (e->b)
+        e->b->destroy(e->b);
+    free(e);
+}
+
+const char *szarc_engine_device(const szarc_engine *e) { return e->device; }
+int szarc_engine_is_vulkan(const szarc_engine *e) { return e->vulkan; }
+
+szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_t *tok,
+                                  const uint32_t *slot, const uint32_t *pos, int32_t *z,
+                                  szarc_err *err)
+{
+    if (n_rows == 0)
+        return SZARC_OK;
+    return e->b->forward(e->b, n_rows, tok, slot, pos, z, err);
+}
+
+szarc_status szarc_freq_from_logits(const uint32_t *lut, const int32_t *z, uint32_t vocab,
+                                    uint32_t *freq)
+{
+    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
+        return SZARC_E_DETERMINISM;
+    int32_t zmax = z[0];
+    uint32_t arg = 0;
+    for (uint32_t v = 1; v < vocab; v++) {
+        if (z[v] > zmax) {
+            zmax = z[v];
+            arg = v;
+        }
+    }
+    uint64_t sum = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        const uint32_t d = (uint32_t)zmax - (uint32_t)z[v];
+        const uint32_t n = d >> 16;
+        const uint32_t ev = n >= 31 ? 0 : lut[(d & 0xFFFFu) >> (16 - SZ_EXP2_BITS)] >> n;
+        freq[v] = ev; /* temporarily */
+        sum += ev;
+    }
+    const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    uint64_t total = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        freq[v] = 1 + (uint32_t)(((uint64_t)freq[v] * room) / sum);
+        total += freq[v];
+    }
+    if (total > SZ_FREQ_TOTAL)
+        return SZARC_E_DETERMINISM;
+    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
+    return SZARC_OK;
+}
