@@ -649,9 +649,16 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
         goto fail;
     if (index >= 0) {
         if ((uint32_t)index >= n) {
-            st = szarc_err_set(err, SZARC_E_ARG,
-                               "device vk:%ld does not exist (%u Vulkan device%s: vk:0..vk:%u)",
-                               index, n, n == 1 ? "" : "s", n - 1);
+            char names[320] = "";
+            for (uint32_t i = 0; i < n && strlen(names) < 200; i++) {
+                VkPhysicalDeviceProperties p;
+                vkGetPhysicalDeviceProperties(pds[i], &p);
+                const size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%svk:%u %.64s", i ? ", " : "", i,
+                         p.deviceName);
+            }
+            st = szarc_err_set(err, SZARC_E_ARG, "device vk:%ld does not exist; devices: %s",
+                               index, names);
             goto fail;
         }
     } else {

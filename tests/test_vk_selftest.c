@@ -9,11 +9,10 @@
 #include <string.h>
 
 #include "selftest_push.h"
+#include "test_vk_selftest_ref.h"
 #include "vk.h"
 
 #define N_ITEMS 1000u
-#define WPI SZARC_SELFTEST_WORDS_PER_ITEM
-#define LOCAL SZARC_SELFTEST_LOCAL_SIZE
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rng(void)
@@ -22,64 +21,6 @@ static uint32_t rng(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (uint32_t)(rng_state >> 16);
-}
-
-static int32_t sext8(uint32_t v, int k)
-{
-    return (int32_t)(int8_t)(uint8_t)(v >> (8 * k));
-}
-
-/* Arithmetic shift right, defined for negative x without relying on C's
- * implementation-defined >>. */
-static int32_t asr(int32_t x, unsigned s)
-{
-    return x < 0 ? (int32_t)~(~(uint32_t)x >> s) : (int32_t)((uint32_t)x >> s);
-}
-
-static int32_t find_msb_u(uint32_t v)
-{
-    int32_t r = -1;
-    while (v) {
-        r++;
-        v >>= 1;
-    }
-    return r;
-}
-
-/* GLSL findMSB(int): highest 1 bit for x >= 0, highest 0 bit for x < 0. */
-static int32_t find_msb_i(int32_t x)
-{
-    return find_msb_u(x < 0 ? ~(uint32_t)x : (uint32_t)x);
-}
-
-static void reference(const int32_t *a, const uint32_t *b, uint32_t n, int32_t salt,
-                      uint32_t *out)
-{
-    const uint32_t groups = (n + LOCAL - 1) / LOCAL;
-    memset(out + (size_t)n * WPI, 0, groups * sizeof *out);
-    for (uint32_t i = 0; i < n; i++) {
-        const int32_t x = a[i];
-        const uint32_t y = b[i];
-        uint32_t *o = out + (size_t)i * WPI;
-        const int64_t sp = (int64_t)x * (int64_t)(int32_t)y;
-        const uint64_t up = (uint64_t)(uint32_t)x * y;
-        uint32_t dot = 0; /* wrapping, as the shader's int adds */
-        for (int k = 0; k < 4; k++)
-            dot += (uint32_t)(sext8((uint32_t)x, k) * sext8(y, k));
-        dot += (uint32_t)salt;
-        const uint32_t d = ((uint32_t)x >> 20) | 1u;
-        o[0] = (uint32_t)(uint64_t)sp;
-        o[1] = (uint32_t)((uint64_t)sp >> 32);
-        o[2] = (uint32_t)up;
-        o[3] = (uint32_t)(up >> 32);
-        o[4] = dot;
-        o[5] = (uint32_t)asr(x, y & 31u);
-        o[6] = y / d;
-        o[7] = (uint32_t)find_msb_i(x);
-        o[8] = (uint32_t)find_msb_u(y);
-        o[9] = y % d;
-        out[(size_t)n * WPI + i / LOCAL] += dot;
-    }
 }
 
 static int run(int force_staging)
@@ -106,8 +47,8 @@ static int run(int force_staging)
         return 1;
     }
 
-    const uint32_t n = N_ITEMS, groups = (n + LOCAL - 1) / LOCAL;
-    const size_t out_words = (size_t)n * WPI + groups;
+    const uint32_t n = N_ITEMS, groups = (n + SZARC_SELFTEST_LOCAL_SIZE - 1) / SZARC_SELFTEST_LOCAL_SIZE;
+    const size_t out_words = (size_t)n * SZARC_SELFTEST_WORDS_PER_ITEM + groups;
     int32_t *a = malloc(n * sizeof *a);
     uint32_t *b = malloc(n * sizeof *b);
     uint32_t *got = malloc(out_words * sizeof *got);
@@ -129,7 +70,7 @@ static int run(int force_staging)
             b[i * n_edge + j] = edge_b[j];
         }
     const int32_t salt = -12345;
-    reference(a, b, n, salt, want);
+    selftest_reference(a, b, n, salt, want);
 
     if ((st = szarc_vk_buf_create(vk, n * sizeof *a, 0, &ba, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_create(vk, n * sizeof *b, 0, &bb, &err)) != SZARC_OK ||
@@ -149,7 +90,7 @@ static int run(int force_staging)
         fprintf(stderr, "run: %s: %s\n", szarc_status_str(st), err.msg);
         goto done;
     }
-    static const char *const what[WPI] = {"imulExtended lsb", "imulExtended msb",
+    static const char *const what[SZARC_SELFTEST_WORDS_PER_ITEM] = {"imulExtended lsb", "imulExtended msb",
                                           "umulExtended lsb", "umulExtended msb",
                                           "int8 dot (bitfieldExtract)", "arithmetic >>",
                                           "uint /", "findMSB(int)", "findMSB(uint)", "uint %"};
@@ -158,12 +99,12 @@ static int run(int force_staging)
         if (got[w] == want[w])
             continue;
         if (bad++ < 10) {
-            if (w < (size_t)n * WPI)
-                fprintf(stderr, "item %zu (a=%d b=0x%08x) %s: got 0x%08x want 0x%08x\n", w / WPI,
-                        a[w / WPI], b[w / WPI], what[w % WPI], got[w], want[w]);
+            if (w < (size_t)n * SZARC_SELFTEST_WORDS_PER_ITEM)
+                fprintf(stderr, "item %zu (a=%d b=0x%08x) %s: got 0x%08x want 0x%08x\n", w / SZARC_SELFTEST_WORDS_PER_ITEM,
+                        a[w / SZARC_SELFTEST_WORDS_PER_ITEM], b[w / SZARC_SELFTEST_WORDS_PER_ITEM], what[w % SZARC_SELFTEST_WORDS_PER_ITEM], got[w], want[w]);
             else
                 fprintf(stderr, "shared reduction of group %zu: got %d want %d\n",
-                        w - (size_t)n * WPI, (int32_t)got[w], (int32_t)want[w]);
+                        w - (size_t)n * SZARC_SELFTEST_WORDS_PER_ITEM, (int32_t)got[w], (int32_t)want[w]);
         }
     }
     if (bad) {
