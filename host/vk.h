@@ -43,6 +43,13 @@
  * host/vk_kernels.c; keep SZARC_VK_K_COUNT last. */
 typedef enum {
     SZARC_VK_K_SELFTEST = 0, /* shaders/selftest.comp: integer-op self test */
+    SZARC_VK_K_EMBED,        /* shaders/embed.comp: token embedding rows */
+    SZARC_VK_K_QUANT,        /* shaders/quant.comp: per-row int8 quantization (RMSNorm) */
+    SZARC_VK_K_MATMUL,       /* shaders/matmul.comp: int8 matrix product + requantization */
+    SZARC_VK_K_ROPE,         /* shaders/rope.comp: rotary position embedding */
+    SZARC_VK_K_KVSTORE,      /* shaders/kvstore.comp: key/value cache writes */
+    SZARC_VK_K_ATTN,         /* shaders/attn.comp: integer softmax attention */
+    SZARC_VK_K_SWIGLU,       /* shaders/swiglu.comp: SiLU(gate) * up */
     SZARC_VK_K_COUNT
 } szarc_vk_kernel;
 

@@ -10,9 +10,17 @@
  * (binding count, push size) and against the device's limits. */
 #include "vk.h"
 
+#include "fwd_push.h"
 #include "selftest_push.h"
 
 const szarc_vk_kernel_row szarc_vk_kernels[SZARC_VK_K_COUNT] = {
     /*  id                      name        bindings  push bytes */
     [SZARC_VK_K_SELFTEST] = {"selftest", 3, sizeof(szarc_selftest_push)},
+    [SZARC_VK_K_EMBED]    = {"embed",    4, sizeof(szarc_embed_push)},
+    [SZARC_VK_K_QUANT]    = {"quant",    3, sizeof(szarc_quant_push)},
+    [SZARC_VK_K_MATMUL]   = {"matmul",   5, sizeof(szarc_matmul_push)},
+    [SZARC_VK_K_ROPE]     = {"rope",     3, sizeof(szarc_attn_push)},
+    [SZARC_VK_K_KVSTORE]  = {"kvstore",  5, sizeof(szarc_attn_push)},
+    [SZARC_VK_K_ATTN]     = {"attn",     7, sizeof(szarc_attn_push)},
+    [SZARC_VK_K_SWIGLU]   = {"swiglu",   2, sizeof(szarc_swiglu_push)},
 };

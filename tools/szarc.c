@@ -1,0 +1,391 @@
+/* szarc.c: the command line, a thin dispatcher over the libraries.
+ * Only this file maps statuses to exit codes (see usage()). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "eval.h"
+#include "gguf.h"
+#include "model.h"
+#include "numerics.h"
+#include "tokenizer.h"
+#include "vk.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,    /* a check failed (digests differ, verification failed) */
+    EXIT_USAGE = 2,   /* usage or I/O error */
+    EXIT_NOMODEL = 3, /* no usable model */
+    EXIT_DEVICE = 4   /* the requested device cannot be used */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: szarc COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n"
+            "  devices [--json]                      list Vulkan devices\n"
+            "  model info [--model M] [--json]       architecture, parameters, tokenizer, pin\n"
+            "  model eval FILE [--model M] [--device D] [--chunk N] [--json]\n"
+            "                  [--compare-float] [--quiet]\n"
+            "                                        teacher-forced bits per byte and the\n"
+            "                                        digest of every frequency table\n"
+            "\n"
+            "options:\n"
+            "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
+            "                models/szarc-default.gguf in the source tree)\n"
+            "  --device D    auto (best Vulkan device, else the C reference), cpu (the C\n"
+            "                reference), or vk:N (see szarc devices). Results are identical.\n"
+            "\n"
+            "exit codes:\n"
+            "  0  success\n"
+            "  1  a check failed\n"
+            "  2  usage or I/O error\n"
+            "  3  no usable model (missing, malformed, unsupported)\n"
+            "  4  the requested device cannot be used\n");
+}
+
+static int status_exit(szarc_status st)
+{
+    if (st == SZARC_OK)
+        return EXIT_OK;
+    if (st == SZARC_E_VULKAN || st == SZARC_E_NODEVICE || st == SZARC_E_VALIDATION)
+        return EXIT_DEVICE;
+    if (st == SZARC_E_DETERMINISM)
+        return EXIT_FAIL;
+    return EXIT_USAGE;
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+typedef struct {
+    const char *model;
+    const char *device;
+    const char *file;
+    uint32_t chunk;
+    int json, compare_float, quiet;
+} opts;
+
+static int parse_opts(int argc, char **argv, opts *o, int want_file)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+            o->quiet = 1;
+        else if (!strcmp(a, "--compare-float"))
+            o->compare_float = 1;
+        else if ((!strcmp(a, "--model") || !strcmp(a, "--device") || !strcmp(a, "--chunk")) &&
+                 i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "--model"))
+                o->model = v;
+            else if (!strcmp(a, "--device"))
+                o->device = v;
+            else {
+                char *end;
+                const long n = strtol(v, &end, 10);
+                if (*end || n < 1 || n > SZ_MAX_CTX) {
+                    fprintf(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
+                    return -1;
+                }
+                o->chunk = (uint32_t)n;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "szarc: unknown or incomplete option %s\n", a);
+            return -1;
+        } else if (want_file && !o->file) {
+            o->file = a;
+        } else {
+            fprintf(stderr, "szarc: unexpected argument %s\n", a);
+            return -1;
+        }
+    }
+    if (want_file && !o->file) {
+        fprintf(stderr, "szarc: missing FILE\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_model(const opts *o, szarc_model **m)
+{
+    char path[4096];
+    if (o->model)
+        snprintf(path, sizeof path, "%s", o->model);
+    else if (szarc_model_default_path(path, sizeof path)) {
+        fprintf(stderr,
+                "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
+                path);
+        return EXIT_NOMODEL;
+    }
+    szarc_err err = {0};
+    if (szarc_model_load(m, path, &err)) {
+        fprintf(stderr, "szarc: %s\n", err.msg);
+        return err.status == SZARC_E_NOMEM || err.status == SZARC_E_IO ? EXIT_USAGE : EXIT_NOMODEL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    opts o = {0};
+    if (parse_opts(argc, argv, &o, 0))
+        return EXIT_USAGE;
+    szarc_vk_device_info dev[16];
+    size_t n = 0;
+    szarc_err err = {0};
+    szarc_status st = szarc_vk_list(dev, 16, &n, &err);
+    if (n > 16)
+        n = 16;
+    if (o.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; !st && i < n; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "vk:%u", dev[i].index);
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "device", id, "name",
+                               dev[i].name, "type", szarc_vk_dev_type_str(dev[i].type), "driver",
+                               dev[i].driver_info, "vendor_id", (int)dev[i].vendor_id,
+                               "max_shared_bytes", (int)dev[i].max_shared_bytes, "compute",
+                               dev[i].has_compute));
+        }
+        json_t *root = json_pack("{s:o, s:s}", "vulkan", arr, "cpu", "C reference");
+        if (st)
+            json_object_set_new(root, "error", json_string(err.msg));
+        json_dumpf(root, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(root);
+        return EXIT_OK;
+    }
+    if (st)
+        printf("no Vulkan device: %s\n", err.msg);
+    for (size_t i = 0; !st && i < n; i++)
+        printf("vk:%u  %-40s %-10s %s%s\n", dev[i].index, dev[i].name,
+               szarc_vk_dev_type_str(dev[i].type), dev[i].driver_info,
+               dev[i].has_compute ? "" : "  (no compute queue)");
+    printf("cpu   C reference (bit-identical to every Vulkan device)\n");
+    return EXIT_OK;
+}
+
+static int cmd_model_info(int argc, char **argv)
+{
+    opts o = {0};
+    if (parse_opts(argc, argv, &o, 0))
+        return EXIT_USAGE;
+    szarc_model *m = NULL;
+    int rc = load_model(&o, &m);
+    if (rc)
+        return rc;
+    const szarc_mcfg *c = &m->cfg;
+    char gsha[65], wsha[65], tsha[65];
+    hex(gsha, m->gguf_sha256, 32);
+    hex(wsha, m->weights_sha256, 32);
+    hex(tsha, m->tok_sha256, 32);
+    const char *arch = c->arch == SZARC_ARCH_QWEN2 ? "qwen2" : "llama";
+    if (o.json) {
+        json_t *root = json_pack(
+            "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}, s:I, "
+            "s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i}}",
+            "name", m->name, "path", m->path, "architecture", arch, "hyperparameters",
+            "embedding_length", (int)c->d, "block_count", (int)c->n_layer, "head_count",
+            (int)c->n_head, "head_count_kv", (int)c->n_kv, "head_dim", (int)c->hd,
+            "feed_forward_length", (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length",
+            (int)c->n_ctx, "rope", c->rope_neox ? "neox" : "normal", "parameters",
+            (json_int_t)m->n_params, "tokenizer", "model", szarc_tok_kind(m->tok), "pre",
+            szarc_tok_pre(m->tok), "vocab_size", (int)szarc_tok_vocab_size(m->tok), "sha256", tsha,
+            "pin", "gguf_sha256", gsha, "weights_sha256", wsha, "numerics_version",
+            SZARC_NUMERICS_VERSION);
+        json_dumpf(root, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(root);
+    } else {
+        printf("model          %s\n", m->name);
+        printf("file           %s\n", m->path);
+        printf("architecture   %s\n", arch);
+        printf("parameters     %llu\n", (unsigned long long)m->n_params);
+        printf("dimensions     d %u, layers %u, heads %u (kv %u, head dim %u), ffn %u, vocab %u\n",
+               c->d, c->n_layer, c->n_head, c->n_kv, c->hd, c->d_ff, c->vocab);
+        printf("context        %u positions per stream\n", c->n_ctx);
+        printf("tokenizer      %s (pre %s), %u tokens, sha256 %s\n", szarc_tok_kind(m->tok),
+               szarc_tok_pre(m->tok), szarc_tok_vocab_size(m->tok), tsha);
+        printf("gguf sha256    %s\n", gsha);
+        printf("weights sha256 %s (numerics v%d)\n", wsha, SZARC_NUMERICS_VERSION);
+    }
+    szarc_model_destroy(m);
+    return EXIT_OK;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "szarc: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        if (!buf)
+            break;
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        const size_t got = fread(buf + n, 1, cap - n, f);
+        if (!got)
+            break;
+        n += got;
+    }
+    const int bad = ferror(f) || !buf;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "szarc: cannot read %s\n", path);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+typedef struct {
+    int on;
+    double t0;
+} progress_ctx;
+
+static void progress(void *p, uint64_t done, uint64_t total)
+{
+    progress_ctx *c = p;
+    if (!c->on)
+        return;
+    fprintf(stderr, "\r  %llu / %llu tokens (%3.0f%%)", (unsigned long long)done,
+            (unsigned long long)total, total ? 100.0 * done / total : 100.0);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static int cmd_model_eval(int argc, char **argv)
+{
+    opts o = {0};
+    if (parse_opts(argc, argv, &o, 1))
+        return EXIT_USAGE;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (read_file(o.file, &text, &len))
+        return EXIT_USAGE;
+    szarc_model *m = NULL;
+    int rc = load_model(&o, &m);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    szarc_err err = {0};
+    int32_t *tok = NULL;
+    size_t n = 0;
+    szarc_engine *e = NULL;
+    if (szarc_tok_encode_exact(m->tok, text, len, &tok, &n, &err)) {
+        fprintf(stderr, "szarc: %s: %s\n", o.file, err.msg);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    uint32_t chunk = o.chunk ? o.chunk : m->cfg.n_ctx < 512 ? m->cfg.n_ctx : 512;
+    if (chunk > m->cfg.n_ctx)
+        chunk = m->cfg.n_ctx;
+    const szarc_engine_opts eo = {chunk * 4 > 1024 ? chunk * 4 : 1024, 1024 / chunk + 4, chunk};
+    if (szarc_engine_create(&e, m, o.device, &eo, o.quiet, &err)) {
+        fprintf(stderr, "szarc: %s\n", err.msg);
+        rc = status_exit(err.status);
+        goto done;
+    }
+    szarc_eval_result res;
+    progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
+    if (szarc_eval_tokens(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err)) {
+        fprintf(stderr, "szarc: %s: %s\n", o.file, err.msg);
+        rc = status_exit(err.status);
+        goto done;
+    }
+    double fbits = 0;
+    if (o.compare_float && szarc_eval_float(m, tok, n, chunk, &fbits, &err)) {
+        fprintf(stderr, "szarc: %s\n", err.msg);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    char dig[65];
+    hex(dig, res.digest, 32);
+    const double bpb = len ? res.bits / len : 0, tps = res.seconds > 0 ? n / res.seconds : 0;
+    if (o.json) {
+        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:i, s:I, s:i}",
+                                 "file", o.file, "model", m->name, "tokens", (json_int_t)n,
+                                 "bytes", (json_int_t)len, "bits", res.bits, "bits_per_byte", bpb,
+                                 "tokens_per_s", tps, "device", szarc_engine_device(e), "digest",
+                                 dig, "chunk", (int)chunk, "chunks", (json_int_t)res.chunks,
+                                 "numerics_version", SZARC_NUMERICS_VERSION);
+        if (o.compare_float) {
+            json_object_set_new(root, "float_bits", json_real(fbits));
+            json_object_set_new(root, "float_bits_per_byte", json_real(len ? fbits / len : 0));
+            json_object_set_new(root, "integer_over_float",
+                                json_real(fbits > 0 ? res.bits / fbits - 1 : 0));
+        }
+        json_dumpf(root, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(root);
+    } else {
+        printf("file           %s (%zu bytes, %zu tokens, %llu chunks of <= %u)\n", o.file, len, n,
+               (unsigned long long)res.chunks, chunk);
+        printf("device         %s\n", szarc_engine_device(e));
+        printf("bits per byte  %.4f (%.0f bits)\n", bpb, res.bits);
+        if (o.compare_float)
+            printf("float32        %.4f bits per byte; integer path costs %+.2f%%\n",
+                   len ? fbits / len : 0, fbits > 0 ? 100.0 * (res.bits / fbits - 1) : 0);
+        printf("speed          %.0f tokens/s\n", tps);
+        printf("digest         %s\n", dig);
+    }
+done:
+    szarc_engine_destroy(e);
+    free(tok);
+    szarc_model_destroy(m);
+    free(text);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "devices"))
+        return cmd_devices(argc - 2, argv + 2);
+    if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "info"))
+        return cmd_model_info(argc - 3, argv + 3);
+    if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "eval"))
+        return cmd_model_eval(argc - 3, argv + 3);
+    fprintf(stderr, "szarc: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
