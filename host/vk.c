@@ -1032,6 +1032,14 @@ szarc_status szarc_vk_buf_create(szarc_vk *vk, uint64_t size_bytes, uint32_t fla
     *out = NULL;
     if (size_bytes == 0 || (flags & ~(uint32_t)SZARC_VK_BUF_READBACK))
         return szarc_err_set(err, SZARC_E_ARG, "szarc_vk_buf_create: size 0 or unknown flags");
+    if ((vk->info.max_alloc_bytes && size_bytes > vk->info.max_alloc_bytes) ||
+        size_bytes > vk->info.device_local_bytes)
+        return szarc_err_set(err, SZARC_E_NOMEM,
+                             "%s: buffer of %llu MiB exceeds the device's largest allocation "
+                             "(maxMemoryAllocationSize %llu MiB, device-local heap %llu MiB)",
+                             vk->info.name, (unsigned long long)(size_bytes >> 20),
+                             (unsigned long long)(vk->info.max_alloc_bytes >> 20),
+                             (unsigned long long)(vk->info.device_local_bytes >> 20));
     szarc_vk_buf *b;
     const szarc_status st = make_buffer(vk, size_bytes, flags, 0, &b, err);
     if (st != SZARC_OK)
@@ -1341,7 +1349,9 @@ szarc_status szarc_vk_dispatch_views(szarc_vk *vk, szarc_vk_kernel kernel,
     const int k = (int)kernel;
     const szarc_vk_kernel_row *row = &szarc_vk_kernels[k];
     const szarc_vk_device_info *d = &vk->info;
-    if (n_views != row->n_bindings || push_size != row->push_size || (push_size && !push))
+    if (push_size && !push)
+        return stick(vk, szarc_err_set(err, SZARC_E_ARG, "dispatch %s: push is NULL", row->name));
+    if (n_views != row->n_bindings || push_size != row->push_size)
         return stick(vk, szarc_err_set(err, SZARC_E_ARG,
                                        "dispatch %s: got %zu buffers and %zu push bytes; "
                                        "kernel takes %u and %u",
@@ -1363,15 +1373,19 @@ szarc_status szarc_vk_dispatch_views(szarc_vk *vk, szarc_vk_kernel kernel,
         const uint64_t range = v->size ? v->size : v->buf->size - (v->offset < v->buf->size
                                                                        ? v->offset
                                                                        : v->buf->size);
-        if (v->offset % d->storage_align != 0 || v->offset >= v->buf->size ||
-            range > v->buf->size - v->offset)
+        if (v->offset % d->storage_align != 0)
+            return stick(vk, szarc_err_set(err, SZARC_E_ARG,
+                                           "dispatch %s: binding %zu: offset %llu is not a multiple "
+                                           "of minStorageBufferOffsetAlignment %llu",
+                                           row->name, i, (unsigned long long)v->offset,
+                                           (unsigned long long)d->storage_align));
+        if (v->offset >= v->buf->size || range > v->buf->size - v->offset)
             return stick(vk, szarc_err_set(err, SZARC_E_ARG,
                                            "dispatch %s: binding %zu: range %llu+%llu is outside "
-                                           "the buffer (%llu bytes) or offset not a multiple of %llu",
+                                           "a buffer of %llu bytes",
                                            row->name, i, (unsigned long long)v->offset,
                                            (unsigned long long)range,
-                                           (unsigned long long)v->buf->size,
-                                           (unsigned long long)d->storage_align));
+                                           (unsigned long long)v->buf->size));
         if (range > d->max_storage_range)
             return stick(vk, szarc_err_set(err, SZARC_E_ARG,
                                            "dispatch %s: binding %zu spans %llu bytes, above the "
@@ -1495,6 +1509,11 @@ szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err)
     if (r != VK_SUCCESS)
         return vk_fail(err, r, "vkResetFences");
     return SZARC_OK;
+}
+
+const char *szarc_vk_last_error(const szarc_vk *vk)
+{
+    return vk->rec_err.msg;
 }
 
 uint32_t szarc_vk_batch_dispatches(const szarc_vk *vk)

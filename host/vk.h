@@ -270,6 +270,11 @@ szarc_status szarc_vk_barrier(szarc_vk *vk);
  *         (e.g. device lost). After any return the context can begin again. */
 szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err);
 
+/*! szarc_vk_last_error() : the message of the last error of begin, dispatch,
+ * dispatch_views or barrier (the ones without a szarc_err parameter); "" if
+ * none since szarc_vk_begin(). Owned by vk. */
+const char *szarc_vk_last_error(const szarc_vk *vk);
+
 /*! szarc_vk_batch_dispatches() : dispatches recorded in the current (or last
  * submitted) batch. */
 uint32_t szarc_vk_batch_dispatches(const szarc_vk *vk);
