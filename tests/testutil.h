@@ -1,0 +1,62 @@
+/* testutil.h: shared helpers for the tests (header-only). */
+#ifndef SZARC_TESTUTIL_H
+#define SZARC_TESTUTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tu_failures;
+
+#define CHECK(cond, ...)                                                                      \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            tu_failures++;                                                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                              \
+            fprintf(stderr, __VA_ARGS__);                                                     \
+            fputc('\n', stderr);                                                              \
+        }                                                                                     \
+    } while (0)
+
+/* $SZARC_BUILD_DIR/models/NAME.gguf (generated at build time by gen_model). */
+static inline const char *tu_model_path(const char *name)
+{
+    static char buf[4096];
+    const char *b = getenv("SZARC_BUILD_DIR");
+    snprintf(buf, sizeof buf, "%s/models/%s.gguf", b ? b : "build", name);
+    return buf;
+}
+
+static inline void tu_hex(char *out, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* Deterministic pseudo-random token ids (xorshift64). */
+static inline void tu_tokens(int32_t *tok, size_t n, uint32_t vocab, uint64_t seed)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15u + 1;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        tok[i] = (int32_t)(s % vocab);
+    }
+}
+
+/* 77 = skipped, unless CI demands Vulkan (SZARC_REQUIRE_VULKAN=1). */
+static inline int tu_skip_code(void)
+{
+    const char *r = getenv("SZARC_REQUIRE_VULKAN");
+    return r && !strcmp(r, "1") ? 1 : 77;
+}
+
+static inline int tu_finish(void)
+{
+    printf("%s\n", tu_failures ? "FAILED" : "ok");
+    return tu_failures ? 1 : 0;
+}
+
+#endif
