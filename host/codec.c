@@ -1,0 +1,293 @@
+/* codec.c: exact-mode coding of members as chunk streams (codec.h). */
+#include "codec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numerics.h"
+#include "rc.h"
+#include "tokenizer.h"
+
+void szarc_coded_free(szarc_coded *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; c->streams && i < c->n_chunks; i++)
+        free(c->streams[i]);
+    free(c->streams);
+    free(c->stream_len);
+    free(c->chunk_tokens);
+    memset(c, 0, sizeof *c);
+}
+
+static uint32_t rows_per_call(const szarc_engine_opts *o, uint32_t chunk)
+{
+    uint32_t k = o->max_rows / chunk;
+    if (k > o->max_slots)
+        k = o->max_slots;
+    return k ? k : 1;
+}
+
+szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *o, const uint8_t *text, size_t len,
+                                uint32_t chunk, szarc_codec_progress progress, void *pctx,
+                                szarc_coded *out, szarc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const uint32_t V = m->cfg.vocab;
+    if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
+        chunk > m->cfg.n_ctx)
+        return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
+                             chunk);
+    int32_t *tok = NULL;
+    size_t n = 0;
+    szarc_status st = szarc_tok_encode_exact(m->tok, text, len, &tok, &n, err);
+    if (st)
+        return st;
+    const uint32_t per_call = rows_per_call(o, chunk);
+    const size_t n_chunks = (n + chunk - 1) / chunk;
+    uint32_t *cum = malloc((n ? n : 1) * sizeof *cum), *frq = malloc((n ? n : 1) * sizeof *frq);
+    int32_t *in = malloc((size_t)per_call * chunk * sizeof *in);
+    uint32_t *slot = malloc((size_t)per_call * chunk * sizeof *slot);
+    uint32_t *pos = malloc((size_t)per_call * chunk * sizeof *pos);
+    int32_t *z = malloc((size_t)per_call * chunk * V * sizeof *z);
+    uint32_t *freq = malloc((size_t)V * sizeof *freq);
+    out->chunk = chunk;
+    out->n_tokens = n;
+    out->n_chunks = (uint32_t)n_chunks;
+    out->chunk_tokens = calloc(n_chunks ? n_chunks : 1, sizeof *out->chunk_tokens);
+    out->streams = calloc(n_chunks ? n_chunks : 1, sizeof *out->streams);
+    out->stream_len = calloc(n_chunks ? n_chunks : 1, sizeof *out->stream_len);
+    if (!cum || !frq || !in || !slot || !pos || !z || !freq || !out->chunk_tokens ||
+        !out->streams || !out->stream_len) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory for %zu tokens", n);
+        goto done;
+    }
+    /* teacher-forced: (cum, freq) of every target token */
+    for (size_t at = 0; at < n;) {
+        uint32_t rows = 0;
+        const size_t start = at;
+        for (uint32_t c = 0; c < per_call && at < n; c++) {
+            const size_t l = n - at < chunk ? n - at : chunk;
+            for (size_t p = 0; p < l; p++) {
+                in[rows] = p == 0 ? m->start_token : tok[at + p - 1];
+                slot[rows] = c;
+                pos[rows] = (uint32_t)p;
+                rows++;
+            }
+            at += l;
+        }
+        if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
+            goto done;
+        for (uint32_t r = 0; r < rows; r++) {
+            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, freq)) {
+                st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+                goto done;
+            }
+            const uint32_t t = (uint32_t)tok[start + r];
+            uint32_t c = 0;
+            for (uint32_t v = 0; v < t; v++)
+                c += freq[v];
+            cum[start + r] = c;
+            frq[start + r] = freq[t];
+            out->ideal_bits += SZ_FREQ_BITS - log2((double)freq[t]);
+        }
+        if (progress)
+            progress(pctx, at, n);
+    }
+    /* one rANS stream per chunk, coded last symbol first */
+    for (size_t c = 0; c < n_chunks; c++) {
+        const size_t s = c * chunk, l = n - s < chunk ? n - s : chunk;
+        szarc_rc_enc enc;
+        szarc_rc_enc_init(&enc);
+        for (size_t i = l; i-- > 0;)
+            szarc_rc_enc_put(&enc, cum[s + i], frq[s + i]);
+        out->chunk_tokens[c] = (uint32_t)l;
+        if (szarc_rc_enc_finish(&enc, &out->streams[c], &out->stream_len[c])) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
+            goto done;
+        }
+    }
+done:
+    free(tok);
+    free(cum);
+    free(frq);
+    free(in);
+    free(slot);
+    free(pos);
+    free(z);
+    free(freq);
+    if (st)
+        szarc_coded_free(out);
+    return st;
+}
+
+/* One stream being decoded. */
+typedef struct {
+    uint32_t job, chunk;  /* which member, which of its chunks */
+    uint32_t n, p;        /* tokens in the chunk, tokens decoded */
+    int32_t *tok;         /* [n] */
+    szarc_rc_dec dec;
+} dstream;
+
+static void job_fail(szarc_decode_job *j, szarc_status s, const char *what, uint32_t chunk)
+{
+    if (j->status)
+        return;
+    j->status = szarc_err_set(&j->err, s, "chunk %u: %s", chunk, what);
+}
+
+szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *o, szarc_decode_job *jobs, size_t n_jobs,
+                                szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    const uint32_t V = m->cfg.vocab;
+    const uint32_t max_pos = o->max_pos && o->max_pos < m->cfg.n_ctx ? o->max_pos : m->cfg.n_ctx;
+    size_t total = 0;
+    uint64_t total_tok = 0, done_tok = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        jobs[j].out = NULL;
+        jobs[j].out_len = 0;
+        jobs[j].status = SZARC_OK;
+        memset(&jobs[j].err, 0, sizeof jobs[j].err);
+        total += jobs[j].in->n_chunks;
+    }
+    dstream *s = calloc(total ? total : 1, sizeof *s);
+    const uint32_t width = o->max_rows < o->max_slots ? o->max_rows : o->max_slots;
+    size_t *active = malloc((size_t)width * sizeof *active);
+    int32_t *in = malloc((size_t)width * sizeof *in);
+    uint32_t *slot = malloc((size_t)width * sizeof *slot), *pos = malloc((size_t)width * sizeof *pos);
+    uint32_t *slot_of = malloc((size_t)width * sizeof *slot_of);
+    int32_t *z = malloc((size_t)width * V * sizeof *z);
+    uint32_t *freq = malloc((size_t)V * sizeof *freq);
+    szarc_status st = SZARC_OK;
+    if (!s || !active || !in || !slot || !pos || !slot_of || !z || !freq) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        const szarc_coded *c = jobs[j].in;
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < c->n_chunks; i++, k++) {
+            dstream *d = &s[k];
+            d->job = (uint32_t)j;
+            d->chunk = i;
+            d->n = c->chunk_tokens[i];
+            sum += d->n;
+            if (d->n == 0 || d->n > max_pos || d->n > c->chunk) {
+                job_fail(&jobs[j], SZARC_E_FORMAT, "token count out of range", i);
+                continue;
+            }
+            if (szarc_rc_dec_init(&d->dec, c->streams[i], c->stream_len[i])) {
+                job_fail(&jobs[j], SZARC_E_FORMAT, "malformed stream header", i);
+                continue;
+            }
+            d->tok = malloc((size_t)d->n * sizeof *d->tok);
+            if (!d->tok) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+                goto done;
+            }
+            total_tok += d->n;
+        }
+        if (sum != c->n_tokens)
+            job_fail(&jobs[j], SZARC_E_FORMAT, "token counts do not add up", 0);
+    }
+    /* step all open streams together; a finished stream hands its slot on */
+    size_t next = 0, n_active = 0;
+    for (uint32_t sl = 0; sl < width; sl++)
+        slot_of[sl] = sl;
+    uint32_t free_slots = width;
+    for (;;) {
+        while (n_active < width && next < total) {
+            dstream *d = &s[next];
+            if (d->tok && !jobs[d->job].status) {
+                active[n_active] = next;
+                slot[n_active] = slot_of[--free_slots];
+                n_active++;
+            }
+            next++;
+        }
+        if (n_active == 0)
+            break;
+        for (size_t a = 0; a < n_active; a++) {
+            const dstream *d = &s[active[a]];
+            in[a] = d->p == 0 ? m->start_token : d->tok[d->p - 1];
+            pos[a] = d->p;
+        }
+        if ((st = szarc_engine_forward(e, (uint32_t)n_active, in, slot, pos, z, err)))
+            goto done;
+        size_t keep = 0;
+        for (size_t a = 0; a < n_active; a++) {
+            dstream *d = &s[active[a]];
+            szarc_decode_job *J = &jobs[d->job];
+            int finished = 0;
+            if (J->status) {
+                finished = 1; /* another stream of this member failed */
+            } else if (szarc_freq_from_logits(m->exp2_lut, z + a * V, V, freq)) {
+                st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+                goto done;
+            } else {
+                uint32_t cum;
+                const uint32_t t = szarc_rc_find(freq, V, szarc_rc_dec_slot(&d->dec), &cum);
+                szarc_rc_dec_advance(&d->dec, cum, freq[t]);
+                d->tok[d->p++] = (int32_t)t;
+                done_tok++;
+                if (d->dec.bad) {
+                    job_fail(J, SZARC_E_TRUNCATED, "stream ends early", d->chunk);
+                    finished = 1;
+                } else if (d->p == d->n) {
+                    finished = 1;
+                    if (!szarc_rc_dec_done(&d->dec))
+                        job_fail(J, SZARC_E_FORMAT, "stream does not end in the initial state",
+                                 d->chunk);
+                }
+            }
+            if (finished)
+                slot_of[free_slots++] = slot[a];
+            else {
+                active[keep] = active[a];
+                slot[keep] = slot[a];
+                keep++;
+            }
+        }
+        n_active = keep;
+        if (progress)
+            progress(pctx, done_tok, total_tok);
+    }
+    /* join each member's chunks and detokenize */
+    k = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        const szarc_coded *c = jobs[j].in;
+        const size_t first = k;
+        k += c->n_chunks;
+        if (jobs[j].status)
+            continue;
+        int32_t *all = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *all);
+        if (!all) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+            goto done;
+        }
+        size_t at = 0;
+        for (size_t i = first; i < k; i++) {
+            memcpy(all + at, s[i].tok, (size_t)s[i].n * sizeof *all);
+            at += s[i].n;
+        }
+        jobs[j].status = szarc_tok_decode(m->tok, all, at, &jobs[j].out, &jobs[j].out_len,
+                                          &jobs[j].err);
+        free(all);
+    }
+done:
+    for (size_t i = 0; s && i < total; i++)
+        free(s[i].tok);
+    free(s);
+    free(active);
+    free(in);
+    free(slot);
+    free(pos);
+    free(slot_of);
+    free(z);
+    free(freq);
+    return st;
+}
