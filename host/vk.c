@@ -1,11 +1,10 @@
 /* vk.c: szarc's Vulkan compute runtime (see vk.h for the contract).
  *
- * Layout of this file:
- *   1. helpers: VkResult names, error plumbing
- *   2. instance, validation messenger, device enumeration and choice
- *   3. context create/destroy, kernel table check, lazy pipelines
- *   4. buffers: memory-type choice, mapped and staged copies
- *   5. recording: descriptor pools, dispatch, barrier, submit
+ * The runtime is three files sharing vk_internal.h:
+ *   vk.c         1. helpers  2. instance, validation messenger, devices
+ *                3. context create/destroy, kernel table check, lazy pipelines
+ *   vk_buf.c     buffers: memory-type choice, mapped and staged copies, views
+ *   vk_record.c  recording: descriptor pools, dispatch, barrier, submit
  *
  * Ownership: szarc_vk creates every Vulkan object it holds and
  * szarc_vk_destroy() releases them in reverse order of creation. */
@@ -15,76 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vulkan/vulkan.h>
-
-#include "spirv_blobs.h"
+#include "vk_internal.h"
 
 #define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
-#define MAX_KEPT_MESSAGES 4
-#define SETS_PER_POOL 512u
-#define STAGING_BYTES (16u << 20)
-/* Pipeline compile plus one batch on a slow CPU device can take long; a hang is
- * reported rather than waited on forever. */
-#define FENCE_TIMEOUT_NS (600ull * 1000 * 1000 * 1000)
-
-struct szarc_vk_buf {
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    uint64_t size;      /* as asked */
-    uint64_t alloc;     /* allocation size */
-    void *map;          /* non-NULL when host-visible and mapped */
-    int coherent;
-    szarc_vk_buf *prev, *next; /* the context's list of live buffers */
-};
-
-typedef struct {
-    const szarc_spirv_blob *blob;
-    VkDescriptorSetLayout set_layout;
-    VkPipelineLayout layout;
-    VkPipeline pipeline; /* VK_NULL_HANDLE until first use */
-} kernel_state;
-
-struct szarc_vk {
-    /* instance level */
-    VkInstance instance;
-    VkDebugUtilsMessengerEXT messenger;
-    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
-    uint32_t n_messages;
-    char messages[MAX_KEPT_MESSAGES][512];
-
-    /* device level */
-    VkPhysicalDevice phys;
-    szarc_vk_device_info info;
-    VkPhysicalDeviceMemoryProperties mem_props;
-    uint64_t atom;            /* nonCoherentAtomSize */
-    uint32_t caps;            /* SZARC_SPIRV_CAP_* the device supports (enabled) */
-    uint32_t max_storage_bindings;
-    VkDevice device;
-    uint32_t queue_family;
-    VkQueue queue;
-    VkCommandPool cmd_pool;
-    VkCommandBuffer batch_cmd; /* recorded by begin/dispatch/barrier */
-    VkCommandBuffer xfer_cmd;  /* immediate staging copies and fills */
-    VkFence fence;
-    kernel_state kernels[SZARC_VK_K_COUNT];
-    int mapped_ok;             /* map device memory (UMA/CPU device, not forced staging) */
-
-    /* staging buffer, created on first use */
-    szarc_vk_buf *staging;
-
-    /* descriptor pools; all reset after each submit */
-    VkDescriptorPool *pools;
-    uint32_t n_pools, cap_pools, cur_pool, sets_in_cur;
-
-    /* recording */
-    int recording;
-    szarc_status sticky;
-    szarc_err rec_err;
-    uint32_t n_dispatches;
-    VkPipeline bound;
-
-    szarc_vk_buf *bufs; /* live buffers */
-};
 
 /* ------------------------------------------------------------------
  * 1. helpers
@@ -114,7 +46,7 @@ static const char *vk_result_str(VkResult r)
 }
 
 /* Maps a failed VkResult to a status: out-of-memory results become NOMEM. */
-static szarc_status vk_fail(szarc_err *err, VkResult r, const char *what)
+szarc_status szarc_vki_fail(szarc_err *err, VkResult r, const char *what)
 {
     const szarc_status s = (r == VK_ERROR_OUT_OF_HOST_MEMORY ||
                             r == VK_ERROR_OUT_OF_DEVICE_MEMORY)
@@ -267,7 +199,7 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
         goto fail;
     }
     if (r != VK_SUCCESS) {
-        st = vk_fail(err, r, "vkCreateInstance");
+        st = szarc_vki_fail(err, r, "vkCreateInstance");
         goto fail;
     }
     if (validation) {
@@ -282,7 +214,7 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
         }
         r = create_messenger(vk->instance, &dbg_info, NULL, &vk->messenger);
         if (r != VK_SUCCESS) {
-            st = vk_fail(err, r, "vkCreateDebugUtilsMessengerEXT");
+            st = szarc_vki_fail(err, r, "vkCreateDebugUtilsMessengerEXT");
             goto fail;
         }
     }
@@ -366,6 +298,8 @@ static void describe(VkPhysicalDevice pd, uint32_t index, const VkExtensionPrope
     info->max_push_bytes = l->maxPushConstantsSize;
     info->subgroup_size = subgroup.subgroupSize;
     info->storage_align = l->minStorageBufferOffsetAlignment;
+    info->texel_align = l->minTexelBufferOffsetAlignment;
+    info->max_texel_elements = l->maxTexelBufferElements;
     info->max_alloc_bytes = m3.maxMemoryAllocationSize;
 
     VkPhysicalDeviceMemoryProperties mp;
@@ -554,13 +488,39 @@ static szarc_status setup_kernels(szarc_vk *vk, szarc_err *err)
         ks->blob = b;
 
         VkDescriptorSetLayoutBinding bind[SZARC_SPIRV_MAX_BINDINGS];
-        for (uint32_t i = 0; i < b->n_bindings; i++)
+        uint32_t n_sampled = 0, n_image = 0;
+        for (uint32_t i = 0; i < b->n_bindings; i++) {
+            switch (b->kinds[i]) {
+            case SZARC_SPIRV_UNIFORM_TEXEL_U32:
+            case SZARC_SPIRV_UNIFORM_TEXEL_I32:
+                ks->types[i] = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+                n_sampled++;
+                break;
+            case SZARC_SPIRV_STORAGE_TEXEL_U32:
+            case SZARC_SPIRV_STORAGE_TEXEL_I32:
+                ks->types[i] = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+                n_image++;
+                break;
+            default:
+                ks->types[i] = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            }
+            ks->formats[i] = b->kinds[i] == SZARC_SPIRV_UNIFORM_TEXEL_I32 ||
+                                     b->kinds[i] == SZARC_SPIRV_STORAGE_TEXEL_I32
+                                 ? VK_FORMAT_R32_SINT
+                                 : VK_FORMAT_R32_UINT;
             bind[i] = (VkDescriptorSetLayoutBinding){
                 .binding = i,
-                .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                .descriptorType = ks->types[i],
                 .descriptorCount = 1,
                 .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
             };
+        }
+        if (n_sampled > vk->max_sampled_bindings || n_image > vk->max_image_bindings)
+            return szarc_err_set(err, SZARC_E_NODEVICE,
+                                 "%s: kernel '%s' binds %u uniform and %u storage texel buffers; "
+                                 "device allows %u and %u",
+                                 d->name, row->name, n_sampled, n_image,
+                                 vk->max_sampled_bindings, vk->max_image_bindings);
         const VkDescriptorSetLayoutCreateInfo sl = {
             .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
             .bindingCount = b->n_bindings,
@@ -568,7 +528,7 @@ static szarc_status setup_kernels(szarc_vk *vk, szarc_err *err)
         };
         VkResult r = vkCreateDescriptorSetLayout(vk->device, &sl, NULL, &ks->set_layout);
         if (r != VK_SUCCESS)
-            return vk_fail(err, r, "vkCreateDescriptorSetLayout");
+            return szarc_vki_fail(err, r, "vkCreateDescriptorSetLayout");
         const VkPushConstantRange range = {
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = b->push_size};
         const VkPipelineLayoutCreateInfo pl = {
@@ -580,13 +540,13 @@ static szarc_status setup_kernels(szarc_vk *vk, szarc_err *err)
         };
         r = vkCreatePipelineLayout(vk->device, &pl, NULL, &ks->layout);
         if (r != VK_SUCCESS)
-            return vk_fail(err, r, "vkCreatePipelineLayout");
+            return szarc_vki_fail(err, r, "vkCreatePipelineLayout");
     }
     return SZARC_OK;
 }
 
 /* Builds the pipeline of kernel k if not built yet. */
-static szarc_status get_pipeline(szarc_vk *vk, int k, szarc_err *err)
+szarc_status szarc_vki_get_pipeline(szarc_vk *vk, int k, szarc_err *err)
 {
     kernel_state *ks = &vk->kernels[k];
     if (ks->pipeline)
@@ -599,7 +559,7 @@ static szarc_status get_pipeline(szarc_vk *vk, int k, szarc_err *err)
     VkShaderModule module;
     VkResult r = vkCreateShaderModule(vk->device, &mi, NULL, &module);
     if (r != VK_SUCCESS) {
-        vk_fail(err, r, "vkCreateShaderModule");
+        szarc_vki_fail(err, r, "vkCreateShaderModule");
         szarc_err_prefix(err, "kernel %s", ks->blob->name);
         return err ? err->status : SZARC_E_VULKAN;
     }
@@ -617,7 +577,7 @@ static szarc_status get_pipeline(szarc_vk *vk, int k, szarc_err *err)
     vkDestroyShaderModule(vk->device, module, NULL);
     if (r != VK_SUCCESS) {
         ks->pipeline = VK_NULL_HANDLE;
-        vk_fail(err, r, "vkCreateComputePipelines");
+        szarc_vki_fail(err, r, "vkCreateComputePipelines");
         szarc_err_prefix(err, "kernel %s", ks->blob->name);
         return err ? err->status : SZARC_E_VULKAN;
     }
@@ -627,7 +587,7 @@ static szarc_status get_pipeline(szarc_vk *vk, int k, szarc_err *err)
 szarc_status szarc_vk_prepare(szarc_vk *vk, szarc_err *err)
 {
     for (int k = 0; k < SZARC_VK_K_COUNT; k++) {
-        const szarc_status st = get_pipeline(vk, k, err);
+        const szarc_status st = szarc_vki_get_pipeline(vk, k, err);
         if (st != SZARC_OK)
             return st;
     }
@@ -701,6 +661,8 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
         vkGetPhysicalDeviceProperties(vk->phys, &p);
         vk->atom = p.limits.nonCoherentAtomSize ? p.limits.nonCoherentAtomSize : 1;
         vk->max_storage_bindings = p.limits.maxPerStageDescriptorStorageBuffers;
+        vk->max_sampled_bindings = p.limits.maxPerStageDescriptorSampledImages;
+        vk->max_image_bindings = p.limits.maxPerStageDescriptorStorageImages;
     }
 
     /* Features: enable every integer feature szarc's shaders may declare. */
@@ -771,7 +733,7 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
     };
     const VkResult r = vkCreateDevice(vk->phys, &di, NULL, &vk->device);
     if (r != VK_SUCCESS) {
-        st = vk_fail(err, r, "vkCreateDevice");
+        st = szarc_vki_fail(err, r, "vkCreateDevice");
         szarc_err_prefix(err, "%s", vk->info.name);
         goto fail;
     }
@@ -791,7 +753,7 @@ static szarc_status create_commands(szarc_vk *vk, szarc_err *err)
     };
     VkResult r = vkCreateCommandPool(vk->device, &pi, NULL, &vk->cmd_pool);
     if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkCreateCommandPool");
+        return szarc_vki_fail(err, r, "vkCreateCommandPool");
     VkCommandBuffer cbs[2];
     const VkCommandBufferAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -801,13 +763,13 @@ static szarc_status create_commands(szarc_vk *vk, szarc_err *err)
     };
     r = vkAllocateCommandBuffers(vk->device, &ai, cbs);
     if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkAllocateCommandBuffers");
+        return szarc_vki_fail(err, r, "vkAllocateCommandBuffers");
     vk->batch_cmd = cbs[0];
     vk->xfer_cmd = cbs[1];
     const VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     r = vkCreateFence(vk->device, &fi, NULL, &vk->fence);
     if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkCreateFence");
+        return szarc_vki_fail(err, r, "vkCreateFence");
     return SZARC_OK;
 }
 
@@ -842,17 +804,6 @@ fail:
     return st;
 }
 
-static void destroy_buf_objects(szarc_vk *vk, szarc_vk_buf *b)
-{
-    if (b->map)
-        vkUnmapMemory(vk->device, b->memory);
-    if (b->buffer)
-        vkDestroyBuffer(vk->device, b->buffer, NULL);
-    if (b->memory)
-        vkFreeMemory(vk->device, b->memory, NULL);
-    free(b);
-}
-
 void szarc_vk_destroy(szarc_vk *vk)
 {
     if (!vk)
@@ -862,10 +813,10 @@ void szarc_vk_destroy(szarc_vk *vk)
         while (vk->bufs) {
             szarc_vk_buf *b = vk->bufs;
             vk->bufs = b->next;
-            destroy_buf_objects(vk, b);
+            szarc_vki_buf_free(vk, b);
         }
         if (vk->staging)
-            destroy_buf_objects(vk, vk->staging);
+            szarc_vki_buf_free(vk, vk->staging);
         for (uint32_t i = vk->n_pools; i-- > 0;)
             vkDestroyDescriptorPool(vk->device, vk->pools[i], NULL);
         for (int k = SZARC_VK_K_COUNT; k-- > 0;) {
@@ -911,612 +862,4 @@ const char *szarc_vk_validation_message(const szarc_vk *vk, uint32_t i)
     if (!vk || i >= vk->n_messages || i >= MAX_KEPT_MESSAGES)
         return NULL;
     return vk->messages[i];
-}
-
-/* ------------------------------------------------------------------
- * 4. buffers
- * ------------------------------------------------------------------ */
-
-/* First memory type allowed by `bits` that has all of `want`; -1 if none. */
-static int find_memory_type(const szarc_vk *vk, uint32_t bits, VkMemoryPropertyFlags want)
-{
-    for (uint32_t t = 0; t < vk->mem_props.memoryTypeCount; t++)
-        if ((bits & (1u << t)) && (vk->mem_props.memoryTypes[t].propertyFlags & want) == want)
-            return (int)t;
-    return -1;
-}
-
-/* Creates a buffer. host: 1 for a host-visible staging buffer. */
-static szarc_status make_buffer(szarc_vk *vk, uint64_t size, uint32_t flags, int host,
-                                szarc_vk_buf **out, szarc_err *err)
-{
-    *out = NULL;
-    szarc_vk_buf *b = calloc(1, sizeof *b);
-    if (!b)
-        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
-    szarc_status st = SZARC_OK;
-    b->size = size;
-    /* round up to 16 so whole-word fills and copies never fall short */
-    const VkBufferCreateInfo bi = {
-        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-        .size = (size + 15) & ~(uint64_t)15,
-        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-        .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
-    };
-    VkResult r = vkCreateBuffer(vk->device, &bi, NULL, &b->buffer);
-    if (r != VK_SUCCESS) {
-        st = vk_fail(err, r, "vkCreateBuffer");
-        goto fail;
-    }
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(vk->device, b->buffer, &req);
-
-    const VkMemoryPropertyFlags DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
-                                HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
-                                HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-                                CA = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-    int type = -1;
-    if (host) {
-        type = find_memory_type(vk, req.memoryTypeBits, HV | HC | CA);
-        if (type < 0)
-            type = find_memory_type(vk, req.memoryTypeBits, HV | HC);
-        if (type < 0)
-            type = find_memory_type(vk, req.memoryTypeBits, HV);
-    } else if (vk->mapped_ok) {
-        if (flags & SZARC_VK_BUF_READBACK)
-            type = find_memory_type(vk, req.memoryTypeBits, DL | HV | HC | CA);
-        if (type < 0)
-            type = find_memory_type(vk, req.memoryTypeBits, DL | HV | HC);
-        if (type < 0)
-            type = find_memory_type(vk, req.memoryTypeBits, DL | HV);
-    }
-    if (type < 0 && !host) {
-        type = find_memory_type(vk, req.memoryTypeBits, DL);
-        if (type < 0)
-            type = find_memory_type(vk, req.memoryTypeBits, 0);
-    }
-    if (type < 0) {
-        st = szarc_err_set(err, SZARC_E_VULKAN, "%s: no memory type for a %s buffer",
-                           vk->info.name, host ? "staging" : "storage");
-        goto fail;
-    }
-    const VkMemoryType *mt = &vk->mem_props.memoryTypes[type];
-    const uint64_t heap = vk->mem_props.memoryHeaps[mt->heapIndex].size;
-    if (req.size > heap || (vk->info.max_alloc_bytes && req.size > vk->info.max_alloc_bytes)) {
-        st = szarc_err_set(err, SZARC_E_NOMEM,
-                           "%s: buffer of %llu MiB exceeds the device's %s (%llu MiB)",
-                           vk->info.name, (unsigned long long)(req.size >> 20),
-                           req.size > heap ? "memory heap" : "maxMemoryAllocationSize",
-                           (unsigned long long)((req.size > heap ? heap
-                                                                 : vk->info.max_alloc_bytes) >> 20));
-        goto fail;
-    }
-    const VkMemoryAllocateInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-        .allocationSize = req.size,
-        .memoryTypeIndex = (uint32_t)type,
-    };
-    r = vkAllocateMemory(vk->device, &ai, NULL, &b->memory);
-    if (r != VK_SUCCESS) {
-        st = vk_fail(err, r, "vkAllocateMemory");
-        szarc_err_prefix(err, "%s: buffer of %llu bytes", vk->info.name,
-                         (unsigned long long)req.size);
-        goto fail;
-    }
-    b->alloc = req.size;
-    r = vkBindBufferMemory(vk->device, b->buffer, b->memory, 0);
-    if (r != VK_SUCCESS) {
-        st = vk_fail(err, r, "vkBindBufferMemory");
-        goto fail;
-    }
-    if (mt->propertyFlags & HV) {
-        r = vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->map);
-        if (r != VK_SUCCESS) {
-            b->map = NULL;
-            st = vk_fail(err, r, "vkMapMemory");
-            goto fail;
-        }
-        b->coherent = (mt->propertyFlags & HC) != 0;
-    }
-    *out = b;
-    return SZARC_OK;
-fail:
-    destroy_buf_objects(vk, b);
-    return st;
-}
-
-szarc_status szarc_vk_buf_create(szarc_vk *vk, uint64_t size_bytes, uint32_t flags,
-                                 szarc_vk_buf **out, szarc_err *err)
-{
-    *out = NULL;
-    if (size_bytes == 0 || (flags & ~(uint32_t)SZARC_VK_BUF_READBACK))
-        return szarc_err_set(err, SZARC_E_ARG, "szarc_vk_buf_create: size 0 or unknown flags");
-    if ((vk->info.max_alloc_bytes && size_bytes > vk->info.max_alloc_bytes) ||
-        size_bytes > vk->info.device_local_bytes)
-        return szarc_err_set(err, SZARC_E_NOMEM,
-                             "%s: buffer of %llu MiB exceeds the device's largest allocation "
-                             "(maxMemoryAllocationSize %llu MiB, device-local heap %llu MiB)",
-                             vk->info.name, (unsigned long long)(size_bytes >> 20),
-                             (unsigned long long)(vk->info.max_alloc_bytes >> 20),
-                             (unsigned long long)(vk->info.device_local_bytes >> 20));
-    szarc_vk_buf *b;
-    const szarc_status st = make_buffer(vk, size_bytes, flags, 0, &b, err);
-    if (st != SZARC_OK)
-        return st;
-    b->next = vk->bufs;
-    if (vk->bufs)
-        vk->bufs->prev = b;
-    vk->bufs = b;
-    *out = b;
-    return SZARC_OK;
-}
-
-void szarc_vk_buf_destroy(szarc_vk *vk, szarc_vk_buf *b)
-{
-    if (!b)
-        return;
-    vkQueueWaitIdle(vk->queue);
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        vk->bufs = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-    destroy_buf_objects(vk, b);
-}
-
-uint64_t szarc_vk_buf_size(const szarc_vk_buf *b)
-{
-    return b->size;
-}
-
-/* Flushes (to_device) or invalidates the mapped range [off, off+len) of a
- * non-coherent buffer, widened to nonCoherentAtomSize. */
-static szarc_status sync_mapped(szarc_vk *vk, szarc_vk_buf *b, uint64_t off, uint64_t len,
-                                int to_device, szarc_err *err)
-{
-    if (b->coherent || len == 0)
-        return SZARC_OK;
-    const uint64_t start = off / vk->atom * vk->atom;
-    const uint64_t end = (off + len + vk->atom - 1) / vk->atom * vk->atom;
-    const VkMappedMemoryRange range = {
-        .sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-        .memory = b->memory,
-        .offset = start,
-        .size = end >= b->alloc ? VK_WHOLE_SIZE : end - start,
-    };
-    const VkResult r = to_device ? vkFlushMappedMemoryRanges(vk->device, 1, &range)
-                                 : vkInvalidateMappedMemoryRanges(vk->device, 1, &range);
-    return r == VK_SUCCESS ? SZARC_OK : vk_fail(err, r, "flush/invalidate mapped memory");
-}
-
-static szarc_status check_range(const szarc_vk_buf *b, uint64_t off, uint64_t len,
-                                const char *what, szarc_err *err)
-{
-    if (!b || off > b->size || len > b->size - off)
-        return szarc_err_set(err, SZARC_E_ARG, "%s: range %llu+%llu outside a buffer of %llu bytes",
-                             what, (unsigned long long)off, (unsigned long long)len,
-                             b ? (unsigned long long)b->size : 0ull);
-    return SZARC_OK;
-}
-
-/* The staging-path transfer op: copy between buf and staging, or fill buf. */
-typedef enum { XFER_UP, XFER_DOWN, XFER_ZERO } xfer_kind;
-
-/* Records one transfer into xfer_cmd between barriers that order it after
- * earlier compute work and before later compute work and host reads, submits
- * it and waits. */
-static szarc_status run_transfer(szarc_vk *vk, xfer_kind kind, szarc_vk_buf *b, uint64_t off,
-                                 uint64_t len, szarc_err *err)
-{
-    VkCommandBuffer cb = vk->xfer_cmd;
-    VkResult r = vkResetCommandBuffer(cb, 0);
-    const VkCommandBufferBeginInfo bi = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-    };
-    if (r == VK_SUCCESS)
-        r = vkBeginCommandBuffer(cb, &bi);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkBeginCommandBuffer");
-    const VkMemoryBarrier before = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-    };
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-                         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
-    if (kind == XFER_ZERO) {
-        vkCmdFillBuffer(cb, b->buffer, off, len, 0);
-    } else {
-        const VkBufferCopy c = {
-            .srcOffset = kind == XFER_UP ? 0 : off,
-            .dstOffset = kind == XFER_UP ? off : 0,
-            .size = len,
-        };
-        if (kind == XFER_UP)
-            vkCmdCopyBuffer(cb, vk->staging->buffer, b->buffer, 1, &c);
-        else
-            vkCmdCopyBuffer(cb, b->buffer, vk->staging->buffer, 1, &c);
-    }
-    const VkMemoryBarrier after = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                         VK_ACCESS_HOST_READ_BIT,
-    };
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                         &after, 0, NULL, 0, NULL);
-    r = vkEndCommandBuffer(cb);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkEndCommandBuffer");
-    const VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .commandBufferCount = 1,
-        .pCommandBuffers = &cb,
-    };
-    r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkQueueSubmit (transfer)");
-    r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, FENCE_TIMEOUT_NS);
-    const VkResult r2 = vkResetFences(vk->device, 1, &vk->fence);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkWaitForFences (transfer)");
-    if (r2 != VK_SUCCESS)
-        return vk_fail(err, r2, "vkResetFences");
-    return SZARC_OK;
-}
-
-static szarc_status ensure_staging(szarc_vk *vk, szarc_err *err)
-{
-    if (vk->staging)
-        return SZARC_OK;
-    return make_buffer(vk, STAGING_BYTES, 0, 1, &vk->staging, err);
-}
-
-szarc_status szarc_vk_buf_upload(szarc_vk *vk, szarc_vk_buf *b, uint64_t off, const void *src,
-                                 size_t len, szarc_err *err)
-{
-    szarc_status st = check_range(b, off, len, "szarc_vk_buf_upload", err);
-    if (st != SZARC_OK || len == 0)
-        return st;
-    if (b->map) {
-        memcpy((char *)b->map + off, src, len);
-        return sync_mapped(vk, b, off, len, 1, err);
-    }
-    if ((st = ensure_staging(vk, err)) != SZARC_OK)
-        return st;
-    for (size_t done = 0; done < len;) {
-        const size_t n = len - done < STAGING_BYTES ? len - done : STAGING_BYTES;
-        memcpy(vk->staging->map, (const char *)src + done, n);
-        if ((st = sync_mapped(vk, vk->staging, 0, n, 1, err)) != SZARC_OK ||
-            (st = run_transfer(vk, XFER_UP, b, off + done, n, err)) != SZARC_OK)
-            return st;
-        done += n;
-    }
-    return SZARC_OK;
-}
-
-szarc_status szarc_vk_buf_download(szarc_vk *vk, szarc_vk_buf *b, uint64_t off, void *dst,
-                                   size_t len, szarc_err *err)
-{
-    szarc_status st = check_range(b, off, len, "szarc_vk_buf_download", err);
-    if (st != SZARC_OK || len == 0)
-        return st;
-    if (b->map) {
-        if ((st = sync_mapped(vk, b, off, len, 0, err)) != SZARC_OK)
-            return st;
-        memcpy(dst, (const char *)b->map + off, len);
-        return SZARC_OK;
-    }
-    if ((st = ensure_staging(vk, err)) != SZARC_OK)
-        return st;
-    for (size_t done = 0; done < len;) {
-        const size_t n = len - done < STAGING_BYTES ? len - done : STAGING_BYTES;
-        if ((st = run_transfer(vk, XFER_DOWN, b, off + done, n, err)) != SZARC_OK ||
-            (st = sync_mapped(vk, vk->staging, 0, n, 0, err)) != SZARC_OK)
-            return st;
-        memcpy((char *)dst + done, vk->staging->map, n);
-        done += n;
-    }
-    return SZARC_OK;
-}
-
-szarc_status szarc_vk_buf_fill_zero(szarc_vk *vk, szarc_vk_buf *b, uint64_t off, uint64_t len,
-                                    szarc_err *err)
-{
-    const szarc_status st = check_range(b, off, len, "szarc_vk_buf_fill_zero", err);
-    if (st != SZARC_OK || len == 0)
-        return st;
-    if (b->map) {
-        memset((char *)b->map + off, 0, len);
-        return sync_mapped(vk, b, off, len, 1, err);
-    }
-    if (off % 4 != 0 || (len % 4 != 0 && off + len != b->size))
-        return szarc_err_set(err, SZARC_E_ARG,
-                             "szarc_vk_buf_fill_zero: offset and length must be multiples of 4");
-    /* the VkBuffer is rounded up to 16 bytes, so a tail fill may round up */
-    return run_transfer(vk, XFER_ZERO, b, off, (len + 3) & ~(uint64_t)3, err);
-}
-
-/* ------------------------------------------------------------------
- * 5. recording
- * ------------------------------------------------------------------ */
-
-/* Records the first recording error; later ones are dropped. */
-static szarc_status stick(szarc_vk *vk, szarc_status st)
-{
-    if (vk->sticky == SZARC_OK)
-        vk->sticky = st;
-    return vk->sticky;
-}
-
-/* A descriptor set for kernel k from the current pool, adding a pool when full. */
-static szarc_status alloc_set(szarc_vk *vk, int k, VkDescriptorSet *set, szarc_err *err)
-{
-    if (vk->n_pools == 0 || vk->sets_in_cur == SETS_PER_POOL) {
-        if (vk->n_pools > 0 && vk->cur_pool + 1 < vk->n_pools) {
-            vk->cur_pool++;
-        } else {
-            if (vk->n_pools == vk->cap_pools) {
-                const uint32_t cap = vk->cap_pools ? 2 * vk->cap_pools : 4;
-                VkDescriptorPool *p = realloc(vk->pools, cap * sizeof *p);
-                if (!p)
-                    return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
-                vk->pools = p;
-                vk->cap_pools = cap;
-            }
-            const VkDescriptorPoolSize size = {
-                .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                .descriptorCount = SETS_PER_POOL * SZARC_SPIRV_MAX_BINDINGS,
-            };
-            const VkDescriptorPoolCreateInfo pi = {
-                .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                .maxSets = SETS_PER_POOL,
-                .poolSizeCount = 1,
-                .pPoolSizes = &size,
-            };
-            const VkResult r = vkCreateDescriptorPool(vk->device, &pi, NULL,
-                                                      &vk->pools[vk->n_pools]);
-            if (r != VK_SUCCESS)
-                return vk_fail(err, r, "vkCreateDescriptorPool");
-            vk->cur_pool = vk->n_pools++;
-        }
-        vk->sets_in_cur = 0;
-    }
-    const VkDescriptorSetAllocateInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-        .descriptorPool = vk->pools[vk->cur_pool],
-        .descriptorSetCount = 1,
-        .pSetLayouts = &vk->kernels[k].set_layout,
-    };
-    const VkResult r = vkAllocateDescriptorSets(vk->device, &ai, set);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkAllocateDescriptorSets");
-    vk->sets_in_cur++;
-    return SZARC_OK;
-}
-
-/* Makes every descriptor set reusable; called once the batch has completed. */
-static void reset_pools(szarc_vk *vk)
-{
-    for (uint32_t i = 0; i < vk->n_pools; i++)
-        vkResetDescriptorPool(vk->device, vk->pools[i], 0);
-    vk->cur_pool = 0;
-    vk->sets_in_cur = 0;
-}
-
-szarc_status szarc_vk_begin(szarc_vk *vk)
-{
-    if (vk->recording)
-        return szarc_err_set(&vk->rec_err, SZARC_E_USAGE,
-                             "szarc_vk_begin: a batch is already being recorded");
-    vk->sticky = SZARC_OK;
-    vk->rec_err.msg[0] = '\0';
-    vk->n_dispatches = 0;
-    vk->bound = VK_NULL_HANDLE;
-    reset_pools(vk);
-    VkResult r = vkResetCommandBuffer(vk->batch_cmd, 0);
-    const VkCommandBufferBeginInfo bi = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-    };
-    if (r == VK_SUCCESS)
-        r = vkBeginCommandBuffer(vk->batch_cmd, &bi);
-    if (r != VK_SUCCESS)
-        return vk_fail(&vk->rec_err, r, "vkBeginCommandBuffer");
-    vk->recording = 1;
-    /* host writes through mapped memory before the submit are visible to the
-     * device by the submit's own guarantee; earlier transfers are ordered by
-     * their own trailing barrier. */
-    return SZARC_OK;
-}
-
-szarc_status szarc_vk_dispatch_views(szarc_vk *vk, szarc_vk_kernel kernel,
-                                     const szarc_vk_bufview views[], size_t n_views,
-                                     const void *push, size_t push_size,
-                                     uint32_t gx, uint32_t gy, uint32_t gz)
-{
-    szarc_err *err = &vk->rec_err;
-    if (!vk->recording)
-        return szarc_err_set(err, SZARC_E_USAGE, "szarc_vk_dispatch outside szarc_vk_begin/submit");
-    if (vk->sticky != SZARC_OK)
-        return vk->sticky;
-    if ((unsigned)kernel >= SZARC_VK_K_COUNT)
-        return stick(vk, szarc_err_set(err, SZARC_E_ARG, "dispatch: no kernel id %d", (int)kernel));
-    const int k = (int)kernel;
-    const szarc_vk_kernel_row *row = &szarc_vk_kernels[k];
-    const szarc_vk_device_info *d = &vk->info;
-    if (push_size && !push)
-        return stick(vk, szarc_err_set(err, SZARC_E_ARG, "dispatch %s: push is NULL", row->name));
-    if (n_views != row->n_bindings || push_size != row->push_size)
-        return stick(vk, szarc_err_set(err, SZARC_E_ARG,
-                                       "dispatch %s: got %zu buffers and %zu push bytes; "
-                                       "kernel takes %u and %u",
-                                       row->name, n_views, push_size, row->n_bindings,
-                                       row->push_size));
-    if (gx > d->max_wg_count[0] || gy > d->max_wg_count[1] || gz > d->max_wg_count[2])
-        return stick(vk, szarc_err_set(err, SZARC_E_ARG,
-                                       "dispatch %s: %u x %u x %u workgroups exceeds the device "
-                                       "limit %u x %u x %u",
-                                       row->name, gx, gy, gz, d->max_wg_count[0],
-                                       d->max_wg_count[1], d->max_wg_count[2]));
-    VkDescriptorBufferInfo infos[SZARC_SPIRV_MAX_BINDINGS];
-    VkWriteDescriptorSet writes[SZARC_SPIRV_MAX_BINDINGS];
-    for (size_t i = 0; i < n_views; i++) {
-        const szarc_vk_bufview *v = &views[i];
-        if (!v->buf)
-            return stick(vk, szarc_err_set(err, SZARC_E_ARG, "dispatch %s: binding %zu is NULL",
-                                           row->name, i));
-        const uint64_t range = v->size ? v->size : v->buf->size - (v->offset < v->buf->size
-                                                                       ? v->offset
-                                                                       : v->buf->size);
-        if (v->offset % d->storage_align != 0)
-            return stick(vk, szarc_err_set(err, SZARC_E_ARG,
-                                           "dispatch %s: binding %zu: offset %llu is not a multiple "
-                                           "of minStorageBufferOffsetAlignment %llu",
-                                           row->name, i, (unsigned long long)v->offset,
-                                           (unsigned long long)d->storage_align));
-        if (v->offset >= v->buf->size || range > v->buf->size - v->offset)
-            return stick(vk, szarc_err_set(err, SZARC_E_ARG,
-                                           "dispatch %s: binding %zu: range %llu+%llu is outside "
-                                           "a buffer of %llu bytes",
-                                           row->name, i, (unsigned long long)v->offset,
-                                           (unsigned long long)range,
-                                           (unsigned long long)v->buf->size));
-        if (range > d->max_storage_range)
-            return stick(vk, szarc_err_set(err, SZARC_E_ARG,
-                                           "dispatch %s: binding %zu spans %llu bytes, above the "
-                                           "device's maxStorageBufferRange %u; bind sub-ranges",
-                                           row->name, i, (unsigned long long)range,
-                                           d->max_storage_range));
-        infos[i] = (VkDescriptorBufferInfo){.buffer = v->buf->buffer, .offset = v->offset,
-                                            .range = range};
-    }
-    if (gx == 0 || gy == 0 || gz == 0)
-        return SZARC_OK;
-    szarc_status st = get_pipeline(vk, k, err);
-    if (st != SZARC_OK)
-        return stick(vk, st);
-    VkDescriptorSet set = VK_NULL_HANDLE;
-    if (n_views) {
-        st = alloc_set(vk, k, &set, err);
-        if (st != SZARC_OK)
-            return stick(vk, st);
-        for (size_t i = 0; i < n_views; i++)
-            writes[i] = (VkWriteDescriptorSet){
-                .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                .dstSet = set,
-                .dstBinding = (uint32_t)i,
-                .descriptorCount = 1,
-                .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                .pBufferInfo = &infos[i],
-            };
-        vkUpdateDescriptorSets(vk->device, (uint32_t)n_views, writes, 0, NULL);
-    }
-    const kernel_state *ks = &vk->kernels[k];
-    if (vk->bound != ks->pipeline) {
-        vkCmdBindPipeline(vk->batch_cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ks->pipeline);
-        vk->bound = ks->pipeline;
-    }
-    if (n_views)
-        vkCmdBindDescriptorSets(vk->batch_cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ks->layout, 0, 1,
-                                &set, 0, NULL);
-    if (push_size)
-        vkCmdPushConstants(vk->batch_cmd, ks->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                           (uint32_t)push_size, push);
-    vkCmdDispatch(vk->batch_cmd, gx, gy, gz);
-    vk->n_dispatches++;
-    return SZARC_OK;
-}
-
-szarc_status szarc_vk_dispatch(szarc_vk *vk, szarc_vk_kernel kernel, szarc_vk_buf *const bufs[],
-                               size_t n_bufs, const void *push, size_t push_size, uint32_t gx,
-                               uint32_t gy, uint32_t gz)
-{
-    szarc_vk_bufview views[SZARC_SPIRV_MAX_BINDINGS];
-    if (n_bufs > SZARC_SPIRV_MAX_BINDINGS) {
-        if (!vk->recording)
-            return szarc_err_set(&vk->rec_err, SZARC_E_USAGE, "szarc_vk_dispatch outside batch");
-        return stick(vk, szarc_err_set(&vk->rec_err, SZARC_E_ARG, "dispatch: %zu buffers > %d",
-                                       n_bufs, SZARC_SPIRV_MAX_BINDINGS));
-    }
-    for (size_t i = 0; i < n_bufs; i++)
-        views[i] = (szarc_vk_bufview){.buf = bufs[i], .offset = 0, .size = 0};
-    return szarc_vk_dispatch_views(vk, kernel, views, n_bufs, push, push_size, gx, gy, gz);
-}
-
-szarc_status szarc_vk_barrier(szarc_vk *vk)
-{
-    if (!vk->recording)
-        return szarc_err_set(&vk->rec_err, SZARC_E_USAGE, "szarc_vk_barrier outside a batch");
-    if (vk->sticky != SZARC_OK)
-        return vk->sticky;
-    const VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
-    };
-    vkCmdPipelineBarrier(vk->batch_cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    return SZARC_OK;
-}
-
-szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err)
-{
-    if (!vk->recording)
-        return szarc_err_set(err, SZARC_E_USAGE, "szarc_vk_submit without szarc_vk_begin");
-    vk->recording = 0;
-    if (vk->sticky != SZARC_OK) {
-        vkEndCommandBuffer(vk->batch_cmd);
-        reset_pools(vk);
-        if (err)
-            *err = vk->rec_err;
-        return vk->sticky;
-    }
-    /* make the batch's writes visible to host reads of mapped memory */
-    const VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-    };
-    vkCmdPipelineBarrier(vk->batch_cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    VkResult r = vkEndCommandBuffer(vk->batch_cmd);
-    if (r != VK_SUCCESS) {
-        reset_pools(vk);
-        return vk_fail(err, r, "vkEndCommandBuffer");
-    }
-    const VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .commandBufferCount = 1,
-        .pCommandBuffers = &vk->batch_cmd,
-    };
-    r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
-    if (r != VK_SUCCESS) {
-        reset_pools(vk);
-        return vk_fail(err, r, "vkQueueSubmit");
-    }
-    r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, FENCE_TIMEOUT_NS);
-    if (r != VK_SUCCESS) {
-        /* the batch may still run: the pools stay as they are */
-        return vk_fail(err, r, "vkWaitForFences (batch)");
-    }
-    r = vkResetFences(vk->device, 1, &vk->fence);
-    reset_pools(vk);
-    if (r != VK_SUCCESS)
-        return vk_fail(err, r, "vkResetFences");
-    return SZARC_OK;
-}
-
-const char *szarc_vk_last_error(const szarc_vk *vk)
-{
-    return vk->rec_err.msg;
-}
-
-uint32_t szarc_vk_batch_dispatches(const szarc_vk *vk)
-{
-    return vk->n_dispatches;
 }

@@ -53,9 +53,13 @@ typedef enum {
     SZARC_VK_K_COUNT
 } szarc_vk_kernel;
 
-/* A row of the kernel table. Every storage-buffer binding is a std430
- * `buffer` in set 0, bindings 0..n_bindings-1; the local size is fixed in the
- * shader. At context creation every row is checked against the SPIR-V
+/* A row of the kernel table. Bindings are set 0, 0..n_bindings-1, each one a
+ * std430 `buffer`, a `uniform usamplerBuffer`/`isamplerBuffer` (read with
+ * texelFetch) or a `layout(r32ui) uimageBuffer`/`(r32i) iimageBuffer`; the
+ * runtime binds a szarc_vk_buf to any of them (texel buffers through an R32
+ * view it makes and caches). On lavapipe, texel-buffer loads are several times
+ * faster than SSBO loads whose address varies per invocation. The local size
+ * is fixed in the shader. At context creation every row is checked against the SPIR-V
  * reflected at build time (binding count, push-constant block size), so a
  * row that disagrees with its shader fails early with a message naming both. */
 typedef struct {
@@ -98,6 +102,8 @@ typedef struct {
     uint32_t max_push_bytes;          /* maxPushConstantsSize */
     uint32_t subgroup_size;           /* 0 if unknown */
     uint64_t storage_align;           /* minStorageBufferOffsetAlignment */
+    uint64_t texel_align;             /* minTexelBufferOffsetAlignment */
+    uint32_t max_texel_elements;      /* maxTexelBufferElements (4-byte texels) */
     uint64_t max_alloc_bytes;         /* maxMemoryAllocationSize */
     uint64_t device_local_bytes;      /* size of the largest DEVICE_LOCAL heap */
     int uma;                          /* 1 if a memory type is DEVICE_LOCAL and HOST_VISIBLE */
@@ -222,7 +228,10 @@ szarc_status szarc_vk_buf_fill_zero(szarc_vk *vk, szarc_vk_buf *buf, uint64_t of
                                     uint64_t len, szarc_err *err);
 
 /* A sub-range of a buffer bound to one binding. offset must be a multiple of
- * the device's storage_align; size 0 means "to the end of the buffer". */
+ * the device's storage_align (storage buffers) or texel_align (texel
+ * buffers); size 0 means "to the end of the buffer" (rounded down to whole
+ * 4-byte texels for texel bindings, whose size must be a multiple of 4 and
+ * at most max_texel_elements texels). */
 typedef struct {
     szarc_vk_buf *buf;
     uint64_t offset;

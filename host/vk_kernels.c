@@ -15,7 +15,7 @@
 
 const szarc_vk_kernel_row szarc_vk_kernels[SZARC_VK_K_COUNT] = {
     /*  id                      name        bindings  push bytes */
-    [SZARC_VK_K_SELFTEST] = {"selftest", 3, sizeof(szarc_selftest_push)},
+    [SZARC_VK_K_SELFTEST] = {"selftest", 4, sizeof(szarc_selftest_push)},
     [SZARC_VK_K_EMBED]    = {"embed",    4, sizeof(szarc_embed_push)},
     [SZARC_VK_K_QUANT]    = {"quant",    3, sizeof(szarc_quant_push)},
     [SZARC_VK_K_MATMUL]   = {"matmul",   5, sizeof(szarc_matmul_push)},

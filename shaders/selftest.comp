@@ -4,17 +4,21 @@
  * against C on the device at hand:
  *   imulExtended / umulExtended, signed bitfieldExtract of packed int8,
  *   arithmetic >> of negative values, uint / and %, findMSB (int and uint),
- *   and a shared-memory tree reduction with barrier().
- * Item i reads a[i], b[i] and writes out[i*10 .. i*10+9]; workgroup g then
- * writes the wrapping sum of its items' int8 dot products to out[n*10 + g]. */
+ *   a shared-memory tree reduction with barrier(), and the four kinds of
+ *   binding: std430 buffers (a, o), a uniform texel buffer read with
+ *   texelFetch (b) and an r32i storage texel buffer written with imageStore (dots).
+ * Item i reads a[i], b[i] and writes o[i*10 .. i*10+9] and dots[i] (= o[i*10+4]);
+ * workgroup g then writes the wrapping sum of its items' int8 dot products to
+ * o[n*10 + g]. */
 #extension GL_GOOGLE_include_directive : require
 #include "selftest_push.h"
 
 layout(local_size_x = SZARC_SELFTEST_LOCAL_SIZE, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer A { int a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer B { uint b[]; };
+layout(set = 0, binding = 1) uniform usamplerBuffer b;
 layout(std430, set = 0, binding = 2) writeonly buffer Out { uint o[]; };
+layout(set = 0, binding = 3, r32i) uniform writeonly iimageBuffer dots;
 
 shared int partial[SZARC_SELFTEST_LOCAL_SIZE];
 
@@ -25,7 +29,7 @@ void main()
     int dot = 0;
     if (i < pc.n) {
         const int x = a[i];
-        const uint y = b[i];
+        const uint y = texelFetch(b, int(i)).x;
         const uint base = i * SZARC_SELFTEST_WORDS_PER_ITEM;
 
         int smsb, slsb;
@@ -48,6 +52,7 @@ void main()
         o[base + 7] = uint(findMSB(x));
         o[base + 8] = uint(findMSB(y));
         o[base + 9] = y % d;
+        imageStore(dots, int(i), ivec4(dot));
     }
     partial[lid] = dot;
     barrier();

@@ -49,18 +49,19 @@ int main(void)
         return 1;
     }
     const szarc_vk_device_info *d = szarc_vk_device(vk);
-    szarc_vk_buf *a = NULL, *b = NULL, *o = NULL, *big = NULL, *huge = NULL;
+    szarc_vk_buf *a = NULL, *b = NULL, *o = NULL, *t = NULL, *big = NULL, *huge = NULL;
     const uint32_t n = 64;
     const size_t out_bytes = (n * SZARC_SELFTEST_WORDS_PER_ITEM + 1) * 4;
     if (szarc_vk_buf_create(vk, n * 4, 0, &a, &err) || szarc_vk_buf_create(vk, n * 4, 0, &b, &err) ||
         szarc_vk_buf_create(vk, out_bytes, 0, &o, &err) ||
+        szarc_vk_buf_create(vk, n * 4, 0, &t, &err) ||
         szarc_vk_buf_fill_zero(vk, a, 0, n * 4, &err) ||
         szarc_vk_buf_fill_zero(vk, b, 0, n * 4, &err)) {
         fprintf(stderr, "FAIL: buffers: %s\n", err.msg);
         return 1;
     }
     const szarc_selftest_push push = {.n = n, .salt = 1};
-    const szarc_vk_bufview good[3] = {{a, 0, 0}, {b, 0, 0}, {o, 0, 0}};
+    const szarc_vk_bufview good[4] = {{a, 0, 0}, {b, 0, 0}, {o, 0, 0}, {t, 0, 0}};
 
     /* buffers */
     err.msg[0] = '\0';
@@ -88,7 +89,7 @@ int main(void)
     err.msg[0] = '\0';
     expect("submit without begin", szarc_vk_submit(vk, &err), SZARC_E_USAGE, err.msg);
     expect("dispatch without begin",
-           szarc_vk_dispatch_views(vk, SZARC_VK_K_SELFTEST, good, 3, &push, sizeof push, 1, 1, 1),
+           szarc_vk_dispatch_views(vk, SZARC_VK_K_SELFTEST, good, 4, &push, sizeof push, 1, 1, 1),
            SZARC_E_USAGE, szarc_vk_last_error(vk));
     expect("barrier without begin", szarc_vk_barrier(vk), SZARC_E_USAGE, szarc_vk_last_error(vk));
     szarc_vk_begin(vk);
@@ -97,42 +98,52 @@ int main(void)
     expect("empty batch", szarc_vk_submit(vk, &err), SZARC_OK, NULL);
 
     /* dispatch arguments: each batch is dropped, the context survives */
-    batch(vk, "unknown kernel id", (szarc_vk_kernel)SZARC_VK_K_COUNT, good, 3, &push, sizeof push,
+    batch(vk, "unknown kernel id", (szarc_vk_kernel)SZARC_VK_K_COUNT, good, 4, &push, sizeof push,
           1, SZARC_E_ARG);
     batch(vk, "too few buffers", SZARC_VK_K_SELFTEST, good, 2, &push, sizeof push, 1, SZARC_E_ARG);
-    batch(vk, "wrong push size", SZARC_VK_K_SELFTEST, good, 3, &push, 4, 1, SZARC_E_ARG);
-    batch(vk, "push NULL", SZARC_VK_K_SELFTEST, good, 3, NULL, sizeof push, 1, SZARC_E_ARG);
-    batch(vk, "workgroups above the limit", SZARC_VK_K_SELFTEST, good, 3, &push, sizeof push,
+    batch(vk, "wrong push size", SZARC_VK_K_SELFTEST, good, 4, &push, 4, 1, SZARC_E_ARG);
+    batch(vk, "push NULL", SZARC_VK_K_SELFTEST, good, 4, NULL, sizeof push, 1, SZARC_E_ARG);
+    batch(vk, "workgroups above the limit", SZARC_VK_K_SELFTEST, good, 4, &push, sizeof push,
           d->max_wg_count[0] + 1u, SZARC_E_ARG);
     {
-        const szarc_vk_bufview v[3] = {{a, 0, 0}, {NULL, 0, 0}, {o, 0, 0}};
-        batch(vk, "NULL buffer", SZARC_VK_K_SELFTEST, v, 3, &push, sizeof push, 1, SZARC_E_ARG);
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {NULL, 0, 0}, {o, 0, 0}, {t, 0, 0}};
+        batch(vk, "NULL buffer", SZARC_VK_K_SELFTEST, v, 4, &push, sizeof push, 1, SZARC_E_ARG);
     }
     if (d->storage_align > 1) {
-        const szarc_vk_bufview v[3] = {{a, 0, 0}, {b, 1, 4}, {o, 0, 0}};
-        batch(vk, "misaligned view offset", SZARC_VK_K_SELFTEST, v, 3, &push, sizeof push, 1,
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {b, 0, 0}, {o, 4, 0}, {t, 0, 0}};
+        batch(vk, "misaligned view offset", SZARC_VK_K_SELFTEST, v, 4, &push, sizeof push, 1,
               SZARC_E_ARG);
     }
     {
-        const szarc_vk_bufview v[3] = {{a, 0, 0}, {b, 0, n * 4 + 4}, {o, 0, 0}};
-        batch(vk, "view past the end", SZARC_VK_K_SELFTEST, v, 3, &push, sizeof push, 1,
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {b, 0, n * 4 + 4}, {o, 0, 0}, {t, 0, 0}};
+        batch(vk, "view past the end", SZARC_VK_K_SELFTEST, v, 4, &push, sizeof push, 1,
               SZARC_E_ARG);
+    }
+    {
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {b, 0, 6}, {o, 0, 0}, {t, 0, 0}};
+        batch(vk, "texel range not whole texels", SZARC_VK_K_SELFTEST, v, 4, &push, sizeof push,
+              1, SZARC_E_ARG);
+    }
+    if (d->texel_align > 4) {
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {b, 4, 8}, {o, 0, 0}, {t, 0, 0}};
+        batch(vk, "misaligned texel view offset", SZARC_VK_K_SELFTEST, v, 4, &push, sizeof push,
+              1, SZARC_E_ARG);
     }
     /* a buffer larger than one binding may span: fine to create, not to bind whole */
     if ((uint64_t)d->max_storage_range + 64 <= d->max_alloc_bytes &&
         d->max_storage_range <= (512u << 20) &&
         szarc_vk_buf_create(vk, (uint64_t)d->max_storage_range + 64, 0, &big, &err) == SZARC_OK) {
-        const szarc_vk_bufview v[3] = {{a, 0, 0}, {b, 0, 0}, {big, 0, 0}};
-        batch(vk, "binding above maxStorageBufferRange", SZARC_VK_K_SELFTEST, v, 3, &push,
+        const szarc_vk_bufview v[4] = {{a, 0, 0}, {b, 0, 0}, {big, 0, 0}, {t, 0, 0}};
+        batch(vk, "binding above maxStorageBufferRange", SZARC_VK_K_SELFTEST, v, 4, &push,
               sizeof push, 1, SZARC_E_ARG);
-        const szarc_vk_bufview w[3] = {{a, 0, 0}, {b, 0, 0}, {big, 64, 0}};
-        batch(vk, "sub-range of a larger buffer", SZARC_VK_K_SELFTEST, w, 3, &push, sizeof push, 1,
+        const szarc_vk_bufview w[4] = {{a, 0, 0}, {b, 0, 0}, {big, 64, 0}, {t, 0, 0}};
+        batch(vk, "sub-range of a larger buffer", SZARC_VK_K_SELFTEST, w, 4, &push, sizeof push, 1,
               SZARC_OK);
         szarc_vk_buf_destroy(vk, big);
     }
-    batch(vk, "zero workgroups records nothing", SZARC_VK_K_SELFTEST, good, 3, &push, sizeof push,
+    batch(vk, "zero workgroups records nothing", SZARC_VK_K_SELFTEST, good, 4, &push, sizeof push,
           0, SZARC_OK);
-    batch(vk, "valid batch after errors", SZARC_VK_K_SELFTEST, good, 3, &push, sizeof push, 1,
+    batch(vk, "valid batch after errors", SZARC_VK_K_SELFTEST, good, 4, &push, sizeof push, 1,
           SZARC_OK);
     err.msg[0] = '\0';
     st = szarc_vk_buf_download(vk, o, n * SZARC_SELFTEST_WORDS_PER_ITEM * 4, &word, 4, &err);
@@ -142,6 +153,7 @@ int main(void)
         fails++;
     }
 
+    szarc_vk_buf_destroy(vk, t);
     szarc_vk_buf_destroy(vk, o);
     szarc_vk_buf_destroy(vk, b);
     szarc_vk_buf_destroy(vk, a);

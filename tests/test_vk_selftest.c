@@ -27,7 +27,7 @@ static int run(int force_staging)
 {
     szarc_err err = {0};
     szarc_vk *vk = NULL;
-    szarc_vk_buf *ba = NULL, *bb = NULL, *bo = NULL;
+    szarc_vk_buf *ba = NULL, *bb = NULL, *bo = NULL, *bd = NULL;
     int fails = 1;
     const szarc_vk_options opt = {.device = "auto", .force_staging = force_staging};
     szarc_status st = szarc_vk_create(&vk, &opt, &err);
@@ -53,7 +53,8 @@ static int run(int force_staging)
     uint32_t *b = malloc(n * sizeof *b);
     uint32_t *got = malloc(out_words * sizeof *got);
     uint32_t *want = malloc(out_words * sizeof *want);
-    if (!a || !b || !got || !want)
+    int32_t *dots = malloc(n * sizeof *dots);
+    if (!a || !b || !got || !want || !dots)
         goto done;
     static const int32_t edge_a[] = {0, -1, 1, INT32_MIN, INT32_MAX, -128, 127, (int32_t)0x80808080,
                                      (int32_t)0x7f7f7f7f, -2, (int32_t)0xfff00000};
@@ -75,18 +76,20 @@ static int run(int force_staging)
     if ((st = szarc_vk_buf_create(vk, n * sizeof *a, 0, &ba, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_create(vk, n * sizeof *b, 0, &bb, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_create(vk, out_words * 4, SZARC_VK_BUF_READBACK, &bo, &err)) != SZARC_OK ||
+        (st = szarc_vk_buf_create(vk, n * sizeof *dots, SZARC_VK_BUF_READBACK, &bd, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_upload(vk, ba, 0, a, n * sizeof *a, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_upload(vk, bb, 0, b, n * sizeof *b, &err)) != SZARC_OK ||
         (st = szarc_vk_buf_fill_zero(vk, bo, 0, out_words * 4, &err)) != SZARC_OK) {
         fprintf(stderr, "buffers: %s: %s\n", szarc_status_str(st), err.msg);
         goto done;
     }
-    szarc_vk_buf *const bufs[3] = {ba, bb, bo};
+    szarc_vk_buf *const bufs[4] = {ba, bb, bo, bd};
     const szarc_selftest_push push = {.n = n, .salt = salt};
     szarc_vk_begin(vk);
-    szarc_vk_dispatch(vk, SZARC_VK_K_SELFTEST, bufs, 3, &push, sizeof push, groups, 1, 1);
+    szarc_vk_dispatch(vk, SZARC_VK_K_SELFTEST, bufs, 4, &push, sizeof push, groups, 1, 1);
     if ((st = szarc_vk_submit(vk, &err)) != SZARC_OK ||
-        (st = szarc_vk_buf_download(vk, bo, 0, got, out_words * 4, &err)) != SZARC_OK) {
+        (st = szarc_vk_buf_download(vk, bo, 0, got, out_words * 4, &err)) != SZARC_OK ||
+        (st = szarc_vk_buf_download(vk, bd, 0, dots, n * sizeof *dots, &err)) != SZARC_OK) {
         fprintf(stderr, "run: %s: %s\n", szarc_status_str(st), err.msg);
         goto done;
     }
@@ -107,12 +110,17 @@ static int run(int force_staging)
                         w - (size_t)n * SZARC_SELFTEST_WORDS_PER_ITEM, (int32_t)got[w], (int32_t)want[w]);
         }
     }
+    for (uint32_t i = 0; i < n; i++)
+        if ((uint32_t)dots[i] != want[(size_t)i * SZARC_SELFTEST_WORDS_PER_ITEM + 4] && bad++ < 10)
+            fprintf(stderr, "item %u: storage texel write: got %d want %d\n", i, dots[i],
+                    (int32_t)want[(size_t)i * SZARC_SELFTEST_WORDS_PER_ITEM + 4]);
     if (bad) {
         fprintf(stderr, "FAIL: %zu of %zu words differ\n", bad, out_words);
         goto done;
     }
     fails = 0;
 done:
+    szarc_vk_buf_destroy(vk, bd);
     szarc_vk_buf_destroy(vk, bo);
     szarc_vk_buf_destroy(vk, bb);
     szarc_vk_buf_destroy(vk, ba);
@@ -128,6 +136,7 @@ done:
     free(b);
     free(got);
     free(want);
+    free(dots);
     return fails;
 }
 

@@ -11,8 +11,9 @@
  *  - not a SPIR-V module, truncated instruction, no GLCompute entry point "main";
  *  - OpTypeFloat anywhere (the integer-only rule), unless NAME is listed with
  *    --allow-float;
- *  - a descriptor that is not a std430 storage buffer in set 0, or bindings that
- *    are not exactly 0..n-1;
+ *  - a descriptor in a set other than 0, bindings that are not exactly 0..n-1,
+ *    or a descriptor that is not a std430 storage buffer, a u/isamplerBuffer
+ *    or an r32ui/r32i u/iimageBuffer;
  *  - a push-constant member type it cannot size, a specialization-constant local size.
  *
  * A host program run by the build: it may exit. */
@@ -28,6 +29,7 @@
 enum {
     OP_CAPABILITY = 17, OP_ENTRY_POINT = 15, OP_EXECUTION_MODE = 16,
     OP_TYPE_INT = 21, OP_TYPE_FLOAT = 22, OP_TYPE_VECTOR = 23, OP_TYPE_MATRIX = 24,
+    OP_TYPE_IMAGE = 25, OP_TYPE_SAMPLED_IMAGE = 27,
     OP_TYPE_ARRAY = 28, OP_TYPE_RUNTIME_ARRAY = 29, OP_TYPE_STRUCT = 30,
     OP_TYPE_POINTER = 32, OP_CONSTANT = 43, OP_SPEC_CONSTANT_COMPOSITE = 51,
     OP_VARIABLE = 59, OP_DECORATE = 71, OP_MEMBER_DECORATE = 72
@@ -37,6 +39,10 @@ enum { SC_UNIFORM_CONSTANT = 0, SC_UNIFORM = 2, SC_WORKGROUP = 4, SC_PUSH_CONSTA
 enum { DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_ARRAY_STRIDE = 6, DEC_BUILTIN = 11,
        DEC_BINDING = 33, DEC_DESCRIPTOR_SET = 34, DEC_OFFSET = 35 };
 enum { MODE_LOCAL_SIZE = 17, MODE_LOCAL_SIZE_ID = 38, BUILTIN_WORKGROUP_SIZE = 25 };
+enum { DIM_BUFFER = 5, FORMAT_R32I = 24, FORMAT_R32UI = 33 };
+/* binding kinds, = SZARC_SPIRV_* in host/spirv_blobs.h */
+enum { K_STORAGE_BUFFER = 0, K_UNIFORM_TEXEL_U32 = 1, K_UNIFORM_TEXEL_I32 = 2,
+       K_STORAGE_TEXEL_U32 = 3, K_STORAGE_TEXEL_I32 = 4 };
 
 /* Capability bits, = SZARC_SPIRV_CAP_* in host/spirv_blobs.h. */
 enum { CAP_INT64 = 1, CAP_INT16 = 2, CAP_INT8 = 4, CAP_STORAGE8 = 8, CAP_STORAGE16 = 16,
@@ -65,6 +71,7 @@ typedef struct {
     size_t n_offs;
     /* reflected */
     uint32_t n_bindings, push_size, local[3], shared_bytes, caps;
+    uint8_t kinds[MAX_BINDINGS];
 } module;
 
 static void die(const module *m, const char *fmt, const char *arg)
@@ -150,6 +157,41 @@ static uint32_t type_size(module *m, uint32_t type, int depth)
                "or shared variable%s", "");
     }
     return 0;
+}
+
+/* Kind of a descriptor variable (K_*) from its storage class and pointee type;
+ * -1 if szarc does not support it. */
+static int binding_kind(module *m, uint32_t sc, uint32_t pointee)
+{
+    const id_info *pt = id_at(m, pointee);
+    if (pt->op == OP_TYPE_STRUCT)
+        return (sc == SC_STORAGE_BUFFER && pt->block) || (sc == SC_UNIFORM && pt->buffer_block)
+                   ? K_STORAGE_BUFFER
+                   : -1;
+    if (sc != SC_UNIFORM_CONSTANT)
+        return -1;
+    int uniform = 0;
+    if (pt->op == OP_TYPE_SAMPLED_IMAGE) {
+        uniform = 1;
+        pt = id_at(m, m->w[pt->at + 2]);
+    }
+    if (pt->op != OP_TYPE_IMAGE)
+        return -1;
+    /* OpTypeImage result, sampled type, Dim, Depth, Arrayed, MS, Sampled, Format */
+    const uint32_t *im = m->w + pt->at;
+    const id_info *st = id_at(m, im[2]);
+    if (st->op != OP_TYPE_INT || m->w[st->at + 2] != 32 || im[3] != DIM_BUFFER)
+        return -1;
+    const int is_signed = m->w[st->at + 3] != 0;
+    if (uniform)
+        return im[7] == 1 ? (is_signed ? K_UNIFORM_TEXEL_I32 : K_UNIFORM_TEXEL_U32) : -1;
+    if (im[7] != 2)
+        return -1;
+    if (im[8] == FORMAT_R32UI && !is_signed)
+        return K_STORAGE_TEXEL_U32;
+    if (im[8] == FORMAT_R32I && is_signed)
+        return K_STORAGE_TEXEL_I32;
+    return -1;
 }
 
 static void reflect(module *m, int allow_float)
@@ -257,7 +299,6 @@ static void reflect(module *m, int allow_float)
         if (ptr->op != OP_TYPE_POINTER)
             die(m, "variable type is not a pointer%s", "");
         const uint32_t pointee = m->w[ptr->at + 3];
-        const id_info *pt = id_at(m, pointee);
         if (sc == SC_PUSH_CONSTANT) {
             if (m->push_size)
                 die(m, "more than one push-constant block%s", "");
@@ -265,25 +306,25 @@ static void reflect(module *m, int allow_float)
         } else if (sc == SC_WORKGROUP) {
             m->shared_bytes += type_size(m, pointee, 0);
         } else if (sc == SC_STORAGE_BUFFER || sc == SC_UNIFORM || sc == SC_UNIFORM_CONSTANT) {
-            const int is_ssbo = pt->op == OP_TYPE_STRUCT &&
-                                ((sc == SC_STORAGE_BUFFER && pt->block) ||
-                                 (sc == SC_UNIFORM && pt->buffer_block));
-            if (!is_ssbo)
-                die(m, "descriptor is not a std430 storage buffer (uniform buffers, images, "
-                       "texel buffers and descriptor arrays are not supported)%s", "");
+            const int kind = binding_kind(m, sc, pointee);
+            if (kind < 0)
+                die(m, "descriptor is not a std430 storage buffer, a u/isamplerBuffer or an "
+                       "r32ui/r32i u/iimageBuffer (uniform buffers, images, samplers and "
+                       "descriptor arrays are not supported)%s", "");
             if (v->set != 0)
-                die(m, "storage buffer not in descriptor set 0%s", "");
+                die(m, "descriptor not in descriptor set 0%s", "");
             if (v->binding < 0 || v->binding >= MAX_BINDINGS)
-                die(m, "storage buffer binding missing or >= 16%s", "");
+                die(m, "descriptor binding missing or >= 16%s", "");
             if (seen & (1u << v->binding))
-                die(m, "two storage buffers share a binding%s", "");
+                die(m, "two descriptors share a binding%s", "");
             seen |= 1u << v->binding;
+            m->kinds[v->binding] = (uint8_t)kind;
         }
     }
     while (seen & (1u << m->n_bindings))
         m->n_bindings++;
     if (seen != (m->n_bindings == 32 ? ~0u : (1u << m->n_bindings) - 1))
-        die(m, "storage-buffer bindings are not exactly 0..n-1%s", "");
+        die(m, "descriptor bindings are not exactly 0..n-1%s", "");
 }
 
 int main(int argc, char **argv)
@@ -342,12 +383,14 @@ int main(int argc, char **argv)
     fprintf(f, "const szarc_spirv_blob szarc_spirv_blobs[] = {\n");
     for (size_t k = 0; k < n_mods; k++) {
         const module *m = &mods[k];
-        fprintf(f,
-                "    {\"%s\", spv_%s, %zu, %u, %u, {%u, %u, %u}, %u, 0x%xu},\n",
-                m->name, m->name, m->n, m->n_bindings, m->push_size, m->local[0], m->local[1],
+        fprintf(f, "    {\"%s\", spv_%s, %zu, %u, %u, {%u, %u, %u}, %u, 0x%xu, {", m->name,
+                m->name, m->n, m->n_bindings, m->push_size, m->local[0], m->local[1],
                 m->local[2], m->shared_bytes, m->caps);
+        for (uint32_t b = 0; b < m->n_bindings; b++)
+            fprintf(f, "%s%u", b ? ", " : "", m->kinds[b]);
+        fprintf(f, "}},\n");
     }
-    fprintf(f, "    {NULL, NULL, 0, 0, 0, {0, 0, 0}, 0, 0},\n};\n");
+    fprintf(f, "    {NULL, NULL, 0, 0, 0, {0, 0, 0}, 0, 0, {0}},\n};\n");
     if (fclose(f) != 0 || rename(tmp_path, out_path) != 0)
         die(NULL, "cannot write output: %s", strerror(errno));
     for (size_t k = 0; k < n_mods; k++) {
