@@ -103,7 +103,7 @@ static void quant(vk_backend *b, uint32_t n_rows, szarc_vk_buf *x, uint32_t n, u
 static void matmul(vk_backend *b, uint32_t n_rows, const vk_mat *W, szarc_vk_buf *y, uint32_t ys,
                    uint32_t add)
 {
-    const szarc_matmul_push pc = {n_rows, W->rows, W->kw, ys, add, W->has_bias};
+    const szarc_matmul_push pc = {n_rows, W->rows, W->kw, b->xq_kw, ys, add, W->has_bias};
     szarc_vk_buf *bufs[] = {b->xq, b->t, W->w, W->p, y};
     const uint32_t gx = (W->rows + SZ_MM_TO * SZ_MM_LX - 1) / (SZ_MM_TO * SZ_MM_LX);
     const uint32_t gy = (n_rows + SZ_MM_TR * SZ_MM_LY - 1) / (SZ_MM_TR * SZ_MM_LY);

@@ -424,7 +424,7 @@ static szarc_status parse_alignment(szarc_gguf *g, szarc_err *err)
     g->alignment = SZARC_GGUF_DEFAULT_ALIGNMENT;
     if (!szarc_gguf_has_key(g, "general.alignment"))
         return SZARC_OK;
-    uint32_t a;
+    uint32_t a = 0;
     if (szarc_gguf_get_u32(g, "general.alignment", &a, err) || a == 0 || (a & (a - 1)))
         return szarc_err_set(err, SZARC_E_FORMAT,
                              "%s: general.alignment must be a power of two that fits in u32",

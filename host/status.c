@@ -52,7 +52,8 @@ void szarc_err_prefix(szarc_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    char tmp[sizeof err->msg];
+    char tmp[sizeof head + sizeof err->msg + 2];
     snprintf(tmp, sizeof tmp, "%s: %s", head, err->msg);
-    memcpy(err->msg, tmp, sizeof tmp);
+    memcpy(err->msg, tmp, sizeof err->msg - 1);
+    err->msg[sizeof err->msg - 1] = '\0';
 }

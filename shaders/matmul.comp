@@ -7,7 +7,7 @@
 #include "numerics.glsl"
 #include "fwd_push.h"
 layout(local_size_x = 16, local_size_y = 4) in;
-layout(std430, set = 0, binding = 0) readonly buffer XQ { uint xq[]; };  // [r][kw]
+layout(std430, set = 0, binding = 0) readonly buffer XQ { uint xq[]; };  // [r][xkw]
 layout(std430, set = 0, binding = 1) readonly buffer T { int t[]; };     // [r][2]
 layout(std430, set = 0, binding = 2) readonly buffer W { uint w[]; };    // [n_out][kw]
 layout(std430, set = 0, binding = 3) readonly buffer P { int prm[]; };   // [n_out][3]: m, e, bias
@@ -29,7 +29,7 @@ void main()
         uint wv[4], xv[4];
         for (uint a = 0u; a < 4u; a++) {
             wv[a] = w[jr[a] * pc.kw + k];
-            xv[a] = xq[rr[a] * pc.kw + k];
+            xv[a] = xq[rr[a] * pc.xkw + k];
         }
         for (uint a = 0u; a < 4u; a++)
             for (uint b = 0u; b < 4u; b++)

@@ -9,10 +9,10 @@
 
 /* Pinned values, numerics version 1 (tokens: tu_tokens seed 1234, 1200
  * positions in chunks of 600). */
-#define GOLDEN_TINY_W "unset"
-#define GOLDEN_TINY_D "unset"
-#define GOLDEN_SMALL_W "unset"
-#define GOLDEN_SMALL_D "unset"
+#define GOLDEN_TINY_W "747d56b81683ac3b402c1431dacb74c3464692d7b3fb7ec7021530d7f2e3d6a1"
+#define GOLDEN_TINY_D "1a5916c5f483ca920e8a93054df667fc4bcb64348500d304fb2cb3afcecfc9b4"
+#define GOLDEN_SMALL_W "5b315bdf0f9e818129d1dcc78e017bd3734badd7cd6e03ee95e0d103361d4315"
+#define GOLDEN_SMALL_D "58bdfa59f28433634cd6672b44d4dcad13389c6cc4704dc596a0f8a1809e4337"
 
 static const struct {
     const char *model;

@@ -35,7 +35,8 @@ SZARC_PUSH_END(szarc_quant_push)
 SZARC_PUSH_BEGIN(szarc_matmul_push)
     SZARC_U32 n_rows;   /* activation rows */
     SZARC_U32 n_out;    /* weight rows */
-    SZARC_U32 kw;       /* uint32 words per row of weights and activations */
+    SZARC_U32 kw;       /* uint32 words per weight row: the dot-product length / 4 */
+    SZARC_U32 xkw;      /* uint32 words per activation row (stride of xq) */
     SZARC_U32 ys;       /* output row stride, elements */
     SZARC_U32 add;      /* 1: y = sat(y + result) */
     SZARC_U32 has_bias;
