@@ -94,12 +94,17 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(
     return VK_FALSE;
 }
 
+/* 0 off, 1 validation, 2 validation + synchronization validation. */
 static int validation_wanted(int opt)
 {
     if (opt != 0)
-        return opt > 0;
+        return opt > 0 ? opt : 0;
     const char *e = getenv("SZARC_VK_VALIDATION");
-    return e && strcmp(e, "1") == 0;
+    if (!e)
+        return 0;
+    if (strcmp(e, "sync") == 0)
+        return 2;
+    return strcmp(e, "1") == 0;
 }
 
 /* Creates vk->instance (and the messenger when validation is on). */
@@ -160,6 +165,8 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
             goto fail;
         }
         enabled[n_enabled++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        if (validation >= 2) /* provided by the validation layer */
+            enabled[n_enabled++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
     }
 
     const VkApplicationInfo app = {
@@ -180,10 +187,22 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
         .pfnUserCallback = on_validation_message,
         .pUserData = vk,
     };
+    /* hazards between dispatches (a missing szarc_vk_barrier) */
+    const VkValidationFeatureEnableEXT sync_enable =
+        VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    const VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .pNext = &dbg_info,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync_enable,
+    };
     const char *layer_names[1] = {VALIDATION_LAYER};
     const VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = validation ? &dbg_info : NULL, /* also catches create/destroy messages */
+        /* the messenger in pNext also catches instance create/destroy messages */
+        .pNext = validation >= 2 ? (const void *)&features
+                 : validation   ? (const void *)&dbg_info
+                                : NULL,
         .flags = portability ? VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR : 0,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1 : 0,

@@ -26,7 +26,8 @@
  * the context and returned again by szarc_vk_submit() ("sticky": a batch with
  * a recording error is discarded, never half-run).
  * Environment: SZARC_VK_VALIDATION=1 turns on the Khronos validation layer
- * (see szarc_vk_validation_count()). */
+ * (see szarc_vk_validation_count()); SZARC_VK_VALIDATION=sync also checks
+ * synchronization between dispatches. */
 #ifndef SZARC_VK_H
 #define SZARC_VK_H
 
@@ -133,7 +134,10 @@ typedef struct {
     /* "auto" (or NULL): the first discrete, else integrated, else virtual,
      * else CPU device that has a compute queue. "vk:N": device index N. */
     const char *device;
-    /* 0: from the environment (SZARC_VK_VALIDATION=1 turns it on); 1: on; -1: off.
+    /* 0: from the environment (SZARC_VK_VALIDATION=1 turns it on,
+     * SZARC_VK_VALIDATION=sync adds synchronization validation, which reports
+     * a missing szarc_vk_barrier() between dependent dispatches); 1: on;
+     * 2: on with synchronization validation; -1: off.
      * On means VK_LAYER_KHRONOS_validation + VK_EXT_debug_utils; missing layer
      * is an error (SZARC_E_VULKAN), never silently skipped. */
     int validation;
