@@ -91,3 +91,84 @@ done:
     free(freq);
     return st;
 }
+
+szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, const int32_t *tok,
+                                      size_t n, uint32_t chunk, const szarc_engine_opts *o,
+                                      szarc_progress_fn progress, void *pctx,
+                                      szarc_eval_result *res, szarc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    const uint32_t V = m->cfg.vocab;
+    if (chunk == 0 || (o->max_pos && chunk > o->max_pos) || chunk > m->cfg.n_ctx)
+        return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
+                             chunk);
+    /* streams per wave: engine width, and at most ~256 MiB of buffered tables */
+    uint32_t width = o->max_rows < o->max_slots ? o->max_rows : o->max_slots;
+    const size_t per_stream = (size_t)chunk * V * sizeof(uint32_t);
+    while (width > 1 && per_stream * width > ((size_t)256 << 20))
+        width--;
+    int32_t *in = malloc(width * sizeof *in);
+    uint32_t *slot = malloc(width * sizeof *slot), *pos = malloc(width * sizeof *pos);
+    int32_t *z = malloc((size_t)width * V * sizeof *z);
+    uint32_t *tab = malloc(per_stream * width);
+    szarc_status st = SZARC_OK;
+    if (!in || !slot || !pos || !z || !tab) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "evaluation: out of memory");
+        goto done;
+    }
+    SHA2_CTX h;
+    SHA256Init(&h);
+    const double t0 = now_s();
+    const size_t n_chunks = (n + chunk - 1) / chunk;
+    for (size_t c0 = 0; c0 < n_chunks; c0 += width) {
+        const uint32_t k = (uint32_t)(n_chunks - c0 < width ? n_chunks - c0 : width);
+        for (uint32_t p = 0; p < chunk; p++) {
+            uint32_t rows = 0;
+            for (uint32_t s = 0; s < k; s++) {
+                const size_t at = (c0 + s) * chunk + p;
+                if (at >= n)
+                    continue;
+                in[rows] = p == 0 ? m->start_token : tok[at - 1];
+                slot[rows] = s;
+                pos[rows] = p;
+                rows++;
+            }
+            if (!rows)
+                break;
+            if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
+                goto done;
+            for (uint32_t r = 0; r < rows; r++) {
+                uint32_t *f = tab + ((size_t)slot[r] * chunk + p) * V;
+                if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, f)) {
+                    st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+                    goto done;
+                }
+                const size_t at = (c0 + slot[r]) * chunk + p;
+                res->bits += SZ_FREQ_BITS - log2((double)f[tok[at]]);
+            }
+            res->tokens += rows;
+            if (progress)
+                progress(pctx, res->tokens, n);
+        }
+        for (uint32_t s = 0; s < k; s++) {
+            const size_t start = (c0 + s) * chunk;
+            const size_t len = n - start < chunk ? n - start : chunk;
+            for (size_t i = 0; i < len * V; i++) {
+                const uint32_t x = tab[(size_t)s * chunk * V + i];
+                const uint8_t b[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
+                                      (uint8_t)(x >> 24)};
+                SHA256Update(&h, b, 4);
+            }
+            res->chunks++;
+        }
+    }
+    res->seconds = now_s() - t0;
+    SHA256Final(res->digest, &h);
+done:
+    free(in);
+    free(slot);
+    free(pos);
+    free(z);
+    free(tab);
+    return st;
+}

@@ -32,6 +32,16 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
                                szarc_progress_fn progress, void *pctx, szarc_eval_result *res,
                                szarc_err *err);
 
+/*! szarc_eval_tokens_decode() :
+ * The same result as szarc_eval_tokens() (same digest, same bits), computed
+ * the way a decoder does: one position of every open stream per forward call,
+ * up to the engine's slots at a time. Measures decoding throughput and proves
+ * that prefill and single-token steps agree. */
+szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, const int32_t *tok,
+                                      size_t n, uint32_t chunk, const szarc_engine_opts *o,
+                                      szarc_progress_fn progress, void *pctx,
+                                      szarc_eval_result *res, szarc_err *err);
+
 /*! szarc_eval_float() :
  * The same chunks through the GGUF's weights in float32 on the CPU (the
  * reference the integer path is measured against): *bits receives the sum of

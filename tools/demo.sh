@@ -6,7 +6,8 @@ set -euo pipefail
 build=${1:-build}
 szarc=$build/szarc
 sample=tests/data/text/sample.txt
-field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
+# the value of a top-level key in szarc's indented JSON (string or number)
+field() { sed -n -e "s/^  \"$1\": \"\(.*\)\",\{0,1\}$/\1/p" -e "s/^  \"$1\": \([-0-9.e+]*\),\{0,1\}$/\1/p"; }
 
 echo "== devices"
 "$szarc" devices
@@ -17,9 +18,9 @@ echo
 echo "== teacher-forced evaluation of $sample"
 best=$("$szarc" model eval "$sample" --device auto --json)
 ref=$("$szarc" model eval "$sample" --device cpu --json)
-printf '%-34s %10s %12s %s\n' device bits/byte tokens/s digest
+printf '%-44s %10s %12s %s\n' device bits/byte tokens/s digest
 for r in "$best" "$ref"; do
-  printf '%-34s %10.4f %12.0f %s\n' "$(field device <<<"$r" | cut -c1-34)" \
+  printf '%-44s %10.4f %12.0f %s\n' "$(field device <<<"$r" | cut -c1-44)" \
     "$(field bits_per_byte <<<"$r")" "$(field tokens_per_s <<<"$r")" "$(field digest <<<"$r")"
 done
 if [ "$(field digest <<<"$best")" = "$(field digest <<<"$ref")" ]; then

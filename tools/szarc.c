@@ -32,9 +32,11 @@ static void usage(FILE *f)
             "  devices [--json]                      list Vulkan devices\n"
             "  model info [--model M] [--json]       architecture, parameters, tokenizer, pin\n"
             "  model eval FILE [--model M] [--device D] [--chunk N] [--json]\n"
-            "                  [--compare-float] [--quiet]\n"
+            "                  [--compare-float] [--decode] [--quiet]\n"
             "                                        teacher-forced bits per byte and the\n"
-            "                                        digest of every frequency table\n"
+            "                                        digest of every frequency table;\n"
+            "                                        --decode steps token by token across\n"
+            "                                        batched streams (same digest)\n"
             "\n"
             "options:\n"
             "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
@@ -72,7 +74,7 @@ typedef struct {
     const char *device;
     const char *file;
     uint32_t chunk;
-    int json, compare_float, quiet;
+    int json, compare_float, quiet, decode;
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o, int want_file)
@@ -85,6 +87,8 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
             o->quiet = 1;
         else if (!strcmp(a, "--compare-float"))
             o->compare_float = 1;
+        else if (!strcmp(a, "--decode"))
+            o->decode = 1;
         else if ((!strcmp(a, "--model") || !strcmp(a, "--device") || !strcmp(a, "--chunk")) &&
                  i + 1 < argc) {
             const char *v = argv[++i];
@@ -307,7 +311,9 @@ static int cmd_model_eval(int argc, char **argv)
     uint32_t chunk = o.chunk ? o.chunk : m->cfg.n_ctx < 512 ? m->cfg.n_ctx : 512;
     if (chunk > m->cfg.n_ctx)
         chunk = m->cfg.n_ctx;
-    const szarc_engine_opts eo = {chunk * 4 > 1024 ? chunk * 4 : 1024, 1024 / chunk + 4, chunk};
+    /* teacher forcing: several whole chunks per call; decoding: up to 64 streams */
+    const szarc_engine_opts eo = {o.decode ? 64 : (chunk * 4 > 1024 ? chunk * 4 : 1024),
+                                  o.decode ? 64 : 1024 / chunk + 4, chunk};
     if (szarc_engine_create(&e, m, o.device, &eo, o.quiet, &err)) {
         fprintf(stderr, "szarc: %s\n", err.msg);
         rc = status_exit(err.status);
@@ -315,7 +321,10 @@ static int cmd_model_eval(int argc, char **argv)
     }
     szarc_eval_result res;
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
-    if (szarc_eval_tokens(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err)) {
+    const szarc_status est =
+        o.decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err)
+                 : szarc_eval_tokens(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err);
+    if (est) {
         fprintf(stderr, "szarc: %s: %s\n", o.file, err.msg);
         rc = status_exit(err.status);
         goto done;
@@ -336,6 +345,7 @@ static int cmd_model_eval(int argc, char **argv)
                                  "tokens_per_s", tps, "device", szarc_engine_device(e), "digest",
                                  dig, "chunk", (int)chunk, "chunks", (json_int_t)res.chunks,
                                  "numerics_version", SZARC_NUMERICS_VERSION);
+        json_object_set_new(root, "mode", json_string(o.decode ? "decode" : "teacher-forced"));
         if (o.compare_float) {
             json_object_set_new(root, "float_bits", json_real(fbits));
             json_object_set_new(root, "float_bits_per_byte", json_real(len ? fbits / len : 0));
