@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# cli_model.sh: the model commands as a user runs them. `model eval` on two
+# devices (the C reference and Vulkan) gives the same digest, teacher-forced
+# and in decode mode; JSON carries the documented keys; bad input gets a
+# clear message and the documented exit code.
+set -u
+szarc=$1
+src=${SZARC_SOURCE_DIR:?}
+models=${SZARC_BUILD_DIR:?}/models
+sample=$src/tests/data/text/sample.txt
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+field() { sed -n -e "s/^  \"$1\": \"\(.*\)\",\{0,1\}$/\1/p" -e "s/^  \"$1\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$2"; }
+
+have_vk=1
+"$szarc" devices --json > "$tmp/dev.json" || fail=1
+grep -q '"device": "vk:0"' "$tmp/dev.json" || have_vk=0
+if [ $have_vk = 0 ] && [ "${SZARC_REQUIRE_VULKAN:-0}" = 1 ]; then echo "FAIL no Vulkan device"; exit 1; fi
+
+for m in tiny-gqa small-mha; do
+  "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --json --quiet > "$tmp/cpu.json"
+  check "$m: eval on cpu exits 0" '[ $? = 0 ]'
+  for k in tokens bytes bits bits_per_byte tokens_per_s device digest; do
+    check "$m: JSON has $k" 'grep -q "\"$k\":" "$tmp/cpu.json"'
+  done
+  check "$m: bytes is the file size" '[ "$(field bytes "$tmp/cpu.json")" = "$(wc -c < "$sample")" ]'
+  "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --decode --json --quiet > "$tmp/cpud.json"
+  check "$m: decode mode has the same digest" '[ "$(field digest "$tmp/cpu.json")" = "$(field digest "$tmp/cpud.json")" ]'
+  if [ $have_vk = 1 ]; then
+    "$szarc" model eval "$sample" --model "$models/$m.gguf" --device vk:0 --json --quiet > "$tmp/vk.json"
+    check "$m: Vulkan digest equals C reference digest" \
+      '[ -n "$(field digest "$tmp/vk.json")" ] && [ "$(field digest "$tmp/cpu.json")" = "$(field digest "$tmp/vk.json")" ]'
+    "$szarc" model eval "$sample" --model "$models/$m.gguf" --device vk:0 --decode --chunk 64 --json --quiet > "$tmp/vkd.json"
+    "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --chunk 64 --json --quiet > "$tmp/cpu64.json"
+    check "$m: Vulkan decode, chunk 64, equals C" '[ "$(field digest "$tmp/vkd.json")" = "$(field digest "$tmp/cpu64.json")" ]'
+  fi
+  "$szarc" model info --model "$models/$m.gguf" --json > "$tmp/info.json"
+  check "$m: model info pins the GGUF sha256" \
+    'grep -q "\"gguf_sha256\": \"$(sha256sum "$models/$m.gguf" | cut -c1-64)\"" "$tmp/info.json"'
+  check "$m: model info has weights_sha256" 'grep -q "\"weights_sha256\": \"[0-9a-f]\{64\}\"" "$tmp/info.json"'
+done
+
+# errors: exit codes and messages that name the file and the cause
+"$szarc" model info --model "$tmp/missing.gguf" 2> "$tmp/err"; rc=$?
+check "missing model: exit 3" '[ $rc = 3 ]'
+check "missing model: message names the file" 'grep -q "missing.gguf" "$tmp/err"'
+printf 'GGUF\003\000\000\000garbage' > "$tmp/bad.gguf"
+"$szarc" model info --model "$tmp/bad.gguf" 2> "$tmp/err"; rc=$?
+check "truncated model: exit 3" '[ $rc = 3 ]'
+check "truncated model: message names the file" 'grep -q "bad.gguf" "$tmp/err"'
+head -c 1000 "$models/tiny-gqa.gguf" > "$tmp/cut.gguf"
+"$szarc" model eval "$sample" --model "$tmp/cut.gguf" 2> "$tmp/err"; rc=$?
+check "cut model: exit 3" '[ $rc = 3 ]'
+"$szarc" model eval "$tmp/nope.txt" --model "$models/tiny-gqa.gguf" 2> "$tmp/err"; rc=$?
+check "missing input: exit 2" '[ $rc = 2 ] && grep -q "nope.txt" "$tmp/err"'
+"$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --device vk:99 2> "$tmp/err"; rc=$?
+check "bad device: exit 4 or 2 with a message" '[ $rc = 4 -o $rc = 2 ] && [ -s "$tmp/err" ]'
+"$szarc" model eval "$sample" --device gpu7 2> "$tmp/err"; rc=$?
+check "unknown device name: exit 2" '[ $rc = 2 ]'
+"$szarc" frobnicate 2> /dev/null; rc=$?
+check "unknown command: exit 2" '[ $rc = 2 ]'
+"$szarc" --help | grep -q "exit codes"
+check "help documents exit codes" '[ $? = 0 ]'
+exit $fail
