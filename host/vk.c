@@ -676,8 +676,18 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
     vk->queue_family = (uint32_t)family;
     vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
     {
+        uint32_t n_fam = 0;
+        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n_fam, NULL);
+        VkQueueFamilyProperties fam[64];
+        n_fam = n_fam > 64 ? 64 : n_fam;
+        vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n_fam, fam);
         VkPhysicalDeviceProperties p;
         vkGetPhysicalDeviceProperties(vk->phys, &p);
+        const uint32_t bits = fam[vk->queue_family].timestampValidBits;
+        if (bits > 0 && p.limits.timestampPeriod > 0) {
+            vk->ts_period_ns = p.limits.timestampPeriod;
+            vk->ts_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+        }
         vk->atom = p.limits.nonCoherentAtomSize ? p.limits.nonCoherentAtomSize : 1;
         vk->max_storage_bindings = p.limits.maxPerStageDescriptorStorageBuffers;
         vk->max_sampled_bindings = p.limits.maxPerStageDescriptorSampledImages;
@@ -838,6 +848,8 @@ void szarc_vk_destroy(szarc_vk *vk)
             szarc_vki_buf_free(vk, vk->staging);
         for (uint32_t i = vk->n_pools; i-- > 0;)
             vkDestroyDescriptorPool(vk->device, vk->pools[i], NULL);
+        if (vk->ts_pool)
+            vkDestroyQueryPool(vk->device, vk->ts_pool, NULL);
         for (int k = SZARC_VK_K_COUNT; k-- > 0;) {
             kernel_state *ks = &vk->kernels[k];
             if (ks->pipeline)

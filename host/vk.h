@@ -288,6 +288,28 @@ szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err);
  * none since szarc_vk_begin(). Owned by vk. */
 const char *szarc_vk_last_error(const szarc_vk *vk);
 
+/* Device time of one kernel, summed over profiled batches. */
+typedef struct {
+    uint64_t dispatches;
+    uint64_t ns; /* from the timestamp before the dispatch to the one after it */
+} szarc_vk_kernel_time;
+
+/*! szarc_vk_profile() :
+ * on = 1: later batches write a GPU timestamp after every dispatch (the first
+ * 4095 of each batch) and szarc_vk_submit() adds each dispatch's device time
+ * to its kernel's total; on = 0 stops. Totals are reset when turned on.
+ * Timestamps are not free (on lavapipe each one waits for the work before it,
+ * roughly doubling the cost of a small dispatch): compare kernels with it, do
+ * not measure throughput with it. Overlapping barrier-free dispatches are
+ * charged to whichever finishes last.
+ * @return SZARC_OK; SZARC_E_UNSUPPORTED if the queue has no timestamps;
+ *         SZARC_E_USAGE while a batch is being recorded. */
+szarc_status szarc_vk_profile(szarc_vk *vk, int on, szarc_err *err);
+
+/*! szarc_vk_profile_times() : per-kernel totals since profiling was turned
+ * on, indexed by szarc_vk_kernel; valid while vk lives. */
+const szarc_vk_kernel_time *szarc_vk_profile_times(const szarc_vk *vk);
+
 /*! szarc_vk_batch_dispatches() : dispatches recorded in the current (or last
  * submitted) batch. */
 uint32_t szarc_vk_batch_dispatches(const szarc_vk *vk);

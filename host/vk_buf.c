@@ -221,6 +221,10 @@ typedef enum { XFER_UP, XFER_DOWN, XFER_ZERO } xfer_kind;
 static szarc_status run_transfer(szarc_vk *vk, xfer_kind kind, szarc_vk_buf *b, uint64_t off,
                                  uint64_t len, szarc_err *err)
 {
+    if (vk->lost)
+        return szarc_err_set(err, SZARC_E_VULKAN,
+                             "%s: an earlier batch did not complete; the context is unusable",
+                             vk->info.name);
     VkCommandBuffer cb = vk->xfer_cmd;
     VkResult r = vkResetCommandBuffer(cb, 0);
     const VkCommandBufferBeginInfo bi = {
@@ -272,9 +276,11 @@ static szarc_status run_transfer(szarc_vk *vk, xfer_kind kind, szarc_vk_buf *b, 
     if (r != VK_SUCCESS)
         return szarc_vki_fail(err, r, "vkQueueSubmit (transfer)");
     r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, FENCE_TIMEOUT_NS);
-    const VkResult r2 = vkResetFences(vk->device, 1, &vk->fence);
-    if (r != VK_SUCCESS)
+    if (r != VK_SUCCESS) {
+        vk->lost = 1;
         return szarc_vki_fail(err, r, "vkWaitForFences (transfer)");
+    }
+    const VkResult r2 = vkResetFences(vk->device, 1, &vk->fence);
     if (r2 != VK_SUCCESS)
         return szarc_vki_fail(err, r2, "vkResetFences");
     return SZARC_OK;

@@ -9,6 +9,7 @@
 #include "vk.h"
 
 #define MAX_KEPT_MESSAGES 4
+#define SZARC_VKI_MAX_TIMED 4095 /* dispatches timed per batch when profiling */
 #define SETS_PER_POOL 512u
 #define STAGING_BYTES (16u << 20)
 /* Pipeline compile plus one batch on a slow CPU device can take long; a hang is
@@ -82,6 +83,16 @@ struct szarc_vk {
     szarc_err rec_err;
     uint32_t n_dispatches;
     VkPipeline bound;
+    int lost; /* a batch failed to complete (device lost, hang): nothing more runs */
+
+    /* profiling (szarc_vk_profile): a timestamp after every dispatch */
+    int profiling;
+    double ts_period_ns;      /* 0 if the queue has no timestamps */
+    uint64_t ts_mask;         /* timestampValidBits */
+    VkQueryPool ts_pool;      /* SZARC_VKI_MAX_TIMED + 1 queries, made on first use */
+    uint32_t n_timed;         /* dispatches of this batch with a timestamp */
+    uint8_t timed_kernel[SZARC_VKI_MAX_TIMED];
+    szarc_vk_kernel_time times[SZARC_VK_K_COUNT];
 
     szarc_vk_buf *bufs; /* live buffers */
 };

@@ -94,6 +94,10 @@ szarc_status szarc_vk_begin(szarc_vk *vk)
     if (vk->recording)
         return szarc_err_set(&vk->rec_err, SZARC_E_USAGE,
                              "szarc_vk_begin: a batch is already being recorded");
+    if (vk->lost)
+        return szarc_err_set(&vk->rec_err, SZARC_E_VULKAN,
+                             "%s: an earlier batch did not complete; the context is unusable",
+                             vk->info.name);
     vk->sticky = SZARC_OK;
     vk->rec_err.msg[0] = '\0';
     vk->n_dispatches = 0;
@@ -109,6 +113,11 @@ szarc_status szarc_vk_begin(szarc_vk *vk)
     if (r != VK_SUCCESS)
         return szarc_vki_fail(&vk->rec_err, r, "vkBeginCommandBuffer");
     vk->recording = 1;
+    vk->n_timed = 0;
+    if (vk->profiling) {
+        vkCmdResetQueryPool(vk->batch_cmd, vk->ts_pool, 0, SZARC_VKI_MAX_TIMED + 1);
+        vkCmdWriteTimestamp(vk->batch_cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->ts_pool, 0);
+    }
     /* host writes through mapped memory before the submit are visible to the
      * device by the submit's own guarantee; earlier transfers are ordered by
      * their own trailing barrier. */
@@ -230,6 +239,11 @@ szarc_status szarc_vk_dispatch_views(szarc_vk *vk, szarc_vk_kernel kernel,
                            (uint32_t)push_size, push);
     vkCmdDispatch(vk->batch_cmd, gx, gy, gz);
     vk->n_dispatches++;
+    if (vk->profiling && vk->n_timed < SZARC_VKI_MAX_TIMED) {
+        vk->timed_kernel[vk->n_timed++] = (uint8_t)k;
+        vkCmdWriteTimestamp(vk->batch_cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->ts_pool,
+                            vk->n_timed);
+    }
     return SZARC_OK;
 }
 
@@ -264,6 +278,8 @@ szarc_status szarc_vk_barrier(szarc_vk *vk)
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
     return SZARC_OK;
 }
+
+static void collect_times(szarc_vk *vk);
 
 szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err)
 {
@@ -302,14 +318,66 @@ szarc_status szarc_vk_submit(szarc_vk *vk, szarc_err *err)
     }
     r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, FENCE_TIMEOUT_NS);
     if (r != VK_SUCCESS) {
-        /* the batch may still run: the pools stay as they are */
+        /* the batch may still run or the device is gone: nothing it uses may
+         * be touched again, so the context refuses further batches */
+        vk->lost = 1;
         return szarc_vki_fail(err, r, "vkWaitForFences (batch)");
     }
     r = vkResetFences(vk->device, 1, &vk->fence);
     reset_pools(vk);
     if (r != VK_SUCCESS)
         return szarc_vki_fail(err, r, "vkResetFences");
+    if (vk->profiling && vk->n_timed > 0)
+        collect_times(vk);
     return SZARC_OK;
+}
+
+/* Adds this batch's per-dispatch device times to the kernels' totals. */
+static void collect_times(szarc_vk *vk)
+{
+    uint64_t ts[SZARC_VKI_MAX_TIMED + 1];
+    const VkResult r = vkGetQueryPoolResults(vk->device, vk->ts_pool, 0, vk->n_timed + 1,
+                                             sizeof ts, ts, sizeof ts[0],
+                                             VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    if (r != VK_SUCCESS)
+        return;
+    for (uint32_t i = 0; i < vk->n_timed; i++) {
+        const uint64_t ticks = ((ts[i + 1] & vk->ts_mask) - (ts[i] & vk->ts_mask)) & vk->ts_mask;
+        szarc_vk_kernel_time *t = &vk->times[vk->timed_kernel[i]];
+        t->dispatches++;
+        t->ns += (uint64_t)((double)ticks * vk->ts_period_ns);
+    }
+}
+
+szarc_status szarc_vk_profile(szarc_vk *vk, int on, szarc_err *err)
+{
+    if (vk->recording)
+        return szarc_err_set(err, SZARC_E_USAGE, "szarc_vk_profile while recording a batch");
+    if (!on) {
+        vk->profiling = 0;
+        return SZARC_OK;
+    }
+    if (vk->ts_period_ns <= 0)
+        return szarc_err_set(err, SZARC_E_UNSUPPORTED, "%s: the compute queue has no timestamps",
+                             vk->info.name);
+    if (!vk->ts_pool) {
+        const VkQueryPoolCreateInfo qi = {
+            .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+            .queryType = VK_QUERY_TYPE_TIMESTAMP,
+            .queryCount = SZARC_VKI_MAX_TIMED + 1,
+        };
+        const VkResult r = vkCreateQueryPool(vk->device, &qi, NULL, &vk->ts_pool);
+        if (r != VK_SUCCESS)
+            return szarc_vki_fail(err, r, "vkCreateQueryPool");
+    }
+    memset(vk->times, 0, sizeof vk->times);
+    vk->profiling = 1;
+    return SZARC_OK;
+}
+
+const szarc_vk_kernel_time *szarc_vk_profile_times(const szarc_vk *vk)
+{
+    return vk->times;
 }
 
 const char *szarc_vk_last_error(const szarc_vk *vk)

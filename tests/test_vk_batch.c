@@ -172,6 +172,27 @@ int main(void)
                chained ? "dependent (barrier after each)" : "independent", CHAIN, best * 1e3,
                best_rec * 1e3, best * 1e6 / CHAIN, CHAIN / best);
     }
+    /* device time per dispatch, from timestamps */
+    if ((st = szarc_vk_profile(vk, 1, &err)) == SZARC_OK) {
+        if ((st = record(vk, a, b0, out, dots, stride, CHAIN, 1)) != SZARC_OK ||
+            (st = szarc_vk_submit(vk, &err)) != SZARC_OK) {
+            fprintf(stderr, "FAIL: profiled batch: %s\n", err.msg);
+            goto done;
+        }
+        szarc_vk_profile(vk, 0, &err);
+        const szarc_vk_kernel_time *t = &szarc_vk_profile_times(vk)[SZARC_VK_K_SELFTEST];
+        printf("profile: %llu selftest dispatches, device time %.1f us each\n",
+               (unsigned long long)t->dispatches, t->dispatches ? 1e-3 * (double)t->ns /
+                                                                     (double)t->dispatches : 0.0);
+        if (t->dispatches != CHAIN) {
+            fprintf(stderr, "FAIL: profile counted %llu dispatches\n",
+                    (unsigned long long)t->dispatches);
+            goto done;
+        }
+    } else if (st != SZARC_E_UNSUPPORTED) {
+        fprintf(stderr, "FAIL: szarc_vk_profile: %s\n", err.msg);
+        goto done;
+    }
     fails = 0;
 done:
     szarc_vk_buf_destroy(vk, dots);
