@@ -60,12 +60,13 @@ typedef enum {
  * runtime binds a szarc_vk_buf to any of them (texel buffers through an R32
  * view it makes and caches). On lavapipe, texel-buffer loads are several times
  * faster than SSBO loads whose address varies per invocation. The local size
- * is fixed in the shader. At context creation every row is checked against the SPIR-V
- * reflected at build time (binding count, push-constant block size), so a
- * row that disagrees with its shader fails early with a message naming both. */
+ * is fixed in the shader. At context creation every row is checked against
+ * the SPIR-V reflected at build time (binding count, push-constant block
+ * size), so a row that disagrees with its shader fails early (SZARC_E_USAGE)
+ * with a message naming both. */
 typedef struct {
     const char *name;    /* shader file stem: shaders/<name>.comp */
-    uint32_t n_bindings; /* storage buffers the shader declares */
+    uint32_t n_bindings; /* descriptors (buffers and texel buffers) the shader declares */
     uint32_t push_size;  /* sizeof the push struct from shaders/common/<name>_push.h; 0 if none */
 } szarc_vk_kernel_row;
 
@@ -152,9 +153,13 @@ typedef struct {
  * compiled lazily, on a kernel's first dispatch (see szarc_vk_prepare()).
  * @opt : NULL for defaults.
  * @return SZARC_OK and *out; or SZARC_E_NODEVICE (no loader, driver or device:
- *         the caller may fall back to the C reference), SZARC_E_ARG (bad device
- *         string, "vk:N" out of range), SZARC_E_VULKAN (anything else, e.g. the
- *         validation layer is requested but not installed). *out is NULL on error. */
+ *         the caller may fall back to the C reference; also when the device
+ *         cannot run one of the kernels: local size, shared memory, a needed
+ *         feature such as shaderInt64), SZARC_E_ARG (bad device string, "vk:N"
+ *         out of range), SZARC_E_USAGE (kernel table disagrees with the
+ *         embedded shaders: a build bug), SZARC_E_VULKAN (anything else, e.g.
+ *         the validation layer is requested but not installed).
+ *         *out is NULL on error. */
 szarc_status szarc_vk_create(szarc_vk **out, const szarc_vk_options *opt, szarc_err *err);
 
 /*! szarc_vk_destroy() : waits for the device to go idle and frees everything
