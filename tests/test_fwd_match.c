@@ -1,7 +1,8 @@
 /* test_fwd_match.c: the Vulkan forward pass and the C reference give
  * bit-identical frequency tables at every position, for two model shapes
  * (grouped-query attention with head dim 16; multi-head with head dim 32 and
- * an untied head), over more than 1,000 positions each; and single-token
+ * an untied head; qwen2 with biases and one kv head), over more than 1,000
+ * positions each; and single-token
  * decoding of several streams in one batch gives the same tables as the
  * teacher-forced prefill. Runs with the Vulkan validation layer on (the
  * engine fails on any message). */
@@ -62,8 +63,8 @@ int main(void)
         printf("skipped: no Vulkan device (%s)\n", err.msg);
         return tu_skip_code();
     }
-    const char *models[] = {"tiny-gqa", "small-mha"};
-    for (size_t g = 0; g < 2; g++) {
+    const char *models[] = {"tiny-gqa", "small-mha", "qwen-tiny"};
+    for (size_t g = 0; g < 3; g++) {
         szarc_model *m = NULL;
         if (szarc_model_load(&m, tu_model_path(models[g]), &err)) {
             CHECK(0, "%s", err.msg);

@@ -12,6 +12,8 @@
 #define GOLDEN_TINY_W "747d56b81683ac3b402c1431dacb74c3464692d7b3fb7ec7021530d7f2e3d6a1"
 #define GOLDEN_TINY_D "1a5916c5f483ca920e8a93054df667fc4bcb64348500d304fb2cb3afcecfc9b4"
 #define GOLDEN_SMALL_W "5b315bdf0f9e818129d1dcc78e017bd3734badd7cd6e03ee95e0d103361d4315"
+#define GOLDEN_QWEN_W "46ddd2228cb2f090aa320e078cf6cfb9ff2a8adf7e5656110994fa0d8f7fe684"
+#define GOLDEN_QWEN_D "bc1cc1542844a4052533ce0bba6b99a2cb97096ce78f98c03265edf6a032129e"
 #define GOLDEN_SMALL_D "58bdfa59f28433634cd6672b44d4dcad13389c6cc4704dc596a0f8a1809e4337"
 
 static const struct {
@@ -21,6 +23,7 @@ static const struct {
 } golden[] = {
     {"tiny-gqa", GOLDEN_TINY_W, GOLDEN_TINY_D},
     {"small-mha", GOLDEN_SMALL_W, GOLDEN_SMALL_D},
+    {"qwen-tiny", GOLDEN_QWEN_W, GOLDEN_QWEN_D},
 };
 
 int main(void)
