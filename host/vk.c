@@ -118,6 +118,17 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
     uint32_t n_enabled = 0;
     int portability = 0;
 
+    /* a 1.0 loader has no vkEnumerateInstanceVersion */
+    const PFN_vkEnumerateInstanceVersion instance_version =
+        (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
+    uint32_t loader_version = VK_API_VERSION_1_0;
+    if (instance_version)
+        instance_version(&loader_version);
+    if (loader_version < VK_API_VERSION_1_1) {
+        st = szarc_err_set(err, SZARC_E_NODEVICE,
+                           "the Vulkan loader supports only Vulkan 1.0; szarc needs 1.1");
+        goto fail;
+    }
     VkResult r = vkEnumerateInstanceExtensionProperties(NULL, &n_ext, NULL);
     if (r != VK_SUCCESS) {
         st = szarc_err_set(err, SZARC_E_NODEVICE, "Vulkan loader unusable: %s", vk_result_str(r));
