@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "engine.h"
 #include "eval.h"
 #include "gguf.h"
@@ -37,6 +38,15 @@ static void usage(FILE *f)
             "                                        digest of every frequency table;\n"
             "                                        --decode steps token by token across\n"
             "                                        batched streams (same digest)\n"
+            "  create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]\n"
+            "         [--method auto|model|zstd|stored] [--force] [--quiet] PATH...\n"
+            "                                        archive files and directories (stored\n"
+            "                                        relative, in sorted order; regular files\n"
+            "                                        only, symbolic links skipped); -f - is\n"
+            "                                        stdout; SOURCE_DATE_EPOCH fixes the time\n"
+            "  extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet]\n"
+            "          [MEMBER...]                   check and restore files (-f - is stdin)\n"
+            "  list -f ARCHIVE [--json]              members, methods, sizes, bits per byte\n"
             "\n"
             "options:\n"
             "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
@@ -46,9 +56,10 @@ static void usage(FILE *f)
             "\n"
             "exit codes:\n"
             "  0  success\n"
-            "  1  a check failed\n"
-            "  2  usage or I/O error\n"
-            "  3  no usable model (missing, malformed, unsupported)\n"
+            "  1  a check failed (sha256 mismatch, damaged or foreign archive)\n"
+            "  2  usage or I/O error (including: file exists, path escapes the target)\n"
+            "  3  no usable model (missing, malformed, unsupported, or not the one the\n"
+            "     archive pins)\n"
             "  4  the requested device cannot be used\n");
 }
 
@@ -389,6 +400,12 @@ int main(int argc, char **argv)
         printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS_VERSION);
         return EXIT_OK;
     }
+    if (!strcmp(cmd, "create"))
+        return szarc_cli_create(argc - 2, argv + 2);
+    if (!strcmp(cmd, "extract"))
+        return szarc_cli_extract(argc - 2, argv + 2);
+    if (!strcmp(cmd, "list"))
+        return szarc_cli_list(argc - 2, argv + 2);
     if (!strcmp(cmd, "devices"))
         return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "info"))

@@ -1,0 +1,412 @@
+/* fsio.c: collecting files to archive and restoring them safely (fsio.h). */
+#include "fsio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest.h"
+
+/*-*********************************************************
+ *  Collecting
+ ***********************************************************/
+
+typedef struct {
+    szarc_fs_file *f;
+    size_t n, cap;
+    const struct stat *skip;
+    size_t n_skip;
+    szarc_fs_warn warn;
+    void *wctx;
+} collector;
+
+static void warnf(collector *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void warnf(collector *c, const char *fmt, ...)
+{
+    if (!c->warn)
+        return;
+    char msg[SZARC_PATH_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->warn(c->wctx, msg);
+}
+
+static szarc_status add_file(collector *c, const char *name, const char *fspath, szarc_err *err)
+{
+    const char *why = szarc_path_check(name, strlen(name));
+    if (why)
+        return szarc_err_set(err, SZARC_E_ARG, "%s: cannot store this name: %s", fspath, why);
+    if (c->n == c->cap) {
+        const size_t cap = c->cap ? 2 * c->cap : 64;
+        szarc_fs_file *nf = realloc(c->f, cap * sizeof *nf);
+        if (!nf)
+            return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        c->f = nf;
+        c->cap = cap;
+    }
+    szarc_fs_file *f = &c->f[c->n];
+    f->name = strdup(name);
+    f->fspath = strdup(fspath);
+    if (!f->name || !f->fspath) {
+        free(f->name);
+        free(f->fspath);
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    }
+    c->n++;
+    return SZARC_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* name: stored path ("" for the working directory itself); fspath: to open. */
+static szarc_status walk(collector *c, const char *name, const char *fspath, int depth,
+                         szarc_err *err)
+{
+    struct stat st;
+    if (lstat(fspath, &st))
+        return szarc_err_set(err, errno == ENOENT ? SZARC_E_NOTFOUND : SZARC_E_IO, "%s: %s",
+                             fspath, strerror(errno));
+    for (size_t i = 0; i < c->n_skip; i++)
+        if (st.st_dev == c->skip[i].st_dev && st.st_ino == c->skip[i].st_ino)
+            return SZARC_OK;
+    if (S_ISREG(st.st_mode))
+        return add_file(c, name, fspath, err);
+    if (S_ISLNK(st.st_mode)) {
+        warnf(c, "%s: symbolic link not stored", fspath);
+        return SZARC_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        warnf(c, "%s: not a regular file or directory, not stored", fspath);
+        return SZARC_OK;
+    }
+    if (depth > 256)
+        return szarc_err_set(err, SZARC_E_ARG, "%s: directories nested too deep", fspath);
+    DIR *d = opendir(fspath);
+    if (!d)
+        return szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    szarc_status s = SZARC_OK;
+    for (struct dirent *e; (errno = 0, e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                s = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            s = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    if (!s && errno)
+        s = szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(errno));
+    closedir(d);
+    if (!s)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; !s && i < n; i++) {
+        const size_t nl = strlen(name), fl = strlen(fspath), el = strlen(names[i]);
+        char *cn = malloc(nl + el + 2), *cf = malloc(fl + el + 2);
+        if (!cn || !cf) {
+            s = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        } else {
+            if (nl)
+                sprintf(cn, "%s/%s", name, names[i]);
+            else
+                strcpy(cn, names[i]);
+            if (fl && strcmp(fspath, "."))
+                sprintf(cf, "%s/%s", fspath, names[i]);
+            else
+                strcpy(cf, names[i]);
+            s = walk(c, cn, cf, depth + 1, err);
+        }
+        free(cn);
+        free(cf);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return s;
+}
+
+/* Normalises a command-line path into its stored form: no leading "./", no
+ * repeated or trailing '/'. "." becomes "". */
+static szarc_status normalise(char *out, size_t cap, const char *arg, szarc_err *err)
+{
+    if (arg[0] == '/')
+        return szarc_err_set(err, SZARC_E_ARG,
+                             "%s: absolute paths are not stored; cd to the directory and give "
+                             "a relative path",
+                             arg);
+    size_t o = 0;
+    for (const char *p = arg; *p;) {
+        while (*p == '/')
+            p++;
+        const char *q = p;
+        while (*q && *q != '/')
+            q++;
+        const size_t l = (size_t)(q - p);
+        if (l == 2 && p[0] == '.' && p[1] == '.')
+            return szarc_err_set(err, SZARC_E_ARG, "%s: paths with '..' are not stored", arg);
+        if (l && !(l == 1 && p[0] == '.')) {
+            if (o + l + 2 > cap)
+                return szarc_err_set(err, SZARC_E_ARG, "%s: path too long", arg);
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, p, l);
+            o += l;
+        }
+        p = q;
+    }
+    out[o] = 0;
+    return SZARC_OK;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const szarc_fs_file *)a)->name, ((const szarc_fs_file *)b)->name);
+}
+
+void szarc_fs_files_free(szarc_fs_file *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++) {
+        free(f[i].name);
+        free(f[i].fspath);
+    }
+    free(f);
+}
+
+szarc_status szarc_fs_collect(szarc_fs_file **out, size_t *n_out, const char *const *args,
+                              size_t n_args, const struct stat *skip, size_t n_skip,
+                              szarc_fs_warn warn, void *wctx, szarc_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    collector c = {NULL, 0, 0, skip, n_skip, warn, wctx};
+    szarc_status s = SZARC_OK;
+    char *name = malloc(SZARC_PATH_MAX + 2);
+    if (!name)
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    for (size_t i = 0; !s && i < n_args; i++)
+        if (!(s = normalise(name, SZARC_PATH_MAX + 2, args[i], err)))
+            s = walk(&c, name, name[0] ? name : ".", 0, err);
+    free(name);
+    if (s) {
+        szarc_fs_files_free(c.f, c.n);
+        return s;
+    }
+    if (c.n)
+        qsort(c.f, c.n, sizeof *c.f, cmp_file);
+    size_t k = 0; /* drop duplicates ("a" and "a/b" both given) */
+    for (size_t i = 0; i < c.n; i++) {
+        if (k && !strcmp(c.f[k - 1].name, c.f[i].name)) {
+            free(c.f[i].name);
+            free(c.f[i].fspath);
+            continue;
+        }
+        c.f[k++] = c.f[i];
+    }
+    *out = c.f;
+    *n_out = k;
+    return SZARC_OK;
+}
+
+szarc_status szarc_fs_read(const char *path, uint8_t **data, size_t *len, int64_t *mtime,
+                           uint32_t *perm, szarc_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    szarc_status s = SZARC_OK;
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        s = szarc_err_set(err, SZARC_E_IO, "%s: not a regular file", path);
+        goto done;
+    }
+    cap = st.st_size > 0 ? (size_t)st.st_size : 0;
+    buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf) {
+            s = szarc_err_set(err, SZARC_E_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        if (n == cap) { /* the file grew while we read it: keep up */
+            cap = cap ? 2 * cap : 4096;
+            uint8_t *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                continue;
+            }
+            buf = nb;
+        }
+        const ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            s = szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+            goto done;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    *mtime = (int64_t)st.st_mtim.tv_sec;
+    *perm = (uint32_t)st.st_mode & 0777;
+done:
+    close(fd);
+    if (s) {
+        free(buf);
+        return s;
+    }
+    *data = buf;
+    *len = n;
+    return SZARC_OK;
+}
+
+/*-*********************************************************
+ *  Restoring
+ ***********************************************************/
+
+static szarc_status write_all(int fd, const uint8_t *p, size_t len, const char *path,
+                              szarc_err *err)
+{
+    while (len) {
+        const ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+        p += w;
+        len -= (size_t)w;
+    }
+    return SZARC_OK;
+}
+
+szarc_status szarc_fs_restore(int root_fd, const char *path, const uint8_t *data, size_t len,
+                              uint32_t perm, int64_t mtime, int force, szarc_fs_tmp *tmp,
+                              szarc_err *err)
+{
+    const char *why = szarc_path_check(path, strlen(path));
+    if (why)
+        return szarc_err_set(err, SZARC_E_ARG, "refusing to extract '%s': %s", path, why);
+    szarc_status s = SZARC_OK;
+    int dfd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return szarc_err_set(err, SZARC_E_IO, "target directory: %s", strerror(errno));
+    char comp[SZARC_PATH_MAX + 1];
+    const char *p = path;
+    for (const char *slash; (slash = strchr(p, '/')); p = slash + 1) {
+        const size_t l = (size_t)(slash - p);
+        memcpy(comp, p, l);
+        comp[l] = 0;
+        int nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0 && errno == ENOENT) {
+            if (!data) { /* checking only: nothing below a missing directory can exist */
+                close(dfd);
+                return SZARC_OK;
+            }
+            if (mkdirat(dfd, comp, 0777) && errno != EEXIST) {
+                s = szarc_err_set(err, SZARC_E_IO, "%s: cannot create directory '%.*s': %s",
+                                  path, (int)(slash - path), path, strerror(errno));
+                goto done;
+            }
+            nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (nfd < 0) {
+            s = szarc_err_set(err, errno == ELOOP || errno == ENOTDIR ? SZARC_E_ARG : SZARC_E_IO,
+                              "refusing to extract '%s': '%.*s' is %s", path,
+                              (int)(slash - path), path,
+                              errno == ELOOP    ? "a symbolic link (it could lead outside the "
+                                                  "target directory)"
+                              : errno == ENOTDIR ? "not a directory"
+                                                 : strerror(errno));
+            goto done;
+        }
+        close(dfd);
+        dfd = nfd;
+    }
+    const char *base = p;
+    struct stat st;
+    const int exists = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        s = szarc_err_set(err, SZARC_E_EXISTS, "%s: a directory is in the way", path);
+        goto done;
+    }
+    if (exists && !force) {
+        s = szarc_err_set(err, SZARC_E_EXISTS, "%s: exists (use --force to overwrite)", path);
+        goto done;
+    }
+    if (!data)
+        goto done;
+    char tname[64];
+    int fd = -1;
+    static unsigned counter;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        snprintf(tname, sizeof tname, ".szarc-tmp-%ld-%u", (long)getpid(), counter++);
+        fd = openat(dfd, tname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        s = szarc_err_set(err, SZARC_E_IO, "%s: cannot create a temporary file: %s", path,
+                          strerror(errno));
+        goto done;
+    }
+    if (tmp) {
+        tmp->dirfd = dfd;
+        memcpy(tmp->name, tname, sizeof tname);
+        tmp->active = 1;
+    }
+    const struct timespec times[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+    if ((s = write_all(fd, data, len, path, err)))
+        ;
+    else if (fchmod(fd, (mode_t)(perm & 0777)) || futimens(fd, times) || fsync(fd))
+        s = szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+    if (close(fd) && !s)
+        s = szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+    if (!s) {
+        /* Without force, link() refuses atomically to replace a file that
+         * appeared meanwhile; with force, rename() replaces it atomically. */
+        const int rc = force ? renameat(dfd, tname, dfd, base) : linkat(dfd, tname, dfd, base, 0);
+        if (rc)
+            s = szarc_err_set(err, errno == EEXIST ? SZARC_E_EXISTS : SZARC_E_IO, "%s: %s", path,
+                              errno == EEXIST ? "exists (use --force to overwrite)"
+                                              : strerror(errno));
+    }
+    if (s || !force)
+        unlinkat(dfd, tname, 0);
+    if (tmp)
+        tmp->active = 0;
+    if (!s)
+        fsync(dfd);
+done:
+    close(dfd);
+    return s;
+}

@@ -1,0 +1,241 @@
+/* member.c: method choice for one member, and decoding of many. */
+#include "member.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+static szarc_status zstd_packet(uint8_t **dst, size_t *dst_len, const uint8_t *data, size_t len,
+                                szarc_err *err)
+{
+    const size_t cap = ZSTD_compressBound(len);
+    uint8_t *z = malloc(cap ? cap : 1);
+    if (!z)
+        return szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+    const size_t n = ZSTD_compress(z, cap, data, len, SZARC_ZSTD_LEVEL);
+    if (ZSTD_isError(n)) {
+        free(z);
+        return szarc_err_set(err, SZARC_E_NOMEM, "zstd: %s", ZSTD_getErrorName(n));
+    }
+    const szarc_status st = szarc_packet_write(dst, dst_len, SZARC_METHOD_ZSTD, len, z, n, err);
+    free(z);
+    return st;
+}
+
+/* Keeps *best or replaces it by cand when cand is no larger: candidates come
+ * in the order model, zstd, stored, so ties favour the cheaper decoder. */
+static void keep_smaller(szarc_member_coded *best, uint8_t *cand, size_t cand_len,
+                         uint32_t method)
+{
+    if (best->packet && best->packet_len < cand_len) {
+        free(cand);
+        return;
+    }
+    free(best->packet);
+    best->packet = cand;
+    best->packet_len = cand_len;
+    best->method = method;
+}
+
+szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const szarc_model *m,
+                                 const szarc_engine_opts *o, uint32_t chunk, int force,
+                                 const uint8_t *data, size_t len, szarc_codec_progress progress,
+                                 void *pctx, szarc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t *p = NULL;
+    size_t plen = 0;
+    szarc_status st = SZARC_OK;
+    if (e && len && (force == SZARC_METHOD_AUTO || force == SZARC_METHOD_MODEL)) {
+        szarc_coded c = {0};
+        st = szarc_codec_encode(e, m, o, data, len, chunk, progress, pctx, &c, err);
+        if (st && st != SZARC_E_TOKENIZER)
+            return st;
+        if (!st) { /* else not exactly representable: zstd or stored it is */
+            out->model_tried = 1;
+            out->ideal_bits = c.ideal_bits;
+            st = szarc_packet_write_coded(&p, &plen, len, &c, err);
+            if (!st) {
+                out->packet = p;
+                out->packet_len = plen;
+                out->method = SZARC_METHOD_MODEL;
+                out->chunks = c.n_chunks;
+                out->tokens = c.n_tokens;
+            }
+            szarc_coded_free(&c);
+            if (st)
+                return st;
+            if (force == SZARC_METHOD_MODEL)
+                return SZARC_OK;
+        }
+    }
+    const int want_zstd = force == SZARC_METHOD_AUTO || force == SZARC_METHOD_ZSTD ||
+                          (force == SZARC_METHOD_MODEL && !out->packet);
+    if (len && want_zstd) {
+        if ((st = zstd_packet(&p, &plen, data, len, err)))
+            goto fail;
+        keep_smaller(out, p, plen, SZARC_METHOD_ZSTD);
+        if (force == SZARC_METHOD_ZSTD)
+            return SZARC_OK;
+    }
+    if (force != SZARC_METHOD_ZSTD || !len) {
+        if ((st = szarc_packet_write(&p, &plen, SZARC_METHOD_STORED, len, data, len, err)))
+            goto fail;
+        keep_smaller(out, p, plen, SZARC_METHOD_STORED);
+    }
+    if (out->method != SZARC_METHOD_MODEL)
+        out->chunks = 0, out->tokens = 0;
+    return SZARC_OK;
+fail:
+    free(out->packet);
+    memset(out, 0, sizeof *out);
+    return st;
+}
+
+/* Decompresses one zstd frame of exactly `size` bytes, growing the output as
+ * it is produced so that a lying size costs no more memory than the frame
+ * really expands to. */
+static szarc_status unzstd(szarc_member_job *j)
+{
+    const szarc_packet *p = j->packet;
+    szarc_err *err = &j->err;
+    if (p->size > SIZE_MAX - 1)
+        return szarc_err_set(err, SZARC_E_FORMAT, "zstd: size %llu too large",
+                             (unsigned long long)p->size);
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (!ds)
+        return szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+    size_t cap = p->size < (1u << 20) ? (size_t)p->size : (1u << 20);
+    uint8_t *buf = malloc(cap + 1);
+    szarc_status st = SZARC_OK;
+    ZSTD_inBuffer in = {p->body, p->body_len, 0};
+    ZSTD_outBuffer ob = {buf, cap + 1, 0}; /* one spare byte detects overlong output */
+    size_t r = 1;
+    if (!buf) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+        goto done;
+    }
+    while (r != 0) {
+        const size_t in0 = in.pos, out0 = ob.pos;
+        r = ZSTD_decompressStream(ds, &ob, &in);
+        if (ZSTD_isError(r)) {
+            st = szarc_err_set(err, SZARC_E_FORMAT, "zstd: %s at body offset %zu",
+                               ZSTD_getErrorName(r), in.pos);
+            goto done;
+        }
+        if (ob.pos > p->size) {
+            st = szarc_err_set(err, SZARC_E_FORMAT, "zstd: frame expands beyond %llu bytes",
+                               (unsigned long long)p->size);
+            goto done;
+        }
+        if (r == 0)
+            break;
+        if (ob.pos == ob.size) {
+            const size_t ncap = cap * 2 < p->size ? cap * 2 : (size_t)p->size;
+            uint8_t *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+            ob.dst = buf;
+            ob.size = cap + 1;
+        } else if (in.pos == in.size || (in.pos == in0 && ob.pos == out0)) {
+            st = szarc_err_set(err, SZARC_E_TRUNCATED, "zstd: frame ends early after %zu bytes",
+                               in.pos);
+            goto done;
+        }
+    }
+    if (in.pos != in.size)
+        st = szarc_err_set(err, SZARC_E_FORMAT, "zstd: %zu bytes after the frame",
+                           in.size - in.pos);
+    else if (ob.pos != p->size)
+        st = szarc_err_set(err, SZARC_E_FORMAT, "zstd: frame gives %zu bytes, packet says %llu",
+                           ob.pos, (unsigned long long)p->size);
+done:
+    ZSTD_freeDStream(ds);
+    if (st) {
+        free(buf);
+        return st;
+    }
+    j->out = buf;
+    j->out_len = ob.pos;
+    return SZARC_OK;
+}
+
+static szarc_status unstore(szarc_member_job *j)
+{
+    const szarc_packet *p = j->packet;
+    j->out = malloc(p->body_len ? p->body_len : 1);
+    if (!j->out)
+        return szarc_err_set(&j->err, SZARC_E_NOMEM, "out of memory");
+    if (p->body_len)
+        memcpy(j->out, p->body, p->body_len);
+    j->out_len = p->body_len;
+    return SZARC_OK;
+}
+
+szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
+                                  const szarc_engine_opts *o, szarc_member_job *jobs,
+                                  size_t n_jobs, szarc_codec_progress progress, void *pctx,
+                                  szarc_err *err)
+{
+    size_t n_model = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        szarc_member_job *j = &jobs[i];
+        j->out = NULL;
+        j->out_len = 0;
+        memset(&j->err, 0, sizeof j->err);
+        switch (j->packet->method) {
+        case SZARC_METHOD_STORED: j->status = unstore(j); break;
+        case SZARC_METHOD_ZSTD: j->status = unzstd(j); break;
+        case SZARC_METHOD_MODEL:
+            j->status = e ? SZARC_OK
+                          : szarc_err_set(&j->err, SZARC_E_USAGE, "model-coded, but no model");
+            n_model += e != NULL;
+            break;
+        default:
+            j->status = szarc_err_set(&j->err, SZARC_E_UNSUPPORTED, "method %u",
+                                      j->packet->method);
+        }
+    }
+    if (!n_model)
+        return SZARC_OK;
+    szarc_decode_job *dj = calloc(n_model, sizeof *dj);
+    size_t *idx = calloc(n_model, sizeof *idx);
+    if (!dj || !idx) {
+        free(dj);
+        free(idx);
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory for %zu decode jobs", n_model);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n_jobs; i++)
+        if (jobs[i].packet->method == SZARC_METHOD_MODEL) {
+            dj[k].in = &jobs[i].packet->coded;
+            idx[k++] = i;
+        }
+    const szarc_status st = szarc_codec_decode(e, m, o, dj, n_model, progress, pctx, err);
+    for (k = 0; k < n_model; k++) {
+        szarc_member_job *j = &jobs[idx[k]];
+        if (st) {
+            free(dj[k].out);
+            j->status = szarc_err_set(&j->err, st, "%s", err ? err->msg : "engine error");
+        } else if (dj[k].status) {
+            free(dj[k].out);
+            j->status = dj[k].status;
+            j->err = dj[k].err;
+        } else if (dj[k].out_len != j->packet->size) {
+            free(dj[k].out);
+            j->status = szarc_err_set(&j->err, SZARC_E_FORMAT,
+                                      "model streams give %zu bytes, packet says %llu",
+                                      dj[k].out_len, (unsigned long long)j->packet->size);
+        } else {
+            j->out = dj[k].out;
+            j->out_len = dj[k].out_len;
+        }
+    }
+    free(dj);
+    free(idx);
+    return st;
+}

@@ -1,0 +1,52 @@
+/* tar.h: pax tar archives through libarchive, reduced to what szarc needs:
+ * regular-file members written from memory in order, and read back in order.
+ *
+ * Written members are deterministic: every header carries the same mtime
+ * (the archive's creation time), mode 0644, owner and group 0 with empty
+ * names, so that the same members give the same bytes. The reader accepts
+ * only regular-file members and reports anything else as SZARC_E_FORMAT. */
+#ifndef SZARC_TAR_H
+#define SZARC_TAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct szarc_tar_writer szarc_tar_writer;
+typedef struct szarc_tar_reader szarc_tar_reader;
+
+/*! szarc_tar_writer_create() :
+ * Writes a pax archive to fd (not closed by szarc_tar_writer_destroy). */
+szarc_status szarc_tar_writer_create(szarc_tar_writer **out, int fd, int64_t mtime,
+                                     szarc_err *err);
+
+/*! szarc_tar_write() : appends one regular file `name` (UTF-8) holding data[0..len). */
+szarc_status szarc_tar_write(szarc_tar_writer *w, const char *name, const void *data, size_t len,
+                             szarc_err *err);
+
+/*! szarc_tar_writer_finish() : writes the end-of-archive blocks and flushes. */
+szarc_status szarc_tar_writer_finish(szarc_tar_writer *w, szarc_err *err);
+
+/*! szarc_tar_writer_destroy() : NULL is fine. Without finish, the output is incomplete. */
+void szarc_tar_writer_destroy(szarc_tar_writer *w);
+
+/*! szarc_tar_reader_create() : reads a tar archive from fd (not closed by destroy). */
+szarc_status szarc_tar_reader_create(szarc_tar_reader **out, int fd, szarc_err *err);
+
+/*! szarc_tar_next() :
+ * Advances to the next member: *name (UTF-8, valid until the next call) and
+ * *size, or *eof = 1 at the end of the archive. */
+szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *size, int *eof,
+                            szarc_err *err);
+
+/*! szarc_tar_read() :
+ * Reads the current member's data: exactly its size in bytes, or
+ * SZARC_E_TRUNCATED. *data is malloc'd (the caller frees); the buffer grows as
+ * data arrives, so a lying size in a header costs no memory by itself. */
+szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, szarc_err *err);
+
+/*! szarc_tar_reader_destroy() : NULL is fine. */
+void szarc_tar_reader_destroy(szarc_tar_reader *r);
+
+#endif

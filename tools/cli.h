@@ -1,0 +1,25 @@
+/* cli.h: commands of the szarc executable implemented outside szarc.c.
+ * Each takes the arguments after its command name and returns the process
+ * exit code (SZARC_EXIT_*), as documented in `szarc --help`. */
+#ifndef SZARC_CLI_H
+#define SZARC_CLI_H
+
+enum {
+    SZARC_EXIT_OK = 0,
+    SZARC_EXIT_FAIL = 1,    /* a check failed: sha256 mismatch, damaged or foreign archive */
+    SZARC_EXIT_USAGE = 2,   /* usage or I/O error, file exists */
+    SZARC_EXIT_NOMODEL = 3, /* no usable model, or the model does not match the pin */
+    SZARC_EXIT_DEVICE = 4   /* the requested device cannot be used */
+};
+
+/* szarc create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]
+ *              [--method auto|model|zstd|stored] [--force] [--quiet] PATH... */
+int szarc_cli_create(int argc, char **argv);
+
+/* szarc extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet] [MEMBER...] */
+int szarc_cli_extract(int argc, char **argv);
+
+/* szarc list -f ARCHIVE [--json] */
+int szarc_cli_list(int argc, char **argv);
+
+#endif
