@@ -43,7 +43,7 @@ static szarc_tok *build(int which)
     int32_t types[600];
     uint32_t scores[600];
     const char *merges[] = {"\xc4\xa0 t", "h e", "\xc4\xa0t he", "a n", "i n", "e r", "1 2",
-                            "\xc4\xa0 a", "\xc4\xa0" "a n"};
+                            "\xc4\xa0 a", "\xc4\xa0\x61 n"};
     szarc_gguf_writer *w;
     szarc_gguf *g = NULL;
     szarc_tok *t = NULL;
@@ -57,7 +57,7 @@ static szarc_tok *build(int which)
     (memcpy(store[n], s, l), toks[n] = store[n], lens[n] = l, types[n] = ty, scores[n] = sc, n++)
     if (gpt2) {
         static const char *const extra[] = {"\xc4\xa0t", "he", "\xc4\xa0the", "an", "in", "er",
-                                            "12", "\xc4\xa0" "a", "\xc4\xa0" "an"};
+                                            "12", "\xc4\xa0\x61", "\xc4\xa0\x61n"};
         for (int b = 0; b < 256; b++) {
             char c[4];
             if (which == 0 || b < 0xf0)
@@ -68,7 +68,7 @@ static szarc_tok *build(int which)
         ADD("<|eot|>", 7, 3, 0);
     } else {
         static const char *const pieces[] = {"\xe2\x96\x81", "t", "h", "e", "\xe2\x96\x81t", "he",
-                                             "\xe2\x96\x81the", "a", "n", "an", "\xe2\x96\x81" "a"};
+                                             "\xe2\x96\x81the", "a", "n", "an", "\xe2\x96\x81\x61"};
         ADD("<unk>", 5, 2, 0);
         ADD("<s>", 3, 3, 0);
         ADD("</s>", 4, 3, 0);

@@ -299,7 +299,7 @@ static void round_trips(const szarc_tok *t)
         "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 \xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85", /* Arabic */
         "emoji \xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd and ZWJ \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9",
         "digits 0 12 345 6789 01234567890123456789",
-        "a\xe2\x96\x81" "b \xe2\x96\x81\xe2\x96\x81 \xe2\x96\x81", /* literal U+2581 */
+        "a\xe2\x96\x81\x62 \xe2\x96\x81\xe2\x96\x81 \xe2\x96\x81", /* literal U+2581 */
         "<s></s><unk><0x41><|begin_of_text|>",
         "I'm don't WE'LL they'RE",
     };
@@ -433,7 +433,7 @@ static void test_invalid_utf8_split(void)
 {
     szarc_tok *t = make_gpt2("llama-bpe", -1, NULL, 0, NULL, 0, SZARC_OK);
     static const char s[] = "ab\xff" "cd \xc3(x";
-    size_t *p, n;
+    size_t *p = NULL, n = 0;
     szarc_err e = {0};
     CHECK(t && tok_bpe_split(t, (const uint8_t *)s, sizeof s - 1, &p, &n, &e) == SZARC_OK);
     /* "ab", 0xff, "cd", " ", 0xc3, "(x": runs split on their own */
@@ -480,7 +480,7 @@ static void test_merge_order(void)
     }
     {   /* merges never cross pre-token boundaries */
         static const char *const m[] = {"\xc4\xa0 a", "a \xc4\xa0"};
-        static const char *const ex[] = {"\xc4\xa0" "a", "a\xc4\xa0"};
+        static const char *const ex[] = {"\xc4\xa0\x61", "a\xc4\xa0"};
         szarc_tok *t = make_gpt2("llama-bpe", -1, ex, 2, m, 2, SZARC_OK);
         EXPECT_PIECES(t, "a a", "a| a");
         CHECK(t && szarc_tok_warning(t) == NULL);
@@ -496,7 +496,7 @@ static void test_merge_order(void)
 static void test_missing_byte(void)
 {
     szarc_tok *t = make_gpt2("llama-bpe", 'z', NULL, 0, NULL, 0, SZARC_OK);
-    int32_t *ids;
+    int32_t *ids = NULL;
     size_t n;
     szarc_err e = {0};
     CHECK(t && szarc_tok_encode_exact(t, (const uint8_t *)"abc", 3, &ids, &n, &e) == SZARC_OK);
