@@ -522,7 +522,8 @@ static int spans_push(spans *s, size_t off, size_t len)
 
 /* Splits each span of `in` with re: matches and the text between them. */
 static szarc_status split(const uint8_t *text, const spans *in, pcre2_code *re,
-                          pcre2_match_data *md, spans *out, szarc_err *err)
+                          pcre2_match_data *md, pcre2_match_context *mc, spans *out,
+                          szarc_err *err)
 {
     out->n = 0;
     for (size_t k = 0; k < in->n; k += 2) {
@@ -530,9 +531,9 @@ static szarc_status split(const uint8_t *text, const spans *in, pcre2_code *re,
         const size_t len = in->v[k + 1];
         size_t pos = 0, last = 0;
         while (pos < len) {
-            int rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+            int rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK, md, mc);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) /* JIT stack: retry interpreted */
-                rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, NULL);
+                rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, mc);
             if (rc == PCRE2_ERROR_NOMATCH)
                 break;
             if (rc < 0)
@@ -559,8 +560,9 @@ static szarc_status split(const uint8_t *text, const spans *in, pcre2_code *re,
 }
 
 /* Pre-tokenizes one valid UTF-8 run, appending its pieces to sp[0]. */
-static szarc_status split_run(const szarc_tok *t, pcre2_match_data **md, const uint8_t *text,
-                              size_t off, size_t len, spans sp[3], szarc_err *err)
+static szarc_status split_run(const szarc_tok *t, pcre2_match_data **md,
+                              pcre2_match_context *mc, const uint8_t *text, size_t off,
+                              size_t len, spans sp[3], szarc_err *err)
 {
     szarc_status s;
     int cur = 1;
@@ -569,7 +571,7 @@ static szarc_status split_run(const szarc_tok *t, pcre2_match_data **md, const u
         return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
     for (int i = 0; i < t->re->n; i++) {
         const int next = cur == 1 ? 2 : 1;
-        if ((s = split(text, &sp[cur], t->re->re[i], md[i], &sp[next], err)))
+        if ((s = split(text, &sp[cur], t->re->re[i], md[i], mc, &sp[next], err)))
             return s;
         cur = next;
     }
@@ -584,9 +586,18 @@ szarc_status tok_bpe_split(const szarc_tok *t, const uint8_t *s, size_t n, size_
 {
     spans sp[3] = {{0}, {0}, {0}};
     pcre2_match_data *md[4] = {NULL, NULL, NULL, NULL};
+    /* The regexes backtrack at most across one run of similar characters, so
+     * the work is linear; lift PCRE2's default match limit (10M), which a
+     * run of 16 MB of spaces would otherwise hit. */
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
     szarc_status st = SZARC_OK;
     *pieces = NULL;
     *n_pieces = 0;
+    if (!mc) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        goto done;
+    }
+    pcre2_set_match_limit(mc, UINT32_MAX);
     for (int i = 0; i < t->re->n; i++)
         if (!(md[i] = pcre2_match_data_create_from_pattern(t->re->re[i], NULL))) {
             st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
@@ -601,7 +612,7 @@ szarc_status tok_bpe_split(const szarc_tok *t, const uint8_t *s, size_t n, size_
             continue;
         }
         /* an invalid byte ends the valid run and is a piece of its own */
-        if (i > run && (st = split_run(t, md, s, run, i - run, sp, err)))
+        if (i > run && (st = split_run(t, md, mc, s, run, i - run, sp, err)))
             goto done;
         if (spans_push(&sp[0], i, 1)) {
             st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
@@ -609,12 +620,13 @@ szarc_status tok_bpe_split(const szarc_tok *t, const uint8_t *s, size_t n, size_
         }
         run = ++i;
     }
-    if (n > run && (st = split_run(t, md, s, run, n - run, sp, err)))
+    if (n > run && (st = split_run(t, md, mc, s, run, n - run, sp, err)))
         goto done;
     *pieces = sp[0].v;
     *n_pieces = sp[0].n / 2;
     sp[0].v = NULL;
 done:
+    pcre2_match_context_free(mc);
     for (int k = 0; k < 4; k++)
         pcre2_match_data_free(md[k]);
     for (int k = 0; k < 3; k++)

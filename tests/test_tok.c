@@ -672,6 +672,14 @@ int main(void)
         szarc_tok *t = make_gpt2("llama-bpe", -1, NULL, 0, NULL, 0, SZARC_OK);
         round_trips(t);
         big_inputs(t);
+        /* beyond PCRE2's default match limit: must still split */
+        const size_t n = (size_t)20 << 20;
+        uint8_t *b = malloc(n);
+        if (b && t) {
+            memset(b, ' ', n);
+            round_trip(t, "20 MB of spaces", b, n);
+        }
+        free(b);
         szarc_tok_destroy(t);
     }
     test_generated();
