@@ -419,11 +419,132 @@ static void test_open(void)
     free(img);
 }
 
+/*-*************************************
+ *  Exhaustive and random element decoding
+ ***************************************/
+
+static double pow2(int k)
+{
+    double v = 1.0;
+    for (; k > 0; k--)
+        v *= 2.0;
+    for (; k < 0; k++)
+        v /= 2.0;
+    return v;
+}
+
+/* the textbook definitions, written independently of gguf.c */
+static double ref_half(uint32_t h, int *finite)
+{
+    const int s = (int)(h >> 15), e = (int)((h >> 10) & 31), f = (int)(h & 1023);
+    *finite = e != 31;
+    const double m = e == 0 ? (f / 1024.0) * pow2(-14) : (1.0 + f / 1024.0) * pow2(e - 15);
+    return s ? -m : m;
+}
+
+static double ref_f32bits(uint32_t b, int *finite)
+{
+    float f;
+    memcpy(&f, &b, 4);
+    *finite = ((b >> 23) & 255) != 255;
+    return (double)f;
+}
+
+static double from_exact(int neg, uint64_t m, int e)
+{
+    const double v = (double)m * pow2(e);
+    return neg ? -v : v;
+}
+
+static int sign_bit(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    return (int)(b >> 63);
+}
+
+static int check_elem(const szarc_gguf_tensor *t, uint64_t i, double want, int finite)
+{
+    int neg, e;
+    uint64_t m;
+    const int r = szarc_gguf_elem_exact(t, i, &neg, &m, &e);
+    if (!finite)
+        return r == -1;
+    if (r || (m && !(m & 1)) || (!m && e) || m >= (1u << 24))
+        return 0;
+    const double got = from_exact(neg, m, e);
+    /* equal, including the sign of zero */
+    return got == want && (got != 0 || neg == sign_bit(want)) &&
+           (double)szarc_gguf_elem_f32(t, i) == want;
+}
+
+static void test_exhaustive(void)
+{
+    const size_t n16 = 65536, n32 = 1u << 20;
+    uint8_t *b16 = malloc(n16 * 2), *b32 = malloc(n32 * 4), *q8 = malloc(n32 / 32 * 34);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    if (!b16 || !b32 || !q8)
+        goto done;
+    for (size_t i = 0; i < n16; i++)
+        put16le(b16 + 2 * i, (uint16_t)i);
+    szarc_gguf_tensor t = {"halves", 1, {n16, 1, 1, 1}, SZARC_GGML_F16, n16, 0, b16, n16 * 2};
+    int bad = 0, finite;
+    for (size_t i = 0; i < n16; i++) {
+        const double want = ref_half((uint32_t)i, &finite);
+        bad += !check_elem(&t, i, want, finite);
+    }
+    t.type = SZARC_GGML_BF16;
+    for (size_t i = 0; i < n16; i++) {
+        const double want = ref_f32bits((uint32_t)i << 16, &finite);
+        bad += !check_elem(&t, i, want, finite);
+    }
+    uint64_t at = 0;
+    szarc_err e = {0};
+    CHECK(szarc_gguf_tensor_validate(NULL, &t, &at, &e) == SZARC_E_FORMAT && at == 0x7f80);
+    t.type = SZARC_GGML_F16;
+    CHECK(szarc_gguf_tensor_validate(NULL, &t, &at, &e) == SZARC_E_FORMAT && at == 0x7c00);
+    t.type = 2; /* Q4_0: parses, but does not decode */
+    CHECK(szarc_gguf_tensor_validate(NULL, &t, &at, &e) == SZARC_E_UNSUPPORTED &&
+          strstr(e.msg, "Q4_0"));
+
+    /* random F32 bit patterns (every exponent), and random Q8_0 blocks */
+    for (size_t i = 0; i < n32; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        put32le(b32 + 4 * i, (uint32_t)(x >> 11));
+    }
+    szarc_gguf_tensor f = {"f32", 1, {n32, 1, 1, 1}, SZARC_GGML_F32, n32, 0, b32, n32 * 4};
+    for (size_t i = 0; i < n32; i++) {
+        const double want = ref_f32bits((uint32_t)(b32[4 * i] | b32[4 * i + 1] << 8 |
+                                                   b32[4 * i + 2] << 16 |
+                                                   (uint32_t)b32[4 * i + 3] << 24),
+                                        &finite);
+        bad += !check_elem(&f, i, want, finite);
+    }
+    for (size_t k = 0; k < n32 / 32; k++)
+        memcpy(q8 + 34 * k, b32 + 34 * k, 34);
+    szarc_gguf_tensor q = {"q8", 1, {n32, 1, 1, 1}, SZARC_GGML_Q8_0, n32, 0, q8, n32 / 32 * 34};
+    for (size_t i = 0; i < n32; i++) {
+        const uint8_t *blk = q8 + (i / 32) * 34;
+        const double d = ref_half((uint32_t)(blk[0] | blk[1] << 8), &finite);
+        bad += !check_elem(&q, i, (double)(int8_t)blk[2 + i % 32] * d, finite);
+    }
+    if (bad)
+        fprintf(stderr, "exhaustive decoding: %d wrong elements\n", bad);
+    CHECK(bad == 0);
+done:
+    free(b16);
+    free(b32);
+    free(q8);
+}
+
 int main(void)
 {
     test_golden_errors();
     test_valid();
     test_open();
+    test_exhaustive();
     if (g_fail) {
         fprintf(stderr, "test_gguf: FAILED\n");
         return 1;
