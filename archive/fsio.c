@@ -340,13 +340,18 @@ szarc_status szarc_fs_restore(int root_fd, const char *path, const uint8_t *data
             nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (nfd < 0) {
-            s = szarc_err_set(err, errno == ELOOP || errno == ENOTDIR ? SZARC_E_ARG : SZARC_E_IO,
+            const int e = errno;
+            struct stat lst;
+            const int is_link = !fstatat(dfd, comp, &lst, AT_SYMLINK_NOFOLLOW) &&
+                                S_ISLNK(lst.st_mode);
+            s = szarc_err_set(err, is_link || e == ELOOP || e == ENOTDIR ? SZARC_E_ARG
+                                                                           : SZARC_E_IO,
                               "refusing to extract '%s': '%.*s' is %s", path,
                               (int)(slash - path), path,
-                              errno == ELOOP    ? "a symbolic link (it could lead outside the "
-                                                  "target directory)"
-                              : errno == ENOTDIR ? "not a directory"
-                                                 : strerror(errno));
+                              is_link || e == ELOOP ? "a symbolic link (it could lead outside "
+                                                      "the target directory)"
+                              : e == ENOTDIR        ? "not a directory"
+                                                    : strerror(e));
             goto done;
         }
         close(dfd);

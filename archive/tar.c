@@ -1,10 +1,35 @@
-/* tar.c: the libarchive calls behind tar.h. */
+/* tar.c: the libarchive calls behind tar.h.
+ *
+ * Names are UTF-8 and travel as bytes (archive_entry_set_pathname, not the
+ * _utf8 variant, which crashes libarchive 3.6's pax writer in the "C"
+ * locale). libarchive converts names with the locale's charset, so every
+ * call runs with a UTF-8 LC_CTYPE in this thread (uselocale), whatever the
+ * process locale: pax headers then hold plain UTF-8 names that GNU tar reads
+ * without complaint. Where no UTF-8 locale exists, libarchive stores the
+ * same bytes marked hdrcharset=BINARY, which reads back identically. */
 #include "tar.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A UTF-8 LC_CTYPE for the calling thread; (locale_t)0 when none exists. */
+static locale_t utf8_enter(locale_t *old)
+{
+    locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    *old = l ? uselocale(l) : (locale_t)0;
+    return l;
+}
+
+static void utf8_leave(locale_t l, locale_t old)
+{
+    if (l) {
+        uselocale(old);
+        freelocale(l);
+    }
+}
 
 struct szarc_tar_writer {
     struct archive *a;
@@ -49,14 +74,18 @@ szarc_status szarc_tar_write(szarc_tar_writer *w, const char *name, const void *
                              szarc_err *err)
 {
     struct archive_entry *e = archive_entry_clear(w->e);
-    archive_entry_set_pathname_utf8(e, name);
+    archive_entry_set_pathname(e, name); /* raw bytes: see the note at the top */
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, (la_int64_t)len);
     archive_entry_set_mtime(e, (time_t)w->mtime, 0);
     archive_entry_set_uid(e, 0);
     archive_entry_set_gid(e, 0);
-    if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+    locale_t old;
+    const locale_t l = utf8_enter(&old);
+    const int hr = archive_write_header(w->a, e);
+    utf8_leave(l, old);
+    if (hr < ARCHIVE_WARN)
         return tar_fail(w->a, err, SZARC_E_IO, name);
     const uint8_t *p = data;
     while (len) {
@@ -116,16 +145,17 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
     *name = NULL;
     *size = 0;
     r->have = 0;
+    locale_t old;
+    const locale_t l = utf8_enter(&old);
     const int rc = archive_read_next_header(r->a, &e);
+    const char *n = rc >= ARCHIVE_WARN ? archive_entry_pathname(e) : NULL;
+    utf8_leave(l, old);
     if (rc == ARCHIVE_EOF) {
         *eof = 1;
         return SZARC_OK;
     }
     if (rc < ARCHIVE_WARN)
         return tar_fail(r->a, err, SZARC_E_FORMAT, "bad member header");
-    const char *n = archive_entry_pathname_utf8(e);
-    if (!n)
-        n = archive_entry_pathname(e);
     if (!n)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member without a name");
     if (archive_entry_filetype(e) != AE_IFREG)
