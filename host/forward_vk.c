@@ -28,7 +28,10 @@ typedef struct {
     szarc_vk_buf *lut, *rope;
     szarc_vk_buf *rows, *h, *xq, *t, *qkv, *att, *gu, *z;
     szarc_vk_buf *kq, *kt, *v;
+    szarc_vk_buf *scr; /* attention scores, [rows][n_head][max_pos] */
     uint32_t xq_kw;
+    szarc_vk_kernel mm_kernel; /* texel-buffer variant when every operand fits */
+    int profile;               /* SZARC_VK_PROFILE=1: per-kernel device time on stderr */
     uint32_t *rows_host;
 } vk_backend;
 
@@ -73,13 +76,21 @@ static void vk_destroy(szarc_backend *base)
     vk_backend *b = (vk_backend *)base;
     if (!b)
         return;
+    if (b->vk && b->profile) {
+        const szarc_vk_kernel_time *t = szarc_vk_profile_times(b->vk);
+        for (int k = 0; k < SZARC_VK_K_COUNT; k++)
+            if (t[k].dispatches)
+                fprintf(stderr, "profile %-12s %8llu dispatches %10.1f ms\n",
+                        szarc_vk_kernels[k].name, (unsigned long long)t[k].dispatches,
+                        t[k].ns / 1e6);
+    }
     if (b->vk) {
         mat_free(b, &b->emb);
         mat_free(b, &b->head);
         for (uint32_t l = 0; b->layer && l < 4 * b->m->cfg.n_layer; l++)
             mat_free(b, &b->layer[l]);
         szarc_vk_buf *bufs[] = {b->lut, b->rope, b->rows, b->h, b->xq, b->t, b->qkv,
-                                b->att, b->gu, b->z, b->kq, b->kt, b->v};
+                                b->att, b->gu, b->z, b->kq, b->kt, b->v, b->scr};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
             szarc_vk_buf_destroy(b->vk, bufs[i]);
     }
@@ -94,9 +105,9 @@ static void vk_destroy(szarc_backend *base)
 static void quant(vk_backend *b, uint32_t n_rows, szarc_vk_buf *x, uint32_t n, uint32_t xs,
                   uint32_t rms, int32_t f)
 {
-    const szarc_quant_push pc = {n, xs, b->xq_kw, rms, f, b->m->cfg.sqrt_d_q8};
+    const szarc_quant_push pc = {n, xs, b->xq_kw, rms, f, b->m->cfg.sqrt_d_q8, n_rows};
     szarc_vk_buf *bufs[] = {x, b->xq, b->t};
-    szarc_vk_dispatch(b->vk, SZARC_VK_K_QUANT, bufs, 3, &pc, sizeof pc, n_rows, 1, 1);
+    szarc_vk_dispatch(b->vk, SZARC_VK_K_QUANT, bufs, 3, &pc, sizeof pc, (n_rows + 63) / 64, 1, 1);
     szarc_vk_barrier(b->vk);
 }
 
@@ -107,7 +118,7 @@ static void matmul(vk_backend *b, uint32_t n_rows, const vk_mat *W, szarc_vk_buf
     szarc_vk_buf *bufs[] = {b->xq, b->t, W->w, W->p, y};
     const uint32_t gx = (W->rows + SZ_MM_TO * SZ_MM_LX - 1) / (SZ_MM_TO * SZ_MM_LX);
     const uint32_t gy = (n_rows + SZ_MM_TR * SZ_MM_LY - 1) / (SZ_MM_TR * SZ_MM_LY);
-    szarc_vk_dispatch(b->vk, SZARC_VK_K_MATMUL, bufs, 5, &pc, sizeof pc, gx, gy, 1);
+    szarc_vk_dispatch(b->vk, b->mm_kernel, bufs, 5, &pc, sizeof pc, gx, gy, 1);
     szarc_vk_barrier(b->vk);
 }
 
@@ -160,12 +171,14 @@ static szarc_status vk_forward(szarc_backend *base, uint32_t n, const int32_t *t
         }
         {
             szarc_vk_buf *bufs[] = {b->rows, b->qkv, b->kq, b->kt, b->v};
-            szarc_vk_dispatch(vk, SZARC_VK_K_KVSTORE, bufs, 5, &ap, sizeof ap, c->n_kv, n, 1);
+            szarc_vk_dispatch(vk, SZARC_VK_K_KVSTORE, bufs, 5, &ap, sizeof ap,
+                              (n * c->n_kv + 63) / 64, 1, 1);
             szarc_vk_barrier(vk);
         }
         {
-            szarc_vk_buf *bufs[] = {b->rows, b->qkv, b->kq, b->kt, b->v, b->lut, b->att};
-            szarc_vk_dispatch(vk, SZARC_VK_K_ATTN, bufs, 7, &ap, sizeof ap, c->n_head, n, 1);
+            szarc_vk_buf *bufs[] = {b->rows, b->qkv, b->kq, b->kt, b->v, b->lut, b->att, b->scr};
+            szarc_vk_dispatch(vk, SZARC_VK_K_ATTN, bufs, 8, &ap, sizeof ap,
+                              (n * c->n_head + 63) / 64, 1, 1);
             szarc_vk_barrier(vk);
         }
         quant(b, n, b->att, dq, dq, 0, SZ_F_P + SZ_F_V);
@@ -261,9 +274,33 @@ szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const
         {&b->kq, cache * c->hd, 0},
         {&b->kt, cache * 2 * I, 0},
         {&b->v, cache * c->hd * I, 0},
+        {&b->scr, R * c->n_head * b->max_pos * I, 0},
     };
     for (size_t i = 0; !st && i < sizeof act / sizeof act[0]; i++)
         st = upload_new(b, act[i].buf, NULL, act[i].bytes, act[i].flags, err);
+    /* Texel buffers are several times faster on lavapipe; use them when the
+     * largest operand fits the device's texel-buffer limit. Both kernels
+     * compute the same integers. SZARC_VK_NO_TEXEL=1 forces storage buffers. */
+    uint64_t words = (uint64_t)R * b->xq_kw;
+    const szarc_qmat *all[2] = {&m->emb, &m->head};
+    for (int i = 0; i < 2; i++)
+        if ((uint64_t)all[i]->rows * all[i]->cols_pad / 4 > words)
+            words = (uint64_t)all[i]->rows * all[i]->cols_pad / 4;
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const szarc_qmat *W[4] = {&m->layer[l].qkv, &m->layer[l].o, &m->layer[l].gu,
+                                  &m->layer[l].down};
+        for (int k = 0; k < 4; k++)
+            if ((uint64_t)W[k]->rows * W[k]->cols_pad / 4 > words)
+                words = (uint64_t)W[k]->rows * W[k]->cols_pad / 4;
+    }
+    const char *nt = getenv("SZARC_VK_NO_TEXEL");
+    b->mm_kernel = words <= di->max_texel_elements && !(nt && !strcmp(nt, "1"))
+                       ? SZARC_VK_K_MATMUL_TEX
+                       : SZARC_VK_K_MATMUL;
+    const char *pr = getenv("SZARC_VK_PROFILE");
+    b->profile = pr && !strcmp(pr, "1");
+    if (!st && b->profile)
+        st = szarc_vk_profile(b->vk, 1, err);
     if (!st)
         st = szarc_vk_prepare(b->vk, err);
     if (st) {

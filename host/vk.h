@@ -47,6 +47,7 @@ typedef enum {
     SZARC_VK_K_EMBED,        /* shaders/embed.comp: token embedding rows */
     SZARC_VK_K_QUANT,        /* shaders/quant.comp: per-row int8 quantization (RMSNorm) */
     SZARC_VK_K_MATMUL,       /* shaders/matmul.comp: int8 matrix product + requantization */
+    SZARC_VK_K_MATMUL_TEX,   /* shaders/matmul_tex.comp: the same through texel buffers */
     SZARC_VK_K_ROPE,         /* shaders/rope.comp: rotary position embedding */
     SZARC_VK_K_KVSTORE,      /* shaders/kvstore.comp: key/value cache writes */
     SZARC_VK_K_ATTN,         /* shaders/attn.comp: integer softmax attention */

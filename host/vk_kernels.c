@@ -19,8 +19,9 @@ const szarc_vk_kernel_row szarc_vk_kernels[SZARC_VK_K_COUNT] = {
     [SZARC_VK_K_EMBED]    = {"embed",    4, sizeof(szarc_embed_push)},
     [SZARC_VK_K_QUANT]    = {"quant",    3, sizeof(szarc_quant_push)},
     [SZARC_VK_K_MATMUL]   = {"matmul",   5, sizeof(szarc_matmul_push)},
+    [SZARC_VK_K_MATMUL_TEX] = {"matmul_tex", 5, sizeof(szarc_matmul_push)},
     [SZARC_VK_K_ROPE]     = {"rope",     3, sizeof(szarc_attn_push)},
     [SZARC_VK_K_KVSTORE]  = {"kvstore",  5, sizeof(szarc_attn_push)},
-    [SZARC_VK_K_ATTN]     = {"attn",     7, sizeof(szarc_attn_push)},
+    [SZARC_VK_K_ATTN]     = {"attn",     8, sizeof(szarc_attn_push)},
     [SZARC_VK_K_SWIGLU]   = {"swiglu",   2, sizeof(szarc_swiglu_push)},
 };

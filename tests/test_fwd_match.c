@@ -89,6 +89,18 @@ int main(void)
             CHECK(rc.tokens >= 1000, "too few positions");
             CHECK(!memcmp(rc.digest, rv.digest, 32), "%s: Vulkan and C reference differ",
                   models[g]);
+            /* the storage-buffer matmul (devices with small texel limits) */
+            szarc_engine *vs = NULL;
+            szarc_eval_result rs;
+            setenv("SZARC_VK_NO_TEXEL", "1", 1);
+            if (szarc_engine_create(&vs, m, "vk:0", &o, 1, &err) ||
+                szarc_eval_tokens(vs, m, tok, N, CHUNK, &o, NULL, NULL, &rs, &err))
+                CHECK(0, "%s: storage-buffer path: %s", models[g], err.msg);
+            else
+                CHECK(!memcmp(rc.digest, rs.digest, 32),
+                      "%s: storage-buffer matmul differs from the C reference", models[g]);
+            unsetenv("SZARC_VK_NO_TEXEL");
+            szarc_engine_destroy(vs);
             uint8_t dv[32], dc[32];
             if (decode_digest(vk, m, tok, dv, &err) || decode_digest(cpu, m, tok, dc, &err)) {
                 CHECK(0, "%s: decode: %s", models[g], err.msg);

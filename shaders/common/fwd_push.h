@@ -28,6 +28,7 @@ SZARC_PUSH_BEGIN(szarc_quant_push)
     SZARC_U32 rms;      /* 1: RMS-normalised scale; 0: plain, input in Q(f) */
     SZARC_I32 f;
     SZARC_U32 sqrtn_q8; /* isqrt(n << 16), used when rms */
+    SZARC_U32 n_rows;
 SZARC_PUSH_END(szarc_quant_push)
 #endif
 
