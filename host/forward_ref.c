@@ -38,6 +38,14 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
     return (((size_t)slot * c->n_layer + layer) * b->max_pos + pos) * c->n_kv + head;
 }
 
+/* The hot loops are compiled twice on x86-64 (AVX2 and baseline) and the
+ * loader picks one; integer results are the same either way. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define SZ_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define SZ_HOT
+#endif
+
 /* ---- a tiny parallel-for over [0, n) ---- */
 
 typedef struct {
@@ -122,7 +130,7 @@ typedef struct {
     int add;
 } mm_ctx;
 
-static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+SZ_HOT static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
     const mm_ctx *c = arg;
     const szarc_qmat *W = c->W;
@@ -201,7 +209,7 @@ typedef struct {
     const uint32_t *slot, *pos;
 } att_ctx;
 
-static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
     const att_ctx *a = arg;
     ref_backend *b = a->b;
