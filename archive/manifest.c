@@ -10,6 +10,7 @@
 
 #include "numerics.h"
 #include "packet.h"
+#include "utf8.h"
 
 /*-*********************************************************
  *  Small helpers: hex, time, paths
@@ -96,35 +97,6 @@ static int parse_time(int64_t *t, const char *s)
     return 0;
 }
 
-/* Length of the UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    const unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 const char *szarc_path_check(const char *path, size_t len)
 {
     if (len == 0)
@@ -137,7 +109,7 @@ const char *szarc_path_check(const char *path, size_t len)
     for (size_t i = 0; i < len;) {
         if (s[i] < 0x20 || s[i] == 0x7F)
             return "control character or NUL in path";
-        const size_t n = utf8_len(s + i, len - i);
+        const size_t n = szarc_utf8_len(s + i, len - i);
         if (!n)
             return "path is not valid UTF-8";
         i += n;

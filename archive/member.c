@@ -5,6 +5,8 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "utf8.h"
+
 static szarc_status zstd_packet(uint8_t **dst, size_t *dst_len, const uint8_t *data, size_t len,
                                 szarc_err *err)
 {
@@ -20,6 +22,23 @@ static szarc_status zstd_packet(uint8_t **dst, size_t *dst_len, const uint8_t *d
     const szarc_status st = szarc_packet_write(dst, dst_len, SZARC_METHOD_ZSTD, len, z, n, err);
     free(z);
     return st;
+}
+
+int szarc_member_looks_binary(const uint8_t *data, size_t len)
+{
+    size_t odd = 0;
+    for (size_t i = 0; i < len;) {
+        const uint8_t c = data[i];
+        if (c < 0x20 && !(c >= '\t' && c <= '\r') && c != 0x1B) {
+            odd++;
+            i++;
+            continue;
+        }
+        const size_t n = szarc_utf8_len(data + i, len - i);
+        odd += n == 0;
+        i += n ? n : 1;
+    }
+    return odd * 8 > len;
 }
 
 /* Keeps *best or replaces it by cand when cand is no larger: candidates come
@@ -46,7 +65,9 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
     uint8_t *p = NULL;
     size_t plen = 0;
     szarc_status st = SZARC_OK;
-    if (e && len && (force == SZARC_METHOD_AUTO || force == SZARC_METHOD_MODEL)) {
+    const int try_model = force == SZARC_METHOD_MODEL ||
+                          (force == SZARC_METHOD_AUTO && !szarc_member_looks_binary(data, len));
+    if (e && len && try_model) {
         szarc_coded c = {0};
         st = szarc_codec_encode(e, m, o, data, len, chunk, progress, pctx, &c, err);
         if (st && st != SZARC_E_TOKENIZER)

@@ -4,7 +4,10 @@
  *
  * Encoding never fails on content: bytes the tokenizer cannot represent
  * exactly (SZARC_E_TOKENIZER) fall back to zstd or stored, so a packet is
- * never more than SZARC_PACKET_HEADER_SIZE bytes larger than its input. */
+ * never more than SZARC_PACKET_HEADER_SIZE bytes larger than its input.
+ * Binary data (szarc_member_looks_binary) is not given to the model at all:
+ * a text model cannot beat zstd on it, and evaluating it costs as much as
+ * text of the same length. */
 #ifndef SZARC_MEMBER_H
 #define SZARC_MEMBER_H
 
@@ -28,10 +31,15 @@ typedef struct {
     int model_tried;    /* 0 when the tokenizer refused the input or no engine was given */
 } szarc_member_coded;
 
+/*! szarc_member_looks_binary() :
+ * @return 1 when more than 1/8 of the bytes are invalid UTF-8 or control
+ *         characters other than \t \n \v \f \r and ESC. */
+int szarc_member_looks_binary(const uint8_t *data, size_t len);
+
 /*! szarc_member_encode() :
  * Codes `len` bytes three ways and keeps the smallest packet (ties favour the
- * cheaper method to decode: stored, then zstd, then model). With e == NULL
- * only stored and zstd are tried. The engine's options `o` must satisfy
+ * cheaper method to decode: stored, then zstd, then model). With e == NULL,
+ * or for binary data, only stored and zstd are tried. The engine's options `o` must satisfy
  * szarc_codec_encode() for `chunk`.
  * force: SZARC_METHOD_AUTO, or one method to use whatever its size (for
  * tests and benchmarks); a forced model method falls back to the automatic

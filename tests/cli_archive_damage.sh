@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# cli_archive_damage.sh: damaged input gives a clear error, a non-zero exit
+# code and writes nothing: a truncated archive, a flipped byte in a packet
+# (model-coded and stored), in the manifest, a missing member, an extra
+# member, a garbage file, a foreign tar, a manifest path that escapes.
+# Usage: cli_archive_damage.sh SZARC
+set -eu
+SZARC=$1
+SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect CODE PATTERN ARCHIVE: extract must exit with CODE, say PATTERN on
+# stderr, and leave the target directory empty
+expect() {
+  local code=$1 pat=$2 arc=$3 rc=0
+  rm -rf out && mkdir out
+  "$SZARC" extract -f "$arc" -C out --device cpu --quiet 2> err.txt || rc=$?
+  [ "$rc" = "$code" ] || fail "$arc: exit $rc, want $code ($(cat err.txt))"
+  grep -q -- "$pat" err.txt || fail "$arc: message lacks '$pat': $(cat err.txt)"
+  [ -z "$(ls -A out)" ] || fail "$arc: files were written: $(find out | tr '\n' ' ')"
+}
+
+# flip BYTE_OFFSET in a copy of FILE
+flip() {
+  cp "$1" "$3"
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$3" | tr -d ' ')
+  printf "$(printf '\\%03o' $(( b ^ 0x55 )))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# the offset of member NAME's data in a tar (GNU tar's block numbers)
+data_offset() {
+  local blk
+  blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
+  echo $(( (blk + 1) * 512 ))
+}
+
+mkdir -p in
+cp "$SRC/tests/data/text/sample.txt" in/sample.txt
+printf 'STOREDMARKER-%s\n' 1 2 3 > in/stored.txt
+"$SZARC" create -f good.szarc --device cpu --quiet --method model --chunk 32 in/sample.txt
+"$SZARC" create -f st.szarc --device cpu --quiet --method stored in
+
+# the good archive extracts
+rm -rf out && mkdir out
+"$SZARC" extract -f good.szarc -C out --quiet || fail "good archive"
+cmp in/sample.txt out/in/sample.txt || fail "good archive round trip"
+
+# truncated
+size=$(wc -c < good.szarc)
+head -c $((size / 2)) good.szarc > half.szarc
+expect 1 "szarc: half.szarc:" half.szarc
+head -c 700 good.szarc > head.szarc
+expect 1 "szarc: head.szarc:" head.szarc
+
+# a flipped byte in a model-coded packet and in a stored packet
+off=$(data_offset good.szarc data/in/sample.txt.szp)
+flip good.szarc $((off + 40)) flip-model.szarc
+expect 1 "member 'data/in/sample.txt.szp' is damaged" flip-model.szarc
+off=$(data_offset st.szarc data/in/stored.txt.szp)
+flip st.szarc $((off + 20)) flip-stored.szarc
+expect 1 "member 'data/in/stored.txt.szp' is damaged" flip-stored.szarc
+
+# a flipped byte in the manifest: a JSON error or a hash that no longer matches
+off=$(data_offset good.szarc szarc/manifest.json)
+flip good.szarc $((off + 1)) flip-manifest.szarc
+expect 1 "manifest" flip-manifest.szarc
+
+# members missing, extra, out of order (rebuilt with GNU tar from the raw members)
+mkdir raw && tar -xf st.szarc -C raw
+(cd raw && tar --format=pax -cf ../missing.szarc szarc/manifest.json szarc/README.txt \
+   data/in/sample.txt.szp)
+expect 1 "member 'data/in/stored.txt.szp' is missing" missing.szarc
+(cd raw && tar --format=pax -cf ../nomanifest.szarc szarc/README.txt data)
+expect 1 "not a szarc archive" nomanifest.szarc
+echo extra > raw/szarc/extra.txt
+(cd raw && tar --format=pax -cf ../extra.szarc szarc/manifest.json szarc/README.txt \
+   data/in/sample.txt.szp data/in/stored.txt.szp szarc/extra.txt)
+expect 1 "unexpected member 'szarc/extra.txt' after the last packet" extra.szarc
+(cd raw && tar --format=pax --hard-dereference -cf ../dup.szarc szarc/manifest.json \
+   szarc/README.txt data/in/sample.txt.szp data/in/stored.txt.szp data/in/stored.txt.szp)
+expect 1 "duplicate or unlisted member 'data/in/stored.txt.szp'" dup.szarc
+(cd raw && tar --format=pax -cf ../order.szarc szarc/manifest.json szarc/README.txt \
+   data/in/stored.txt.szp data/in/sample.txt.szp)
+expect 1 "unexpected member 'data/in/stored.txt.szp'" order.szarc
+
+# a manifest whose path escapes the target (its packet renamed to match)
+mkdir evil && tar -xf st.szarc -C evil
+sed -i 's#"in/stored.txt"#"../stored.txt"#; s#"data/in/stored.txt.szp"#"data/../stored.txt.szp"#' \
+  evil/szarc/manifest.json
+grep -q '"../stored.txt"' evil/szarc/manifest.json || fail "could not edit the manifest"
+(cd evil && tar --format=pax -cf ../evil.szarc szarc/manifest.json szarc/README.txt \
+   data/in/sample.txt.szp data/in/stored.txt.szp)
+expect 1 "'.' or '..' path component" evil.szarc
+[ ! -e stored.txt ] || fail "a file escaped the target"
+
+# garbage, an empty file, and a tar that is not a szarc archive
+head -c 20000 /dev/urandom > garbage.szarc
+expect 1 "szarc: garbage.szarc:" garbage.szarc
+: > empty.szarc
+expect 1 "szarc: empty.szarc:" empty.szarc
+tar -cf foreign.szarc -C in sample.txt
+expect 1 "not a szarc archive" foreign.szarc
+"$SZARC" list -f foreign.szarc 2>/dev/null && fail "list accepted a foreign tar"
+rc=0; "$SZARC" extract -f nonexistent.szarc -C out 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "missing archive: exit $rc, want 2"
+echo ok
