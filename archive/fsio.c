@@ -124,7 +124,7 @@ static szarc_status walk(collector *c, const char *name, const char *fspath, int
     if (!s && errno)
         s = szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(errno));
     closedir(d);
-    if (!s)
+    if (!s && n)
         qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; !s && i < n; i++) {
         const size_t nl = strlen(name), fl = strlen(fspath), el = strlen(names[i]);
