@@ -196,8 +196,10 @@ static void bar_draw(bar *b, uint64_t done, int final)
     for (int i = 0; i < 30; i++)
         fill[i] = i < w ? '#' : '.';
     fill[30] = 0;
-    fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f MB %6.0f tok/s ETA %s ", fill, 100 * frac,
-            done / 1e6, b->total / 1e6, el > 0 ? b->tok / el : 0, eta);
+    const int mb = b->total >= 10000000;
+    const double unit = mb ? 1e6 : 1e3;
+    fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f %s %6.0f tok/s ETA %s ", fill, 100 * frac,
+            done / unit, b->total / unit, mb ? "MB" : "kB", el > 0 ? b->tok / el : 0, eta);
     if (final)
         fputc('\n', stderr);
 }
