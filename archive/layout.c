@@ -1,27 +1,12 @@
 /* layout.c: the member layout of a szarc archive on top of tar.c. */
 #include "layout.h"
 
-#include <sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tar.h"
-
-void szarc_sha256(uint8_t out[32], const uint8_t *data, size_t len)
-{
-    SHA2_CTX h;
-    SHA256Init(&h);
-    SHA256Update(&h, data, len);
-    SHA256Final(out, &h);
-}
-
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-}
 
 /* A growing string for the README. */
 typedef struct {
@@ -64,8 +49,8 @@ char *szarc_archive_readme(const szarc_manifest *mf)
 {
     const szarc_manifest_pin *p = &mf->model;
     char g[65], w[65];
-    hex(g, p->gguf_sha256, 32);
-    hex(w, p->weights_sha256, 32);
+    szarc_sha256_hex(g, p->gguf_sha256);
+    szarc_sha256_hex(w, p->weights_sha256);
     strbuf b = {0};
     sb_printf(&b,
               "This is a szarc archive (format version %u), written by szarc %s.\n"
@@ -166,10 +151,24 @@ void szarc_archive_free(szarc_archive *a)
     memset(a, 0, sizeof *a);
 }
 
+/* Whether `name` is a member read before the packet of member n_done. */
+static int read_before(const char *name, const szarc_manifest *mf, size_t n_done)
+{
+    if (!strcmp(name, SZARC_MANIFEST_NAME) || !strcmp(name, SZARC_README_NAME) ||
+        (mf && mf->model.embedded && !strcmp(name, SZARC_MODEL_NAME)))
+        return 1;
+    char pn[SZARC_PATH_MAX + 16];
+    for (size_t i = 0; mf && i < n_done; i++)
+        if (!szarc_packet_name(pn, sizeof pn, mf->members[i].path) && !strcmp(pn, name))
+            return 1;
+    return 0;
+}
+
 /* Reads the next member, which must be `want` (with `size` bytes and sha256
- * `sha` when they are given). */
+ * `sha` when they are given); mf and n_done name the members read so far. */
 static szarc_status expect(szarc_tar_reader *r, const char *want, const uint64_t *size,
-                           const uint8_t *sha, uint8_t **data, size_t *len, szarc_err *err)
+                           const uint8_t *sha, const szarc_manifest *mf, size_t n_done,
+                           uint8_t **data, size_t *len, szarc_err *err)
 {
     const char *name;
     uint64_t sz;
@@ -181,8 +180,9 @@ static szarc_status expect(szarc_tar_reader *r, const char *want, const uint64_t
         return szarc_err_set(err, SZARC_E_TRUNCATED,
                              "archive: member '%s' is missing (the archive ends before it)", want);
     if (strcmp(name, want))
-        return szarc_err_set(err, SZARC_E_FORMAT, "archive: unexpected member '%s' where '%s' "
-                             "belongs", name, want);
+        return szarc_err_set(err, SZARC_E_FORMAT, "archive: %s member '%s' where '%s' belongs",
+                             read_before(name, mf, n_done) ? "duplicate" : "unexpected", name,
+                             want);
     if (size && sz != *size)
         return szarc_err_set(err, SZARC_E_FORMAT,
                              "archive: member '%s' has %llu bytes, the manifest says %llu", name,
@@ -238,14 +238,14 @@ szarc_status szarc_archive_read(szarc_archive *out, int fd, szarc_err *err)
         goto fail;
     free(buf);
     buf = NULL;
-    if ((st = expect(r, SZARC_README_NAME, NULL, NULL, &buf, &len, err)))
+    if ((st = expect(r, SZARC_README_NAME, NULL, NULL, NULL, 0, &buf, &len, err)))
         goto fail;
     free(buf);
     buf = NULL;
     const szarc_manifest *mf = &out->manifest;
     if (mf->model.embedded &&
-        (st = expect(r, SZARC_MODEL_NAME, &mf->model.embedded_size, mf->model.gguf_sha256,
-                     &out->model, &out->model_len, err)))
+        (st = expect(r, SZARC_MODEL_NAME, &mf->model.embedded_size, mf->model.gguf_sha256, mf,
+                     0, &out->model, &out->model_len, err)))
         goto fail;
     const size_t n = mf->n_members;
     out->packets = calloc(n ? n : 1, sizeof *out->packets);
@@ -258,18 +258,15 @@ szarc_status szarc_archive_read(szarc_archive *out, int fd, szarc_err *err)
         const szarc_manifest_member *mm = &mf->members[i];
         char want[SZARC_PATH_MAX + 16];
         szarc_packet_name(want, sizeof want, mm->path); /* fits: the manifest checked it */
-        if ((st = expect(r, want, &mm->packet_size, mm->packet_sha256, &out->packets[i],
+        if ((st = expect(r, want, &mm->packet_size, mm->packet_sha256, mf, i, &out->packets[i],
                          &out->packet_len[i], err)))
             goto fail;
     }
     if ((st = szarc_tar_next(r, &name, &sz, &eof, err)))
         goto fail;
     if (!eof) {
-        const int dup = !strcmp(name, SZARC_MANIFEST_NAME) || !strcmp(name, SZARC_README_NAME) ||
-                        !strcmp(name, SZARC_MODEL_NAME) ||
-                        !strncmp(name, SZARC_PACKET_PREFIX, strlen(SZARC_PACKET_PREFIX));
         st = szarc_err_set(err, SZARC_E_FORMAT, "archive: %s member '%s' after the last packet",
-                           dup ? "duplicate or unlisted" : "unexpected", name);
+                           read_before(name, mf, n) ? "duplicate" : "unexpected", name);
         goto fail;
     }
     szarc_tar_reader_destroy(r);

@@ -50,7 +50,4 @@ void szarc_archive_free(szarc_archive *a);
 /*! szarc_archive_readme() : the README text for a manifest (malloc'd, NUL-terminated). */
 char *szarc_archive_readme(const szarc_manifest *mf);
 
-/*! szarc_sha256() : SHA-256 of data[0..len). */
-void szarc_sha256(uint8_t out[32], const uint8_t *data, size_t len);
-
 #endif

@@ -3,6 +3,7 @@
 #include "manifest.h"
 
 #include <jansson.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,18 @@
 #include "utf8.h"
 
 /*-*********************************************************
- *  Small helpers: hex, time, paths
+ *  Small helpers: hashes, time, paths
  ***********************************************************/
 
-static void hex32(char out[65], const uint8_t b[32])
+void szarc_sha256(uint8_t out[32], const uint8_t *data, size_t len)
+{
+    SHA2_CTX h;
+    SHA256Init(&h);
+    SHA256Update(&h, data, len);
+    SHA256Final(out, &h);
+}
+
+void szarc_sha256_hex(char out[65], const uint8_t b[32])
 {
     static const char d[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
@@ -26,7 +35,7 @@ static void hex32(char out[65], const uint8_t b[32])
     out[64] = 0;
 }
 
-static int unhex32(uint8_t out[32], const char *s)
+static int unszarc_sha256_hex(uint8_t out[32], const char *s)
 {
     if (strlen(s) != 64)
         return -1;
@@ -157,16 +166,16 @@ szarc_status szarc_manifest_check_model(const szarc_manifest *mf, const szarc_mo
     char want[65], have[65];
     const char *what = NULL;
     if (memcmp(p->gguf_sha256, m->gguf_sha256, 32)) {
-        hex32(want, p->gguf_sha256);
-        hex32(have, m->gguf_sha256);
+        szarc_sha256_hex(want, p->gguf_sha256);
+        szarc_sha256_hex(have, m->gguf_sha256);
         what = "GGUF sha256";
     } else if (memcmp(p->weights_sha256, m->weights_sha256, 32)) {
-        hex32(want, p->weights_sha256);
-        hex32(have, m->weights_sha256);
+        szarc_sha256_hex(want, p->weights_sha256);
+        szarc_sha256_hex(have, m->weights_sha256);
         what = "converted-weights sha256";
     } else if (memcmp(p->tok_sha256, m->tok_sha256, 32)) {
-        hex32(want, p->tok_sha256);
-        hex32(have, m->tok_sha256);
+        szarc_sha256_hex(want, p->tok_sha256);
+        szarc_sha256_hex(have, m->tok_sha256);
         what = "tokenizer sha256";
     }
     if (what)
@@ -202,9 +211,9 @@ szarc_status szarc_manifest_check_model(const szarc_manifest *mf, const szarc_mo
 static json_t *pin_json(const szarc_manifest_pin *p)
 {
     char g[65], w[65], t[65];
-    hex32(g, p->gguf_sha256);
-    hex32(w, p->weights_sha256);
-    hex32(t, p->tok_sha256);
+    szarc_sha256_hex(g, p->gguf_sha256);
+    szarc_sha256_hex(w, p->weights_sha256);
+    szarc_sha256_hex(t, p->tok_sha256);
     const szarc_mcfg *c = &p->cfg;
     json_t *emb = p->embedded ? json_pack("{s:s, s:I}", "member", SZARC_MODEL_NAME, "size",
                                           (json_int_t)p->embedded_size)
@@ -226,8 +235,8 @@ static json_t *pin_json(const szarc_manifest_pin *p)
 static json_t *member_json(const szarc_manifest_member *mm)
 {
     char sha[65], psha[65], perm[8], pname[SZARC_PATH_MAX + 16];
-    hex32(sha, mm->sha256);
-    hex32(psha, mm->packet_sha256);
+    szarc_sha256_hex(sha, mm->sha256);
+    szarc_sha256_hex(psha, mm->packet_sha256);
     snprintf(perm, sizeof perm, "0%03o", mm->perm & 0777);
     if (szarc_packet_name(pname, sizeof pname, mm->path))
         return NULL;
@@ -330,8 +339,8 @@ static szarc_status parse_pin(szarc_manifest_pin *p, json_t *o, szarc_err *err)
     if (strlen(name) >= sizeof p->name)
         return FAIL("manifest: model.name longer than %zu bytes", sizeof p->name - 1);
     snprintf(p->name, sizeof p->name, "%s", name);
-    if (unhex32(p->gguf_sha256, g) || unhex32(p->weights_sha256, w) ||
-        unhex32(p->tok_sha256, t))
+    if (unszarc_sha256_hex(p->gguf_sha256, g) || unszarc_sha256_hex(p->weights_sha256, w) ||
+        unszarc_sha256_hex(p->tok_sha256, t))
         return FAIL("manifest: model: a sha256 is not 64 lowercase hex digits");
     if (!in_range(nv, 1, UINT32_MAX))
         return FAIL("manifest: model.numerics_version %lld out of range", (long long)nv);
@@ -395,7 +404,7 @@ static szarc_status parse_member(szarc_manifest_member *mm, json_t *o, size_t i,
         return FAIL("manifest: members[%zu].path: %s", i, why);
     if (strcmp(mode, "exact"))
         return FAIL("manifest: members[%zu] (%s): mode '%s' unsupported", i, path, mode);
-    if (unhex32(mm->sha256, sha) || unhex32(mm->packet_sha256, psha))
+    if (unszarc_sha256_hex(mm->sha256, sha) || unszarc_sha256_hex(mm->packet_sha256, psha))
         return FAIL("manifest: members[%zu] (%s): a sha256 is not 64 lowercase hex digits", i,
                     path);
     if (szarc_method_from_name(method, &mm->method))

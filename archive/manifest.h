@@ -63,6 +63,12 @@ typedef struct {
     szarc_manifest_member *members;
 } szarc_manifest;
 
+/*! szarc_sha256() : SHA-256 of data[0..len). */
+void szarc_sha256(uint8_t out[32], const uint8_t *data, size_t len);
+
+/*! szarc_sha256_hex() : a digest as 64 lowercase hex digits and a NUL. */
+void szarc_sha256_hex(char out[65], const uint8_t digest[32]);
+
 /*! szarc_manifest_pin_model() : fills the pin from a loaded model. */
 void szarc_manifest_pin_model(szarc_manifest_pin *pin, const szarc_model *m);
 

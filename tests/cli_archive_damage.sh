@@ -82,7 +82,11 @@ echo extra > raw/szarc/extra.txt
 expect 1 "unexpected member 'szarc/extra.txt' after the last packet" extra.szarc
 (cd raw && tar --format=pax --hard-dereference -cf ../dup.szarc szarc/manifest.json \
    szarc/README.txt data/in/sample.txt.szp data/in/stored.txt.szp data/in/stored.txt.szp)
-expect 1 "duplicate or unlisted member 'data/in/stored.txt.szp'" dup.szarc
+expect 1 "duplicate member 'data/in/stored.txt.szp' after the last packet" dup.szarc
+(cd raw && tar --format=pax --hard-dereference -cf ../dup2.szarc szarc/manifest.json \
+   szarc/README.txt data/in/sample.txt.szp data/in/sample.txt.szp data/in/stored.txt.szp)
+expect 1 "duplicate member 'data/in/sample.txt.szp' where 'data/in/stored.txt.szp' belongs" \
+  dup2.szarc
 (cd raw && tar --format=pax -cf ../order.szarc szarc/manifest.json szarc/README.txt \
    data/in/stored.txt.szp data/in/sample.txt.szp)
 expect 1 "unexpected member 'data/in/stored.txt.szp'" order.szarc

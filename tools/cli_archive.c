@@ -150,12 +150,6 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
     return 0;
 }
 
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -772,13 +766,13 @@ int szarc_cli_list(int argc, char **argv)
         tout += mf->members[i].packet_size;
     }
     char gsha[65];
-    hex(gsha, mf->model.gguf_sha256, 32);
+    szarc_sha256_hex(gsha, mf->model.gguf_sha256);
     if (o.json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < mf->n_members; i++) {
             const szarc_manifest_member *mm = &mf->members[i];
             char sha[65];
-            hex(sha, mm->sha256, 32);
+            szarc_sha256_hex(sha, mm->sha256);
             json_array_append_new(
                 arr, json_pack("{s:s, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:i, s:s}", "path",
                                mm->path, "size", (json_int_t)mm->size, "method",
