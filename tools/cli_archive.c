@@ -771,16 +771,17 @@ int szarc_cli_list(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < mf->n_members; i++) {
             const szarc_manifest_member *mm = &mf->members[i];
-            char sha[65];
+            char sha[65], perm[8];
             szarc_sha256_hex(sha, mm->sha256);
+            snprintf(perm, sizeof perm, "0%03o", mm->perm & 0777);
             json_array_append_new(
-                arr, json_pack("{s:s, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:i, s:s}", "path",
+                arr, json_pack("{s:s, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:s, s:s}", "path",
                                mm->path, "size", (json_int_t)mm->size, "method",
                                szarc_method_name(mm->method), "packet_size",
                                (json_int_t)mm->packet_size, "bits_per_byte",
                                mm->size ? 8.0 * mm->packet_size / mm->size : 0.0, "chunks",
                                (json_int_t)mm->chunks, "tokens", (json_int_t)mm->tokens, "mtime",
-                               (json_int_t)mm->mtime, "permissions", (int)mm->perm, "sha256",
+                               (json_int_t)mm->mtime, "permissions", perm, "sha256",
                                sha));
         }
         json_t *root = json_pack(
