@@ -101,6 +101,19 @@ grep -q '"../stored.txt"' evil/szarc/manifest.json || fail "could not edit the m
 expect 1 "'.' or '..' path component" evil.szarc
 [ ! -e stored.txt ] || fail "a file escaped the target"
 
+# a manifest whose file hash is wrong (packets intact): decoding succeeds, the
+# restored bytes fail their check, nothing is written
+mkdir wrong && tar -xf st.szarc -C wrong
+sha=$(sha256sum in/sample.txt | cut -c1-64)
+bad=$(echo "$sha" | sed 's/^./0/; t; s/^/x/')
+[ "$bad" != "$sha" ] || bad=$(echo "$sha" | sed 's/^./1/')
+sed -i "s/\"$sha\"/\"$bad\"/" wrong/szarc/manifest.json
+grep -q "$bad" wrong/szarc/manifest.json || fail "could not edit the manifest hash"
+(cd wrong && tar --format=pax -cf ../wrong.szarc szarc/manifest.json szarc/README.txt \
+   data/in/sample.txt.szp data/in/stored.txt.szp)
+expect 1 "member 'in/sample.txt' (stored): sha256 of the decoded bytes differs" wrong.szarc
+grep -q "1 of 2 members failed their checks; nothing was written" err.txt || fail "summary line"
+
 # garbage, an empty file, and a tar that is not a szarc archive
 head -c 20000 /dev/urandom > garbage.szarc
 expect 1 "szarc: garbage.szarc:" garbage.szarc
