@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Train the szarc default model (llama architecture) on the token stream.
+
+  train.py --encode            # corpus -> work/tokens.bin (+ val split)
+  train.py --steps N ...       # train (resumable with --resume)
+  train.py --bench-eval CKPT   # float bits/byte on the bench files (eval only)
+"""
+import argparse, csv, hashlib, json, math, os, sys, time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bpe import Tokenizer  # noqa: E402
+from model import LM, Config  # noqa: E402
+
+WORK = os.path.join(HERE, "work")
+
+
+def encode_corpus(tok_path, corpus, out_dir):
+    tk = Tokenizer(tok_path)
+    data = open(corpus, "rb").read().decode("utf-8")
+    docs = data.split("\x1e")
+    train, val = [], []
+    nbytes = [0, 0]
+    t0 = time.time()
+    for i, d in enumerate(docs):
+        ids = [tk.eot_id] + tk.encode(d)
+        # deterministic ~1% validation split by document content hash
+        is_val = hashlib.sha1(d.encode("utf-8")).digest()[0] < 3
+        (val if is_val else train).extend(ids)
+        nbytes[is_val] += len(d.encode("utf-8"))
+        if i % 2000 == 0:
+            print("encoded %d/%d docs (%.0fs)" % (i, len(docs), time.time() - t0), file=sys.stderr)
+    np.array(train, dtype=np.uint16).tofile(os.path.join(out_dir, "train.bin"))
+    np.array(val, dtype=np.uint16).tofile(os.path.join(out_dir, "val.bin"))
+    info = {"train_tokens": len(train), "val_tokens": len(val), "train_bytes": nbytes[0], "val_bytes": nbytes[1],
+            "bytes_per_token": nbytes[0] / max(1, len(train))}
+    json.dump(info, open(os.path.join(out_dir, "tokens.json"), "w"), indent=1)
+    print(info)
+
+
+def lr_at(step, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def get_batch(data, bs, ctx, gen):
+    ix = torch.randint(0, len(data) - ctx - 1, (bs,), generator=gen)
+    x = torch.stack([torch.from_numpy(data[i:i + ctx].astype(np.int64)) for i in ix.tolist()])
+    y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + ctx].astype(np.int64)) for i in ix.tolist()])
+    return x, y
+
+
+@torch.no_grad()
+def eval_loss(model, data, ctx, bs, n_batches, device):
+    model.eval()
+    gen = torch.Generator().manual_seed(1234)
+    tot, n = 0.0, 0
+    for _ in range(n_batches):
+        x, y = get_batch(data, bs, ctx, gen)
+        logits = model(x.to(device))
+        tot += F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum").item()
+        n += y.numel()
+    model.train()
+    return tot / n
+
+
+@torch.no_grad()
+def bench_bpb(model, tk, path, device, ctx=None):
+    """bits/byte: the file's token sequence is prefixed with <|endoftext|> and
+    cut into consecutive windows of ctx+1 tokens overlapping by one token, so
+    every token is predicted, teacher-forced, from 1..ctx previous tokens of
+    the same window; the first token is conditioned on <|endoftext|> only."""
+    model.eval()
+    ctx = ctx or model.cfg.ctx
+    raw = open(path, "rb").read()
+    ids = [tk.eot_id] + tk.encode(raw.decode("latin-1" if not _is_utf8(raw) else "utf-8"))
+    assert tk.decode(ids) == raw, "tokenizer round trip failed on %s" % path
+    bits = 0.0
+    seq = torch.tensor(ids, dtype=torch.long)
+    for s in range(0, len(ids) - 1, ctx):
+        w = seq[s:s + ctx + 1]
+        logits = model(w[:-1].unsqueeze(0).to(device))[0]
+        bits += F.cross_entropy(logits, w[1:].to(device), reduction="sum").item() / math.log(2)
+    model.train()
+    return bits / len(raw), len(ids) - 1
+
+
+def _is_utf8(b):
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def save_ckpt(path, model, opt, step, args, gen, extra):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "cfg": model.cfg.to_dict(),
+                "args": vars(args), "gen": gen.get_state(), "extra": extra}, tmp)
+    os.replace(tmp, path)
+
+
+def plot_loss(csv_path, png_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = list(csv.DictReader(open(csv_path)))
+    if not rows:
+        return
+    st = [int(r["step"]) for r in rows]
+    tl = [float(r["train_loss"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(st, tl, label="train (smoothed)", lw=1)
+    vs = [(int(r["step"]), float(r["val_loss"])) for r in rows if r["val_loss"]]
+    if vs:
+        ax.plot([a for a, _ in vs], [b for _, b in vs], "o-", label="validation", ms=3)
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.set_title("szarc-default training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--encode", action="store_true")
+    ap.add_argument("--tokenizer", default=os.path.join(WORK, "tokenizer.json"))
+    ap.add_argument("--corpus", default=os.path.join(HERE, "corpus/corpus.txt"))
+    ap.add_argument("--data", default=WORK)
+    ap.add_argument("--out", default=os.path.join(WORK, "run"))
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--d-model", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--d-ff", type=int, default=704)
+    ap.add_argument("--ctx", type=int, default=256)
+    ap.add_argument("--untied", action="store_true")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.05)
+    ap.add_argument("--wd", type=float, default=0.1)
+    ap.add_argument("--clip", type=float, default=1.0)
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--export-cmd", default="", help="shell command run after each checkpoint (e.g. export)")
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop (with checkpoint) after this wall time")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--bench-eval", default="", help="checkpoint to evaluate on the bench files")
+    ap.add_argument("--bench-dir", default=os.path.join(HERE, "../../../shared/bench/canterbury"))
+    ap.add_argument("--loss-png", default="")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    if a.encode:
+        encode_corpus(a.tokenizer, a.corpus, a.data)
+        return
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+
+    if a.bench_eval:
+        ck = torch.load(a.bench_eval, map_location="cpu")
+        model = LM(Config(**ck["cfg"])).to(dev)
+        model.load_state_dict(ck["model"])
+        tk = Tokenizer(a.tokenizer)
+        res = {}
+        for f in ("alice29.txt", "asyoulik.txt", "lcet10.txt", "plrabn12.txt"):
+            bpb, nt = bench_bpb(model, tk, os.path.join(a.bench_dir, f), dev)
+            res[f] = {"bpb": round(bpb, 4), "tokens": nt}
+            print("%-14s %.4f bits/byte  (%d tokens)" % (f, bpb, nt), flush=True)
+        json.dump(res, open(os.path.join(os.path.dirname(a.bench_eval), "bench_bpb.json"), "w"), indent=1)
+        return
+
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    train = np.fromfile(os.path.join(a.data, "train.bin"), dtype=np.uint16)
+    val = np.fromfile(os.path.join(a.data, "val.bin"), dtype=np.uint16)
+    tk = Tokenizer(a.tokenizer)
+    cfg = Config(vocab_size=tk.vocab_size, d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
+                 n_kv_heads=a.kv_heads, d_ff=a.d_ff, ctx=a.ctx, tied=not a.untied)
+    model = LM(cfg).to(dev)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    gen = torch.Generator().manual_seed(a.seed)
+    ckpt_path = os.path.join(a.out, "ckpt.pt")
+    csv_path = os.path.join(a.out, "loss.csv")
+    step, extra = 0, {"elapsed": 0.0, "tokens": 0}
+    if a.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        gen.set_state(ck["gen"])
+        step, extra = ck["step"], ck["extra"]
+        print("resumed at step %d" % step, flush=True)
+    else:
+        with open(csv_path, "w") as f:
+            f.write("step,tokens,elapsed_s,lr,train_loss,val_loss\n")
+    print("params %d (non-embedding %d), device %s, train tokens %d, val tokens %d" % (
+        model.n_params(), model.n_params() - model.tok.weight.numel(), dev, len(train), len(val)), flush=True)
+    print(json.dumps(cfg.to_dict()), flush=True)
+
+    t_start = time.time() - extra["elapsed"]
+    t_ck = time.time()
+    run_loss = None
+    t_log = time.time()
+    while step < a.steps:
+        lr = lr_at(step, a)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = get_batch(train, a.batch, a.ctx, gen)
+        x, y = x.to(dev), y.to(dev)
+        logits = model(x)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if a.clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+        opt.step()
+        step += 1
+        extra["tokens"] += x.numel()
+        li = loss.item()
+        run_loss = li if run_loss is None else 0.98 * run_loss + 0.02 * li
+        vl = ""
+        if step % a.eval_every == 0 or step == a.steps:
+            vl = "%.4f" % eval_loss(model, val, a.ctx, 16, 8, dev)
+        if step % 10 == 0 or vl:
+            el = time.time() - t_start
+            extra["elapsed"] = el
+            with open(csv_path, "a") as f:
+                f.write("%d,%d,%.1f,%.6g,%.4f,%s\n" % (step, extra["tokens"], el, lr, run_loss, vl))
+            if step % 50 == 0 or vl:
+                print("step %d loss %.4f val %s lr %.2e tok/s %.0f elapsed %.1fmin" % (
+                    step, run_loss, vl or "-", lr, 10 * x.numel() / (time.time() - t_log) if step % 10 == 0 else 0,
+                    el / 60), flush=True)
+            t_log = time.time()
+        stop = a.max_minutes and (time.time() - t_start) > a.max_minutes * 60
+        if time.time() - t_ck > a.ckpt_minutes * 60 or step == a.steps or stop:
+            extra["elapsed"] = time.time() - t_start
+            save_ckpt(ckpt_path, model, opt, step, a, gen, extra)
+            if a.loss_png:
+                plot_loss(csv_path, a.loss_png)
+            if a.export_cmd:
+                os.system(a.export_cmd)
+            t_ck = time.time()
+            print("checkpoint at step %d" % step, flush=True)
+        if stop:
+            print("stopping: max minutes reached", flush=True)
+            break
+    print("done: step %d, %.1f min, %d tokens" % (step, (time.time() - t_start) / 60, extra["tokens"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
