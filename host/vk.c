@@ -118,6 +118,8 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
     uint32_t n_enabled = 0;
     int portability = 0;
 
+    if ((st = szarc_vk_loader_init(err)))
+        return st;
     /* a 1.0 loader has no vkEnumerateInstanceVersion */
     const PFN_vkEnumerateInstanceVersion instance_version =
         (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
@@ -232,6 +234,7 @@ static szarc_status create_instance(szarc_vk *vk, int validation, szarc_err *err
         st = szarc_vki_fail(err, r, "vkCreateInstance");
         goto fail;
     }
+    szarc_vk_loader_instance(vk->instance);
     if (validation) {
         PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
             (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(

@@ -3,7 +3,10 @@
 #ifndef SZARC_VK_INTERNAL_H
 #define SZARC_VK_INTERNAL_H
 
+#define VK_NO_PROTOTYPES
 #include <vulkan/vulkan.h>
+
+#include "vk_loader.h"
 
 #include "spirv_blobs.h"
 #include "vk.h"

@@ -59,6 +59,19 @@ check "missing input: exit 2" '[ $rc = 2 ] && grep -q "nope.txt" "$tmp/err"'
 check "bad device: exit 4 or 2 with a message" '[ $rc = 4 -o $rc = 2 ] && [ -s "$tmp/err" ]'
 "$szarc" model eval "$sample" --device gpu7 2> "$tmp/err"; rc=$?
 check "unknown device name: exit 2" '[ $rc = 2 ]'
+# no Vulkan loader at all: auto falls back to the C reference with one warning
+SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" model eval "$sample" \
+  --model "$models/tiny-gqa.gguf" --json --quiet > "$tmp/noloader.json" 2> "$tmp/err"; rc=$?
+"$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --device cpu --json --quiet > "$tmp/ref.json"
+check "no loader: auto exits 0" '[ $rc = 0 ]'
+check "no loader: one warning line" '[ "$(wc -l < "$tmp/err")" = 1 ] && grep -q "C reference" "$tmp/err"'
+check "no loader: same digest as the C reference" \
+  '[ "$(field digest "$tmp/noloader.json")" = "$(field digest "$tmp/ref.json")" ]'
+SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" model eval "$sample" \
+  --model "$models/tiny-gqa.gguf" --device vk:0 2> "$tmp/err" > /dev/null; rc=$?
+check "no loader: --device vk:0 exits 4" '[ $rc = 4 ] && grep -q "loader" "$tmp/err"'
+SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" devices > "$tmp/out"; rc=$?
+check "no loader: devices still lists the C reference" '[ $rc = 0 ] && grep -q "^cpu" "$tmp/out"'
 "$szarc" frobnicate 2> /dev/null; rc=$?
 check "unknown command: exit 2" '[ $rc = 2 ]'
 "$szarc" --help | grep -q "exit codes"

@@ -332,7 +332,7 @@ static int cmd_model_eval(int argc, char **argv)
     /* teacher forcing: several whole chunks per call; decoding: up to 64 streams */
     const szarc_engine_opts eo = {o.decode ? 64 : (chunk * 4 > 1024 ? chunk * 4 : 1024),
                                   o.decode ? 64 : 1024 / chunk + 4, chunk};
-    if (szarc_engine_create(&e, m, o.device, &eo, o.quiet, &err)) {
+    if (szarc_engine_create(&e, m, o.device, &eo, 0, &err)) {
         fprintf(stderr, "szarc: %s\n", err.msg);
         rc = status_exit(err.status);
         goto done;
