@@ -99,6 +99,14 @@ szarc_status szarc_archive_write(int fd, const szarc_manifest *mf, uint8_t *cons
                                  const size_t *packet_len, const uint8_t *gguf, size_t gguf_len,
                                  szarc_err *err)
 {
+    return szarc_archive_write_signed(fd, mf, packets, packet_len, gguf, gguf_len, NULL, 0, err);
+}
+
+szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
+                                        uint8_t *const *packets, const size_t *packet_len,
+                                        const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
+                                        size_t sig_len, szarc_err *err)
+{
     char *json = NULL, *readme = NULL;
     size_t json_len = 0;
     szarc_tar_writer *w = NULL;
@@ -129,6 +137,8 @@ szarc_status szarc_archive_write(int fd, const szarc_manifest *mf, uint8_t *cons
         if ((st = szarc_tar_write(w, name, packets[i], packet_len[i], err)))
             goto done;
     }
+    if (sig && (st = szarc_tar_write(w, SZARC_SIGNATURE_NAME, sig, sig_len, err)))
+        goto done;
     st = szarc_tar_writer_finish(w, err);
 done:
     szarc_tar_writer_destroy(w);
@@ -147,6 +157,7 @@ void szarc_archive_free(szarc_archive *a)
     free(a->packets);
     free(a->packet_len);
     free(a->model);
+    free(a->signature);
     szarc_manifest_free(&a->manifest);
     memset(a, 0, sizeof *a);
 }
@@ -264,6 +275,19 @@ szarc_status szarc_archive_read(szarc_archive *out, int fd, szarc_err *err)
     }
     if ((st = szarc_tar_next(r, &name, &sz, &eof, err)))
         goto fail;
+    if (!eof && !strcmp(name, SZARC_SIGNATURE_NAME)) { /* checked by verify/, not here */
+        if (sz > SZARC_SIGNATURE_MAX) {
+            st = szarc_err_set(err, SZARC_E_FORMAT, "archive: %s of %llu bytes is too large",
+                               SZARC_SIGNATURE_NAME, (unsigned long long)sz);
+            goto fail;
+        }
+        if ((st = szarc_tar_read(r, &out->signature, &out->signature_len, err))) {
+            szarc_err_prefix(err, "archive: member '%s'", SZARC_SIGNATURE_NAME);
+            goto fail;
+        }
+        if ((st = szarc_tar_next(r, &name, &sz, &eof, err)))
+            goto fail;
+    }
     if (!eof) {
         st = szarc_err_set(err, SZARC_E_FORMAT, "archive: %s member '%s' after the last packet",
                            read_before(name, mf, n) ? "duplicate" : "unexpected", name);

@@ -4,6 +4,7 @@
  *   szarc/README.txt      what this is and how to decode it, in plain text
  *   szarc/model.gguf      the model, only when the manifest says it is embedded
  *   data/<path>.szp       one packet (packet.h) per manifest member, in manifest order
+ *   szarc/signature       optional, last: the signed statement (verify/, docs/format.md)
  * and nothing else.
  *
  * The reader trusts nothing: it parses the manifest first, then requires
@@ -18,6 +19,9 @@
 #include "manifest.h"
 #include "status.h"
 
+#define SZARC_SIGNATURE_NAME "szarc/signature"
+#define SZARC_SIGNATURE_MAX (1u << 30)
+
 /* An archive read into memory. */
 typedef struct {
     szarc_manifest manifest;
@@ -25,6 +29,9 @@ typedef struct {
     size_t model_len;
     uint8_t **packets;      /* [manifest.n_members], each checked against its record */
     size_t *packet_len;
+    uint8_t *signature;     /* the last member szarc/signature, not checked here (verify/
+                             * checks it); or NULL for an unsigned archive */
+    size_t signature_len;
 } szarc_archive;
 
 /*! szarc_archive_write() :
@@ -35,6 +42,14 @@ typedef struct {
 szarc_status szarc_archive_write(int fd, const szarc_manifest *mf, uint8_t *const *packets,
                                  const size_t *packet_len, const uint8_t *gguf, size_t gguf_len,
                                  szarc_err *err);
+
+/*! szarc_archive_write_signed() :
+ * As szarc_archive_write(), then, when sig is not NULL, the member
+ * szarc/signature holding sig[0..sig_len) (made by verify/) as the last one. */
+szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
+                                        uint8_t *const *packets, const size_t *packet_len,
+                                        const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
+                                        size_t sig_len, szarc_err *err);
 
 /*! szarc_archive_read() :
  * Reads and checks a whole archive from fd into *out (free with
