@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The main job, until archives exist (issue 4): evaluate the default model on
-# the sample text on the best device and on the C reference, and show that
-# the digests of every frequency table agree.
+# The main job: archive the sample documents with the default model on the
+# best device, list the archive with tar, extract it, compare every file, and
+# compare bits per byte with gzip -9, bzip2 -9, xz -9e and zstd -19 measured
+# in the same run. Also shows that the best device and the C reference compute
+# bit-identical frequency tables.
 set -euo pipefail
-build=${1:-build}
+build=$(cd "${1:-build}" && pwd)
 szarc=$build/szarc
-sample=tests/data/text/sample.txt
-# the value of a top-level key in szarc's indented JSON (string or number)
+cd "$(dirname "$0")/.."
+# the sample documents: the project's own texts (MIT, see LICENSE)
+docs=(README.md LICENSE docs/numerics.md docs/format.md tests/data/text/sample.txt)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 field() { sed -n -e "s/^  \"$1\": \"\(.*\)\",\{0,1\}$/\1/p" -e "s/^  \"$1\": \([-0-9.e+]*\),\{0,1\}$/\1/p"; }
+now() { date +%s.%N; }
 
 echo "== devices"
 "$szarc" devices
@@ -15,14 +21,47 @@ echo
 echo "== default model"
 "$szarc" model info
 echo
-echo "== teacher-forced evaluation of $sample"
-best=$("$szarc" model eval "$sample" --device auto --json)
-ref=$("$szarc" model eval "$sample" --device cpu --json)
-printf '%-44s %10s %12s %s\n' device bits/byte tokens/s digest
-for r in "$best" "$ref"; do
-  printf '%-44s %10.4f %12.0f %s\n' "$(field device <<<"$r" | cut -c1-44)" \
-    "$(field bits_per_byte <<<"$r")" "$(field tokens_per_s <<<"$r")" "$(field digest <<<"$r")"
+echo "== szarc create (best device)"
+t0=$(now)
+"$szarc" create -f "$tmp/demo.szarc" "${docs[@]}"
+t1=$(now)
+printf 'wrote %s bytes in %.1f s\n' "$(wc -c < "$tmp/demo.szarc")" "$(echo "$t1 - $t0" | bc -l)"
+echo
+echo "== tar -tvf demo.szarc"
+tar -tvf "$tmp/demo.szarc"
+echo
+echo "== szarc extract, then compare every file"
+t0=$(now)
+mkdir "$tmp/out"
+"$szarc" extract -f "$tmp/demo.szarc" -C "$tmp/out"
+t1=$(now)
+printf 'extracted in %.1f s\n' "$(echo "$t1 - $t0" | bc -l)"
+for f in "${docs[@]}"; do
+  cmp "$f" "$tmp/out/$f" && echo "identical: $f"
 done
+echo
+echo "== bits per byte (lower is better), measured now"
+printf '%-28s %8s %8s %8s %8s %8s %8s %s\n' file bytes gzip-9 bzip2-9 xz-9e zstd-19 szarc method
+"$szarc" list -f "$tmp/demo.szarc" --json > "$tmp/list.json"
+for f in "${docs[@]}"; do
+  n=$(wc -c < "$f")
+  row=$(printf '%-28s %8d' "$f" "$n")
+  for c in "gzip -9" "bzip2 -9" "xz -9e" "zstd -19 -q"; do
+    row+=$(printf ' %8.3f' "$(echo "$($c -c < "$f" | wc -c) * 8 / $n" | bc -l)")
+  done
+  # the member's record in szarc list --json
+  rec=$(awk -v p="\"path\": \"$f\"" 'index($0, p) {on = 1} on {print} on && /}/ {exit}' "$tmp/list.json")
+  pk=$(sed -n 's/.*"packet_size": \([0-9]*\).*/\1/p' <<<"$rec")
+  me=$(sed -n 's/.*"method": "\([a-z]*\)".*/\1/p' <<<"$rec")
+  row+=$(printf ' %8.3f %s' "$(echo "$pk * 8 / $n" | bc -l)" "$me")
+  echo "$row"
+done
+echo
+echo "== the same frequency tables on the best device and on the C reference"
+best=$("$szarc" model eval tests/data/text/sample.txt --device auto --json --quiet)
+ref=$("$szarc" model eval tests/data/text/sample.txt --device cpu --json --quiet)
+printf '%-48s %s\n' "$(field device <<<"$best")" "$(field digest <<<"$best")"
+printf '%-48s %s\n' "$(field device <<<"$ref")" "$(field digest <<<"$ref")"
 if [ "$(field digest <<<"$best")" = "$(field digest <<<"$ref")" ]; then
   echo "digests agree: every frequency table is bit-identical on both engines"
 else
