@@ -66,18 +66,8 @@ szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
     }
     /* teacher-forced: (cum, freq) of every target token */
     for (size_t at = 0; at < n;) {
-        uint32_t rows = 0;
         const size_t start = at;
-        for (uint32_t c = 0; c < per_call && at < n; c++) {
-            const size_t l = n - at < chunk ? n - at : chunk;
-            for (size_t p = 0; p < l; p++) {
-                in[rows] = p == 0 ? m->start_token : tok[at + p - 1];
-                slot[rows] = c;
-                pos[rows] = (uint32_t)p;
-                rows++;
-            }
-            at += l;
-        }
+        const uint32_t rows = szarc_rows_teacher(m, tok, n, &at, chunk, per_call, in, slot, pos);
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
         for (uint32_t r = 0; r < rows; r++) {

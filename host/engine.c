@@ -8,6 +8,8 @@
 
 struct szarc_engine {
     szarc_backend *b;
+    const szarc_model *m;
+    szarc_engine_opts o; /* max_pos resolved */
     int vulkan;
     char device[256];
 };
@@ -44,6 +46,9 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
         free(e);
         return st;
     }
+    e->m = m;
+    e->o = *opts;
+    e->o.max_pos = szarc_engine_max_pos(m, opts);
     snprintf(e->device, sizeof e->device, "%s", e->vulkan ? e->b->name : "cpu (C reference)");
     *out = e;
     return SZARC_OK;
@@ -67,7 +72,40 @@ szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_
 {
     if (n_rows == 0)
         return SZARC_OK;
+    if (n_rows > e->o.max_rows)
+        return szarc_err_set(err, SZARC_E_ARG, "forward: %u rows, at most %u", n_rows,
+                             e->o.max_rows);
+    for (uint32_t r = 0; r < n_rows; r++) {
+        if (tok[r] < 0 || (uint32_t)tok[r] >= e->m->cfg.vocab || slot[r] >= e->o.max_slots ||
+            pos[r] >= e->o.max_pos)
+            return szarc_err_set(err, SZARC_E_ARG,
+                                 "forward: row %u (token %d, slot %u, position %u) out of range",
+                                 r, tok[r], slot[r], pos[r]);
+    }
     return e->b->forward(e->b, n_rows, tok, slot, pos, z, err);
+}
+
+uint32_t szarc_engine_max_pos(const szarc_model *m, const szarc_engine_opts *o)
+{
+    return o->max_pos && o->max_pos < m->cfg.n_ctx ? o->max_pos : m->cfg.n_ctx;
+}
+
+uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, size_t *at,
+                            uint32_t chunk, uint32_t k, int32_t *in, uint32_t *slot,
+                            uint32_t *pos)
+{
+    uint32_t rows = 0;
+    for (uint32_t c = 0; c < k && *at < n; c++) {
+        const size_t len = n - *at < chunk ? n - *at : chunk;
+        for (size_t p = 0; p < len; p++) {
+            in[rows] = p == 0 ? m->start_token : tok[*at + p - 1];
+            slot[rows] = c;
+            pos[rows] = (uint32_t)p;
+            rows++;
+        }
+        *at += len;
+    }
+    return rows;
 }
 
 szarc_status szarc_freq_from_logits(const uint32_t *lut, const int32_t *z, uint32_t vocab,

@@ -8,7 +8,8 @@
  * slot, so a batch may hold a whole chunk (teacher forcing, all positions in
  * parallel) or one position of each of many streams (decoding). Rule: every
  * position before pos[i] of slot[i] was fed in an earlier call since the
- * slot was reset, or is in the same batch. */
+ * slot was reset, or is in the same batch. Rows are checked here (token,
+ * slot and position in range) before any backend sees them. */
 #ifndef SZARC_ENGINE_H
 #define SZARC_ENGINE_H
 
@@ -41,6 +42,18 @@ int szarc_engine_is_vulkan(const szarc_engine *e);
 szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_t *tok,
                                   const uint32_t *slot, const uint32_t *pos, int32_t *z,
                                   szarc_err *err);
+
+/*! szarc_engine_max_pos() : positions per stream the options give (0 = n_ctx). */
+uint32_t szarc_engine_max_pos(const szarc_model *m, const szarc_engine_opts *o);
+
+/*! szarc_rows_teacher() :
+ * Teacher-forcing rows for up to k chunks of tok[*at..n), chunk c in slot c:
+ * position p feeds the start token (p = 0) or the previous token, so row r
+ * predicts tok[start + r]. Advances *at past the chunks taken.
+ * @return the number of rows written to in, slot and pos (k * chunk at most). */
+uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, size_t *at,
+                            uint32_t chunk, uint32_t k, int32_t *in, uint32_t *slot,
+                            uint32_t *pos);
 
 /*! szarc_freq_from_logits() :
  * The coder's frequency table for one position (docs/numerics.md 3.9):

@@ -8,6 +8,23 @@
 #include "eval.h"
 #include "numerics.h"
 
+/* The digest covers every table as little-endian uint32 words. */
+static void hash_table(SHA2_CTX *h, const uint32_t *f, size_t n)
+{
+    uint8_t b[4 * 256];
+    for (size_t i = 0; i < n; i += 256) {
+        const size_t k = n - i < 256 ? n - i : 256;
+        for (size_t j = 0; j < k; j++) {
+            const uint32_t x = f[i + j];
+            b[4 * j] = (uint8_t)x;
+            b[4 * j + 1] = (uint8_t)(x >> 8);
+            b[4 * j + 2] = (uint8_t)(x >> 16);
+            b[4 * j + 3] = (uint8_t)(x >> 24);
+        }
+        SHA256Update(h, b, 4 * k);
+    }
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -45,20 +62,9 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
     const double t0 = now_s();
     size_t at = 0;
     while (at < n) {
-        /* fill one call with up to per_call chunks */
-        uint32_t rows = 0;
         const size_t call_start = at;
-        for (uint32_t c = 0; c < per_call && at < n; c++) {
-            const size_t len = n - at < chunk ? n - at : chunk;
-            for (size_t p = 0; p < len; p++) {
-                in[rows] = p == 0 ? m->start_token : tok[at + p - 1];
-                slot[rows] = c;
-                pos[rows] = (uint32_t)p;
-                rows++;
-            }
-            at += len;
-            res->chunks++;
-        }
+        const uint32_t rows = szarc_rows_teacher(m, tok, n, &at, chunk, per_call, in, slot, pos);
+        res->chunks += (at - call_start + chunk - 1) / chunk;
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
         for (uint32_t r = 0; r < rows; r++) {
@@ -68,12 +74,7 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
                                    call_start + r);
                 goto done;
             }
-            for (uint32_t v = 0; v < V; v++) {
-                const uint32_t x = freq[v];
-                const uint8_t b[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
-                                      (uint8_t)(x >> 24)};
-                SHA256Update(&h, b, 4);
-            }
+            hash_table(&h, freq, V);
             const int32_t target = tok[call_start + r];
             res->bits += SZ_FREQ_BITS - log2((double)freq[target]);
         }
@@ -153,12 +154,7 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
         for (uint32_t s = 0; s < k; s++) {
             const size_t start = (c0 + s) * chunk;
             const size_t len = n - start < chunk ? n - start : chunk;
-            for (size_t i = 0; i < len * V; i++) {
-                const uint32_t x = tab[(size_t)s * chunk * V + i];
-                const uint8_t b[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
-                                      (uint8_t)(x >> 24)};
-                SHA256Update(&h, b, 4);
-            }
+            hash_table(&h, tab + (size_t)s * chunk * V, len * V);
             res->chunks++;
         }
     }

@@ -281,15 +281,7 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
     ref_backend *b = (ref_backend *)base;
     const szarc_model *m = b->m;
     const szarc_mcfg *c = &m->cfg;
-    if (n > b->o.max_rows)
-        return szarc_err_set(err, SZARC_E_ARG, "forward: %u rows, at most %u", n, b->o.max_rows);
-    for (uint32_t r = 0; r < n; r++) {
-        if (tok[r] < 0 || (uint32_t)tok[r] >= c->vocab || slot[r] >= b->o.max_slots ||
-            pos[r] >= b->max_pos)
-            return szarc_err_set(err, SZARC_E_ARG,
-                                 "forward: row %u (token %d, slot %u, position %u) out of range",
-                                 r, tok[r], slot[r], pos[r]);
-    }
+    /* rows were checked by szarc_engine_forward() */
     const uint32_t wqkv = (c->n_head + 2 * c->n_kv) * c->hd;
     stage_embed(b, n, tok);
     for (uint32_t l = 0; l < c->n_layer; l++) {
@@ -357,7 +349,7 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
     b->m = m;
     b->o = *o;
     b->n_threads = default_threads();
-    b->max_pos = o->max_pos && o->max_pos < c->n_ctx ? o->max_pos : c->n_ctx;
+    b->max_pos = szarc_engine_max_pos(m, o);
     uint32_t xw = c->d;
     if (c->d_ff > xw)
         xw = c->d_ff;

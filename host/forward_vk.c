@@ -128,14 +128,8 @@ static szarc_status vk_forward(szarc_backend *base, uint32_t n, const int32_t *t
 {
     vk_backend *b = (vk_backend *)base;
     const szarc_mcfg *c = &b->m->cfg;
-    if (n > b->o.max_rows)
-        return szarc_err_set(err, SZARC_E_ARG, "forward: %u rows, at most %u", n, b->o.max_rows);
+    /* rows were checked by szarc_engine_forward() */
     for (uint32_t r = 0; r < n; r++) {
-        if (tok[r] < 0 || (uint32_t)tok[r] >= c->vocab || slot[r] >= b->o.max_slots ||
-            pos[r] >= b->max_pos)
-            return szarc_err_set(err, SZARC_E_ARG,
-                                 "forward: row %u (token %d, slot %u, position %u) out of range",
-                                 r, tok[r], slot[r], pos[r]);
         b->rows_host[4 * r] = (uint32_t)tok[r];
         b->rows_host[4 * r + 1] = slot[r];
         b->rows_host[4 * r + 2] = pos[r];
@@ -219,7 +213,7 @@ szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const
     b->base.destroy = vk_destroy;
     b->m = m;
     b->o = *o;
-    b->max_pos = o->max_pos && o->max_pos < c->n_ctx ? o->max_pos : c->n_ctx;
+    b->max_pos = szarc_engine_max_pos(m, o);
     const szarc_vk_options vo = {device, 0, 0};
     szarc_status st = szarc_vk_create(&b->vk, &vo, err);
     if (st) {
