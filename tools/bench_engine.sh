@@ -25,8 +25,8 @@ for m in "${models[@]}"; do
   devs=(cpu); "$szarc" devices --json | grep -q '"device": "vk:0"' && devs+=(vk:0)
   first=""
   for d in "${devs[@]}"; do
-    for mode in teacher-forced decode; do
-      extra=(); [ $mode = decode ] && extra=(--decode)
+    for mode in teacher-forced decode-1 decode-8 decode-64; do
+      extra=(); [ $mode != teacher-forced ] && extra=(--decode --streams "${mode#decode-}")
       out=$("$szarc" model eval "$text" "${margs[@]}" --device "$d" "${extra[@]}" --json --quiet)
       dig=$(field digest <<<"$out")
       [ -z "$first" ] && first=$dig

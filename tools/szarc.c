@@ -33,11 +33,12 @@ static void usage(FILE *f)
             "  devices [--json]                      list Vulkan devices\n"
             "  model info [--model M] [--json]       architecture, parameters, tokenizer, pin\n"
             "  model eval FILE [--model M] [--device D] [--chunk N] [--json]\n"
-            "                  [--compare-float] [--decode] [--quiet]\n"
+            "                  [--compare-float] [--decode [--streams S]] [--quiet]\n"
             "                                        teacher-forced bits per byte and the\n"
             "                                        digest of every frequency table;\n"
             "                                        --decode steps token by token across\n"
-            "                                        batched streams (same digest)\n"
+            "                                        S batched streams (default 64; same\n"
+            "                                        digest)\n"
             "  create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]\n"
             "         [--method auto|model|zstd|stored] [--force] [--quiet] PATH...\n"
             "                                        archive files and directories (stored\n"
@@ -91,7 +92,7 @@ typedef struct {
     const char *model;
     const char *device;
     const char *file;
-    uint32_t chunk;
+    uint32_t chunk, streams;
     int json, compare_float, quiet, decode;
 } opts;
 
@@ -107,7 +108,8 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
             o->compare_float = 1;
         else if (!strcmp(a, "--decode"))
             o->decode = 1;
-        else if ((!strcmp(a, "--model") || !strcmp(a, "--device") || !strcmp(a, "--chunk")) &&
+        else if ((!strcmp(a, "--model") || !strcmp(a, "--device") || !strcmp(a, "--chunk") ||
+                  !strcmp(a, "--streams")) &&
                  i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "--model"))
@@ -118,10 +120,13 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                 char *end;
                 const long n = strtol(v, &end, 10);
                 if (*end || n < 1 || n > SZ_MAX_CTX) {
-                    fprintf(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
+                    fprintf(stderr, "szarc: %s %s: expected 1..%d\n", a, v, SZ_MAX_CTX);
                     return -1;
                 }
-                o->chunk = (uint32_t)n;
+                if (!strcmp(a, "--chunk"))
+                    o->chunk = (uint32_t)n;
+                else
+                    o->streams = (uint32_t)n;
             }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "szarc: unknown or incomplete option %s\n", a);
@@ -329,9 +334,11 @@ static int cmd_model_eval(int argc, char **argv)
     uint32_t chunk = o.chunk ? o.chunk : m->cfg.n_ctx < 512 ? m->cfg.n_ctx : 512;
     if (chunk > m->cfg.n_ctx)
         chunk = m->cfg.n_ctx;
-    /* teacher forcing: several whole chunks per call; decoding: up to 64 streams */
-    const szarc_engine_opts eo = {o.decode ? 64 : (chunk * 4 > 1024 ? chunk * 4 : 1024),
-                                  o.decode ? 64 : 1024 / chunk + 4, chunk};
+    /* teacher forcing: several whole chunks per call; decoding: up to
+     * --streams (default 64) streams per step */
+    const uint32_t streams = o.streams ? o.streams : 64;
+    const szarc_engine_opts eo = {o.decode ? streams : (chunk * 4 > 1024 ? chunk * 4 : 1024),
+                                  o.decode ? streams : 1024 / chunk + 4, chunk};
     if (szarc_engine_create(&e, m, o.device, &eo, 0, &err)) {
         fprintf(stderr, "szarc: %s\n", err.msg);
         rc = status_exit(err.status);
