@@ -22,4 +22,11 @@ int szarc_cli_extract(int argc, char **argv);
 /* szarc list -f ARCHIVE [--json] */
 int szarc_cli_list(int argc, char **argv);
 
+/* szarc keygen -o NAME [--force] (cli_verify.c) */
+int szarc_cli_keygen(int argc, char **argv);
+
+/* szarc verify -f ARCHIVE [--pubkey PUB] [--quick] [--json] [--device D] [--model M]
+ *              [--subset K/N] [--quiet] (cli_verify.c) */
+int szarc_cli_verify(int argc, char **argv);
+
 #endif

@@ -48,6 +48,12 @@ static void usage(FILE *f)
             "  extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet]\n"
             "          [MEMBER...]                   check and restore files (-f - is stdin)\n"
             "  list -f ARCHIVE [--json]              members, methods, sizes, bits per byte\n"
+            "  keygen -o NAME [--force]              Ed25519 key pair: NAME (private, 0600)\n"
+            "                                        and NAME.pub\n"
+            "  verify -f ARCHIVE [--pubkey PUB] [--quick] [--json] [--device D] [--model M]\n"
+            "         [--subset K/N]                 audit: signature, digests, and (unless\n"
+            "                                        --quick) expand and re-encode every\n"
+            "                                        member; exit 1 on any failure\n"
             "\n"
             "options:\n"
             "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
@@ -420,6 +426,10 @@ int main(int argc, char **argv)
         return szarc_cli_extract(argc - 2, argv + 2);
     if (!strcmp(cmd, "list"))
         return szarc_cli_list(argc - 2, argv + 2);
+    if (!strcmp(cmd, "keygen"))
+        return szarc_cli_keygen(argc - 2, argv + 2);
+    if (!strcmp(cmd, "verify"))
+        return szarc_cli_verify(argc - 2, argv + 2);
     if (!strcmp(cmd, "devices"))
         return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "info"))

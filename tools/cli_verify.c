@@ -1,0 +1,325 @@
+/* cli_verify.c: szarc keygen and szarc verify, over verify/. Maps the
+ * audit's summary to exit codes (docs/format.md, section 10). */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "manifest.h"
+#include "sig.h"
+#include "statement.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/*-*********************************************************
+ *  keygen
+ ***********************************************************/
+
+int szarc_cli_keygen(int argc, char **argv)
+{
+    const char *out = NULL;
+    int force = 0;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--force"))
+            force = 1;
+        else {
+            fprintf(stderr, "szarc: keygen: unexpected argument %s (usage: szarc keygen -o NAME "
+                            "[--force])\n",
+                    argv[i]);
+            return SZARC_EXIT_USAGE;
+        }
+    }
+    if (!out || !*out) {
+        fprintf(stderr, "szarc: keygen needs -o NAME (writes NAME and NAME.pub)\n");
+        return SZARC_EXIT_USAGE;
+    }
+    uint8_t fp[32];
+    szarc_err err = {0};
+    if (szarc_sig_keygen(fp, out, force, &err)) {
+        fprintf(stderr, "szarc: keygen: %s\n", err.msg);
+        return SZARC_EXIT_USAGE;
+    }
+    char hex[65];
+    szarc_sha256_hex(hex, fp);
+    printf("private key  %s (mode 0600: keep it secret)\n", out);
+    printf("public key   %s.pub\n", out);
+    printf("fingerprint  %s\n", hex);
+    return SZARC_EXIT_OK;
+}
+
+/*-*********************************************************
+ *  verify: output
+ ***********************************************************/
+
+typedef struct {
+    int json;
+    int bar;             /* progress bar on stderr */
+    size_t done;         /* members reported */
+    double t0, last;
+    uint64_t bytes_done, bytes_total; /* original bytes expanded, to expand */
+} out_ctx;
+
+static void bar_clear(out_ctx *o)
+{
+    if (o->bar)
+        fputs("\r\033[K", stderr);
+}
+
+static void bar_draw(out_ctx *o, int force)
+{
+    const double t = now();
+    if (!o->bar || (!force && t - o->last < 0.1))
+        return;
+    o->last = t;
+    const double frac = o->bytes_total ? (double)o->bytes_done / o->bytes_total : 0;
+    char fill[31];
+    const int w = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        fill[i] = i < w ? '#' : '.';
+    fill[30] = 0;
+    const double el = t - o->t0;
+    fprintf(stderr, "\r[%s] %3.0f%% %zu members done, %.1f kB/s", fill, 100 * frac, o->done,
+            el > 0 ? o->bytes_done / el / 1e3 : 0.0);
+}
+
+static const char *state_name(szarc_verify_member_state s)
+{
+    return s == SZARC_VERIFY_MEMBER_OK ? "ok" : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
+                                                                                : "unchecked";
+}
+
+static json_t *finding_json(const szarc_verify_finding *f)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "check", szarc_verify_check_name(f->check),
+                     "status", f->warning ? "warning" : "failed", "message", f->msg, "advice",
+                     szarc_verify_check_advice(f->check));
+}
+
+static void json_line(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(j);
+    fflush(stdout);
+}
+
+static void on_finding(void *ctx, const szarc_verify_finding *f)
+{
+    out_ctx *o = ctx;
+    bar_clear(o);
+    if (o->json) {
+        json_t *j = finding_json(f);
+        json_t *line = json_pack("{s:s}", "type", "archive");
+        json_object_update(line, j);
+        json_decref(j);
+        json_line(line);
+    } else {
+        printf("%-9s archive: %s: %s\n", f->warning ? "warning" : "FAILED",
+               szarc_verify_check_name(f->check), f->msg);
+        printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
+        fflush(stdout);
+    }
+    bar_draw(o, 1);
+}
+
+static void on_member(void *ctx, const szarc_verify_member *m)
+{
+    out_ctx *o = ctx;
+    o->done++;
+    bar_clear(o);
+    if (o->json) {
+        json_t *fs = json_array();
+        for (size_t k = 0; k < m->n_findings; k++)
+            json_array_append_new(fs, finding_json(&m->findings[k]));
+        json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member",
+                              "index", (json_int_t)m->index, "path", m->path, "method", m->method,
+                              "size", (json_int_t)m->size, "status", state_name(m->state),
+                              "expanded", m->expanded, "findings", fs);
+        json_line(j);
+    } else {
+        printf("%-9s %s (%s, %llu bytes%s)\n",
+               m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
+               : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
+                                                        : "unchecked",
+               m->path, m->method ? m->method : "unreadable", (unsigned long long)m->size,
+               m->expanded ? ", expanded and re-encoded" : "");
+        for (size_t k = 0; k < m->n_findings; k++) {
+            const szarc_verify_finding *f = &m->findings[k];
+            printf("          %s%s: %s\n", f->warning ? "warning: " : "",
+                   szarc_verify_check_name(f->check), f->msg);
+            printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
+        }
+        if (m->state == SZARC_VERIFY_MEMBER_UNCHECKED && !m->n_findings)
+            printf("          not expanded: no usable model (see model-pin or no-model above)\n");
+        fflush(stdout);
+    }
+    bar_draw(o, 1);
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    out_ctx *o = ctx;
+    o->bytes_done = done;
+    o->bytes_total = total;
+    bar_draw(o, 0);
+}
+
+/*-*********************************************************
+ *  verify
+ ***********************************************************/
+
+static int parse_subset(const char *s, uint32_t *k, uint32_t *n)
+{
+    char *end;
+    errno = 0;
+    const unsigned long a = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '/')
+        return -1;
+    const char *t = end + 1;
+    const unsigned long b = strtoul(t, &end, 10);
+    if (errno || end == t || *end || b < 1 || b > 1000000 || a < 1 || a > b)
+        return -1;
+    *k = (uint32_t)a;
+    *n = (uint32_t)b;
+    return 0;
+}
+
+static int status_exit(szarc_status st)
+{
+    if (st == SZARC_E_VULKAN || st == SZARC_E_NODEVICE || st == SZARC_E_VALIDATION)
+        return SZARC_EXIT_DEVICE;
+    if (st == SZARC_E_PIN || st == SZARC_E_MODEL || st == SZARC_E_LIMIT)
+        return SZARC_EXIT_NOMODEL;
+    return SZARC_EXIT_USAGE;
+}
+
+int szarc_cli_verify(int argc, char **argv)
+{
+    const char *file = NULL, *pubkey_path = NULL, *subset = NULL;
+    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, 0};
+    int json = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const int has_value = i + 1 < argc;
+        if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && has_value)
+            file = argv[++i];
+        else if (!strcmp(a, "--pubkey") && has_value)
+            pubkey_path = argv[++i];
+        else if (!strcmp(a, "--device") && has_value)
+            vo.device = argv[++i];
+        else if (!strcmp(a, "--model") && has_value)
+            vo.model = argv[++i];
+        else if (!strcmp(a, "--subset") && has_value)
+            subset = argv[++i];
+        else if (!strcmp(a, "--quick"))
+            vo.quick = 1;
+        else if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+            vo.quiet = 1;
+        else {
+            fprintf(stderr, "szarc: verify: %s %s (see szarc --help)\n",
+                    a[0] == '-' && !has_value ? "missing value or unknown option"
+                                              : "unexpected argument",
+                    a);
+            return SZARC_EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "szarc: verify needs -f ARCHIVE\n");
+        return SZARC_EXIT_USAGE;
+    }
+    if (subset && parse_subset(subset, &vo.subset_k, &vo.subset_n)) {
+        fprintf(stderr, "szarc: --subset %s: expected K/N with 1 <= K <= N\n", subset);
+        return SZARC_EXIT_USAGE;
+    }
+    szarc_err err = {0};
+    uint8_t pub[SZARC_SIG_PUBLIC_SIZE];
+    if (pubkey_path) {
+        if (szarc_sig_pubkey_load(pub, pubkey_path, &err)) {
+            fprintf(stderr, "szarc: --pubkey: %s\n", err.msg);
+            return SZARC_EXIT_USAGE;
+        }
+        vo.pubkey = pub;
+    }
+    const int use_stdin = !strcmp(file, "-");
+    const int fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "szarc: cannot open %s: %s\n", file, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    out_ctx oc = {json, !vo.quiet && isatty(2), 0, now(), 0, 0, 0};
+    const szarc_verify_sink sink = {on_finding, on_member, on_progress, &oc};
+    szarc_verify_summary s;
+    const double t0 = now();
+    const szarc_status st = szarc_verify_run(fd, &vo, &sink, &s, &err);
+    if (!use_stdin)
+        close(fd);
+    bar_clear(&oc);
+    if (st) {
+        fprintf(stderr, "szarc: verify %s: %s\n", file, err.msg);
+        return status_exit(st);
+    }
+    const double secs = now() - t0;
+    const int failed = s.n_failed || s.n_archive_failures;
+    const int rc = failed ? SZARC_EXIT_FAIL : s.model_unusable ? SZARC_EXIT_NOMODEL
+                                                                : SZARC_EXIT_OK;
+    char fp[65] = "";
+    if (s.signed_)
+        szarc_sha256_hex(fp, s.key_fingerprint);
+    const char *sig = !s.signed_ ? "unsigned" : s.signature_ok ? "ok" : "bad";
+    char sub[32] = "";
+    if (vo.subset_n)
+        snprintf(sub, sizeof sub, "%u/%u", vo.subset_k, vo.subset_n);
+    if (json) {
+        json_t *j = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s?, s:b, s:b, s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
+            "s:b, s:s?, s:f, s:f, s:f, s:s, s:i}",
+            "type", "summary", "archive", file, "mode", vo.quick ? "quick" : "full", "signature",
+            sig, "key_fingerprint", s.signed_ ? fp : NULL, "key_required", vo.pubkey != NULL,
+            "key_ok", s.key_ok && s.signed_, "members", (json_int_t)s.n_members, "selected",
+            (json_int_t)s.n_selected, "subset", vo.subset_n ? sub : NULL, "ok", (json_int_t)s.n_ok,
+            "failed", (json_int_t)s.n_failed, "unchecked", (json_int_t)s.n_unchecked,
+            "archive_failures", (json_int_t)s.n_archive_failures, "warnings",
+            (json_int_t)s.n_warnings, "bytes", (json_int_t)s.bytes, "model_unusable",
+            s.model_unusable, "device", s.device[0] ? s.device : NULL, "seconds", secs,
+            "members_per_second", secs > 0 ? s.n_selected / secs : 0.0, "mb_per_second",
+            secs > 0 ? s.bytes / secs / 1e6 : 0.0, "result",
+            rc == SZARC_EXIT_OK ? "verified" : rc == SZARC_EXIT_FAIL ? "failed" : "no-model",
+            "exit", rc);
+        json_line(j);
+    } else {
+        printf("signature: %s%s%s%s\n", sig, s.signed_ ? ", key " : "", fp,
+               !s.signed_               ? ""
+               : !vo.pubkey             ? " (not checked against a trusted key: pass --pubkey)"
+               : s.key_ok               ? " (the --pubkey key)"
+                                        : " (NOT the --pubkey key)");
+        printf("%s: %s; %zu of %zu members checked%s%s%s%s: %zu ok, %zu failed, %zu "
+               "unchecked; %zu archive-level failures; %.2f s%s%s\n",
+               file,
+               rc == SZARC_EXIT_OK     ? "verified"
+               : rc == SZARC_EXIT_FAIL ? "FAILED"
+                                       : "not verified (no usable model)",
+               s.n_selected, s.n_members, vo.subset_n ? " (subset " : "", sub,
+               vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "", s.n_ok,
+               s.n_failed, s.n_unchecked, s.n_archive_failures, secs,
+               s.device[0] ? ", " : "", s.device);
+    }
+    return rc;
+}

@@ -1,0 +1,893 @@
+/* audit.c: szarc verify. Reads the whole tar whatever its state, matches its
+ * members against the signed statement (or, unsigned, the manifest), then
+ * checks each selected member: packet digest and form, and in a full audit
+ * its expansion, re-encoding and atoms. Every finding is reported. */
+#include "audit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "gguf.h"
+#include "layout.h"
+#include "manifest.h"
+#include "member.h"
+#include "model.h"
+#include "numerics.h"
+#include "packet.h"
+#include "statement.h"
+#include "tar.h"
+
+#define ENGINE_SLOTS 64u
+#define BATCH_BYTES (32u << 20) /* original bytes expanded together */
+#define BATCH_MEMBERS 1024u
+#define MEMBER_FINDINGS 8
+
+/*-*********************************************************
+ *  Checks: names and advice
+ ***********************************************************/
+
+static const struct {
+    szarc_verify_check check;
+    const char *name;
+    const char *advice;
+} checks[] = {
+    {SZARC_VERIFY_UNSIGNED, "unsigned",
+     "the archive carries no signature; its integrity is checked against its own manifest only "
+     "(sign archives with szarc create --sign KEY; pass --pubkey to require a signature)"},
+    {SZARC_VERIFY_BAD_SIGNATURE, "bad-signature",
+     "the signed statement or its signature was altered: do not trust this copy; verify another "
+     "copy of the archive"},
+    {SZARC_VERIFY_WRONG_KEY, "wrong-key",
+     "the archive was signed by another key: check that --pubkey is the signer's public key "
+     "(compare fingerprints), or treat the archive as not authentic"},
+    {SZARC_VERIFY_STATEMENT, "statement",
+     "szarc/signature is damaged or does not describe this archive: verify another copy"},
+    {SZARC_VERIFY_MANIFEST, "manifest",
+     "szarc/manifest.json is missing or damaged: verify another copy of the archive"},
+    {SZARC_VERIFY_MANIFEST_DIGEST, "manifest-digest",
+     "szarc/manifest.json is not the one that was signed: verify another copy of the archive"},
+    {SZARC_VERIFY_MODEL_PIN, "model-pin",
+     "pass --model with the exact model the archive pins (compare with szarc model info), or "
+     "use the embedded model"},
+    {SZARC_VERIFY_NO_MODEL, "no-model",
+     "pass --model with the model the archive pins, or set SZARC_MODEL"},
+    {SZARC_VERIFY_PACKET_DIGEST, "packet-digest",
+     "this member's packet was altered: restore it from another copy of the archive"},
+    {SZARC_VERIFY_PACKET_FORMAT, "packet-format",
+     "this member's packet is malformed: restore it from another copy of the archive"},
+    {SZARC_VERIFY_EXPANSION, "expansion-failed",
+     "this member does not expand: check the model and restore the packet from another copy"},
+    {SZARC_VERIFY_EXPANSION_DIGEST, "expansion-digest",
+     "this member expands to other bytes than were signed: check the model and device, then "
+     "restore the packet from another copy"},
+    {SZARC_VERIFY_REENCODE, "reencoding-differs",
+     "re-encoding the expansion gives another packet: the device or szarc build does not "
+     "reproduce the pinned numerics; try --device cpu and report a bug"},
+    {SZARC_VERIFY_ATOM_HASH, "atom-hash",
+     "a protected atom does not match its signed hash: restore the member from another copy"},
+    {SZARC_VERIFY_MISSING, "missing-member",
+     "the member is not in the archive: restore it from another copy of the archive"},
+    {SZARC_VERIFY_UNEXPECTED, "unexpected-member",
+     "the archive holds a member its layout does not allow: the archive was modified"},
+    {SZARC_VERIFY_DUPLICATE, "duplicate-member",
+     "the member appears more than once: the archive was modified (only the first is checked)"},
+    {SZARC_VERIFY_REORDERED, "reordered-member",
+     "the member is out of its place: the archive was modified (tar -r or a rewrite?)"},
+    {SZARC_VERIFY_TRUNCATED, "truncated-archive",
+     "the archive is cut short: copy it again from its source"},
+    {SZARC_VERIFY_DAMAGED, "damaged-archive",
+     "the tar structure is damaged from this point: copy the archive again from its source"},
+    {0, NULL, NULL}};
+
+const char *szarc_verify_check_name(szarc_verify_check c)
+{
+    for (size_t i = 0; checks[i].name; i++)
+        if (checks[i].check == c)
+            return checks[i].name;
+    return "unknown";
+}
+
+const char *szarc_verify_check_advice(szarc_verify_check c)
+{
+    for (size_t i = 0; checks[i].name; i++)
+        if (checks[i].check == c)
+            return checks[i].advice;
+    return "";
+}
+
+/*-*********************************************************
+ *  State
+ ***********************************************************/
+
+/* A tar member as read. */
+typedef struct {
+    char *name;
+    uint8_t *data;
+    size_t len;
+    int known;      /* the layout has a place for it */
+} tmember;
+
+/* An index entry: lookups by name. */
+typedef struct {
+    const char *name;
+    size_t idx;
+} named;
+
+/* One member of the reference (statement or manifest). */
+typedef struct {
+    const char *path;
+    const uint8_t *packet_sha256;
+    const uint8_t *expansion_sha256;
+    uint32_t n_atoms;
+    const szarc_manifest_member *mm; /* its manifest record when it agrees, or NULL */
+    const tmember *pk;               /* its packet member (first occurrence), or NULL */
+    szarc_packet packet;
+    int parsed;
+    szarc_verify_finding f[MEMBER_FINDINGS];
+    size_t nf;
+    int failed;
+    int expanded;
+    int unchecked;
+} mrec;
+
+typedef struct {
+    const szarc_verify_opts *o;
+    const szarc_verify_sink *sink;
+    szarc_verify_summary *sum;
+    tmember *t;          /* the tar members, in order */
+    size_t nt, capt;
+    named *by_name;      /* the members sorted by name, then index */
+    int have_mf;
+    szarc_manifest mf;
+    int have_sb;
+    szarc_sigblock sb;
+    int trust_sb;        /* the statement's signature is valid */
+    /* the reference pin */
+    const uint8_t *pin_gguf, *pin_weights, *pin_tok;
+    uint32_t pin_numerics;
+    mrec *r;
+    size_t nr;
+    uint32_t chunk;      /* the coder's chunk size (manifest, else the packets') */
+} audit;
+
+static void archive_finding(audit *a, szarc_verify_check c, int warning, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void archive_finding(audit *a, szarc_verify_check c, int warning, const char *fmt, ...)
+{
+    szarc_verify_finding f = {c, warning, ""};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f.msg, sizeof f.msg, fmt, ap);
+    va_end(ap);
+    if (warning)
+        a->sum->n_warnings++;
+    else
+        a->sum->n_archive_failures++;
+    if (a->sink && a->sink->finding)
+        a->sink->finding(a->sink->ctx, &f);
+}
+
+static void member_finding(mrec *r, szarc_verify_check c, int warning, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void member_finding(mrec *r, szarc_verify_check c, int warning, const char *fmt, ...)
+{
+    if (!warning)
+        r->failed = 1;
+    if (r->nf == MEMBER_FINDINGS)
+        return;
+    szarc_verify_finding *f = &r->f[r->nf++];
+    f->check = c;
+    f->warning = warning;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+    va_end(ap);
+}
+
+static void hex32(char out[65], const uint8_t d[32]) { szarc_sha256_hex(out, d); }
+
+/*-*********************************************************
+ *  Reading every member
+ ***********************************************************/
+
+static szarc_status read_all(audit *a, int fd, szarc_err *err)
+{
+    szarc_tar_reader *tr = NULL;
+    szarc_err e = {0};
+    szarc_status st = szarc_tar_reader_create(&tr, fd, &e);
+    if (st) {
+        if (st == SZARC_E_NOMEM)
+            return szarc_err_set(err, st, "%s", e.msg);
+        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "not a tar archive: %s", e.msg);
+        return SZARC_OK;
+    }
+    for (;;) {
+        const char *name;
+        uint64_t size;
+        int eof;
+        if ((st = szarc_tar_next(tr, &name, &size, &eof, &e)))
+            break;
+        if (eof)
+            break;
+        if (a->nt == a->capt) {
+            const size_t cap = a->capt ? 2 * a->capt : 64;
+            tmember *nt = realloc(a->t, cap * sizeof *nt);
+            if (!nt) {
+                st = SZARC_E_NOMEM;
+                break;
+            }
+            a->t = nt;
+            a->capt = cap;
+        }
+        tmember *m = &a->t[a->nt];
+        memset(m, 0, sizeof *m);
+        if (!(m->name = strdup(name))) {
+            st = SZARC_E_NOMEM;
+            break;
+        }
+        a->nt++;
+        if ((st = szarc_tar_read(tr, &m->data, &m->len, &e))) {
+            szarc_err_prefix(&e, "member '%s'", m->name);
+            break;
+        }
+    }
+    szarc_tar_reader_destroy(tr);
+    if (st == SZARC_E_NOMEM)
+        return szarc_err_set(err, st, "verify: out of memory reading the archive");
+    if (st == SZARC_E_TRUNCATED || (st && strstr(e.msg, "runcated")))
+        archive_finding(a, SZARC_VERIFY_TRUNCATED, 0, "the archive ends early (%s)", e.msg);
+    else if (st)
+        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "cannot read past member %zu: %s", a->nt,
+                        e.msg);
+    return SZARC_OK;
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+    const named *p = x, *q = y;
+    const int c = strcmp(p->name, q->name);
+    return c ? c : (p->idx > q->idx) - (p->idx < q->idx);
+}
+
+/* The first member named `name` (or NULL) and how many there are. */
+static tmember *lookup(const audit *a, const char *name, size_t *count)
+{
+    size_t lo = 0, hi = a->nt;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(a->by_name[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < a->nt && !strcmp(a->by_name[lo + n].name, name))
+        n++;
+    if (count)
+        *count = n;
+    return n ? &a->t[a->by_name[lo].idx] : NULL;
+}
+
+/*-*********************************************************
+ *  Manifest, statement, signature
+ ***********************************************************/
+
+static void check_manifest_and_signature(audit *a)
+{
+    size_t n;
+    const tmember *mf = lookup(a, SZARC_MANIFEST_NAME, &n);
+    if (!mf) {
+        archive_finding(a, SZARC_VERIFY_MANIFEST, 0, "%s is missing", SZARC_MANIFEST_NAME);
+    } else {
+        if (n > 1)
+            archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times",
+                            SZARC_MANIFEST_NAME, n);
+        szarc_err e = {0};
+        if (szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
+            archive_finding(a, SZARC_VERIFY_MANIFEST, 0, "%s", e.msg);
+        else
+            a->have_mf = 1;
+    }
+    const tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, &n);
+    if (!sg) {
+        archive_finding(a, SZARC_VERIFY_UNSIGNED, !a->o->pubkey, "the archive is not signed%s",
+                        a->o->pubkey ? ", but --pubkey requires a signature" : "");
+        return;
+    }
+    a->sum->signed_ = 1;
+    if (n > 1)
+        archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times",
+                        SZARC_SIGNATURE_NAME, n);
+    szarc_err e = {0};
+    if (szarc_sigblock_parse(&a->sb, sg->data, sg->len, &e)) {
+        archive_finding(a, SZARC_VERIFY_STATEMENT, 0, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
+        return;
+    }
+    a->have_sb = 1;
+    szarc_sig_fingerprint(a->sum->key_fingerprint, a->sb.pub);
+    char fp[65];
+    hex32(fp, a->sum->key_fingerprint);
+    if (szarc_sig_check(a->sb.pub, a->sb.sig, sg->data, a->sb.signed_len, &e)) {
+        archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, 0,
+                        "the signature does not match the statement (key %.16s...)", fp);
+    } else {
+        a->trust_sb = 1;
+        a->sum->signature_ok = 1;
+    }
+    if (a->o->pubkey) {
+        uint8_t want[32];
+        szarc_sig_fingerprint(want, a->o->pubkey);
+        char wfp[65];
+        hex32(wfp, want);
+        if (memcmp(a->o->pubkey, a->sb.pub, SZARC_SIG_PUBLIC_SIZE))
+            archive_finding(a, SZARC_VERIFY_WRONG_KEY, 0,
+                            "signed by key %s, not by the --pubkey key %s", fp, wfp);
+        else
+            a->sum->key_ok = a->sum->signature_ok;
+    } else {
+        a->sum->key_ok = a->sum->signature_ok;
+    }
+}
+
+/* The statement and the manifest must say the same (the signer built one
+ * from the other). Called only when both parsed and the manifest's digest
+ * matches the signed one. */
+static void cross_check(audit *a)
+{
+    const szarc_statement *s = &a->sb.st;
+    const szarc_manifest *mf = &a->mf;
+    if (memcmp(s->gguf_sha256, mf->model.gguf_sha256, 32) ||
+        memcmp(s->weights_sha256, mf->model.weights_sha256, 32) ||
+        memcmp(s->tok_sha256, mf->model.tok_sha256, 32) ||
+        s->numerics_version != mf->model.numerics_version)
+        archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+                        "the signed model pin differs from the manifest's");
+    if (s->n_members != mf->n_members) {
+        archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+                        "the statement lists %zu members, the manifest %zu", s->n_members,
+                        mf->n_members);
+        return;
+    }
+    for (size_t i = 0; i < s->n_members; i++) {
+        const szarc_statement_member *sm = &s->members[i];
+        const szarc_manifest_member *mm = &mf->members[i];
+        if (strcmp(sm->path, mm->path) || memcmp(sm->packet_sha256, mm->packet_sha256, 32) ||
+            memcmp(sm->expansion_sha256, mm->sha256, 32))
+            archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+                            "member %zu: the statement ('%s') and the manifest ('%s') differ", i,
+                            sm->path, mm->path);
+        else
+            a->r[i].mm = mm;
+    }
+}
+
+/* Chooses the reference: the statement when its signature is valid, else
+ * the manifest, else an unverified statement (to name members at least). */
+static szarc_status build_reference(audit *a, szarc_err *err)
+{
+    const int use_sb = a->have_sb && (a->trust_sb || !a->have_mf);
+    if (!use_sb && !a->have_mf)
+        return SZARC_OK;
+    a->nr = use_sb ? a->sb.st.n_members : a->mf.n_members;
+    a->r = calloc(a->nr ? a->nr : 1, sizeof *a->r);
+    if (!a->r)
+        return szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+    if (use_sb) {
+        const szarc_statement *s = &a->sb.st;
+        a->pin_gguf = s->gguf_sha256;
+        a->pin_weights = s->weights_sha256;
+        a->pin_tok = s->tok_sha256;
+        a->pin_numerics = s->numerics_version;
+        for (size_t i = 0; i < a->nr; i++) {
+            a->r[i].path = s->members[i].path;
+            a->r[i].packet_sha256 = s->members[i].packet_sha256;
+            a->r[i].expansion_sha256 = s->members[i].expansion_sha256;
+            a->r[i].n_atoms = s->members[i].n_atoms;
+        }
+    } else {
+        const szarc_manifest *mf = &a->mf;
+        a->pin_gguf = mf->model.gguf_sha256;
+        a->pin_weights = mf->model.weights_sha256;
+        a->pin_tok = mf->model.tok_sha256;
+        a->pin_numerics = mf->model.numerics_version;
+        for (size_t i = 0; i < a->nr; i++) {
+            a->r[i].path = mf->members[i].path;
+            a->r[i].packet_sha256 = mf->members[i].packet_sha256;
+            a->r[i].expansion_sha256 = mf->members[i].sha256;
+            a->r[i].mm = &mf->members[i];
+        }
+    }
+    if (use_sb && a->trust_sb && a->have_mf) {
+        size_t n;
+        const tmember *mf = lookup(a, SZARC_MANIFEST_NAME, &n);
+        uint8_t h[32];
+        szarc_sha256(h, mf->data, mf->len);
+        if (memcmp(h, a->sb.st.manifest_sha256, 32)) {
+            char want[65], have[65];
+            hex32(want, a->sb.st.manifest_sha256);
+            hex32(have, h);
+            archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, 0,
+                            "%s has sha256 %s, the statement signs %s", SZARC_MANIFEST_NAME,
+                            have, want);
+        } else {
+            cross_check(a);
+        }
+    } else if (use_sb && a->trust_sb) {
+        /* the manifest did not parse: its digest cannot match either */
+        archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, 0,
+                        "%s is not the signed manifest (it is missing or does not parse)",
+                        SZARC_MANIFEST_NAME);
+    }
+    a->chunk = a->have_mf ? a->mf.chunk : 0;
+    return SZARC_OK;
+}
+
+/*-*********************************************************
+ *  Layout: missing, unexpected, duplicate, reordered members
+ ***********************************************************/
+
+static void check_layout(audit *a)
+{
+    /* Ranks in the layout: manifest 0, README 1, model 2, packets 3.., signature last. */
+    const size_t r_sig = 3 + a->nr;
+    size_t *rank = malloc((a->nt ? a->nt : 1) * sizeof *rank);
+    if (!rank) {
+        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "out of memory checking the layout");
+        return;
+    }
+    for (size_t i = 0; i < a->nt; i++)
+        rank[i] = SIZE_MAX;
+    const char *fixed[3] = {SZARC_MANIFEST_NAME, SZARC_README_NAME, SZARC_MODEL_NAME};
+    const int embedded = a->have_mf ? a->mf.model.embedded : lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
+    for (int k = 0; k < 3; k++) {
+        size_t n;
+        tmember *m = lookup(a, fixed[k], &n);
+        if (k == 2 && !embedded)
+            continue; /* a model member, if any, stays unexpected */
+        if (!m) {
+            if (k == 1 || (k == 2 && a->have_mf))
+                archive_finding(a, SZARC_VERIFY_MISSING, 0, "%s is missing", fixed[k]);
+            continue;
+        }
+        m->known = 1;
+        rank[m - a->t] = (size_t)k;
+        if (n > 1 && k != 0)
+            archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times", fixed[k], n);
+    }
+    if (embedded && a->have_mf) { /* the embedded model must be the pinned one */
+        const tmember *m = lookup(a, SZARC_MODEL_NAME, NULL);
+        if (m) {
+            uint8_t h[32];
+            szarc_sha256(h, m->data, m->len);
+            if (m->len != a->mf.model.embedded_size || memcmp(h, a->pin_gguf, 32))
+                archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+                                "%s is not the pinned model (its size or sha256 differs)",
+                                SZARC_MODEL_NAME);
+        }
+    }
+    tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, NULL);
+    if (sg) {
+        sg->known = 1;
+        rank[sg - a->t] = r_sig;
+    }
+    for (size_t i = 0; i < a->nr; i++) {
+        mrec *r = &a->r[i];
+        char name[SZARC_PATH_MAX + 16];
+        if (szarc_packet_name(name, sizeof name, r->path))
+            continue; /* paths were checked by their parsers */
+        size_t n;
+        tmember *m = lookup(a, name, &n);
+        if (!m) {
+            member_finding(r, SZARC_VERIFY_MISSING, 0, "packet member %s is missing", name);
+            continue;
+        }
+        m->known = 1;
+        r->pk = m;
+        rank[m - a->t] = 3 + i;
+        if (n > 1)
+            member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times",
+                           name, n);
+    }
+    /* Order: a member placed after one that belongs after it is reordered. */
+    size_t max_rank = 0;
+    int any = 0;
+    for (size_t i = 0; i < a->nt; i++) {
+        if (rank[i] == SIZE_MAX)
+            continue;
+        if (any && rank[i] < max_rank) {
+            if (rank[i] >= 3 && rank[i] < r_sig)
+                member_finding(&a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
+                               "packet member %s is member %zu of the tar, after a member that "
+                               "belongs after it",
+                               a->t[i].name, i + 1);
+            else
+                archive_finding(a, SZARC_VERIFY_REORDERED, 0,
+                                "%s is member %zu of the tar, out of its place", a->t[i].name,
+                                i + 1);
+        }
+        if (!any || rank[i] > max_rank)
+            max_rank = rank[i];
+        any = 1;
+    }
+    free(rank);
+    for (size_t i = 0; i < a->nt; i++)
+        if (!a->t[i].known)
+            archive_finding(a, SZARC_VERIFY_UNEXPECTED, 0, "member %zu of the tar, '%s', has no "
+                            "place in the layout",
+                            i + 1, a->t[i].name);
+}
+
+/*-*********************************************************
+ *  Per member: packet checks (quick)
+ ***********************************************************/
+
+static int selected(const audit *a, size_t i)
+{
+    return !a->o->subset_n || i % a->o->subset_n == a->o->subset_k - 1;
+}
+
+static void check_packet(audit *a, mrec *r)
+{
+    if (r->n_atoms)
+        member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+                       "the statement lists %u protected atoms, but an exact-mode member has "
+                       "none (this szarc knows no mode that stores them)",
+                       r->n_atoms);
+    if (!r->pk)
+        return;
+    uint8_t h[32];
+    szarc_sha256(h, r->pk->data, r->pk->len);
+    if (memcmp(h, r->packet_sha256, 32)) {
+        char want[65], have[65];
+        hex32(want, r->packet_sha256);
+        hex32(have, h);
+        member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s", have,
+                       a->trust_sb ? "the statement signs" : "the manifest lists", want);
+    }
+    szarc_err e = {0};
+    if (szarc_packet_parse(&r->packet, r->pk->data, r->pk->len, &e)) {
+        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", e.msg);
+        return;
+    }
+    r->parsed = 1;
+    const szarc_packet *p = &r->packet;
+    const szarc_manifest_member *mm = r->mm;
+    if (mm && (p->size != mm->size || p->method != mm->method))
+        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+                       "packet says %llu bytes by method %s, the manifest %llu by %s",
+                       (unsigned long long)p->size, szarc_method_name(p->method),
+                       (unsigned long long)mm->size, szarc_method_name(mm->method));
+    else if (mm && p->method == SZARC_METHOD_MODEL &&
+             (p->coded.chunk != a->chunk || p->coded.n_chunks != mm->chunks ||
+              p->coded.n_tokens != mm->tokens))
+        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+                       "packet chunk table (chunk %u, %u chunks) differs from the manifest "
+                       "(chunk %u, %u chunks)",
+                       p->coded.chunk, p->coded.n_chunks, a->chunk, mm->chunks);
+    else if (!mm && p->method == SZARC_METHOD_MODEL && a->chunk && p->coded.chunk != a->chunk)
+        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "packet chunk %u, the coder's is %u",
+                       p->coded.chunk, a->chunk);
+}
+
+static void emit(audit *a, size_t i)
+{
+    mrec *r = &a->r[i];
+    szarc_verify_member m = {i,
+                             r->path,
+                             r->parsed ? szarc_method_name(r->packet.method) : NULL,
+                             r->parsed ? r->packet.size : (r->mm ? r->mm->size : 0),
+                             r->failed      ? SZARC_VERIFY_MEMBER_FAILED
+                             : r->unchecked ? SZARC_VERIFY_MEMBER_UNCHECKED
+                                            : SZARC_VERIFY_MEMBER_OK,
+                             r->expanded,
+                             r->nf,
+                             r->f};
+    if (m.state == SZARC_VERIFY_MEMBER_FAILED)
+        a->sum->n_failed++;
+    else if (m.state == SZARC_VERIFY_MEMBER_UNCHECKED)
+        a->sum->n_unchecked++;
+    else
+        a->sum->n_ok++;
+    for (size_t k = 0; k < r->nf; k++)
+        a->sum->n_warnings += r->f[k].warning;
+    if (a->sink && a->sink->member)
+        a->sink->member(a->sink->ctx, &m);
+}
+
+/*-*********************************************************
+ *  Full audit: model, expansion, re-encoding
+ ***********************************************************/
+
+typedef struct {
+    audit *a;
+    uint64_t base, batch; /* bytes of the batches done, and of this one */
+} prog;
+
+static void on_tokens(void *ctx, uint64_t done, uint64_t total)
+{
+    prog *p = ctx;
+    if (p->a->sink && p->a->sink->progress)
+        p->a->sink->progress(p->a->sink->ctx, p->base + (total ? p->batch * done / total : 0),
+                             p->a->sum->bytes);
+}
+
+/* The model for model-coded members, checked against the reference pin.
+ * @return 0 with *m set, or 1 when there is no usable model (reported). */
+static int load_model(audit *a, szarc_model **m)
+{
+    szarc_err e = {0};
+    char path[4096];
+    const tmember *emb = a->o->model ? NULL : lookup(a, SZARC_MODEL_NAME, NULL);
+    uint8_t h[32];
+    if (emb)
+        szarc_sha256(h, emb->data, emb->len);
+    if (emb && !memcmp(h, a->pin_gguf, 32)) {
+        szarc_gguf *g = NULL;
+        if (szarc_gguf_parse(&g, emb->data, emb->len, &e) ||
+            szarc_model_from_gguf(m, g, SZARC_MODEL_NAME, &e)) {
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "embedded model: %s", e.msg);
+            return 1;
+        }
+    } else {
+        if (a->o->model)
+            snprintf(path, sizeof path, "%s", a->o->model);
+        else if (szarc_model_default_path(path, sizeof path)) {
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "no model found (looked at %s)", path);
+            return 1;
+        }
+        if (szarc_model_load(m, path, &e)) {
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "%s", e.msg);
+            return 1;
+        }
+    }
+    const char *what = memcmp((*m)->gguf_sha256, a->pin_gguf, 32)      ? "GGUF sha256"
+                       : memcmp((*m)->weights_sha256, a->pin_weights, 32) ? "weights sha256"
+                       : memcmp((*m)->tok_sha256, a->pin_tok, 32)         ? "tokenizer sha256"
+                                                                          : NULL;
+    if (what) {
+        char want[65], have[65];
+        const uint8_t *w = what[0] == 'G' ? a->pin_gguf : what[0] == 'w' ? a->pin_weights
+                                                                         : a->pin_tok;
+        const uint8_t *hv = what[0] == 'G'   ? (*m)->gguf_sha256
+                            : what[0] == 'w' ? (*m)->weights_sha256
+                                             : (*m)->tok_sha256;
+        hex32(want, w);
+        hex32(have, hv);
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+                        "model %s (%s): %s is %s, the archive pins %s", (*m)->path, (*m)->name,
+                        what, have, want);
+    } else if (a->pin_numerics != SZARC_NUMERICS_VERSION) {
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+                        "the archive needs numerics version %u, this szarc implements %d",
+                        a->pin_numerics, SZARC_NUMERICS_VERSION);
+        what = "numerics";
+    } else if (a->have_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0, "%s", e.msg);
+        what = "hyperparameters";
+    } else if (a->chunk > (*m)->cfg.n_ctx) {
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0, "chunk %u exceeds the model's context %u",
+                        a->chunk, (*m)->cfg.n_ctx);
+        what = "context";
+    }
+    if (what) {
+        szarc_model_destroy(*m);
+        *m = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* Expands and re-encodes the members [lo, hi) that can be, then reports
+ * every member of the range in order. */
+static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m,
+                                 const szarc_engine_opts *eo, size_t lo, size_t hi, prog *pg,
+                                 szarc_err *err)
+{
+    szarc_member_job *jobs = calloc(hi - lo, sizeof *jobs);
+    size_t *idx = calloc(hi - lo, sizeof *idx);
+    size_t nj = 0;
+    szarc_status st = SZARC_OK;
+    if (!jobs || !idx) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+        goto done;
+    }
+    pg->batch = 0;
+    for (size_t i = lo; i < hi; i++) {
+        mrec *r = &a->r[i];
+        if (!selected(a, i) || r->failed || !r->parsed)
+            continue;
+        if (r->packet.method == SZARC_METHOD_MODEL && !e) {
+            r->unchecked = 1;
+            continue;
+        }
+        jobs[nj].packet = &r->packet;
+        idx[nj++] = i;
+        pg->batch += r->packet.size;
+    }
+    if (nj && (st = szarc_members_decode(e, m, eo, jobs, nj, on_tokens, pg, err)))
+        goto done;
+    for (size_t j = 0; j < nj; j++) {
+        mrec *r = &a->r[idx[j]];
+        szarc_member_job *jb = &jobs[j];
+        if (jb->status) {
+            member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", jb->err.msg);
+            continue;
+        }
+        r->expanded = 1;
+        uint8_t h[32];
+        szarc_sha256(h, jb->out, jb->out_len);
+        if (memcmp(h, r->expansion_sha256, 32)) {
+            char want[65], have[65];
+            hex32(want, r->expansion_sha256);
+            hex32(have, h);
+            member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0,
+                           "the expansion's sha256 is %s, %s %s", have,
+                           a->trust_sb ? "the statement signs" : "the manifest lists", want);
+            continue; /* re-encoding other bytes proves nothing */
+        }
+        const uint32_t method = r->packet.method;
+        const uint32_t chunk = method == SZARC_METHOD_MODEL ? r->packet.coded.chunk : eo->max_pos;
+        szarc_member_coded mc;
+        szarc_err e2 = {0};
+        st = szarc_member_encode(&mc, method == SZARC_METHOD_MODEL ? e : NULL, m, eo, chunk,
+                                 (int)method, jb->out, jb->out_len, NULL, NULL, &e2);
+        if (st == SZARC_E_NOMEM || (st >= SZARC_E_VULKAN && st < SZARC_E_DETERMINISM)) {
+            szarc_err_set(err, st, "%s", e2.msg);
+            goto done; /* the engine failed, not the member */
+        }
+        if (st) {
+            member_finding(r, SZARC_VERIFY_REENCODE, 0, "re-encoding fails: %s", e2.msg);
+            st = SZARC_OK;
+            continue;
+        }
+        if (mc.packet_len != r->pk->len || memcmp(mc.packet, r->pk->data, mc.packet_len)) {
+            size_t at = 0;
+            while (at < mc.packet_len && at < r->pk->len && mc.packet[at] == r->pk->data[at])
+                at++;
+            member_finding(r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
+                           "re-encoding by method %s gives %zu bytes, the packet has %zu; first "
+                           "difference at byte %zu%s",
+                           szarc_method_name(method), mc.packet_len, r->pk->len, at,
+                           method == SZARC_METHOD_ZSTD
+                               ? " (zstd output may change between libzstd versions: not a "
+                                 "failure, the expansion's digest matched)"
+                               : "");
+        }
+        free(mc.packet);
+    }
+done:
+    for (size_t j = 0; jobs && j < nj; j++)
+        free(jobs[j].out);
+    free(jobs);
+    free(idx);
+    if (!st) {
+        pg->base += pg->batch;
+        for (size_t i = lo; i < hi; i++)
+            if (selected(a, i))
+                emit(a, i);
+    }
+    return st;
+}
+
+static szarc_status full_audit(audit *a, szarc_err *err)
+{
+    int need_model = 0;
+    uint32_t chunk = a->chunk;
+    for (size_t i = 0; i < a->nr; i++) {
+        const mrec *r = &a->r[i];
+        if (selected(a, i) && !r->failed && r->parsed && r->packet.method == SZARC_METHOD_MODEL) {
+            need_model = 1;
+            if (!chunk || r->packet.coded.chunk > chunk)
+                chunk = r->packet.coded.chunk;
+        }
+    }
+    szarc_model *m = NULL;
+    szarc_engine *e = NULL;
+    szarc_status st = SZARC_OK;
+    if (!chunk)
+        chunk = 1;
+    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
+                                  ENGINE_SLOTS, chunk};
+    if (need_model) {
+        if (load_model(a, &m))
+            a->sum->model_unusable = 1;
+        else if ((st = szarc_engine_create(&e, m, a->o->device, &eo, a->o->quiet, err)))
+            goto done;
+        else
+            snprintf(a->sum->device, sizeof a->sum->device, "%s", szarc_engine_device(e));
+    }
+    prog pg = {a, 0, 0};
+    size_t lo = 0;
+    uint64_t bytes = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < a->nr; i++) {
+        if (selected(a, i) && a->r[i].parsed) {
+            bytes += a->r[i].packet.size;
+            count++;
+        }
+        if (bytes >= BATCH_BYTES || count >= BATCH_MEMBERS || i + 1 == a->nr) {
+            if ((st = expand_range(a, e, m, &eo, lo, i + 1, &pg, err)))
+                goto done;
+            lo = i + 1;
+            bytes = 0;
+            count = 0;
+        }
+    }
+done:
+    szarc_engine_destroy(e);
+    szarc_model_destroy(m);
+    return st;
+}
+
+/*-*********************************************************
+ *  The audit
+ ***********************************************************/
+
+szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
+                              szarc_verify_summary *sum, szarc_err *err)
+{
+    memset(sum, 0, sizeof *sum);
+    audit a;
+    memset(&a, 0, sizeof a);
+    a.o = opts;
+    a.sink = sink;
+    a.sum = sum;
+    szarc_status st = read_all(&a, fd, err);
+    if (st)
+        goto done;
+    a.by_name = malloc((a.nt ? a.nt : 1) * sizeof *a.by_name);
+    if (!a.by_name) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < a.nt; i++) {
+        a.by_name[i].name = a.t[i].name;
+        a.by_name[i].idx = i;
+    }
+    qsort(a.by_name, a.nt, sizeof *a.by_name, cmp_name);
+
+    check_manifest_and_signature(&a);
+    if ((st = build_reference(&a, err)))
+        goto done;
+    check_layout(&a);
+    sum->n_members = a.nr;
+    for (size_t i = 0; i < a.nr; i++) {
+        if (!selected(&a, i))
+            continue;
+        sum->n_selected++;
+        check_packet(&a, &a.r[i]);
+        if (a.r[i].parsed)
+            sum->bytes += a.r[i].packet.size;
+    }
+    if (opts->quick) {
+        for (size_t i = 0; i < a.nr; i++)
+            if (selected(&a, i))
+                emit(&a, i);
+    } else {
+        st = full_audit(&a, err);
+    }
+done:
+    for (size_t i = 0; a.r && i < a.nr; i++)
+        szarc_packet_free(&a.r[i].packet);
+    free(a.r);
+    for (size_t i = 0; i < a.nt; i++) {
+        free(a.t[i].name);
+        free(a.t[i].data);
+    }
+    free(a.t);
+    free(a.by_name);
+    szarc_sigblock_free(&a.sb);
+    szarc_manifest_free(&a.mf);
+    return st;
+}
