@@ -37,8 +37,9 @@ int szarc_cli_keygen(int argc, char **argv)
         else if (!strcmp(argv[i], "--force"))
             force = 1;
         else {
-            fprintf(stderr, "szarc: keygen: unexpected argument %s (usage: szarc keygen -o NAME "
-                            "[--force])\n",
+            fprintf(stderr,
+                    "szarc: keygen: unexpected argument %s (usage: szarc keygen -o NAME "
+                    "[--force])\n",
                     argv[i]);
             return SZARC_EXIT_USAGE;
         }
@@ -67,8 +68,8 @@ int szarc_cli_keygen(int argc, char **argv)
 
 typedef struct {
     int json;
-    int bar;             /* progress bar on stderr */
-    size_t done;         /* members reported */
+    int bar;     /* progress bar on stderr */
+    size_t done; /* members reported */
     double t0, last;
     uint64_t bytes_done, bytes_total; /* original bytes expanded, to expand */
 } out_ctx;
@@ -98,14 +99,15 @@ static void bar_draw(out_ctx *o, int force)
 
 static const char *state_name(szarc_verify_member_state s)
 {
-    return s == SZARC_VERIFY_MEMBER_OK ? "ok" : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
-                                                                                : "unchecked";
+    return s == SZARC_VERIFY_MEMBER_OK       ? "ok"
+           : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
+                                             : "unchecked";
 }
 
 static json_t *finding_json(const szarc_verify_finding *f)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "check", szarc_verify_check_name(f->check),
-                     "status", f->warning ? "warning" : "failed", "message", f->msg, "advice",
+    return json_pack("{s:s, s:s, s:s, s:s}", "check", szarc_verify_check_name(f->check), "status",
+                     f->warning ? "warning" : "failed", "message", f->msg, "advice",
                      szarc_verify_check_advice(f->check));
 }
 
@@ -278,8 +280,7 @@ int szarc_cli_verify(int argc, char **argv)
     }
     const double secs = now() - t0;
     const int failed = s.n_failed || s.n_archive_failures;
-    const int rc = failed ? SZARC_EXIT_FAIL : s.model_unusable ? SZARC_EXIT_NOMODEL
-                                                                : SZARC_EXIT_OK;
+    const int rc = failed ? SZARC_EXIT_FAIL : s.model_unusable ? SZARC_EXIT_NOMODEL : SZARC_EXIT_OK;
     char fp[65] = "";
     if (s.signed_)
         szarc_sha256_hex(fp, s.key_fingerprint);
@@ -301,15 +302,17 @@ int szarc_cli_verify(int argc, char **argv)
             s.model_unusable, "device", s.device[0] ? s.device : NULL, "seconds", secs,
             "members_per_second", secs > 0 ? s.n_selected / secs : 0.0, "mb_per_second",
             secs > 0 ? s.bytes / secs / 1e6 : 0.0, "result",
-            rc == SZARC_EXIT_OK ? "verified" : rc == SZARC_EXIT_FAIL ? "failed" : "no-model",
+            rc == SZARC_EXIT_OK     ? "verified"
+            : rc == SZARC_EXIT_FAIL ? "failed"
+                                    : "no-model",
             "exit", rc);
         json_line(j);
     } else {
         printf("signature: %s%s%s%s\n", sig, s.signed_ ? ", key " : "", fp,
-               !s.signed_               ? ""
-               : !vo.pubkey             ? " (not checked against a trusted key: pass --pubkey)"
-               : s.key_ok               ? " (the --pubkey key)"
-                                        : " (NOT the --pubkey key)");
+               !s.signed_   ? ""
+               : !vo.pubkey ? " (not checked against a trusted key: pass --pubkey)"
+               : s.key_ok   ? " (the --pubkey key)"
+                            : " (NOT the --pubkey key)");
         printf("%s: %s; %zu of %zu members checked%s%s%s%s: %zu ok, %zu failed, %zu "
                "unchecked; %zu archive-level failures; %.2f s%s%s\n",
                file,
@@ -317,9 +320,8 @@ int szarc_cli_verify(int argc, char **argv)
                : rc == SZARC_EXIT_FAIL ? "FAILED"
                                        : "not verified (no usable model)",
                s.n_selected, s.n_members, vo.subset_n ? " (subset " : "", sub,
-               vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "", s.n_ok,
-               s.n_failed, s.n_unchecked, s.n_archive_failures, secs,
-               s.device[0] ? ", " : "", s.device);
+               vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "", s.n_ok, s.n_failed,
+               s.n_unchecked, s.n_archive_failures, secs, s.device[0] ? ", " : "", s.device);
     }
     return rc;
 }

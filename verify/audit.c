@@ -107,7 +107,7 @@ typedef struct {
     char *name;
     uint8_t *data;
     size_t len;
-    int known;      /* the layout has a place for it */
+    int known; /* the layout has a place for it */
 } tmember;
 
 /* An index entry: lookups by name. */
@@ -137,37 +137,42 @@ typedef struct {
     const szarc_verify_opts *o;
     const szarc_verify_sink *sink;
     szarc_verify_summary *sum;
-    tmember *t;          /* the tar members, in order */
+    tmember *t; /* the tar members, in order */
     size_t nt, capt;
-    named *by_name;      /* the members sorted by name, then index */
+    named *by_name; /* the members sorted by name, then index */
     int have_mf;
     szarc_manifest mf;
     int have_sb;
     szarc_sigblock sb;
-    int trust_sb;        /* the statement's signature is valid */
+    int trust_sb; /* the statement's signature is valid */
     /* the reference pin */
     const uint8_t *pin_gguf, *pin_weights, *pin_tok;
     uint32_t pin_numerics;
     mrec *r;
     size_t nr;
-    uint32_t chunk;      /* the coder's chunk size (manifest, else the packets') */
+    uint32_t chunk; /* the coder's chunk size (manifest, else the packets') */
 } audit;
 
-static void archive_finding(audit *a, szarc_verify_check c, int warning, const char *fmt, ...)
+/* How an archive-level finding counts. */
+enum { FAILS = 0, WARNS = 1, NO_MODEL = 2 /* the model, not the archive: exit code 3 */ };
+
+static void archive_finding(audit *a, szarc_verify_check c, int kind, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
-static void archive_finding(audit *a, szarc_verify_check c, int warning, const char *fmt, ...)
+static void archive_finding(audit *a, szarc_verify_check c, int kind, const char *fmt, ...)
 {
-    szarc_verify_finding f = {c, warning, ""};
+    szarc_verify_finding f = {c, kind == WARNS, ""};
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f.msg, sizeof f.msg, fmt, ap);
     va_end(ap);
-    if (warning)
+    if (kind == WARNS)
         a->sum->n_warnings++;
+    else if (kind == NO_MODEL)
+        a->sum->model_unusable = 1;
     else
         a->sum->n_archive_failures++;
     if (a->sink && a->sink->finding)
@@ -195,7 +200,10 @@ static void member_finding(mrec *r, szarc_verify_check c, int warning, const cha
     va_end(ap);
 }
 
-static void hex32(char out[65], const uint8_t d[32]) { szarc_sha256_hex(out, d); }
+static void hex32(char out[65], const uint8_t d[32])
+{
+    szarc_sha256_hex(out, d);
+}
 
 /*-*********************************************************
  *  Reading every member
@@ -209,7 +217,7 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
     if (st) {
         if (st == SZARC_E_NOMEM)
             return szarc_err_set(err, st, "%s", e.msg);
-        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "not a tar archive: %s", e.msg);
+        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "not a tar archive: %s", e.msg);
         return SZARC_OK;
     }
     for (;;) {
@@ -239,6 +247,8 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         a->nt++;
         if ((st = szarc_tar_read(tr, &m->data, &m->len, &e))) {
             szarc_err_prefix(&e, "member '%s'", m->name);
+            free(m->name); /* a member cut short counts as missing */
+            a->nt--;
             break;
         }
     }
@@ -246,9 +256,9 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
     if (st == SZARC_E_NOMEM)
         return szarc_err_set(err, st, "verify: out of memory reading the archive");
     if (st == SZARC_E_TRUNCATED || (st && strstr(e.msg, "runcated")))
-        archive_finding(a, SZARC_VERIFY_TRUNCATED, 0, "the archive ends early (%s)", e.msg);
+        archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)", e.msg);
     else if (st)
-        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "cannot read past member %zu: %s", a->nt,
+        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "cannot read past member %zu: %s", a->nt,
                         e.msg);
     return SZARC_OK;
 }
@@ -288,30 +298,31 @@ static void check_manifest_and_signature(audit *a)
     size_t n;
     const tmember *mf = lookup(a, SZARC_MANIFEST_NAME, &n);
     if (!mf) {
-        archive_finding(a, SZARC_VERIFY_MANIFEST, 0, "%s is missing", SZARC_MANIFEST_NAME);
+        archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s is missing", SZARC_MANIFEST_NAME);
     } else {
         if (n > 1)
-            archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times",
+            archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
                             SZARC_MANIFEST_NAME, n);
         szarc_err e = {0};
         if (szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
-            archive_finding(a, SZARC_VERIFY_MANIFEST, 0, "%s", e.msg);
+            archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s", e.msg);
         else
             a->have_mf = 1;
     }
     const tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, &n);
     if (!sg) {
-        archive_finding(a, SZARC_VERIFY_UNSIGNED, !a->o->pubkey, "the archive is not signed%s",
+        archive_finding(a, SZARC_VERIFY_UNSIGNED, a->o->pubkey ? FAILS : WARNS,
+                        "the archive is not signed%s",
                         a->o->pubkey ? ", but --pubkey requires a signature" : "");
         return;
     }
     a->sum->signed_ = 1;
     if (n > 1)
-        archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times",
+        archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
                         SZARC_SIGNATURE_NAME, n);
     szarc_err e = {0};
     if (szarc_sigblock_parse(&a->sb, sg->data, sg->len, &e)) {
-        archive_finding(a, SZARC_VERIFY_STATEMENT, 0, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
+        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
         return;
     }
     a->have_sb = 1;
@@ -319,7 +330,7 @@ static void check_manifest_and_signature(audit *a)
     char fp[65];
     hex32(fp, a->sum->key_fingerprint);
     if (szarc_sig_check(a->sb.pub, a->sb.sig, sg->data, a->sb.signed_len, &e)) {
-        archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, 0,
+        archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, FAILS,
                         "the signature does not match the statement (key %.16s...)", fp);
     } else {
         a->trust_sb = 1;
@@ -331,7 +342,7 @@ static void check_manifest_and_signature(audit *a)
         char wfp[65];
         hex32(wfp, want);
         if (memcmp(a->o->pubkey, a->sb.pub, SZARC_SIG_PUBLIC_SIZE))
-            archive_finding(a, SZARC_VERIFY_WRONG_KEY, 0,
+            archive_finding(a, SZARC_VERIFY_WRONG_KEY, FAILS,
                             "signed by key %s, not by the --pubkey key %s", fp, wfp);
         else
             a->sum->key_ok = a->sum->signature_ok;
@@ -351,10 +362,10 @@ static void cross_check(audit *a)
         memcmp(s->weights_sha256, mf->model.weights_sha256, 32) ||
         memcmp(s->tok_sha256, mf->model.tok_sha256, 32) ||
         s->numerics_version != mf->model.numerics_version)
-        archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                         "the signed model pin differs from the manifest's");
     if (s->n_members != mf->n_members) {
-        archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                         "the statement lists %zu members, the manifest %zu", s->n_members,
                         mf->n_members);
         return;
@@ -364,7 +375,7 @@ static void cross_check(audit *a)
         const szarc_manifest_member *mm = &mf->members[i];
         if (strcmp(sm->path, mm->path) || memcmp(sm->packet_sha256, mm->packet_sha256, 32) ||
             memcmp(sm->expansion_sha256, mm->sha256, 32))
-            archive_finding(a, SZARC_VERIFY_STATEMENT, 0,
+            archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                             "member %zu: the statement ('%s') and the manifest ('%s') differ", i,
                             sm->path, mm->path);
         else
@@ -417,15 +428,15 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             char want[65], have[65];
             hex32(want, a->sb.st.manifest_sha256);
             hex32(have, h);
-            archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, 0,
-                            "%s has sha256 %s, the statement signs %s", SZARC_MANIFEST_NAME,
-                            have, want);
+            archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
+                            "%s has sha256 %s, the statement signs %s", SZARC_MANIFEST_NAME, have,
+                            want);
         } else {
             cross_check(a);
         }
     } else if (use_sb && a->trust_sb) {
         /* the manifest did not parse: its digest cannot match either */
-        archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, 0,
+        archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
                         "%s is not the signed manifest (it is missing or does not parse)",
                         SZARC_MANIFEST_NAME);
     }
@@ -443,13 +454,14 @@ static void check_layout(audit *a)
     const size_t r_sig = 3 + a->nr;
     size_t *rank = malloc((a->nt ? a->nt : 1) * sizeof *rank);
     if (!rank) {
-        archive_finding(a, SZARC_VERIFY_DAMAGED, 0, "out of memory checking the layout");
+        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "out of memory checking the layout");
         return;
     }
     for (size_t i = 0; i < a->nt; i++)
         rank[i] = SIZE_MAX;
     const char *fixed[3] = {SZARC_MANIFEST_NAME, SZARC_README_NAME, SZARC_MODEL_NAME};
-    const int embedded = a->have_mf ? a->mf.model.embedded : lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
+    const int embedded =
+        a->have_mf ? a->mf.model.embedded : lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
     for (int k = 0; k < 3; k++) {
         size_t n;
         tmember *m = lookup(a, fixed[k], &n);
@@ -457,13 +469,13 @@ static void check_layout(audit *a)
             continue; /* a model member, if any, stays unexpected */
         if (!m) {
             if (k == 1 || (k == 2 && a->have_mf))
-                archive_finding(a, SZARC_VERIFY_MISSING, 0, "%s is missing", fixed[k]);
+                archive_finding(a, SZARC_VERIFY_MISSING, FAILS, "%s is missing", fixed[k]);
             continue;
         }
         m->known = 1;
         rank[m - a->t] = (size_t)k;
         if (n > 1 && k != 0)
-            archive_finding(a, SZARC_VERIFY_DUPLICATE, 0, "%s appears %zu times", fixed[k], n);
+            archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times", fixed[k], n);
     }
     if (embedded && a->have_mf) { /* the embedded model must be the pinned one */
         const tmember *m = lookup(a, SZARC_MODEL_NAME, NULL);
@@ -471,7 +483,7 @@ static void check_layout(audit *a)
             uint8_t h[32];
             szarc_sha256(h, m->data, m->len);
             if (m->len != a->mf.model.embedded_size || memcmp(h, a->pin_gguf, 32))
-                archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+                archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
                                 "%s is not the pinned model (its size or sha256 differs)",
                                 SZARC_MODEL_NAME);
         }
@@ -496,8 +508,8 @@ static void check_layout(audit *a)
         r->pk = m;
         rank[m - a->t] = 3 + i;
         if (n > 1)
-            member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times",
-                           name, n);
+            member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times", name,
+                           n);
     }
     /* Order: a member placed after one that belongs after it is reordered. */
     size_t max_rank = 0;
@@ -512,7 +524,7 @@ static void check_layout(audit *a)
                                "belongs after it",
                                a->t[i].name, i + 1);
             else
-                archive_finding(a, SZARC_VERIFY_REORDERED, 0,
+                archive_finding(a, SZARC_VERIFY_REORDERED, FAILS,
                                 "%s is member %zu of the tar, out of its place", a->t[i].name,
                                 i + 1);
         }
@@ -523,7 +535,8 @@ static void check_layout(audit *a)
     free(rank);
     for (size_t i = 0; i < a->nt; i++)
         if (!a->t[i].known)
-            archive_finding(a, SZARC_VERIFY_UNEXPECTED, 0, "member %zu of the tar, '%s', has no "
+            archive_finding(a, SZARC_VERIFY_UNEXPECTED, FAILS,
+                            "member %zu of the tar, '%s', has no "
                             "place in the layout",
                             i + 1, a->t[i].name);
 }
@@ -636,48 +649,50 @@ static int load_model(audit *a, szarc_model **m)
         szarc_gguf *g = NULL;
         if (szarc_gguf_parse(&g, emb->data, emb->len, &e) ||
             szarc_model_from_gguf(m, g, SZARC_MODEL_NAME, &e)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "embedded model: %s", e.msg);
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "embedded model: %s", e.msg);
             return 1;
         }
     } else {
         if (a->o->model)
             snprintf(path, sizeof path, "%s", a->o->model);
         else if (szarc_model_default_path(path, sizeof path)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "no model found (looked at %s)", path);
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "no model found (looked at %s)",
+                            path);
             return 1;
         }
         if (szarc_model_load(m, path, &e)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, 0, "%s", e.msg);
+            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "%s", e.msg);
             return 1;
         }
     }
-    const char *what = memcmp((*m)->gguf_sha256, a->pin_gguf, 32)      ? "GGUF sha256"
+    const char *what = memcmp((*m)->gguf_sha256, a->pin_gguf, 32)         ? "GGUF sha256"
                        : memcmp((*m)->weights_sha256, a->pin_weights, 32) ? "weights sha256"
                        : memcmp((*m)->tok_sha256, a->pin_tok, 32)         ? "tokenizer sha256"
                                                                           : NULL;
     if (what) {
         char want[65], have[65];
-        const uint8_t *w = what[0] == 'G' ? a->pin_gguf : what[0] == 'w' ? a->pin_weights
-                                                                         : a->pin_tok;
+        const uint8_t *w = what[0] == 'G'   ? a->pin_gguf
+                           : what[0] == 'w' ? a->pin_weights
+                                            : a->pin_tok;
         const uint8_t *hv = what[0] == 'G'   ? (*m)->gguf_sha256
                             : what[0] == 'w' ? (*m)->weights_sha256
                                              : (*m)->tok_sha256;
         hex32(want, w);
         hex32(have, hv);
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
                         "model %s (%s): %s is %s, the archive pins %s", (*m)->path, (*m)->name,
                         what, have, want);
     } else if (a->pin_numerics != SZARC_NUMERICS_VERSION) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0,
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
                         "the archive needs numerics version %u, this szarc implements %d",
                         a->pin_numerics, SZARC_NUMERICS_VERSION);
         what = "numerics";
     } else if (a->have_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0, "%s", e.msg);
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL, "%s", e.msg);
         what = "hyperparameters";
     } else if (a->chunk > (*m)->cfg.n_ctx) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, 0, "chunk %u exceeds the model's context %u",
-                        a->chunk, (*m)->cfg.n_ctx);
+        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
+                        "chunk %u exceeds the model's context %u", a->chunk, (*m)->cfg.n_ctx);
         what = "context";
     }
     if (what) {
@@ -797,8 +812,8 @@ static szarc_status full_audit(audit *a, szarc_err *err)
     szarc_status st = SZARC_OK;
     if (!chunk)
         chunk = 1;
-    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
-                                  ENGINE_SLOTS, chunk};
+    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS, ENGINE_SLOTS,
+                                  chunk};
     if (need_model) {
         if (load_model(a, &m))
             a->sum->model_unusable = 1;

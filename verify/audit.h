@@ -28,26 +28,26 @@
 /* What a finding is about. The names (szarc_verify_check_name) are stable:
  * they appear in --json output. */
 typedef enum {
-    SZARC_VERIFY_UNSIGNED = 1,    /* no szarc/signature (a failure only when a key is required) */
-    SZARC_VERIFY_BAD_SIGNATURE,   /* the signature does not match the statement */
-    SZARC_VERIFY_WRONG_KEY,       /* signed by another key than the one required */
-    SZARC_VERIFY_STATEMENT,       /* szarc/signature malformed, or disagrees with the manifest */
-    SZARC_VERIFY_MANIFEST,        /* the manifest is missing or does not parse */
-    SZARC_VERIFY_MANIFEST_DIGEST, /* the manifest is not the signed one */
-    SZARC_VERIFY_MODEL_PIN,       /* the model does not match the pin */
-    SZARC_VERIFY_NO_MODEL,        /* no model could be loaded */
-    SZARC_VERIFY_PACKET_DIGEST,   /* the packet is not the signed (or listed) one */
-    SZARC_VERIFY_PACKET_FORMAT,   /* the packet does not parse or disagrees with the manifest */
-    SZARC_VERIFY_EXPANSION,       /* the packet does not expand */
-    SZARC_VERIFY_EXPANSION_DIGEST,/* it expands, to other bytes than the signed ones */
-    SZARC_VERIFY_REENCODE,        /* re-encoding the expansion gives another packet */
-    SZARC_VERIFY_ATOM_HASH,       /* a protected atom's hash differs (or cannot exist) */
-    SZARC_VERIFY_MISSING,         /* a member the layout requires is absent */
-    SZARC_VERIFY_UNEXPECTED,      /* a member the layout does not know */
-    SZARC_VERIFY_DUPLICATE,       /* a member appears twice */
-    SZARC_VERIFY_REORDERED,       /* a member is out of its place */
-    SZARC_VERIFY_TRUNCATED,       /* the tar ends inside a member or without its end */
-    SZARC_VERIFY_DAMAGED          /* the tar cannot be read further */
+    SZARC_VERIFY_UNSIGNED = 1,     /* no szarc/signature (a failure only when a key is required) */
+    SZARC_VERIFY_BAD_SIGNATURE,    /* the signature does not match the statement */
+    SZARC_VERIFY_WRONG_KEY,        /* signed by another key than the one required */
+    SZARC_VERIFY_STATEMENT,        /* szarc/signature malformed, or disagrees with the manifest */
+    SZARC_VERIFY_MANIFEST,         /* the manifest is missing or does not parse */
+    SZARC_VERIFY_MANIFEST_DIGEST,  /* the manifest is not the signed one */
+    SZARC_VERIFY_MODEL_PIN,        /* the model does not match the pin */
+    SZARC_VERIFY_NO_MODEL,         /* no model could be loaded */
+    SZARC_VERIFY_PACKET_DIGEST,    /* the packet is not the signed (or listed) one */
+    SZARC_VERIFY_PACKET_FORMAT,    /* the packet does not parse or disagrees with the manifest */
+    SZARC_VERIFY_EXPANSION,        /* the packet does not expand */
+    SZARC_VERIFY_EXPANSION_DIGEST, /* it expands, to other bytes than the signed ones */
+    SZARC_VERIFY_REENCODE,         /* re-encoding the expansion gives another packet */
+    SZARC_VERIFY_ATOM_HASH,        /* a protected atom's hash differs (or cannot exist) */
+    SZARC_VERIFY_MISSING,          /* a member the layout requires is absent */
+    SZARC_VERIFY_UNEXPECTED,       /* a member the layout does not know */
+    SZARC_VERIFY_DUPLICATE,        /* a member appears twice */
+    SZARC_VERIFY_REORDERED,        /* a member is out of its place */
+    SZARC_VERIFY_TRUNCATED,        /* the tar ends inside a member or without its end */
+    SZARC_VERIFY_DAMAGED           /* the tar cannot be read further */
 } szarc_verify_check;
 
 /*! szarc_verify_check_name() : "bad-signature", "packet-digest", ...; never NULL. */
@@ -58,7 +58,7 @@ const char *szarc_verify_check_advice(szarc_verify_check c);
 
 typedef struct {
     szarc_verify_check check;
-    int warning;       /* 1: reported, but not a failure (unsigned archive, zstd re-encoding) */
+    int warning; /* 1: reported, but not a failure (unsigned archive, zstd re-encoding) */
     char msg[480];
 } szarc_verify_finding;
 
@@ -70,12 +70,12 @@ typedef enum {
 
 /* One member's result, valid during the callback only. */
 typedef struct {
-    size_t index;       /* in manifest (statement) order */
+    size_t index; /* in manifest (statement) order */
     const char *path;
     const char *method; /* "stored", "zstd", "model", or NULL when the packet is unreadable */
     uint64_t size;      /* original bytes (0 when unknown) */
     szarc_verify_member_state state;
-    int expanded;       /* 1 when the expansion was checked */
+    int expanded; /* 1 when the expansion was checked */
     size_t n_findings;
     const szarc_verify_finding *findings;
 } szarc_verify_member;
@@ -91,28 +91,28 @@ typedef struct {
 } szarc_verify_sink;
 
 typedef struct {
-    const char *device;      /* "auto", "cpu", "vk:N" */
-    const char *model;       /* --model, or NULL: embedded, then the default model */
-    const uint8_t *pubkey;   /* [32]: the signer's key, required; or NULL */
-    int quick;               /* 1: no model run */
-    uint32_t subset_k;       /* 1..subset_n: members with index % n == k - 1; 0: all */
+    const char *device;    /* "auto", "cpu", "vk:N" */
+    const char *model;     /* --model, or NULL: embedded, then the default model */
+    const uint8_t *pubkey; /* [32]: the signer's key, required; or NULL */
+    int quick;             /* 1: no model run */
+    uint32_t subset_k;     /* 1..subset_n: members with index % n == k - 1; 0: all */
     uint32_t subset_n;
-    int quiet;               /* no warnings on stderr from the engine */
+    int quiet; /* no warnings on stderr from the engine */
 } szarc_verify_opts;
 
 typedef struct {
-    int signed_;             /* a szarc/signature member is present */
-    int signature_ok;        /* its signature is valid (for its embedded key) */
-    int key_ok;              /* ... and made by opts->pubkey (or no key was given) */
+    int signed_;                 /* a szarc/signature member is present */
+    int signature_ok;            /* its signature is valid (for its embedded key) */
+    int key_ok;                  /* ... and made by opts->pubkey (or no key was given) */
     uint8_t key_fingerprint[32]; /* of the embedded key, when signed_ */
-    size_t n_members;        /* in the statement or manifest */
+    size_t n_members;            /* in the statement or manifest */
     size_t n_selected;
     size_t n_ok, n_failed, n_unchecked;
     size_t n_archive_failures; /* archive-level findings that are failures */
     size_t n_warnings;
-    int model_unusable;      /* model-coded members could not be expanded */
-    uint64_t bytes;          /* original bytes of the selected members */
-    char device[128];        /* the engine's device, or "" when none ran */
+    int model_unusable; /* model-coded members could not be expanded */
+    uint64_t bytes;     /* original bytes of the selected members */
+    char device[128];   /* the engine's device, or "" when none ran */
 } szarc_verify_summary;
 
 /*! szarc_verify_run() :

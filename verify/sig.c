@@ -47,8 +47,8 @@ static szarc_status read_small(const char *path, uint8_t **data, size_t *len, sz
     *len = 0;
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return szarc_err_set(err, errno == ENOENT ? SZARC_E_NOTFOUND : SZARC_E_IO, "%s: %s",
-                             path, strerror(errno));
+        return szarc_err_set(err, errno == ENOENT ? SZARC_E_NOTFOUND : SZARC_E_IO, "%s: %s", path,
+                             strerror(errno));
     uint8_t *buf = OPENSSL_secure_malloc(KEY_FILE_MAX);
     if (!buf) {
         close(fd);
@@ -169,8 +169,8 @@ void szarc_sig_key_public(uint8_t pub[SZARC_SIG_PUBLIC_SIZE], const szarc_sig_ke
  *  Signing and checking
  ***********************************************************/
 
-szarc_status szarc_sig_sign(uint8_t sig[SZARC_SIG_SIZE], const szarc_sig_key *k,
-                            const uint8_t *msg, size_t len, szarc_err *err)
+szarc_status szarc_sig_sign(uint8_t sig[SZARC_SIG_SIZE], const szarc_sig_key *k, const uint8_t *msg,
+                            size_t len, szarc_err *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     size_t n = SZARC_SIG_SIZE;
@@ -184,8 +184,8 @@ szarc_status szarc_sig_check(const uint8_t pub[SZARC_SIG_PUBLIC_SIZE],
                              const uint8_t sig[SZARC_SIG_SIZE], const uint8_t *msg, size_t len,
                              szarc_err *err)
 {
-    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-                                                 SZARC_SIG_PUBLIC_SIZE);
+    EVP_PKEY *pkey =
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, SZARC_SIG_PUBLIC_SIZE);
     if (!pkey) /* not a point on the curve */
         return ossl_fail(err, "bad signature: the public key is not a valid Ed25519 key");
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -47,8 +47,8 @@ void szarc_sig_key_destroy(szarc_sig_key *k);
 void szarc_sig_key_public(uint8_t pub[SZARC_SIG_PUBLIC_SIZE], const szarc_sig_key *k);
 
 /*! szarc_sig_sign() : signs msg[0..len) (pure Ed25519, no prehash, no context). */
-szarc_status szarc_sig_sign(uint8_t sig[SZARC_SIG_SIZE], const szarc_sig_key *k,
-                            const uint8_t *msg, size_t len, szarc_err *err);
+szarc_status szarc_sig_sign(uint8_t sig[SZARC_SIG_SIZE], const szarc_sig_key *k, const uint8_t *msg,
+                            size_t len, szarc_err *err);
 
 /*! szarc_sig_check() :
  * @return SZARC_OK if sig is a valid signature of msg by pub, else

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
+
 #define MAGIC "szarc-statement"
 /* The shortest member line: "member 0 " + 64 + " " + 64 + " 0 " + 1-byte path + "\n". */
 #define MEMBER_LINE_MIN 142u
@@ -73,7 +75,10 @@ static void put(buf *b, const char *s, size_t n)
     b->s[b->len] = 0;
 }
 
-static void put_str(buf *b, const char *s) { put(b, s, strlen(s)); }
+static void put_str(buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
 
 static void put_hex(buf *b, const uint8_t *d, size_t n)
 {
@@ -188,13 +193,29 @@ szarc_status szarc_sig_sign_statement(uint8_t **dst, size_t *dst_len, const szar
     return SZARC_OK;
 }
 
+szarc_status szarc_sig_archive_write(int fd, const szarc_sig_key *k, const szarc_manifest *mf,
+                                     uint8_t *const *packets, const size_t *packet_len,
+                                     const uint8_t *gguf, size_t gguf_len, szarc_err *err)
+{
+    if (!k)
+        return szarc_archive_write(fd, mf, packets, packet_len, gguf, gguf_len, err);
+    uint8_t *sig;
+    size_t sig_len;
+    szarc_status st = szarc_sig_sign_statement(&sig, &sig_len, k, mf, err);
+    if (st)
+        return st;
+    st = szarc_archive_write_signed(fd, mf, packets, packet_len, gguf, gguf_len, sig, sig_len, err);
+    free(sig);
+    return st;
+}
+
 /*-*********************************************************
  *  Parsing (untrusted)
  ***********************************************************/
 
 typedef struct {
     const uint8_t *p, *end;
-    size_t line;     /* 1-based number of the current line */
+    size_t line; /* 1-based number of the current line */
     szarc_err *err;
 } cursor;
 
@@ -298,8 +319,7 @@ static szarc_status field_dec(cursor *c, const char *key, uint64_t max, uint64_t
     const uint8_t *e = l + n;
     if (take_word(&l, e, key) || take_dec(&l, e, max, v) || l != e) {
         char what[96];
-        snprintf(what, sizeof what, "expected '%s' and a decimal integer up to %" PRIu64, key,
-                 max);
+        snprintf(what, sizeof what, "expected '%s' and a decimal integer up to %" PRIu64, key, max);
         return bad(c, what);
     }
     return SZARC_OK;

@@ -30,11 +30,11 @@
 
 /* One member in the statement, in manifest order. */
 typedef struct {
-    char *path;                  /* the member's path (owned when parsed; borrowed when built) */
-    uint8_t packet_sha256[32];   /* of the packet member's bytes */
-    uint8_t expansion_sha256[32];/* of what the packet expands to (exact mode: the original) */
-    uint32_t n_atoms;            /* protected atoms; 0 in exact mode */
-    uint8_t (*atoms)[32];        /* [n_atoms] their sha256, or NULL */
+    char *path;                   /* the member's path (owned when parsed; borrowed when built) */
+    uint8_t packet_sha256[32];    /* of the packet member's bytes */
+    uint8_t expansion_sha256[32]; /* of what the packet expands to (exact mode: the original) */
+    uint32_t n_atoms;             /* protected atoms; 0 in exact mode */
+    uint8_t (*atoms)[32];         /* [n_atoms] their sha256, or NULL */
 } szarc_statement_member;
 
 typedef struct {
@@ -51,7 +51,7 @@ typedef struct {
 /* The member szarc/signature, parsed. */
 typedef struct {
     szarc_statement st;
-    size_t signed_len;           /* the statement is bytes [0, signed_len) of the member */
+    size_t signed_len; /* the statement is bytes [0, signed_len) of the member */
     uint8_t pub[SZARC_SIG_PUBLIC_SIZE];
     uint8_t sig[SZARC_SIG_SIZE];
 } szarc_sigblock;
@@ -75,6 +75,13 @@ szarc_status szarc_statement_write(const szarc_statement *s, char **dst, size_t 
  * appends the signature line. *dst is malloc'd; the caller frees it. */
 szarc_status szarc_sig_sign_statement(uint8_t **dst, size_t *dst_len, const szarc_sig_key *k,
                                       const szarc_manifest *mf, szarc_err *err);
+
+/*! szarc_sig_archive_write() :
+ * szarc create's writer: with k NULL, szarc_archive_write(); else the same
+ * archive followed by szarc/signature, the statement signed with k. */
+szarc_status szarc_sig_archive_write(int fd, const szarc_sig_key *k, const szarc_manifest *mf,
+                                     uint8_t *const *packets, const size_t *packet_len,
+                                     const uint8_t *gguf, size_t gguf_len, szarc_err *err);
 
 /*! szarc_sigblock_parse() :
  * Parses szarc/signature. Safe on untrusted bytes. Checks the form only: the
