@@ -1,0 +1,242 @@
+/* test_verify_statement.c: the signed statement (verify/statement.c): its
+ * canonical text for a fixed statement (golden), a parse round trip, and
+ * golden errors: inputs that differ from the canonical form by one detail,
+ * each with the status and message it must give. Then a whole signed
+ * archive made and signed with the library, parsed back and checked. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "sig.h"
+#include "statement.h"
+#include "testutil.h"
+
+#define H(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c /* 64 hex digits */
+
+static const char golden[] = "szarc-statement 1\n"
+                             "manifest-sha256 " H("01") "\n"
+                             "model-gguf-sha256 " H("02") "\n"
+                             "model-weights-sha256 " H("03") "\n"
+                             "model-tokenizer-sha256 " H("04") "\n"
+                             "model-numerics-version 1\n"
+                             "members 2\n"
+                             "member 0 " H("a0") " " H("b0") " 0 a.txt\n"
+                             "member 1 " H("a1") " " H("b1") " 0 dir/b c.txt\n"
+                             "end\n";
+static const char sigline[] = "signature ed25519 " H("5e") " " H("f0") H("0f") "\n";
+
+static void fill(uint8_t d[32], uint8_t v) { memset(d, v, 32); }
+
+/* src with the first `from` replaced by `to` (malloc'd). */
+static char *replace(const char *src, const char *from, const char *to)
+{
+    const char *at = strstr(src, from);
+    if (!at)
+        return NULL;
+    const size_t a = (size_t)(at - src), fl = strlen(from), tl = strlen(to);
+    char *out = malloc(strlen(src) - fl + tl + 1);
+    memcpy(out, src, a);
+    memcpy(out + a, to, tl);
+    strcpy(out + a + tl, at + fl);
+    return out;
+}
+
+static void test_golden_text(void)
+{
+    szarc_statement_member m[2] = {{"a.txt", {0}, {0}, 0, NULL}, {"dir/b c.txt", {0}, {0}, 0, NULL}};
+    fill(m[0].packet_sha256, 0xa0);
+    fill(m[0].expansion_sha256, 0xb0);
+    fill(m[1].packet_sha256, 0xa1);
+    fill(m[1].expansion_sha256, 0xb1);
+    szarc_statement s = {SZARC_STATEMENT_VERSION, {0}, {0}, {0}, {0}, 1, 2, m};
+    fill(s.manifest_sha256, 0x01);
+    fill(s.gguf_sha256, 0x02);
+    fill(s.weights_sha256, 0x03);
+    fill(s.tok_sha256, 0x04);
+    char *text = NULL;
+    size_t len = 0;
+    szarc_err err = {0};
+    CHECK(!szarc_statement_write(&s, &text, &len, &err), "write: %s", err.msg);
+    CHECK(text && len == strlen(golden) && !memcmp(text, golden, len), "golden text differs:\n%s",
+          text ? text : "(null)");
+    free(text);
+
+    /* parse it back, with a signature line */
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s", golden, sigline);
+    szarc_sigblock b;
+    CHECK(!szarc_sigblock_parse(&b, (const uint8_t *)buf, strlen(buf), &err), "parse: %s",
+          err.msg);
+    CHECK(b.signed_len == strlen(golden), "signed_len %zu", b.signed_len);
+    CHECK(b.st.n_members == 2 && !strcmp(b.st.members[1].path, "dir/b c.txt") &&
+              b.st.members[1].packet_sha256[31] == 0xa1 && b.st.numerics_version == 1,
+          "parsed fields");
+    CHECK(b.pub[0] == 0x5e && b.sig[0] == 0xf0 && b.sig[63] == 0x0f, "key and signature");
+    char *again = NULL;
+    CHECK(!szarc_statement_write(&b.st, &again, &len, &err) && !strcmp(again, golden),
+          "round trip differs");
+    free(again);
+    szarc_sigblock_free(&b);
+    szarc_sigblock_free(&b); /* zeroed is fine */
+}
+
+typedef struct {
+    const char *from, *to; /* one change to the golden member */
+    szarc_status status;
+    const char *msg;       /* a part of the expected message */
+} golden_error;
+
+static const golden_error errors[] = {
+    {"szarc-statement 1\n", "szarc-statement 2\n", SZARC_E_UNSUPPORTED, "use a newer szarc"},
+    {"szarc-statement 1\n", "szarc-statement 0\n", SZARC_E_FORMAT, "version 0 is invalid"},
+    {"szarc-statement 1\n", "szarc-statement 01\n", SZARC_E_FORMAT, "line 1: not a szarc"},
+    {"szarc-statement 1\n", "szarc-statement 1\r\n", SZARC_E_FORMAT, "line 1"},
+    {"szarc-statement", "tar-statement", SZARC_E_FORMAT, "line 1: not a szarc statement"},
+    {"manifest-sha256 0101", "manifest-sha256 01A1", SZARC_E_FORMAT,
+     "line 2: expected 'manifest-sha256' and 64 lowercase hex"},
+    {"manifest-sha256 0101", "manifest-sha256  0101", SZARC_E_FORMAT, "line 2"},
+    {"model-gguf", "model-GGUF", SZARC_E_FORMAT, "line 3: expected 'model-gguf-sha256'"},
+    {"model-weights-sha256 0303", "model-weights-sha256 03", SZARC_E_FORMAT, "line 4"},
+    {"model-numerics-version 1", "model-numerics-version -1", SZARC_E_FORMAT, "line 6"},
+    {"model-numerics-version 1", "model-numerics-version 4294967296", SZARC_E_FORMAT, "line 6"},
+    {"members 2", "members 3", SZARC_E_FORMAT, "line 10: expected 'member INDEX"},
+    {"members 2", "members 1", SZARC_E_FORMAT, "line 9: expected 'end'"},
+    {"members 2", "members 16777217", SZARC_E_FORMAT, "line 7: expected 'members'"},
+    {"members 2", "members 9999", SZARC_E_FORMAT, "more members than bytes left"},
+    {"member 0 ", "member 1 ", SZARC_E_FORMAT, "line 8: member index out of sequence"},
+    {"member 1 ", "member 01 ", SZARC_E_FORMAT, "line 9: expected 'member"},
+    {" 0 a.txt", " 1 a.txt", SZARC_E_FORMAT, "line 9: expected 'atom'"},
+    {" 0 a.txt", " 0 ../a.txt", SZARC_E_FORMAT, "line 8: unsafe member path"},
+    {" 0 a.txt", " 0 /a.txt", SZARC_E_FORMAT, "unsafe member path (absolute path)"},
+    {" 0 a.txt", " 0 a\001.txt", SZARC_E_FORMAT, "unsafe member path"},
+    {" 0 a.txt", " 0 ", SZARC_E_FORMAT, "unsafe member path (empty path)"},
+    {" 0 a.txt", " 0 dir/b c.txt", SZARC_E_FORMAT, "path 'dir/b c.txt' appears twice"},
+    {"end\n", "end \n", SZARC_E_FORMAT, "line 10: expected 'end'"},
+    {"end\n", "", SZARC_E_FORMAT, "line 10: expected 'end'"},
+    {"signature ed25519 ", "signature ed448 ", SZARC_E_FORMAT,
+     "line 11: expected 'signature ed25519"},
+    {"0f\n", "0f", SZARC_E_FORMAT, "line 11: no line end"},
+    {"0f\n", "0f\n\n", SZARC_E_FORMAT, "1 bytes after the signature line"},
+    {"0f\n", "0f0f\n", SZARC_E_FORMAT, "line 11"},
+    {"signature ed25519 ", "", SZARC_E_FORMAT, "line 11"},
+};
+
+static void test_golden_errors(void)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s", golden, sigline);
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        const golden_error *g = &errors[i];
+        char *bad = replace(buf, g->from, g->to);
+        CHECK(bad, "case %zu: '%s' not in the golden member", i, g->from);
+        if (!bad)
+            continue;
+        szarc_sigblock b;
+        szarc_err err = {0};
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
+        CHECK(st == g->status && strstr(err.msg, g->msg),
+              "case %zu (%s -> %s): status %d '%s', want %d '%s'", i, g->from, g->to, (int)st,
+              err.msg, (int)g->status, g->msg);
+        CHECK(b.st.members == NULL && b.st.n_members == 0, "case %zu: not zeroed on failure", i);
+        free(bad);
+    }
+    /* every prefix of the member is refused (truncation), without reading past it */
+    const size_t n = strlen(buf);
+    for (size_t len = 0; len < n; len++) {
+        uint8_t *p = malloc(len ? len : 1);
+        memcpy(p, buf, len);
+        szarc_sigblock b;
+        szarc_err err = {0};
+        const szarc_status st = szarc_sigblock_parse(&b, p, len, &err);
+        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "prefix %zu accepted", len);
+        free(p);
+    }
+    /* protected atoms: the field is reserved, but its form parses */
+    char *atoms = replace(buf, " 0 a.txt\n", " 1 a.txt\natom " H("cc") "\n");
+    szarc_sigblock b;
+    szarc_err err = {0};
+    CHECK(atoms && !szarc_sigblock_parse(&b, (const uint8_t *)atoms, strlen(atoms), &err) &&
+              b.st.members[0].n_atoms == 1 && b.st.members[0].atoms[0][5] == 0xcc,
+          "atoms: %s", err.msg);
+    szarc_sigblock_free(&b);
+    free(atoms);
+}
+
+/* A statement made from a manifest and signed, as create --sign does. */
+static void test_sign_manifest(void)
+{
+    static const uint8_t seed[32] = {1, 2, 3};
+    szarc_sig_key *k = NULL;
+    szarc_err err = {0};
+    CHECK(!szarc_sig_key_from_seed(&k, seed, &err), "key: %s", err.msg);
+    szarc_manifest_member mm[2] = {0};
+    mm[0].path = "x/one.txt";
+    mm[1].path = "two";
+    fill(mm[0].sha256, 0x11);
+    fill(mm[0].packet_sha256, 0x22);
+    fill(mm[1].sha256, 0x33);
+    fill(mm[1].packet_sha256, 0x44);
+    mm[0].packet_size = mm[1].packet_size = 16;
+    mm[0].perm = mm[1].perm = 0644;
+    szarc_manifest mf = {0};
+    mf.format_version = SZARC_FORMAT_VERSION;
+    strcpy(mf.tool_version, "0.1.0");
+    mf.created = 1700000000;
+    strcpy(mf.model.name, "m");
+    fill(mf.model.gguf_sha256, 0x55);
+    fill(mf.model.weights_sha256, 0x66);
+    fill(mf.model.tok_sha256, 0x77);
+    mf.model.numerics_version = 1;
+    mf.model.cfg.d = mf.model.cfg.n_layer = mf.model.cfg.n_head = mf.model.cfg.n_kv = 1;
+    mf.model.cfg.hd = mf.model.cfg.d_ff = mf.model.cfg.vocab = mf.model.cfg.n_ctx = 1;
+    mf.freq_total = 1u << 24;
+    mf.chunk = 1;
+    mf.n_members = 2;
+    mf.members = mm;
+    uint8_t *member = NULL;
+    size_t len = 0;
+    CHECK(!szarc_sig_sign_statement(&member, &len, k, &mf, &err), "sign: %s", err.msg);
+    szarc_sigblock b;
+    CHECK(member && !szarc_sigblock_parse(&b, member, len, &err), "parse: %s", err.msg);
+    if (member && b.st.members) {
+        uint8_t pub[32];
+        szarc_sig_key_public(pub, k);
+        CHECK(!memcmp(pub, b.pub, 32), "embedded key");
+        CHECK(!szarc_sig_check(b.pub, b.sig, member, b.signed_len, &err), "signature: %s",
+              err.msg);
+        char *json = NULL;
+        size_t jl = 0;
+        uint8_t h[32];
+        CHECK(!szarc_manifest_write(&mf, &json, &jl, &err), "manifest: %s", err.msg);
+        szarc_sha256(h, (const uint8_t *)json, jl);
+        free(json);
+        CHECK(!memcmp(h, b.st.manifest_sha256, 32), "manifest digest");
+        CHECK(!memcmp(b.st.gguf_sha256, mf.model.gguf_sha256, 32) &&
+                  !memcmp(b.st.tok_sha256, mf.model.tok_sha256, 32),
+              "pin");
+        CHECK(b.st.n_members == 2 && !strcmp(b.st.members[0].path, "x/one.txt") &&
+                  !memcmp(b.st.members[0].expansion_sha256, mm[0].sha256, 32) &&
+                  !memcmp(b.st.members[1].packet_sha256, mm[1].packet_sha256, 32),
+              "members");
+        /* one flipped bit anywhere in the statement breaks the signature */
+        for (size_t i = 0; i < b.signed_len; i += 7) {
+            member[i] ^= 1;
+            CHECK(szarc_sig_check(b.pub, b.sig, member, b.signed_len, &err) == SZARC_E_SIGNATURE,
+                  "flipped statement byte %zu accepted", i);
+            member[i] ^= 1;
+        }
+        szarc_sigblock_free(&b);
+    }
+    free(member);
+    szarc_sig_key_destroy(k);
+}
+
+int main(void)
+{
+    test_golden_text();
+    test_golden_errors();
+    test_sign_manifest();
+    return tu_finish();
+}
