@@ -49,20 +49,23 @@ def lr_at(step, a):
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def get_batch(data, bs, ctx, gen):
-    ix = torch.randint(0, len(data) - ctx - 1, (bs,), generator=gen)
-    x = torch.stack([torch.from_numpy(data[i:i + ctx].astype(np.int64)) for i in ix.tolist()])
-    y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + ctx].astype(np.int64)) for i in ix.tolist()])
+def get_batch(data, bs, ctx, gen, bos):
+    """Windows as the engine codes them: every chunk of ctx tokens is fed
+    starting with <|endoftext|> (BOS), i.e. x = [BOS, t0 .. t_{ctx-2}],
+    y = [t0 .. t_{ctx-1}]."""
+    ix = torch.randint(0, len(data) - ctx, (bs,), generator=gen)
+    y = torch.stack([torch.from_numpy(data[i:i + ctx].astype(np.int64)) for i in ix.tolist()])
+    x = torch.cat([torch.full((bs, 1), bos, dtype=torch.long), y[:, :-1]], dim=1)
     return x, y
 
 
 @torch.no_grad()
-def eval_loss(model, data, ctx, bs, n_batches, device):
+def eval_loss(model, data, ctx, bs, n_batches, device, bos):
     model.eval()
     gen = torch.Generator().manual_seed(1234)
     tot, n = 0.0, 0
     for _ in range(n_batches):
-        x, y = get_batch(data, bs, ctx, gen)
+        x, y = get_batch(data, bs, ctx, gen, bos)
         logits = model(x.to(device))
         tot += F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum").item()
         n += y.numel()
@@ -72,23 +75,23 @@ def eval_loss(model, data, ctx, bs, n_batches, device):
 
 @torch.no_grad()
 def bench_bpb(model, tk, path, device, ctx=None):
-    """bits/byte: the file's token sequence is prefixed with <|endoftext|> and
-    cut into consecutive windows of ctx+1 tokens overlapping by one token, so
-    every token is predicted, teacher-forced, from 1..ctx previous tokens of
-    the same window; the first token is conditioned on <|endoftext|> only."""
+    """bits/byte exactly as the engine codes a file: the token sequence is cut
+    into consecutive chunks of ctx tokens, each coded independently and fed
+    starting with <|endoftext|> (BOS); teacher-forced."""
     model.eval()
     ctx = ctx or model.cfg.ctx
     raw = open(path, "rb").read()
-    ids = [tk.eot_id] + tk.encode(raw.decode("latin-1" if not _is_utf8(raw) else "utf-8"))
+    ids = tk.encode(raw.decode("utf-8"))
     assert tk.decode(ids) == raw, "tokenizer round trip failed on %s" % path
     bits = 0.0
     seq = torch.tensor(ids, dtype=torch.long)
-    for s in range(0, len(ids) - 1, ctx):
-        w = seq[s:s + ctx + 1]
-        logits = model(w[:-1].unsqueeze(0).to(device))[0]
-        bits += F.cross_entropy(logits, w[1:].to(device), reduction="sum").item() / math.log(2)
+    for s in range(0, len(ids), ctx):
+        y = seq[s:s + ctx]
+        x = torch.cat([torch.tensor([tk.eot_id]), y[:-1]])
+        logits = model(x.unsqueeze(0).to(device))[0]
+        bits += F.cross_entropy(logits, y.to(device), reduction="sum").item() / math.log(2)
     model.train()
-    return bits / len(raw), len(ids) - 1
+    return bits / len(raw), len(ids)
 
 
 def _is_utf8(b):
@@ -222,7 +225,7 @@ def main():
         lr = lr_at(step, a)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = get_batch(train, a.batch, a.ctx, gen)
+        x, y = get_batch(train, a.batch, a.ctx, gen, tk.eot_id)
         x, y = x.to(dev), y.to(dev)
         logits = model(x)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
@@ -237,7 +240,7 @@ def main():
         run_loss = li if run_loss is None else 0.98 * run_loss + 0.02 * li
         vl = ""
         if step % a.eval_every == 0 or step == a.steps:
-            vl = "%.4f" % eval_loss(model, val, a.ctx, 16, 8, dev)
+            vl = "%.4f" % eval_loss(model, val, a.ctx, 16, 8, dev, tk.eot_id)
         if step % 10 == 0 or vl:
             el = time.time() - t_start
             extra["elapsed"] = el
