@@ -145,6 +145,7 @@ typedef struct {
     int have_sb;
     szarc_sigblock sb;
     int trust_sb; /* the statement's signature is valid */
+    int trust_mf; /* the manifest parsed and is the reference or the signed one */
     /* the reference pin */
     const uint8_t *pin_gguf, *pin_weights, *pin_tok;
     uint32_t pin_numerics;
@@ -433,6 +434,7 @@ static szarc_status build_reference(audit *a, szarc_err *err)
                             want);
         } else {
             cross_check(a);
+            a->trust_mf = 1;
         }
     } else if (use_sb && a->trust_sb) {
         /* the manifest did not parse: its digest cannot match either */
@@ -440,7 +442,10 @@ static szarc_status build_reference(audit *a, szarc_err *err)
                         "%s is not the signed manifest (it is missing or does not parse)",
                         SZARC_MANIFEST_NAME);
     }
-    a->chunk = a->have_mf ? a->mf.chunk : 0;
+    if (!use_sb)
+        a->trust_mf = 1;
+    /* a damaged manifest's chunk is not used: the packets' own chunks are signed */
+    a->chunk = a->trust_mf ? a->mf.chunk : 0;
     return SZARC_OK;
 }
 
@@ -477,16 +482,14 @@ static void check_layout(audit *a)
         if (n > 1 && k != 0)
             archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times", fixed[k], n);
     }
-    if (embedded && a->have_mf) { /* the embedded model must be the pinned one */
-        const tmember *m = lookup(a, SZARC_MODEL_NAME, NULL);
-        if (m) {
-            uint8_t h[32];
-            szarc_sha256(h, m->data, m->len);
-            if (m->len != a->mf.model.embedded_size || memcmp(h, a->pin_gguf, 32))
-                archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
-                                "%s is not the pinned model (its size or sha256 differs)",
-                                SZARC_MODEL_NAME);
-        }
+    const tmember *model = embedded && a->pin_gguf ? lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
+    if (model) { /* the embedded model must be the pinned one */
+        uint8_t h[32];
+        szarc_sha256(h, model->data, model->len);
+        if ((a->trust_mf && model->len != a->mf.model.embedded_size) || memcmp(h, a->pin_gguf, 32))
+            archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
+                            "%s is not the pinned model (its size or sha256 differs)",
+                            SZARC_MODEL_NAME);
     }
     tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, NULL);
     if (sg) {
@@ -687,7 +690,7 @@ static int load_model(audit *a, szarc_model **m)
                         "the archive needs numerics version %u, this szarc implements %d",
                         a->pin_numerics, SZARC_NUMERICS_VERSION);
         what = "numerics";
-    } else if (a->have_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
+    } else if (a->trust_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
         archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL, "%s", e.msg);
         what = "hyperparameters";
     } else if (a->chunk > (*m)->cfg.n_ctx) {
