@@ -29,4 +29,11 @@ int szarc_cli_keygen(int argc, char **argv);
  *              [--subset K/N] [--quiet] (cli_verify.c) */
 int szarc_cli_verify(int argc, char **argv);
 
+/* szarc atoms FILE [--json] [--protect REGEX]... [--protect-file F] (cli_semantic.c) */
+int szarc_cli_atoms(int argc, char **argv);
+
+/* szarc eval ORIGINAL EXPANSION [--json] [--protect REGEX]... [--protect-file F]
+ * (cli_semantic.c) */
+int szarc_cli_eval(int argc, char **argv);
+
 #endif

@@ -54,6 +54,12 @@ static void usage(FILE *f)
             "         [--subset K/N]                 audit: signature, digests, and (unless\n"
             "                                        --quick) expand and re-encode every\n"
             "                                        member; exit 1 on any failure\n"
+            "  atoms FILE [--json] [--protect REGEX]... [--protect-file F]\n"
+            "                                        the atoms semantic mode would protect\n"
+            "                                        (docs/semantic.md)\n"
+            "  eval ORIGINAL EXPANSION [--json] [--protect REGEX]... [--protect-file F]\n"
+            "                                        critical and weighted atom recall, atom\n"
+            "                                        precision and chrF of an expansion\n"
             "\n"
             "options:\n"
             "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
@@ -430,6 +436,10 @@ int main(int argc, char **argv)
         return szarc_cli_keygen(argc - 2, argv + 2);
     if (!strcmp(cmd, "verify"))
         return szarc_cli_verify(argc - 2, argv + 2);
+    if (!strcmp(cmd, "atoms"))
+        return szarc_cli_atoms(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval"))
+        return szarc_cli_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "devices"))
         return cmd_devices(argc - 2, argv + 2);
     if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "info"))

@@ -1,0 +1,359 @@
+/* cli_semantic.c: szarc atoms and szarc eval, over host/atoms.h: what
+ * semantic mode would protect in a file, and how faithfully an expansion
+ * keeps an original's atoms (docs/semantic.md). */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atoms.h"
+
+/*-*********************************************************
+ *  Shared: options, input, escaping
+ ***********************************************************/
+
+typedef struct {
+    const char *files[2];
+    size_t nfiles;
+    int json;
+} sem_opts;
+
+/* Parses the options shared by atoms and eval; user patterns go straight
+ * into the extractor, in command-line order. */
+static int parse(const char *cmd, int argc, char **argv, size_t want_files, szarc_atoms *a,
+                 sem_opts *o)
+{
+    szarc_err err = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--json"))
+            o->json = 1;
+        else if (!strcmp(s, "--protect") && i + 1 < argc) {
+            if (szarc_atoms_add_regex(a, argv[++i], &err)) {
+                fprintf(stderr, "szarc: %s: --protect: %s\n", cmd, err.msg);
+                return SZARC_EXIT_USAGE;
+            }
+        } else if (!strcmp(s, "--protect-file") && i + 1 < argc) {
+            if (szarc_atoms_add_file(a, argv[++i], &err)) {
+                fprintf(stderr, "szarc: %s: --protect-file: %s\n", cmd, err.msg);
+                return SZARC_EXIT_USAGE;
+            }
+        } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval")) {
+            fprintf(stderr, "szarc: eval: --archive is not implemented yet (semantic archives "
+                            "do not exist yet; see docs/semantic.md)\n");
+            return SZARC_EXIT_USAGE;
+        } else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
+            o->files[o->nfiles++] = s;
+        else {
+            fprintf(stderr, "szarc: %s: unexpected argument %s (see szarc --help)\n", cmd, s);
+            return SZARC_EXIT_USAGE;
+        }
+    }
+    if (o->nfiles != want_files) {
+        fprintf(stderr, "szarc: %s needs %s (see szarc --help)\n", cmd,
+                want_files == 1 ? "FILE" : "ORIGINAL and EXPANSION");
+        return SZARC_EXIT_USAGE;
+    }
+    return SZARC_EXIT_OK;
+}
+
+/* Reads all of path ("-" is stdin) into *buf (malloc'd, never NULL on success). */
+static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "szarc: %s: %s: %s\n", cmd, path, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    uint8_t *b = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *nb = realloc(b, cap);
+            if (!nb) {
+                fprintf(stderr, "szarc: %s: %s: out of memory\n", cmd, path);
+                goto fail;
+            }
+            b = nb;
+        }
+        const size_t got = fread(b + n, 1, cap - n, f);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "szarc: %s: %s: read error\n", cmd, path);
+        goto fail;
+    }
+    if (f != stdin)
+        fclose(f);
+    *buf = b;
+    *len = n;
+    return SZARC_EXIT_OK;
+fail:
+    free(b);
+    if (f != stdin)
+        fclose(f);
+    return SZARC_EXIT_USAGE;
+}
+
+/* length of the valid UTF-8 sequence at p, or 0 */
+static size_t utf8_len(const uint8_t *p, size_t n)
+{
+    const uint8_t c = p[0];
+    size_t k;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return k;
+}
+
+/* Writes text[s..e) with C-style escapes for control characters, backslash
+ * and invalid UTF-8; the result is valid UTF-8 (for JSON too). Caller frees. */
+static char *escape(const uint8_t *t, size_t s, size_t e)
+{
+    char *o = malloc(4 * (e - s) + 1);
+    if (!o)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = s; i < e;) {
+        const uint8_t c = t[i];
+        const size_t k = utf8_len(t + i, e - i);
+        if (c == '\\') {
+            o[n++] = '\\', o[n++] = '\\';
+        } else if (c == '\n') {
+            o[n++] = '\\', o[n++] = 'n';
+        } else if (c == '\t') {
+            o[n++] = '\\', o[n++] = 't';
+        } else if (k == 0 || c < 0x20 || c == 0x7F) {
+            n += (size_t)sprintf(o + n, "\\x%02x", c);
+            i++;
+            continue;
+        } else {
+            memcpy(o + n, t + i, k);
+            n += k;
+            i += k;
+            continue;
+        }
+        i++;
+    }
+    o[n] = 0;
+    return o;
+}
+
+static json_t *atom_json(const uint8_t *t, const szarc_atom *x)
+{
+    char *s = escape(t, x->start, x->end);
+    json_t *j = json_object();
+    json_object_set_new(j, "type", json_string(szarc_atom_type_name(x->type)));
+    json_object_set_new(j, "start", json_integer((json_int_t)x->start));
+    json_object_set_new(j, "end", json_integer((json_int_t)x->end));
+    json_object_set_new(j, "text", json_string(s ? s : ""));
+    json_object_set_new(j, "weight", json_integer(x->weight));
+    json_object_set_new(j, "critical", json_boolean(x->critical));
+    free(s);
+    return j;
+}
+
+static void print_atom(FILE *f, const uint8_t *t, const szarc_atom *x)
+{
+    char *s = escape(t, x->start, x->end);
+    fprintf(f, "%8zu %8zu  %-10s %-8s %s\n", x->start, x->end, szarc_atom_type_name(x->type),
+            x->critical ? "critical" : "-", s ? s : "?");
+    free(s);
+}
+
+static int dump_json(json_t *root)
+{
+    const int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    fputc('\n', stdout);
+    return rc ? SZARC_EXIT_USAGE : SZARC_EXIT_OK;
+}
+
+/*-*********************************************************
+ *  szarc atoms
+ ***********************************************************/
+
+int szarc_cli_atoms(int argc, char **argv)
+{
+    szarc_atoms *a = NULL;
+    szarc_atom_list l = {0};
+    uint8_t *text = NULL;
+    size_t len = 0;
+    sem_opts o = {0};
+    szarc_err err = {0};
+    int rc;
+    if (szarc_atoms_create(&a, &err)) {
+        fprintf(stderr, "szarc: atoms: %s\n", err.msg);
+        return SZARC_EXIT_USAGE;
+    }
+    rc = parse("atoms", argc, argv, 1, a, &o);
+    if (rc)
+        goto done;
+    rc = read_all("atoms", o.files[0], &text, &len);
+    if (rc)
+        goto done;
+    if (szarc_atoms_extract(a, text, len, &l, &err)) {
+        fprintf(stderr, "szarc: atoms: %s: %s\n", o.files[0], err.msg);
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    size_t counts[SZARC_ATOM_NTYPES] = {0}, critical = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        counts[l.v[i].type]++;
+        critical += (size_t)l.v[i].critical;
+    }
+    if (o.json) {
+        json_t *root = json_object(), *arr = json_array(), *cnt = json_object();
+        json_object_set_new(root, "file", json_string(o.files[0]));
+        json_object_set_new(root, "bytes", json_integer((json_int_t)len));
+        json_object_set_new(root, "total", json_integer((json_int_t)l.n));
+        json_object_set_new(root, "critical", json_integer((json_int_t)critical));
+        for (int t = 0; t < SZARC_ATOM_NTYPES; t++)
+            json_object_set_new(cnt, szarc_atom_type_name(t), json_integer((json_int_t)counts[t]));
+        json_object_set_new(root, "counts", cnt);
+        for (size_t i = 0; i < l.n; i++)
+            json_array_append_new(arr, atom_json(text, &l.v[i]));
+        json_object_set_new(root, "atoms", arr);
+        rc = dump_json(root);
+    } else {
+        printf("%8s %8s  %-10s %-8s %s\n", "start", "end", "type", "critical", "text");
+        for (size_t i = 0; i < l.n; i++)
+            print_atom(stdout, text, &l.v[i]);
+        printf("%zu atoms, %zu critical:", l.n, critical);
+        for (int t = 0; t < SZARC_ATOM_NTYPES; t++)
+            if (counts[t])
+                printf(" %s %zu", szarc_atom_type_name(t), counts[t]);
+        printf("\n");
+        rc = SZARC_EXIT_OK;
+    }
+done:
+    szarc_atom_list_free(&l);
+    szarc_atoms_destroy(a);
+    free(text);
+    return rc;
+}
+
+/*-*********************************************************
+ *  szarc eval
+ ***********************************************************/
+
+/* six decimals, truncated: a value below 1 never prints as 1.000000 */
+static double trunc6(double x)
+{
+    return (double)(long long)(x * 1e6) / 1e6;
+}
+
+int szarc_cli_eval(int argc, char **argv)
+{
+    szarc_atoms *a = NULL;
+    szarc_atom_list lo = {0}, le = {0};
+    uint8_t *orig = NULL, *exp = NULL, *mo = NULL, *me = NULL;
+    size_t olen = 0, elen = 0;
+    sem_opts o = {0};
+    szarc_err err = {0};
+    szarc_atoms_eval_result r;
+    int rc;
+    if (szarc_atoms_create(&a, &err)) {
+        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        return SZARC_EXIT_USAGE;
+    }
+    rc = parse("eval", argc, argv, 2, a, &o);
+    if (!rc)
+        rc = read_all("eval", o.files[0], &orig, &olen);
+    if (!rc)
+        rc = read_all("eval", o.files[1], &exp, &elen);
+    if (rc)
+        goto done;
+    rc = SZARC_EXIT_USAGE;
+    if (szarc_atoms_extract(a, orig, olen, &lo, &err) ||
+        szarc_atoms_extract(a, exp, elen, &le, &err)) {
+        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        goto done;
+    }
+    mo = malloc(lo.n + 1);
+    me = malloc(le.n + 1);
+    if (!mo || !me) {
+        fprintf(stderr, "szarc: eval: out of memory\n");
+        goto done;
+    }
+    if (szarc_atoms_compare(&r, mo, me, orig, olen, &lo, exp, elen, &le, &err)) {
+        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        goto done;
+    }
+    if (o.json) {
+        json_t *root = json_object(), *miss = json_array(), *spur = json_array();
+        json_object_set_new(root, "original", json_string(o.files[0]));
+        json_object_set_new(root, "expansion", json_string(o.files[1]));
+        json_object_set_new(root, "original_bytes", json_integer((json_int_t)olen));
+        json_object_set_new(root, "expansion_bytes", json_integer((json_int_t)elen));
+        json_object_set_new(root, "original_atoms", json_integer((json_int_t)r.orig_atoms));
+        json_object_set_new(root, "expansion_atoms", json_integer((json_int_t)r.exp_atoms));
+        json_object_set_new(root, "original_critical", json_integer((json_int_t)r.orig_critical));
+        json_object_set_new(root, "matched", json_integer((json_int_t)r.matched));
+        json_object_set_new(root, "matched_critical", json_integer((json_int_t)r.matched_critical));
+        json_object_set_new(root, "critical_atom_recall", json_real(r.critical_atom_recall));
+        json_object_set_new(root, "weighted_atom_recall", json_real(r.weighted_atom_recall));
+        json_object_set_new(root, "atom_precision", json_real(r.atom_precision));
+        json_object_set_new(root, "chrf", json_real(r.chrf));
+        for (size_t i = 0; i < lo.n; i++)
+            if (!mo[i])
+                json_array_append_new(miss, atom_json(orig, &lo.v[i]));
+        for (size_t i = 0; i < le.n; i++)
+            if (!me[i])
+                json_array_append_new(spur, atom_json(exp, &le.v[i]));
+        json_object_set_new(root, "missing", miss);
+        json_object_set_new(root, "spurious", spur);
+        rc = dump_json(root);
+    } else {
+        printf("original              %s (%zu bytes, %zu atoms, %zu critical)\n", o.files[0], olen,
+               r.orig_atoms, r.orig_critical);
+        printf("expansion             %s (%zu bytes, %zu atoms)\n", o.files[1], elen, r.exp_atoms);
+        printf("critical_atom_recall  %.6f\n", trunc6(r.critical_atom_recall));
+        printf("weighted_atom_recall  %.6f\n", trunc6(r.weighted_atom_recall));
+        printf("atom_precision        %.6f\n", trunc6(r.atom_precision));
+        printf("chrf                  %.6f\n", trunc6(r.chrf));
+        for (size_t i = 0; i < lo.n; i++)
+            if (!mo[i]) {
+                printf("missing  ");
+                print_atom(stdout, orig, &lo.v[i]);
+            }
+        for (size_t i = 0; i < le.n; i++)
+            if (!me[i]) {
+                printf("spurious ");
+                print_atom(stdout, exp, &le.v[i]);
+            }
+        rc = SZARC_EXIT_OK;
+    }
+done:
+    szarc_atom_list_free(&lo);
+    szarc_atom_list_free(&le);
+    szarc_atoms_destroy(a);
+    free(orig);
+    free(exp);
+    free(mo);
+    free(me);
+    return rc;
+}
