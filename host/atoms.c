@@ -149,7 +149,8 @@ static const pattern_row builtin[] = {
      L "(?:0[xX][0-9a-fA-F]+|(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,}|"
        "(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{7,})" R,
      0},
-    {SZARC_ATOM_IDENT, L "[A-Z][A-Z0-9]{1,9}(?:-[0-9]+)+" R, 0},
+    /* codes of capitals and digits joined by hyphens: ABC-123, INV-2026-0042, A4-PAPER-500 */
+    {SZARC_ATOM_IDENT, L "(?=[A-Z0-9-]*[A-Z])(?=[A-Z0-9-]*[0-9])[A-Z0-9]++(?:-[A-Z0-9]++)+" R, 0},
     {SZARC_ATOM_IDENT, "(?<![\\p{L}\\p{N}_#&])#[0-9]+" R, 0},
     {SZARC_ATOM_IDENT,
      L "(?:RFC|ISO(?:/IEC)?|IEC|IEEE|ECMA|ANSI|FIPS|PEP|ISBN|NIST SP|BS|DIN|EN)[ \\x{00A0}-]?"
@@ -299,8 +300,9 @@ szarc_status szarc_atoms_add_term(szarc_atoms *a, const char *term, size_t len, 
 {
     if (len == 0)
         return szarc_err_set(err, SZARC_E_ARG, "protect: empty term");
-    /* every ASCII punctuation byte escaped: the term matches literally */
-    char *re = malloc(2 * len + sizeof L + sizeof R);
+    /* every ASCII punctuation byte escaped (NUL as \x00, 4 bytes): the term
+     * matches literally */
+    char *re = malloc(4 * len + sizeof L + sizeof R);
     if (!re)
         return szarc_err_set(err, SZARC_E_NOMEM, "atoms: out of memory");
     size_t n = 0;
