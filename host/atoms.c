@@ -78,7 +78,7 @@ int szarc_atom_type_critical(szarc_atom_type t)
     "(?:(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\\.?,?\\s+)?"
 #define CLOCK "(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?"
 #define ZONE "(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
-#define AMOUNT "(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?)"
+#define AMOUNT "(?:[0-9]{1,3}(?:,[0-9]{3}){1,12}(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?)"
 #define SCALE "(?:\\s?(?:k|K|m|M|bn|mn|million|billion|trillion|thousand)" R ")?"
 #define CURSYM "(?:US\\$|C\\$|A\\$|HK\\$|NZ\\$|R\\$|\\$|€|£|¥|₹|₩|₽|₺|₪|₿)"
 #define CURCODE                                                                                  \
@@ -92,10 +92,18 @@ int szarc_atom_type_critical(szarc_atom_type t)
     "years?|yrs?|kW|MW|GW|mW|W|mV|kV|V|mA|A|°C|°F|°|K|px|pt|dpi|rpm|kcal|cal|kJ|MJ|J|N|kPa|"     \
     "MPa|hPa|Pa|bar|psi|mph|x|×|thousand|million|billion|trillion)"
 
+/* Checks after a match, cheaper in C than as lookaheads (which would rescan
+ * long runs from every start and make the scan quadratic). */
+enum {
+    FILTER_NONE = 0,
+    FILTER_PHONE, /* 7..15 digits */
+    FILTER_CODE   /* at least one capital and one digit */
+};
+
 typedef struct {
     szarc_atom_type type;
     const char *re;
-    int phone_filter; /* keep only matches with 7..15 digits */
+    int filter;
 } pattern_row;
 
 static const pattern_row builtin[] = {
@@ -130,37 +138,37 @@ static const pattern_row builtin[] = {
     {SZARC_ATOM_URL,
      L "(?:(?:https?|ftp|sftp|ssh|git|file|wss?)://|www\\.)[^\\s<>\"'`]*[^\\s<>\"'`.,;:!?)\\]}]", 0},
     {SZARC_ATOM_EMAIL,
-     "(?<![\\p{L}\\p{N}_.%+-])[A-Za-z0-9._%+-]++@(?:[A-Za-z0-9-]++\\.)+[A-Za-z]{2,}+(?![\\p{L}\\p{N}_-])",
+     "(?<![\\p{L}\\p{N}_.%+-])[A-Za-z0-9._%+-]++@(?:[A-Za-z0-9-]++\\.){1,10}[A-Za-z]{2,}+(?![\\p{L}\\p{N}_-])",
      0},
     /* phone numbers: international, (area) local, NANP */
     {SZARC_ATOM_PHONE,
-     "(?<![\\p{L}\\p{N}_+])\\+[0-9]{1,3}(?:[ .-]?\\([0-9]{1,5}\\))?(?:[ .-]?[0-9]{1,5}+){1,5}" R, 1},
-    {SZARC_ATOM_PHONE, "(?<![\\p{L}\\p{N}_)])\\([0-9]{2,5}\\)[ .-]?[0-9]{2,4}[ .-]?[0-9]{3,4}" R, 1},
-    {SZARC_ATOM_PHONE, L "[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}" R, 1},
+     "(?<![\\p{L}\\p{N}_+])\\+[0-9]{1,3}(?:[ .-]?\\([0-9]{1,5}\\))?(?:[ .-]?[0-9]{1,5}+){1,5}" R, FILTER_PHONE},
+    {SZARC_ATOM_PHONE, "(?<![\\p{L}\\p{N}_)])\\([0-9]{2,5}\\)[ .-]?[0-9]{2,4}[ .-]?[0-9]{3,4}" R, FILTER_PHONE},
+    {SZARC_ATOM_PHONE, L "[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}" R, FILTER_PHONE},
     /* identifiers */
     {SZARC_ATOM_IDENT, L "CVE-[0-9]{4}-[0-9]{4,}" R, 0},
     {SZARC_ATOM_IDENT,
      L "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}" R, 0},
     {SZARC_ATOM_IDENT,
-     L "[vV]?[0-9]+(?:\\.[0-9]+){2,}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+)*)?(?:\\+[0-9A-Za-z.-]*[0-9A-Za-z])?" R,
+     L "[vV]?[0-9]+(?:\\.[0-9]+){2,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?(?:\\+[0-9A-Za-z.-]{0,64}[0-9A-Za-z])?" R,
      0},
-    {SZARC_ATOM_IDENT, L "[vV][0-9]+(?:\\.[0-9]+)*(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+)*)?" R, 0},
+    {SZARC_ATOM_IDENT, L "[vV][0-9]+(?:\\.[0-9]+){0,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?" R, 0},
     {SZARC_ATOM_IDENT,
      L "(?:0[xX][0-9a-fA-F]+|(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,}|"
        "(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{7,})" R,
      0},
     /* codes of capitals and digits joined by hyphens: ABC-123, INV-2026-0042, A4-PAPER-500 */
-    {SZARC_ATOM_IDENT, L "(?=[A-Z0-9-]*[A-Z])(?=[A-Z0-9-]*[0-9])[A-Z0-9]++(?:-[A-Z0-9]++)+" R, 0},
+    {SZARC_ATOM_IDENT, L "[A-Z0-9]++(?:-[A-Z0-9]++){1,8}" R, FILTER_CODE},
     {SZARC_ATOM_IDENT, "(?<![\\p{L}\\p{N}_#&])#[0-9]+" R, 0},
     {SZARC_ATOM_IDENT,
      L "(?:RFC|ISO(?:/IEC)?|IEC|IEEE|ECMA|ANSI|FIPS|PEP|ISBN|NIST SP|BS|DIN|EN)[ \\x{00A0}-]?"
-       "[0-9]+(?:[-.:/][0-9]+)*" R,
+       "[0-9]+(?:[-.:/][0-9]+){0,8}" R,
      0},
     /* any other word mixing letters and digits: x86_64, sha256, H100 */
     {SZARC_ATOM_IDENT, L "(?=[\\p{L}_]*\\p{N})(?=\\p{N}*[\\p{L}_])[\\p{L}\\p{N}_]+" R, 0},
     /* numbers: thousands separators, decimals, ordinals, an optional unit */
     {SZARC_ATOM_NUMBER,
-     L "[-+−]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|\\.[0-9]+)"
+     L "[-+−]?(?:[0-9]{1,3}(?:,[0-9]{3}){1,12}(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|\\.[0-9]+)"
        "(?:(?:st|nd|rd|th)" R "|\\s?" UNIT R ")?(?![\\p{N}])",
      0},
     /* commitment words: negations, modal obligations and prohibitions, scope */
@@ -177,7 +185,7 @@ static const pattern_row builtin[] = {
 /* capitalized words, the raw material of proper names */
 static const char name_word_re[] =
     "(?<![\\p{L}\\p{N}_@./\\\\'’-])(?:\\p{Lu}['’]\\p{Lu}\\p{Ll}[\\p{L}\\p{M}]*|"
-    "\\p{Lu}\\p{Ll}[\\p{L}\\p{M}]*(?:-\\p{Lu}\\p{Ll}[\\p{L}\\p{M}]*)*)(?![\\p{L}\\p{N}_@])";
+    "\\p{Lu}\\p{Ll}[\\p{L}\\p{M}]*(?:-\\p{Lu}\\p{Ll}[\\p{L}\\p{M}]*){0,4})(?![\\p{L}\\p{N}_@])";
 
 /* titles that may precede a name, with or without a period */
 static const char *const titles[] = {"Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sir", "Dame", "Lord",
@@ -187,7 +195,7 @@ static const char *const titles[] = {"Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sir
 typedef struct {
     pcre2_code *re;
     szarc_atom_type type;
-    int phone_filter;
+    int filter;
     char *src; /* the pattern, for messages */
 } compiled;
 
@@ -200,7 +208,7 @@ struct szarc_atoms {
 static const uint32_t compile_opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
 
 static szarc_status compile(pcre2_code **out, const char *re, size_t len, szarc_status bad,
-                            szarc_err *err)
+                            int jit, szarc_err *err)
 {
     int code;
     PCRE2_SIZE off;
@@ -211,13 +219,17 @@ static szarc_status compile(pcre2_code **out, const char *re, size_t len, szarc_
         return szarc_err_set(err, bad, "pattern '%.*s': %s at offset %zu",
                              (int)(len > 200 ? 200 : len), re, (const char *)msg, (size_t)off);
     }
-    /* JIT is optional: the interpreter gives the same matches */
-    pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
+    /* Built-in patterns only: their repeats are bounded, so JIT and the
+     * interpreter give the same matches and neither runs out of stack. A
+     * user pattern runs in the interpreter, whose limits are the same on
+     * every machine (the JIT's stack is not). */
+    if (jit)
+        pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
     return SZARC_OK;
 }
 
 static szarc_status push_pattern(szarc_atoms *a, const char *re, size_t len, szarc_atom_type type,
-                                 int phone_filter, szarc_status bad, szarc_err *err)
+                                 int filter, szarc_status bad, szarc_err *err)
 {
     if (a->n == a->cap) {
         const size_t cap = a->cap ? a->cap * 2 : 64;
@@ -234,13 +246,13 @@ static szarc_status push_pattern(szarc_atoms *a, const char *re, size_t len, sza
         return szarc_err_set(err, SZARC_E_NOMEM, "atoms: out of memory");
     memcpy(c->src, re, len);
     c->src[len] = 0;
-    const szarc_status st = compile(&c->re, re, len, bad, err);
+    const szarc_status st = compile(&c->re, re, len, bad, type != SZARC_ATOM_USER, err);
     if (st) {
         free(c->src);
         return st;
     }
     c->type = type;
-    c->phone_filter = phone_filter;
+    c->filter = filter;
     a->n++;
     return SZARC_OK;
 }
@@ -254,11 +266,11 @@ szarc_status szarc_atoms_create(szarc_atoms **out, szarc_err *err)
     szarc_status st;
     for (size_t i = 0; i < N_BUILTIN; i++) {
         st = push_pattern(a, builtin[i].re, strlen(builtin[i].re), builtin[i].type,
-                          builtin[i].phone_filter, SZARC_E_FORMAT, err);
+                          builtin[i].filter, SZARC_E_FORMAT, err);
         if (st)
             goto fail;
     }
-    st = compile(&a->name_word, name_word_re, sizeof name_word_re - 1, SZARC_E_FORMAT, err);
+    st = compile(&a->name_word, name_word_re, sizeof name_word_re - 1, SZARC_E_FORMAT, 1, err);
     if (st)
         goto fail;
     *out = a;
@@ -413,6 +425,16 @@ static int phone_ok(const uint8_t *t, size_t s, size_t e)
     return d >= 7 && d <= 15;
 }
 
+static int code_ok(const uint8_t *t, size_t s, size_t e)
+{
+    int cap = 0, dig = 0;
+    for (size_t i = s; i < e; i++) {
+        cap |= t[i] >= 'A' && t[i] <= 'Z';
+        dig |= t[i] >= '0' && t[i] <= '9';
+    }
+    return cap && dig;
+}
+
 /* Calls fn for every leftmost-first, non-overlapping, non-empty match. */
 typedef szarc_status (*match_fn)(void *ctx, size_t s, size_t e, szarc_err *err);
 
@@ -451,13 +473,14 @@ typedef struct {
     cands *c;
     const uint8_t *text;
     szarc_atom_type type;
-    int phone_filter;
+    int filter;
 } pat_ctx;
 
 static szarc_status on_pattern(void *vctx, size_t s, size_t e, szarc_err *err)
 {
     pat_ctx *p = vctx;
-    if (p->phone_filter && !phone_ok(p->text, s, e))
+    if ((p->filter == FILTER_PHONE && !phone_ok(p->text, s, e)) ||
+        (p->filter == FILTER_CODE && !code_ok(p->text, s, e)))
         return SZARC_OK;
     return cand_push(p->c, s, e, p->type, err);
 }
@@ -712,7 +735,7 @@ szarc_status szarc_atoms_extract(const szarc_atoms *a, const uint8_t *text, size
     pcre2_set_depth_limit(mc, ATOMS_DEPTH_LIMIT);
 
     for (size_t i = 0; i < a->n; i++) {
-        pat_ctx p = {&c, text, a->pat[i].type, a->pat[i].phone_filter};
+        pat_ctx p = {&c, text, a->pat[i].type, a->pat[i].filter};
         st = scan(a->pat[i].re, a->pat[i].src, text, len, md, mc, on_pattern, &p, err);
         if (st)
             goto done;

@@ -5,7 +5,8 @@
  * random bytes (sorted, disjoint spans inside the text); eval: identical
  * texts give exactly 1.0 everywhere, a changed number lowers critical recall,
  * an inserted number lowers precision only, in-order pairing; chrF on small
- * cases worked out by hand. */
+ * cases worked out by hand; long repetitive inputs that would make a
+ * careless pattern quadratic or exhaust PCRE2's stack. */
 #include "testutil.h"
 
 #include "atoms.h"
@@ -182,6 +183,30 @@ static void test_bytes(void)
     szarc_atoms_destroy(b);
 }
 
+/* Long runs of one unit: each must extract (no PCRE2 limit, no JIT stack
+ * exhaustion) and, at 200 kB, fast enough for ctest (quadratic patterns took
+ * tens of seconds here). */
+static void test_adversarial(void)
+{
+    static const char *const units[] = {"A-",   "1-",     "A1-",  "1.",  "a1",  "Aa ",  "Aa. ",
+                                        "a.",   "b.",     "1 ",   "1,000", "$1", "#1",  "(55",
+                                        "x1_",  "3 March ", "an't ", "http://", "@a.", "+1 "};
+    const size_t n = 200000;
+    char *t = malloc(n + 1);
+    szarc_atom_list l = {0};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        const size_t k = strlen(units[u]);
+        for (size_t i = 0; i < n; i++)
+            t[i] = units[u][i % k];
+        szarc_err err = {0};
+        CHECK(szarc_atoms_extract(g_a, (const uint8_t *)t, n, &l, &err) == SZARC_OK,
+              "'%s' x %zu: %s", units[u], n / k, err.msg);
+        CHECK(well_formed(&l, n), "'%s': spans", units[u]);
+    }
+    szarc_atom_list_free(&l);
+    free(t);
+}
+
 static void run_eval(szarc_atoms_eval_result *res, uint8_t *mo, uint8_t *me, const char *o,
                      const char *e)
 {
@@ -290,6 +315,7 @@ int main(void)
     test_rules();
     test_user();
     test_bytes();
+    test_adversarial();
     test_eval();
     test_chrf();
     szarc_atoms_destroy(g_a);
