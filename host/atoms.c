@@ -71,7 +71,7 @@ int szarc_atom_type_critical(szarc_atom_type t)
 #define R "(?![\\p{L}\\p{N}_])"
 
 #define MONTH                                                                                    \
-    "(?:January|February|March|April|May|June|July|August|September|October|November|"          \
+    "(?:January|February|March|April|May|June|July|August|September|October|November|"         \
     "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)(?!\\p{L})\\.?"
 #define DAY "(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?"
 #define WEEKDAY                                                                                  \
@@ -125,8 +125,9 @@ static const pattern_row builtin[] = {
     {SZARC_ATOM_DATE, L WEEKDAY DAY "(?:\\s+of)?\\s+" MONTH "(?:,?\\s+[0-9]{4}" R ")?", 0},
     {SZARC_ATOM_DATE, L WEEKDAY MONTH "\\s+" DAY R "(?:,?\\s+[0-9]{4}" R ")?", 0},
     {SZARC_ATOM_DATE, L MONTH "\\s+[0-9]{4}" R, 0},
-    {SZARC_ATOM_DATE, L "(?:[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})|[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}|"
-                        "[0-9]{4}/[0-9]{2}/[0-9]{2})" R,
+    {SZARC_ATOM_DATE,
+     L "(?:[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})|[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}|"
+       "[0-9]{4}/[0-9]{2}/[0-9]{2})" R,
      0},
     /* times */
     {SZARC_ATOM_TIME,
@@ -136,23 +137,30 @@ static const pattern_row builtin[] = {
     {SZARC_ATOM_TIME, L "(?:1[0-2]|0?[1-9])\\s?(?:am|pm|AM|PM|a\\.m\\.|p\\.m\\.)(?!\\p{L})", 0},
     /* URLs and e-mail addresses; a URL does not end in . , ; : ! ? ) ] } */
     {SZARC_ATOM_URL,
-     L "(?:(?:https?|ftp|sftp|ssh|git|file|wss?)://|www\\.)[^\\s<>\"'`]*[^\\s<>\"'`.,;:!?)\\]}]", 0},
+     L "(?:(?:https?|ftp|sftp|ssh|git|file|wss?)://|www\\.)[^\\s<>\"'`]*"
+       "[^\\s<>\"'`.,;:!?)\\]}]",
+     0},
     {SZARC_ATOM_EMAIL,
-     "(?<![\\p{L}\\p{N}_.%+-])[A-Za-z0-9._%+-]++@(?:[A-Za-z0-9-]++\\.){1,10}[A-Za-z]{2,}+(?![\\p{L}\\p{N}_-])",
+     "(?<![\\p{L}\\p{N}_.%+-])[A-Za-z0-9._%+-]++@(?:[A-Za-z0-9-]++\\.){1,10}[A-Za-z]{2,}+"
+     "(?![\\p{L}\\p{N}_-])",
      0},
     /* phone numbers: international, (area) local, NANP */
     {SZARC_ATOM_PHONE,
-     "(?<![\\p{L}\\p{N}_+])\\+[0-9]{1,3}(?:[ .-]?\\([0-9]{1,5}\\))?(?:[ .-]?[0-9]{1,5}+){1,5}" R, FILTER_PHONE},
-    {SZARC_ATOM_PHONE, "(?<![\\p{L}\\p{N}_)])\\([0-9]{2,5}\\)[ .-]?[0-9]{2,4}[ .-]?[0-9]{3,4}" R, FILTER_PHONE},
+     "(?<![\\p{L}\\p{N}_+])\\+[0-9]{1,3}(?:[ .-]?\\([0-9]{1,5}\\))?(?:[ .-]?[0-9]{1,5}+){1,5}" R,
+     FILTER_PHONE},
+    {SZARC_ATOM_PHONE,
+     "(?<![\\p{L}\\p{N}_)])\\([0-9]{2,5}\\)[ .-]?[0-9]{2,4}[ .-]?[0-9]{3,4}" R, FILTER_PHONE},
     {SZARC_ATOM_PHONE, L "[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}" R, FILTER_PHONE},
     /* identifiers */
     {SZARC_ATOM_IDENT, L "CVE-[0-9]{4}-[0-9]{4,}" R, 0},
     {SZARC_ATOM_IDENT,
      L "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}" R, 0},
     {SZARC_ATOM_IDENT,
-     L "[vV]?[0-9]+(?:\\.[0-9]+){2,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?(?:\\+[0-9A-Za-z.-]{0,64}[0-9A-Za-z])?" R,
+     L "[vV]?[0-9]+(?:\\.[0-9]+){2,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?"
+       "(?:\\+[0-9A-Za-z.-]{0,64}[0-9A-Za-z])?" R,
      0},
-    {SZARC_ATOM_IDENT, L "[vV][0-9]+(?:\\.[0-9]+){0,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?" R, 0},
+    {SZARC_ATOM_IDENT,
+     L "[vV][0-9]+(?:\\.[0-9]+){0,10}(?:-[0-9A-Za-z]+(?:\\.[0-9A-Za-z]+){0,8})?" R, 0},
     {SZARC_ATOM_IDENT,
      L "(?:0[xX][0-9a-fA-F]+|(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,}|"
        "(?=[0-9A-F]*[A-F])(?=[0-9A-F]*[0-9])[0-9A-F]{7,})" R,

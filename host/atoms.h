@@ -38,7 +38,7 @@ typedef enum {
     SZARC_ATOM_EMAIL,      /* alice@example.org */
     SZARC_ATOM_PHONE,      /* +44 20 7946 0958, (555) 123-4567 */
     SZARC_ATOM_NUMBER,     /* 1,204, 3.5 GHz, 12 kg, 7 million */
-    SZARC_ATOM_IDENT,      /* v1.2.3, 1.2.3-rc1, 3f2a9c1, CVE-2024-12345, ABC-123, #1234, RFC 8032 */
+    SZARC_ATOM_IDENT,      /* v1.2.3, 3f2a9c1, CVE-2024-12345, ABC-123, #1234, RFC 8032 */
     SZARC_ATOM_COMMITMENT, /* not, never, must, shall, may not, cannot, required, ... */
     SZARC_ATOM_NAME,       /* proper names (heuristic) */
     SZARC_ATOM_NTYPES

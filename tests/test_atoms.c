@@ -61,7 +61,8 @@ static void test_rules(void)
     expect(g_a, "on 2026-03-03, 3 March 2026 and March 3, 2026",
            "date:2026-03-03 date:3 March 2026 date:March 3, 2026");
     expect(g_a, "at 12:30 and 12:30:45Z", "time:12:30 time:12:30:45Z");
-    expect(g_a, "ship v1.2.3 or 1.2.3-rc1 at 3f2a9c1e for CVE-2024-12345, ABC-123, #1234 and RFC 8032",
+    expect(g_a,
+           "ship v1.2.3 or 1.2.3-rc1 at 3f2a9c1e for CVE-2024-12345, ABC-123, #1234 and RFC 8032",
            "ident:v1.2.3 ident:1.2.3-rc1 ident:3f2a9c1e ident:CVE-2024-12345 ident:ABC-123 "
            "ident:#1234 ident:RFC 8032");
     expect(g_a, "mail bob@example.org or see https://example.org/a?b=1.",
@@ -147,7 +148,9 @@ static void test_bytes(void)
     szarc_err err = {0};
     CHECK(szarc_atoms_create(&b, &err) == SZARC_OK, "%s", err.msg);
     /* invalid UTF-8 and NUL act as non-word characters */
-    static const char bad[] = "\xff" "12 kg\x00" "3%\xc3\x28v1.2.3\xe2\x82 Smith\x80 \xed\xa0\x80#7";
+    static const char bad[] = "\xff"
+                              "12 kg\x00"
+                              "3%\xc3\x28v1.2.3\xe2\x82 Smith\x80 \xed\xa0\x80#7";
     szarc_atom_list l1 = {0}, l2 = {0};
     CHECK(szarc_atoms_extract(g_a, (const uint8_t *)bad, sizeof bad - 1, &l1, &err) == SZARC_OK,
           "%s", err.msg);
@@ -239,17 +242,18 @@ static void test_eval(void)
           r.orig_atoms, r.matched, r.orig_critical);
 
     /* a changed number: critical recall below 1, the atom reported missing */
-    run_eval(&r, mo, me,
-             orig, "On 3 March 2026 Alice Smith paid $1,200.50 for 13 kg; she must not pay 5% more.");
+    run_eval(&r, mo, me, orig,
+             "On 3 March 2026 Alice Smith paid $1,200.50 for 13 kg; she must not pay 5% more.");
     CHECK(r.critical_atom_recall == 4.0 / 5.0, "changed number: recall %.17g",
           r.critical_atom_recall);
-    CHECK(r.weighted_atom_recall < 1.0 && r.atom_precision == 5.0 / 6.0, "changed number: %.17g %.17g",
-          r.weighted_atom_recall, r.atom_precision);
+    CHECK(r.weighted_atom_recall < 1.0 && r.atom_precision == 5.0 / 6.0,
+          "changed number: %.17g %.17g", r.weighted_atom_recall, r.atom_precision);
     CHECK(r.chrf < 1.0 && r.chrf > 0.9, "changed number: chrf %.17g", r.chrf);
 
     /* a new number: recall stays 1, precision drops */
     run_eval(&r, mo, me, orig,
-             "On 3 March 2026 Alice Smith paid $1,200.50 for 12 kg; she must not pay 5% more 2 times.");
+             "On 3 March 2026 Alice Smith paid $1,200.50 for 12 kg; she must not pay 5% more "
+             "2 times.");
     CHECK(r.critical_atom_recall == 1.0 && r.weighted_atom_recall == 1.0,
           "inserted number: recall %.17g", r.critical_atom_recall);
     CHECK(r.atom_precision == 6.0 / 7.0, "inserted number: precision %.17g", r.atom_precision);
