@@ -294,8 +294,8 @@ static int take_dec(const uint8_t **p, const uint8_t *end, uint64_t max, uint64_
 /* A whole line "key HEX". */
 static szarc_status field_hex(cursor *c, const char *key, uint8_t out[32])
 {
-    const uint8_t *l;
-    size_t n;
+    const uint8_t *l = NULL;
+    size_t n = 0;
     szarc_status st = next_line(c, &l, &n);
     if (st)
         return st;
@@ -311,8 +311,8 @@ static szarc_status field_hex(cursor *c, const char *key, uint8_t out[32])
 /* A whole line "key DECIMAL". */
 static szarc_status field_dec(cursor *c, const char *key, uint64_t max, uint64_t *v)
 {
-    const uint8_t *l;
-    size_t n;
+    const uint8_t *l = NULL;
+    size_t n = 0;
     szarc_status st = next_line(c, &l, &n);
     if (st)
         return st;
@@ -351,8 +351,8 @@ static szarc_status check_unique(const szarc_statement *s, szarc_err *err)
 
 static szarc_status parse_member(cursor *c, size_t i, szarc_statement_member *m)
 {
-    const uint8_t *l;
-    size_t n;
+    const uint8_t *l = NULL;
+    size_t n = 0;
     uint64_t idx, atoms;
     szarc_status st = next_line(c, &l, &n);
     if (st)
@@ -393,8 +393,8 @@ szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_
     memset(out, 0, sizeof *out);
     szarc_statement *s = &out->st;
     cursor c = {src, src + len, 0, err};
-    const uint8_t *l;
-    size_t n;
+    const uint8_t *l = NULL;
+    size_t n = 0;
     uint64_t v;
     szarc_status st = next_line(&c, &l, &n);
     if (st)
