@@ -1,7 +1,8 @@
 /* fuzz_atoms.c: libFuzzer target for the atom extractor and the measurements.
  * The first byte picks where the rest splits into an "original" and an
  * "expansion"; both are extracted (any bytes: invalid UTF-8, NUL), the spans
- * must be sorted, disjoint and inside their text, a second extraction must
+ * must be sorted, disjoint and inside their text, every ASCII digit must lie
+ * in a critical atom, a second extraction must
  * agree, and comparing a text with itself must give exactly 1.0 for every
  * measure. A bit of the first byte also adds the start of the input as a user
  * term, so literal escaping meets hostile bytes. */
@@ -15,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static szarc_atoms *g_a;
 
-static void check_list(const szarc_atom_list *l, size_t len)
+/* spans sorted, disjoint, inside the text; every ASCII digit in a critical atom */
+static void check_list(const uint8_t *t, const szarc_atom_list *l, size_t len)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (l->v[i].end <= l->v[i].start || l->v[i].end > len)
@@ -23,6 +25,13 @@ static void check_list(const szarc_atom_list *l, size_t len)
         if (i && l->v[i].start < l->v[i - 1].end)
             abort();
         if ((unsigned)l->v[i].type >= SZARC_ATOM_NTYPES)
+            abort();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        while (k < l->n && l->v[k].end <= i)
+            k++;
+        if (t[i] >= '0' && t[i] <= '9' && !(k < l->n && l->v[k].start <= i && l->v[k].critical))
             abort();
     }
 }
@@ -34,7 +43,7 @@ static void one(szarc_atoms *a, const uint8_t *t, size_t len)
     szarc_atoms_eval_result r;
     if (szarc_atoms_extract(a, t, len, &l, &err) != SZARC_OK)
         return; /* a user pattern over its match limit: reported, fine */
-    check_list(&l, len);
+    check_list(t, &l, len);
     if (szarc_atoms_extract(a, t, len, &l2, &err) != SZARC_OK || l2.n != l.n)
         abort();
     for (size_t i = 0; i < l.n; i++)

@@ -8,7 +8,8 @@
  * start); proper names come from a hand-written pass over capitalized words.
  * Candidates are then resolved: longest first, then earliest start, then
  * type priority (enum order); a candidate overlapping a taken span is
- * dropped. */
+ * dropped. Finally every run of ASCII digits left uncovered becomes a number,
+ * so that no digit of the text is unprotected. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "atoms.h"
 
@@ -776,6 +777,23 @@ szarc_status szarc_atoms_extract(const szarc_atoms *a, const uint8_t *text, size
             continue;
         memset(taken + x->start, 1, x->end - x->start);
         c.v[kept++] = *x;
+    }
+    /* every ASCII digit is protected: a run of digits that no atom covers
+     * (the rest of a number cut by a longer, overlapping atom: "ABC-12.5"
+     * gives ABC-12, then 5) becomes a number atom of its own. */
+    for (size_t b = 0; b < len;) {
+        if (taken[b] || text[b] < '0' || text[b] > '9') {
+            b++;
+            continue;
+        }
+        size_t e = b;
+        while (e < len && !taken[e] && text[e] >= '0' && text[e] <= '9')
+            e++;
+        st = cand_push(&c, b, e, SZARC_ATOM_NUMBER, err);
+        if (st)
+            goto done;
+        c.v[kept++] = c.v[c.n - 1];
+        b = e;
     }
     if (kept)
         qsort(c.v, kept, sizeof *c.v, cand_pos); /* starts are distinct among kept spans */

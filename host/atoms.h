@@ -111,7 +111,9 @@ szarc_status szarc_atoms_add_file(szarc_atoms *a, const char *path, szarc_err *e
  * or a list from an earlier call (its content is replaced). Rules: every
  * pattern proposes candidate spans; candidates are taken longest first, then
  * earliest start, then by type priority (enum order), and one that overlaps
- * an already taken span is dropped. The result is sorted by start.
+ * an already taken span is dropped; then every run of ASCII digits that no
+ * atom covers becomes a number atom, so every ASCII digit lies in a critical
+ * atom. The result is sorted by start.
  * @return SZARC_OK, SZARC_E_NOMEM, SZARC_E_LIMIT (a pattern exceeded PCRE2's
  *         match limit: the message names the pattern and the offset; with
  *         built-in patterns this does not happen on any input we know). On

@@ -85,6 +85,8 @@ static void test_rules(void)
     expect(g_a, "2026-03-03T12:30:45Z", "date:2026-03-03T12:30:45Z"); /* not time */
     expect(g_a, "we run 12kg", "number:12kg");           /* tie with ident: number first */
     expect(g_a, "So we Never stop", "commitment:Never"); /* tie with name */
+    /* digits left over by a longer, overlapping atom are still protected */
+    expect(g_a, "ABC-12.5", "ident:ABC-12 number:5");
     /* words are not split: no atom inside a word */
     expect(g_a, "abc123def x2y not_a_number", "ident:abc123def ident:x2y");
     expect(g_a, "", "");
@@ -128,6 +130,22 @@ static int lists_equal(const szarc_atom_list *x, const szarc_atom_list *y)
 }
 
 /* spans sorted, disjoint, non-empty, inside the text */
+static int well_formed(const szarc_atom_list *l, size_t len);
+
+/* every ASCII digit of t lies in a critical atom */
+static int digits_covered(const uint8_t *t, size_t len, const szarc_atom_list *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        while (k < l->n && l->v[k].end <= i)
+            k++;
+        if (t[i] >= '0' && t[i] <= '9' &&
+            !(k < l->n && l->v[k].start <= i && l->v[k].critical))
+            return 0;
+    }
+    return 1;
+}
+
 static int well_formed(const szarc_atom_list *l, size_t len)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -172,6 +190,7 @@ static void test_bytes(void)
         CHECK(szarc_atoms_extract(g_a, t, n, &l1, &err) == SZARC_OK, "random %d: %s", round,
               err.msg);
         CHECK(well_formed(&l1, n), "random %d: spans", round);
+        CHECK(digits_covered(t, n, &l1), "random %d: a digit outside critical atoms", round);
         CHECK(szarc_atoms_extract(g_a, t, n, &l2, &err) == SZARC_OK, "%s", err.msg);
         CHECK(lists_equal(&l1, &l2), "random %d: second extraction differs", round);
         CHECK(szarc_atoms_extract(b, t, n, &l2, &err) == SZARC_OK, "%s", err.msg);
@@ -205,6 +224,7 @@ static void test_adversarial(void)
         CHECK(szarc_atoms_extract(g_a, (const uint8_t *)t, n, &l, &err) == SZARC_OK,
               "'%s' x %zu: %s", units[u], n / k, err.msg);
         CHECK(well_formed(&l, n), "'%s': spans", units[u]);
+        CHECK(digits_covered((const uint8_t *)t, n, &l), "'%s': digits", units[u]);
     }
     szarc_atom_list_free(&l);
     free(t);
