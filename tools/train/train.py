@@ -45,7 +45,11 @@ def encode_corpus(tok_path, corpus, out_dir):
 def lr_at(step, a):
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
-    p = min(1.0, (step - a.warmup) / max(1, a.steps - a.warmup))
+    total = a.steps
+    for s0, t in a.resched_list:   # schedule horizon changed at step s0 (from a resumed run)
+        if step >= s0:
+            total = t
+    p = min(1.0, (step - a.warmup) / max(1, total - a.warmup))
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
@@ -162,10 +166,13 @@ def main():
     ap.add_argument("--export-cmd", default="", help="shell command run after each checkpoint (e.g. export)")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (with checkpoint) after this wall time")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--resched", default="", help="S:T[,S:T]: from step S on, the cosine schedule ends at T "
+                    "(records a horizon change made while resuming, so a rerun reproduces it)")
     ap.add_argument("--bench-eval", default="", help="checkpoint to evaluate on the bench files")
     ap.add_argument("--bench-dir", default=os.path.join(HERE, "../../../shared/bench/canterbury"))
     ap.add_argument("--loss-png", default="")
     a = ap.parse_args()
+    a.resched_list = [tuple(int(v) for v in x.split(":")) for x in a.resched.split(",") if x]
 
     torch.set_num_threads(a.threads)
     if a.encode:
@@ -210,6 +217,10 @@ def main():
         gen.set_state(ck["gen"])
         step, extra = ck["step"], ck["extra"]
         print("resumed at step %d" % step, flush=True)
+        if os.path.exists(csv_path):  # drop log rows past the checkpoint
+            lines = open(csv_path).read().splitlines()
+            keep = [lines[0]] + [l for l in lines[1:] if int(l.split(",")[0]) <= step]
+            open(csv_path, "w").write("\n".join(keep) + "\n")
     else:
         with open(csv_path, "w") as f:
             f.write("step,tokens,elapsed_s,lr,train_loss,val_loss\n")
