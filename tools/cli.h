@@ -13,7 +13,7 @@ enum {
 };
 
 /* szarc create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]
- *              [--method auto|model|zstd|stored] [--force] [--quiet] PATH... */
+ *              [--method auto|model|zstd|stored] [--sign KEY] [--force] [--quiet] PATH... */
 int szarc_cli_create(int argc, char **argv);
 
 /* szarc extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet] [MEMBER...] */

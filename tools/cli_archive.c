@@ -23,6 +23,8 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "sig.h"
+#include "statement.h"
 
 #define DEFAULT_CHUNK 512u
 #define ENGINE_SLOTS 64u
@@ -60,6 +62,7 @@ typedef struct {
     const char *dir;    /* -C */
     const char *model;  /* --model */
     const char *device; /* --device */
+    const char *sign;   /* --sign: private key file */
     uint32_t chunk;     /* --chunk, 0: default */
     int method;         /* --method: SZARC_METHOD_AUTO or one to force */
     int embed, force, quiet, json;
@@ -82,7 +85,7 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--directory", 'C', 1}, {"--model", 'm', 1},    {"--device", 'd', 1},
                  {"--chunk", 'c', 1},  {"--embed-model", 'e', 0}, {"--force", 'F', 0},
                  {"--quiet", 'q', 0},  {"-q", 'q', 0},            {"--json", 'j', 0},
-                 {"--method", 'M', 1},
+                 {"--method", 'M', 1},     {"--sign", 'S', 1},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -119,6 +122,7 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'F': o->force = 1; break;
         case 'q': o->quiet = 1; break;
         case 'j': o->json = 1; break;
+        case 'S': o->sign = v; break;
         case 'M': {
             uint32_t mt;
             if (!strcmp(v, "auto")) {
@@ -316,7 +320,7 @@ static szarc_status read_gguf(const szarc_model *m, uint8_t **data, size_t *len,
 int szarc_cli_create(int argc, char **argv)
 {
     cli_opts o;
-    if (parse(argc, argv, "fmdcMeFq", &o))
+    if (parse(argc, argv, "fmdcMeFqS", &o))
         return SZARC_EXIT_USAGE;
     if (!o.n_paths) {
         fprintf(stderr, "szarc: create needs at least one PATH\n");
@@ -349,6 +353,11 @@ int szarc_cli_create(int argc, char **argv)
     szarc_manifest mf = {0};
     uint8_t **packets = NULL, *gguf = NULL;
     size_t *packet_len = NULL, gguf_len = 0;
+    szarc_sig_key *key = NULL; /* --sign, loaded first: a bad key fails before any work */
+    if (o.sign && szarc_sig_key_load(&key, o.sign, &err)) {
+        fprintf(stderr, "szarc: --sign: %s\n", err.msg);
+        return SZARC_EXIT_USAGE;
+    }
 
     install_handlers();
     if (!to_stdout) { /* a temporary file next to the archive, renamed when complete */
@@ -459,7 +468,7 @@ int szarc_cli_create(int argc, char **argv)
         mf.model.embedded = 1;
         mf.model.embedded_size = gguf_len;
     }
-    if ((st = szarc_archive_write(fd, &mf, packets, packet_len, gguf, gguf_len, &err))) {
+    if ((st = szarc_sig_archive_write(fd, key, &mf, packets, packet_len, gguf, gguf_len, &err))) {
         rc = fail(&err);
         goto done;
     }
@@ -506,6 +515,7 @@ done:
     szarc_fs_files_free(files, n_files);
     szarc_engine_destroy(e);
     szarc_model_destroy(m);
+    szarc_sig_key_destroy(key);
     return rc;
 }
 
