@@ -17,8 +17,8 @@ export OPENBLAS_NUM_THREADS=2
 [ -f work/train.bin ] || nice -n 10 $PY train.py --encode
 nice -n 10 $PY train.py --device auto --threads 2 --seed 1 \
   --d-model 256 --layers 4 --heads 4 --kv-heads 2 --d-ff 704 --ctx 256 \
-  --batch 8 --steps 2100 --resched 0:3000,1351:2100 --warmup 100 --lr 1.5e-3 --min-lr-frac 0.1 --wd 0.1 \
-  --eval-every 200 --ckpt-minutes 5 --max-minutes 90 \
+  --batch 8 --steps 3400 --resched 0:3000,1351:2100,2100:2800,2800:3400 --warmup 100 --lr 1.5e-3 --min-lr-frac 0.1 --wd 0.1 \
+  --eval-every 200 --ckpt-minutes 5 --max-minutes 80 \
   --loss-png ../../docs/loss.png \
   --export-cmd "$PY export_gguf.py --ckpt work/run/ckpt.pt --out ../../models/szarc-default.gguf --verify" \
   "$@"
