@@ -95,8 +95,7 @@ static const pre_row *pre_find(const char *pre)
  *  GPT-2 byte <-> unicode mapping
  ***************************************/
 
-/* Bytes that print map to themselves; the others to U+0100 onwards in order. */
-static uint32_t byte_to_cp(int b)
+uint32_t szarc_tok_gpt2_byte_cp(int b)
 {
     if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)
         return (uint32_t)b;
@@ -345,7 +344,7 @@ szarc_status tok_bpe_init(szarc_tok *t, const szarc_gguf *g, szarc_err *err)
     for (int i = 0; i < 324; i++)
         inv[i] = -1;
     for (int b = 0; b < 256; b++)
-        inv[byte_to_cp(b)] = (int16_t)b;
+        inv[szarc_tok_gpt2_byte_cp(b)] = (int16_t)b;
     if ((s = build_bytes(t, inv, err)) || (s = load_merges(t, g, inv, err)) ||
         (s = compile_pre(t, err)))
         return s;

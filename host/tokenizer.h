@@ -122,4 +122,10 @@ const uint8_t *szarc_tok_token_bytes(const szarc_tok *tok, int32_t id, size_t *l
  * Two tokenizers with the same hash encode and decode identically. */
 void szarc_tok_hash(const szarc_tok *tok, uint8_t out[32]);
 
+/*! szarc_tok_gpt2_byte_cp() :
+ * GPT-2's byte-to-unicode mapping used by byte-level BPE vocabularies:
+ * printable bytes map to themselves, the others to U+0100 onwards in order.
+ * @return the code point (< U+0144) that stands for byte b (0..255). */
+uint32_t szarc_tok_gpt2_byte_cp(int b);
+
 #endif /* SZARC_TOKENIZER_H */

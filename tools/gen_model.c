@@ -10,6 +10,7 @@
  * exactly: the --type only changes the encoding, never the values. As in
  * llama.cpp's converters, 1-D tensors (norms, biases) stay F32. */
 #include "gguf.h"
+#include "tokenizer.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -316,18 +317,6 @@ static void words_free(words *ws)
     free(ws->w);
 }
 
-/* GPT-2 byte -> unicode code point */
-static uint32_t byte_cp(int b)
-{
-    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)
-        return (uint32_t)b;
-    int k = 0;
-    for (int c = 0; c < b; c++)
-        if (!((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174))
-            k++;
-    return 256u + (uint32_t)k;
-}
-
 static size_t utf8_put(char *o, uint32_t cp)
 {
     if (cp < 0x80) {
@@ -387,7 +376,7 @@ static int build_gpt2(const shape *sh, strtab *tok, strtab *merges, int32_t *bos
         char t[4];
         bytes[b * 64] = (uint8_t)b;
         blen[b] = 1;
-        if (tab_add(tok, t, utf8_put(t, byte_cp(b)), 1, 0))
+        if (tab_add(tok, t, utf8_put(t, szarc_tok_gpt2_byte_cp(b)), 1, 0))
             goto done;
     }
     if (split_words(k_text, sizeof k_text - 1, add_bytes_word, &ws))
@@ -406,12 +395,12 @@ static int build_gpt2(const shape *sh, strtab *tok, strtab *merges, int32_t *bos
         char text[130], line[260];
         size_t tl = 0, ll = 0;
         for (size_t k = 0; k < blen[id]; k++)
-            tl += utf8_put(text + tl, byte_cp(bytes[(size_t)id * 64 + k]));
+            tl += utf8_put(text + tl, szarc_tok_gpt2_byte_cp(bytes[(size_t)id * 64 + k]));
         for (size_t k = 0; k < blen[a]; k++)
-            ll += utf8_put(line + ll, byte_cp(bytes[(size_t)a * 64 + k]));
+            ll += utf8_put(line + ll, szarc_tok_gpt2_byte_cp(bytes[(size_t)a * 64 + k]));
         line[ll++] = ' ';
         for (size_t k = 0; k < blen[b]; k++)
-            ll += utf8_put(line + ll, byte_cp(bytes[(size_t)b * 64 + k]));
+            ll += utf8_put(line + ll, szarc_tok_gpt2_byte_cp(bytes[(size_t)b * 64 + k]));
         if (tab_add(tok, text, tl, 1, 0) || tab_add(merges, line, ll, 0, 0))
             goto done;
         apply_merge(&ws, a, b, id);
