@@ -66,23 +66,6 @@ static xconst xconst_norm(uint64_t p, int e)
     return (xconst){m, e + sh};
 }
 
-static uint64_t isqrt64(uint64_t v)
-{
-    uint64_t res = 0, bit = UINT64_C(1) << 62;
-    while (bit > v)
-        bit >>= 2;
-    while (bit) {
-        if (v >= res + bit) {
-            v -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-        bit >>= 2;
-    }
-    return res;
-}
-
 typedef struct {
     const szarc_gguf *g;
     const char *path;
@@ -372,7 +355,7 @@ static szarc_status read_config(conv_ctx *cx, szarc_mcfg *c, const char **arch_o
                              cx->path, bits);
     c->rope_base_mant = bm | 0x800000u;
     c->rope_base_exp = (int32_t)be - 150;
-    c->sqrt_d_q8 = (uint32_t)isqrt64((uint64_t)c->d << 16);
+    c->sqrt_d_q8 = (uint32_t)sz_isqrt64((uint64_t)c->d << 16);
     return SZARC_OK;
 }
 
@@ -404,7 +387,7 @@ static szarc_status convert(conv_ctx *cx, szarc_model *m)
 
     const xconst one = {UINT64_C(1) << 30, -30};
     const xconst log2e = {SZ_LOG2E_Q30, -30};
-    const xconst qc = xconst_norm((uint64_t)SZ_LOG2E_Q30 * isqrt64((UINT64_C(1) << 62) / c->hd),
+    const xconst qc = xconst_norm((uint64_t)SZ_LOG2E_Q30 * sz_isqrt64((UINT64_C(1) << 62) / c->hd),
                                   -61);
     if ((st = qmat_alloc(cx, &m->emb, c->vocab, c->d, 0)) ||
         (st = quant_rows(cx, &m->emb, 0, emb, 0, c->vocab, NULL, one, SZ_F_ACT, NULL)) ||

@@ -92,23 +92,26 @@ static inline int sz_msb(uint32_t v)
     return r;
 }
 
-/*! sz_isqrt32() : floor(sqrt(v)) by the digit-by-digit method. */
-static inline uint32_t sz_isqrt32(uint32_t v)
-{
-    uint32_t res = 0, bit = 1u << 30;
-    while (bit > v)
-        bit >>= 2;
-    while (bit) {
-        if (v >= res + bit) {
-            v -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-        bit >>= 2;
-    }
+/*! sz_isqrt32(), sz_isqrt64() : floor(sqrt(v)) by the digit-by-digit method
+ * (the 64-bit one is used by the weight converter only, never in a kernel). */
+#define SZ_ISQRT_BODY(T, TOP)                                                                 \
+    T res = 0, bit = (T)1 << (TOP);                                                           \
+    while (bit > v)                                                                           \
+        bit >>= 2;                                                                            \
+    while (bit) {                                                                             \
+        if (v >= res + bit) {                                                                 \
+            v -= res + bit;                                                                   \
+            res = (res >> 1) + bit;                                                           \
+        } else {                                                                              \
+            res >>= 1;                                                                        \
+        }                                                                                     \
+        bit >>= 2;                                                                            \
+    }                                                                                         \
     return res;
-}
+
+static inline uint32_t sz_isqrt32(uint32_t v) { SZ_ISQRT_BODY(uint32_t, 30) }
+static inline uint64_t sz_isqrt64(uint64_t v) { SZ_ISQRT_BODY(uint64_t, 62) }
+#undef SZ_ISQRT_BODY
 
 /*! sz_norm_div() : for 0 < n, d < 2^31, the scale (m, e) with
  * m = floor(n * 2^e / d) in [2^23, 2^24). */
