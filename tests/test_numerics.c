@@ -10,22 +10,12 @@
 
 #include "fixmath.h"
 #include "numerics.h"
+#include "testutil.h"
 
 /* Golden table hashes, numerics version 1 (exp2: 4096 x u32 LE; rope: base
  * 10000, head dim 64, 2048 positions, int32 LE). */
 #define GOLDEN_EXP2 "23ddf6ea32e796d4e3343acb253cf2f82571ec5b4e47b2df31067f337ff31a6c"
 #define GOLDEN_ROPE "71193e75d26e5ba7a4eadc1b1db73128a82ff68305716bfc19aab614e924aec3"
-
-static int failures;
-#define CHECK(cond, ...)                                                                      \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            failures++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                              \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fputc('\n', stderr);                                                              \
-        }                                                                                     \
-    } while (0)
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 static uint64_t next(void)
@@ -191,6 +181,5 @@ int main(void)
     test_quant_row();
     test_tables();
     test_sigmoid_exp();
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+    return tu_finish();
 }
