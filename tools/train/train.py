@@ -43,6 +43,13 @@ def encode_corpus(tok_path, corpus, out_dir):
 
 
 def lr_at(step, a):
+    if a.restart:   # a second phase: fresh warm-up to LR at step S, cosine down to LR*min_frac at T
+        s0, lr0, t = a.restart
+        if step >= s0:
+            if step < s0 + a.warmup:
+                return lr0 * (step - s0 + 1) / a.warmup
+            p = min(1.0, (step - s0 - a.warmup) / max(1, t - s0 - a.warmup))
+            return lr0 * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
     if step < a.warmup:
         return a.lr * (step + 1) / a.warmup
     total = a.steps
@@ -51,6 +58,33 @@ def lr_at(step, a):
             total = t
     p = min(1.0, (step - a.warmup) / max(1, total - a.warmup))
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def package_ranges(corpus, manifest, train, bos, pkgs):
+    """Token ranges of train.bin that come from the given packages.  corpus.txt
+    holds documents sorted by package name (build_corpus.py), so each
+    document's package follows from the per-package byte totals in the
+    manifest; train.bin is the same documents minus the validation ones, each
+    starting with BOS.  Every step of the mapping is checked."""
+    m = json.load(open(manifest))
+    per = sorted(m["per_package_bytes"].items())
+    docs = open(corpus, "rb").read().decode("utf-8").split("\x1e")
+    starts = np.flatnonzero(train == bos)
+    pi, used, ti, out = 0, 0, 0, []
+    for d in docs:
+        n = len(d.encode("utf-8"))
+        while used == per[pi][1]:
+            pi, used = pi + 1, 0
+        used += n
+        assert used <= per[pi][1], "corpus does not match manifest.json"
+        if hashlib.sha1(d.encode("utf-8")).digest()[0] < 3:
+            continue   # validation document
+        if per[pi][0] in pkgs:
+            end = starts[ti + 1] if ti + 1 < len(starts) else len(train)
+            out.append((int(starts[ti]), int(end)))
+        ti += 1
+    assert ti == len(starts) and pi == len(per) - 1 and used == per[pi][1], "train.bin does not match corpus.txt"
+    return out
 
 
 def get_batch(data, bs, ctx, gen, bos):
@@ -168,10 +202,14 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--resched", default="", help="S:T[,S:T]: from step S on, the cosine schedule ends at T "
                     "(records a horizon change made while resuming, so a rerun reproduces it)")
+    ap.add_argument("--restart", default="", help="S:LR:T: from step S on, warm up again to LR and decay to T")
+    ap.add_argument("--mix", default="", help="comma-separated packages to over-sample")
+    ap.add_argument("--mix-frac", type=float, default=0.0, help="share of each batch drawn from --mix packages")
     ap.add_argument("--bench-eval", default="", help="checkpoint to evaluate on the bench files")
     ap.add_argument("--bench-dir", default=os.path.join(HERE, "../../../shared/bench/canterbury"))
     ap.add_argument("--loss-png", default="")
     a = ap.parse_args()
+    a.restart = (lambda v: (int(v[0]), float(v[1]), int(v[2])))(a.restart.split(":")) if a.restart else None
     a.resched_list = [tuple(int(v) for v in x.split(":")) for x in a.resched.split(",") if x]
 
     torch.set_num_threads(a.threads)
@@ -228,6 +266,15 @@ def main():
         model.n_params(), model.n_params() - model.tok.weight.numel(), dev, len(train), len(val)), flush=True)
     print(json.dumps(cfg.to_dict()), flush=True)
 
+    lit = None
+    if a.mix:
+        pkgs = set(a.mix.split(","))
+        rng = package_ranges(a.corpus, os.path.join(os.path.dirname(a.corpus), "manifest.json"), train,
+                             tk.eot_id, pkgs)
+        lit = np.concatenate([train[s:e] for s, e in rng])
+        print("mix: %.0f%% of each batch from %s (%d documents, %d tokens)" % (
+            100 * a.mix_frac, ",".join(sorted(pkgs)), len(rng), len(lit)), flush=True)
+
     t_start = time.time() - extra["elapsed"]
     t_ck = time.time()
     run_loss = None
@@ -236,7 +283,13 @@ def main():
         lr = lr_at(step, a)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = get_batch(train, a.batch, a.ctx, gen, tk.eot_id)
+        if lit is not None:
+            k = round(a.batch * a.mix_frac)
+            x1, y1 = get_batch(train, a.batch - k, a.ctx, gen, tk.eot_id)
+            x2, y2 = get_batch(lit, k, a.ctx, gen, tk.eot_id)
+            x, y = torch.cat([x1, x2]), torch.cat([y1, y2])
+        else:
+            x, y = get_batch(train, a.batch, a.ctx, gen, tk.eot_id)
         x, y = x.to(dev), y.to(dev)
         logits = model(x)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
