@@ -240,12 +240,28 @@ static json_t *member_json(const szarc_manifest_member *mm)
     snprintf(perm, sizeof perm, "0%03o", mm->perm & 0777);
     if (szarc_packet_name(pname, sizeof pname, mm->path))
         return NULL;
-    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "path",
-                     mm->path, "mode", "exact", "size", (json_int_t)mm->size, "sha256", sha,
-                     "method", szarc_method_name(mm->method), "packet", pname, "packet_size",
-                     (json_int_t)mm->packet_size, "packet_sha256", psha, "chunks",
-                     (json_int_t)mm->chunks, "tokens", (json_int_t)mm->tokens, "mtime",
-                     (json_int_t)mm->mtime, "permissions", perm);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "path",
+                          mm->path, "mode", mm->semantic ? "semantic" : "exact", "size",
+                          (json_int_t)mm->size, "sha256", sha, "method",
+                          szarc_method_name(mm->method), "packet", pname, "packet_size",
+                          (json_int_t)mm->packet_size, "packet_sha256", psha, "chunks",
+                          (json_int_t)mm->chunks, "tokens", (json_int_t)mm->tokens, "mtime",
+                          (json_int_t)mm->mtime, "permissions", perm);
+    if (o && mm->semantic) {
+        char osha[65], root[65];
+        szarc_sha256_hex(osha, mm->original_sha256);
+        szarc_sha256_hex(root, mm->atoms_root);
+        if (json_object_set_new(o, "semantic",
+                                json_pack("{s:I, s:I, s:s, s:I, s:s}", "level",
+                                          (json_int_t)mm->level, "original_size",
+                                          (json_int_t)mm->original_size, "original_sha256",
+                                          osha, "atoms", (json_int_t)mm->n_atoms,
+                                          "atoms_sha256", root))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }
 
 szarc_status szarc_manifest_write(const szarc_manifest *mf, char **dst, size_t *dst_len,
@@ -390,20 +406,42 @@ static szarc_status parse_member(szarc_manifest_member *mm, json_t *o, size_t i,
     json_error_t je;
     const char *path, *mode, *sha, *method, *packet, *psha, *perm;
     json_int_t size, psize, chunks, tokens, mtime;
+    json_t *sem = NULL;
     if (json_unpack_ex(o, &je, JSON_STRICT,
-                       "{s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "path",
+                       "{s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s?o}", "path",
                        &path, "mode", &mode, "size", &size, "sha256", &sha, "method", &method,
                        "packet", &packet, "packet_size", &psize, "packet_sha256", &psha,
                        "chunks", &chunks, "tokens", &tokens, "mtime", &mtime, "permissions",
-                       &perm))
+                       &perm, "semantic", &sem))
         return FAIL("manifest: members[%zu]: %s", i, je.text);
     /* jansson strings may hold NUL (\u0000 is refused by the loader; be sure). */
     const size_t plen = json_string_length(json_object_get(o, "path"));
     const char *why = plen != strlen(path) ? "NUL in path" : szarc_path_check(path, plen);
     if (why)
         return FAIL("manifest: members[%zu].path: %s", i, why);
-    if (strcmp(mode, "exact"))
+    mm->semantic = !strcmp(mode, "semantic");
+    if (!mm->semantic && strcmp(mode, "exact"))
         return FAIL("manifest: members[%zu] (%s): mode '%s' unsupported", i, path, mode);
+    if (mm->semantic != (sem != NULL))
+        return FAIL("manifest: members[%zu] (%s): mode '%s' %s a \"semantic\" object", i, path,
+                    mode, mm->semantic ? "needs" : "must not have");
+    if (sem) {
+        json_int_t level, osize, atoms;
+        const char *osha, *root;
+        if (json_unpack_ex(sem, &je, JSON_STRICT, "{s:I, s:I, s:s, s:I, s:s}", "level", &level,
+                           "original_size", &osize, "original_sha256", &osha, "atoms", &atoms,
+                           "atoms_sha256", &root))
+            return FAIL("manifest: members[%zu].semantic: %s", i, je.text);
+        if (!in_range(level, 1, SZARC_SEM_MAX_LEVEL) || osize < 0 || !in_range(atoms, 0, UINT32_MAX))
+            return FAIL("manifest: members[%zu] (%s): semantic level, original_size or atoms out "
+                        "of range", i, path);
+        if (unszarc_sha256_hex(mm->original_sha256, osha) || unszarc_sha256_hex(mm->atoms_root, root))
+            return FAIL("manifest: members[%zu] (%s): a semantic sha256 is not 64 lowercase hex "
+                        "digits", i, path);
+        mm->level = (uint32_t)level;
+        mm->original_size = (uint64_t)osize;
+        mm->n_atoms = (uint32_t)atoms;
+    }
     if (unszarc_sha256_hex(mm->sha256, sha) || unszarc_sha256_hex(mm->packet_sha256, psha))
         return FAIL("manifest: members[%zu] (%s): a sha256 is not 64 lowercase hex digits", i,
                     path);
@@ -417,7 +455,10 @@ static szarc_status parse_member(szarc_manifest_member *mm, json_t *o, size_t i,
         return FAIL("manifest: members[%zu] (%s): size, packet_size, chunks or tokens out of "
                     "range",
                     i, path);
-    if (mm->method != SZARC_METHOD_MODEL && (chunks || tokens))
+    if (mm->semantic != (mm->method == SZARC_METHOD_SEMANTIC))
+        return FAIL("manifest: members[%zu] (%s): mode '%s' does not go with method %s", i,
+                    path, mode, method);
+    if (!szarc_method_uses_model(mm->method) && (chunks || tokens))
         return FAIL("manifest: members[%zu] (%s): chunks and tokens must be 0 for method %s", i,
                     path, method);
     if (strlen(perm) != 4 || perm[0] != '0' || strspn(perm, "01234567") != 4)
@@ -555,7 +596,7 @@ szarc_status szarc_manifest_parse(szarc_manifest *out, const uint8_t *src, size_
         if ((st = parse_member(&out->members[i], json_array_get(members, i), i, err)))
             goto done;
         out->n_members = i + 1;
-        if (out->members[i].method == SZARC_METHOD_MODEL && !out->members[i].chunks &&
+        if (szarc_method_uses_model(out->members[i].method) && !out->members[i].chunks &&
             out->members[i].size) {
             FAIL("manifest: member '%s' is model-coded with no chunks", out->members[i].path);
             goto done;

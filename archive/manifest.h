@@ -38,6 +38,14 @@ typedef struct {
     uint64_t tokens;           /* tokens coded; 0 unless method is model */
     int64_t mtime;             /* seconds since 1970 UTC */
     uint32_t perm;             /* permission bits, 0..0777 */
+    /* semantic members (method semantic): size and sha256 above are the
+     * expansion's, what extract writes; these describe the original */
+    int semantic;
+    uint32_t level;            /* 1..SZARC_SEM_MAX_LEVEL */
+    uint64_t original_size;
+    uint8_t original_sha256[32];
+    uint32_t n_atoms;          /* protected atoms */
+    uint8_t atoms_root[32];    /* szarc_sem_atoms_root() */
 } szarc_manifest_member;
 
 /* The model pin: what a decoder must run to reproduce the coded bits. */

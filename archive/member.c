@@ -113,6 +113,178 @@ fail:
     return st;
 }
 
+/* Copies stream k of `from` over stream k of `to` (same chunk layout). */
+static int take_stream(szarc_coded *to, const szarc_coded *from, uint32_t k)
+{
+    uint8_t *b = malloc(from->stream_len[k] ? from->stream_len[k] : 1);
+    if (!b)
+        return -1;
+    memcpy(b, from->streams[k], from->stream_len[k]);
+    free(to->streams[k]);
+    to->streams[k] = b;
+    to->stream_len[k] = from->stream_len[k];
+    return 0;
+}
+
+szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine *e,
+                                          const szarc_model *m, const szarc_engine_opts *o,
+                                          uint32_t chunk, const szarc_atoms *ax, uint32_t level,
+                                          int force, const uint8_t *data, size_t len,
+                                          szarc_codec_progress progress, void *pctx,
+                                          szarc_err *err)
+{
+    if (!e || !len || level == 0 || szarc_member_looks_binary(data, len))
+        return szarc_member_encode(out, e, m, o, chunk, SZARC_METHOD_AUTO, data, len, progress,
+                                   pctx, err);
+    /* the exact choice, keeping the model coding of the original */
+    szarc_status st = szarc_member_encode(out, NULL, m, o, chunk, SZARC_METHOD_AUTO, data, len,
+                                          NULL, NULL, err);
+    if (st)
+        return st;
+    szarc_coded c0 = {0}, c1 = {0};
+    szarc_sem_result r = {0};
+    uint8_t *p = NULL, *revert = NULL;
+    size_t plen = 0;
+    uint32_t *f0 = NULL, *f1 = NULL;
+    st = szarc_codec_encode_freq(e, m, o, data, len, chunk, progress, pctx, &c0, &f0, err);
+    if (st == SZARC_E_TOKENIZER)
+        return SZARC_OK; /* not representable: zstd or stored it is */
+    if (st)
+        goto fail;
+    out->model_tried = 1;
+    if ((st = szarc_packet_write_coded(&p, &plen, len, &c0, err)))
+        goto fail;
+    if (plen < out->packet_len) {
+        free(out->packet);
+        out->packet = p;
+        out->packet_len = plen;
+        out->method = SZARC_METHOD_MODEL;
+        out->chunks = c0.n_chunks;
+        out->tokens = c0.n_tokens;
+        out->ideal_bits = c0.ideal_bits;
+    } else
+        free(p);
+    p = NULL;
+    st = szarc_sem_expand(e, m, o, ax, data, len, chunk, level, progress, pctx, &r, err);
+    if (st == SZARC_E_TOKENIZER) {
+        st = SZARC_OK;
+        goto done;
+    }
+    if (st)
+        goto fail;
+    out->sem_candidates = r.candidates;
+    out->sem_atoms = r.n_atoms;
+    out->sem_deviations = r.deviations;
+    if (r.deviations == 0 && !force)
+        goto done;
+    /* keep the deviations that pay for themselves where they are, then code */
+    if ((st = szarc_codec_encode_freq(e, m, o, r.text, r.len, chunk, progress, pctx, &c1, &f1,
+                                      err)))
+        goto tokfail;
+    if ((st = szarc_sem_refine(m, ax, data, len, chunk, f0, f1, &r, err)))
+        goto fail;
+    out->sem_deviations = r.deviations;
+    if (r.deviations == 0 && !force)
+        goto done;
+    szarc_coded_free(&c1);
+    if ((st = szarc_codec_encode(e, m, o, r.text, r.len, chunk, progress, pctx, &c1, err)))
+        goto tokfail;
+    /* a chunk whose expansion codes no shorter than its original goes back to
+     * the original: then the semantic streams are never longer than exact */
+    if (!(revert = calloc(c0.n_chunks ? c0.n_chunks : 1, 1))) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
+        goto fail;
+    }
+    size_t n_revert = 0;
+    for (uint32_t k = 0; k < c0.n_chunks && k < c1.n_chunks; k++)
+        if (c1.stream_len[k] >= c0.stream_len[k]) {
+            revert[k] = 1;
+            n_revert += c1.stream_len[k] > c0.stream_len[k] ||
+                        memcmp(c1.streams[k], c0.streams[k], c0.stream_len[k]);
+        }
+    if (n_revert) {
+        int more = 0;
+        if ((st = szarc_sem_revert_chunks(m, ax, data, len, chunk, revert, &r, &more, err)))
+            goto fail;
+        out->sem_deviations = r.deviations;
+        if (r.deviations == 0 && !force)
+            goto done;
+        if (more) { /* the checks set back more than whole chunks: code it anew */
+            szarc_coded_free(&c1);
+            if ((st = szarc_codec_encode(e, m, o, r.text, r.len, chunk, NULL, NULL, &c1, err)))
+                goto tokfail;
+        } else
+            for (uint32_t k = 0; k < c1.n_chunks; k++)
+                if (revert[k] && take_stream(&c1, &c0, k)) {
+                    st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
+                    goto fail;
+                }
+    }
+    szarc_sem_section sec = {SZARC_SEM_ATOMS_VERSION, level,
+                             (uint32_t)szarc_atoms_user_count(ax), NULL, NULL};
+    const char **pat = calloc(sec.n_patterns ? sec.n_patterns : 1, sizeof *pat);
+    size_t *pat_len = calloc(sec.n_patterns ? sec.n_patterns : 1, sizeof *pat_len);
+    if (!pat || !pat_len)
+        st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
+    for (uint32_t i = 0; !st && i < sec.n_patterns; i++)
+        pat[i] = szarc_atoms_user_pattern(ax, i, &pat_len[i]);
+    sec.pattern = pat;
+    sec.pattern_len = pat_len;
+    if (!st)
+        st = szarc_packet_write_semantic(&p, &plen, r.len, &c1, &sec, err);
+    free(pat);
+    free(pat_len);
+    if (st)
+        goto fail;
+    if (force || plen < out->packet_len) {
+        free(out->packet);
+        out->packet = p;
+        out->packet_len = plen;
+        out->method = SZARC_METHOD_SEMANTIC;
+        out->chunks = c1.n_chunks;
+        out->tokens = c1.n_tokens;
+        out->ideal_bits = c1.ideal_bits; /* before any chunk was set back */
+        out->expansion = r.text;
+        out->expansion_len = r.len;
+        r.text = NULL;
+        out->level = level;
+        memcpy(out->atoms_root, r.atoms_root, 32);
+    } else
+        free(p);
+done:
+    if (out->method != SZARC_METHOD_MODEL && out->method != SZARC_METHOD_SEMANTIC)
+        out->chunks = 0, out->tokens = 0;
+    free(f0);
+    free(f1);
+    szarc_coded_free(&c0);
+    szarc_coded_free(&c1);
+    szarc_sem_result_free(&r);
+    free(revert);
+    return SZARC_OK;
+tokfail:
+    if (st == SZARC_E_TOKENIZER) /* the checks guarantee this does not happen */
+        st = szarc_err_set(err, SZARC_E_DETERMINISM,
+                           "semantic: the expansion does not re-tokenize to its tokens");
+fail:
+    free(f0);
+    free(f1);
+    szarc_coded_free(&c0);
+    szarc_coded_free(&c1);
+    szarc_sem_result_free(&r);
+    free(revert);
+    szarc_member_coded_free(out);
+    return st;
+}
+
+void szarc_member_coded_free(szarc_member_coded *c)
+{
+    if (!c)
+        return;
+    free(c->packet);
+    free(c->expansion);
+    memset(c, 0, sizeof *c);
+}
+
 /* Decompresses one zstd frame of exactly `size` bytes, growing the output as
  * it is produced so that a lying size costs no more memory than the frame
  * really expands to. */
@@ -212,6 +384,7 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
         case SZARC_METHOD_STORED: j->status = unstore(j); break;
         case SZARC_METHOD_ZSTD: j->status = unzstd(j); break;
         case SZARC_METHOD_MODEL:
+        case SZARC_METHOD_SEMANTIC:
             j->status = e ? SZARC_OK
                           : szarc_err_set(&j->err, SZARC_E_USAGE, "model-coded, but no model");
             n_model += e != NULL;
@@ -232,7 +405,7 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
     }
     size_t k = 0;
     for (size_t i = 0; i < n_jobs; i++)
-        if (jobs[i].packet->method == SZARC_METHOD_MODEL) {
+        if (szarc_method_uses_model(jobs[i].packet->method) && !jobs[i].status) {
             dj[k].in = &jobs[i].packet->coded;
             idx[k++] = i;
         }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atoms.h"
 #include "codec.h"
 #include "packet.h"
 
@@ -29,7 +30,16 @@ typedef struct {
     uint64_t tokens;    /* tokens coded by the model (0 for stored and zstd) */
     double ideal_bits;  /* the model's ideal cost, or 0 when not model-coded */
     int model_tried;    /* 0 when the tokenizer refused the input or no engine was given */
+    /* semantic mode (szarc_member_encode_semantic) */
+    uint8_t *expansion; /* method semantic: the expansion (malloc'd), else NULL */
+    size_t expansion_len;
+    uint32_t level;     /* method semantic: the level */
+    uint8_t atoms_root[32];
+    size_t sem_atoms, sem_candidates, sem_deviations; /* what the encoder saw and did */
 } szarc_member_coded;
+
+/*! szarc_member_coded_free() : frees the packet and the expansion; zeroes c. */
+void szarc_member_coded_free(szarc_member_coded *c);
 
 /*! szarc_member_looks_binary() :
  * @return 1 when more than 1/8 of the bytes are invalid UTF-8 or control
@@ -49,6 +59,22 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
                                  const szarc_engine_opts *o, uint32_t chunk, int force,
                                  const uint8_t *data, size_t len, szarc_codec_progress progress,
                                  void *pctx, szarc_err *err);
+
+/*! szarc_member_encode_semantic() :
+ * Semantic mode (docs/semantic.md): the exact choice of szarc_member_encode(),
+ * then the expansion at `level` with atoms from ax, coded as a semantic
+ * packet; the semantic packet is kept when it is smaller (or always with
+ * force, if the text can be coded by the model at all). Then out->method is
+ * SZARC_METHOD_SEMANTIC and out->expansion holds what decoding gives back.
+ * Text the tokenizer cannot represent, binary data and level 0 get the exact
+ * choice.
+ * @return SZARC_OK, SZARC_E_NOMEM, atoms or engine errors. */
+szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine *e,
+                                          const szarc_model *m, const szarc_engine_opts *o,
+                                          uint32_t chunk, const szarc_atoms *ax, uint32_t level,
+                                          int force, const uint8_t *data, size_t len,
+                                          szarc_codec_progress progress, void *pctx,
+                                          szarc_err *err);
 
 /* One member to decode. The packet must have been parsed with
  * szarc_packet_parse() and outlive the job. */

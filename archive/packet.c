@@ -14,6 +14,7 @@ static const struct {
     {SZARC_METHOD_STORED, "stored"},
     {SZARC_METHOD_ZSTD, "zstd"},
     {SZARC_METHOD_MODEL, "model"},
+    {SZARC_METHOD_SEMANTIC, "semantic"},
     {0, NULL},
 };
 
@@ -51,12 +52,13 @@ static void wr64(uint8_t *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
-static void write_header(uint8_t *p, uint32_t method, uint64_t size)
+static void write_header(uint8_t *p, uint32_t method, uint32_t flags, uint64_t size)
 {
     memcpy(p, SZARC_PACKET_MAGIC, 4);
     p[4] = SZARC_PACKET_VERSION;
     p[5] = (uint8_t)method;
-    p[6] = p[7] = 0; /* flags: reserved */
+    p[6] = (uint8_t)flags; /* method 3: level and atoms version; else reserved, 0 */
+    p[7] = (uint8_t)(flags >> 8);
     wr64(p + 8, size);
 }
 
@@ -67,6 +69,8 @@ void szarc_packet_free(szarc_packet *p)
     free(p->coded.chunk_tokens);
     free(p->coded.streams);
     free(p->coded.stream_len);
+    free(p->sem.pattern);
+    free(p->sem.pattern_len);
     memset(p, 0, sizeof *p);
 }
 
@@ -136,6 +140,88 @@ static szarc_status parse_model(szarc_packet *p, const uint8_t *b, size_t len, s
     return SZARC_OK;
 }
 
+/* LEB128, at most 5 bytes for a uint32_t. @return bytes read, 0 if malformed
+ * or cut short. */
+static size_t rd_varint(const uint8_t *b, size_t len, uint32_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < len && i < 5; i++) {
+        x |= (uint64_t)(b[i] & 0x7f) << (7 * i);
+        if (!(b[i] & 0x80)) {
+            if (x > UINT32_MAX || (i > 0 && b[i] == 0)) /* too large, or not minimal */
+                return 0;
+            *v = (uint32_t)x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static size_t wr_varint(uint8_t *b, uint32_t v)
+{
+    size_t n = 0;
+    do {
+        b[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* The protected section of a semantic packet; *used receives its length. */
+static szarc_status parse_protected(szarc_packet *p, uint32_t flags, const uint8_t *b, size_t len,
+                                    size_t *used, szarc_err *err)
+{
+    const size_t base = SZARC_PACKET_HEADER_SIZE;
+    szarc_sem_section *s = &p->sem;
+    s->level = flags & 0xff;
+    s->atoms_version = flags >> 8;
+    if (s->atoms_version != SZARC_SEM_ATOMS_VERSION)
+        return szarc_err_set(err, s->atoms_version > SZARC_SEM_ATOMS_VERSION ? SZARC_E_UNSUPPORTED
+                                                                             : SZARC_E_FORMAT,
+                             "packet: atoms version %u at offset 7, this reader knows %d",
+                             s->atoms_version, SZARC_SEM_ATOMS_VERSION);
+    if (s->level < 1 || s->level > SZARC_SEM_MAX_LEVEL)
+        return szarc_err_set(err, SZARC_E_FORMAT,
+                             "packet: semantic level %u at offset 6 is outside 1..%d", s->level,
+                             SZARC_SEM_MAX_LEVEL);
+    size_t pos = 0, k;
+    if (!(k = rd_varint(b, len, &s->n_patterns)))
+        return szarc_err_set(err, len ? SZARC_E_FORMAT : SZARC_E_TRUNCATED,
+                             "packet: pattern count at offset %zu is not a valid varint", base);
+    if (s->n_patterns > SZARC_PACKET_MAX_PATTERNS)
+        return szarc_err_set(err, SZARC_E_FORMAT,
+                             "packet: %u user patterns at offset %zu, at most %d", s->n_patterns,
+                             base + pos, SZARC_PACKET_MAX_PATTERNS);
+    pos += k;
+    if (s->n_patterns) {
+        s->pattern = malloc(s->n_patterns * sizeof *s->pattern);
+        s->pattern_len = malloc(s->n_patterns * sizeof *s->pattern_len);
+        if (!s->pattern || !s->pattern_len)
+            return szarc_err_set(err, SZARC_E_NOMEM, "packet: out of memory");
+    }
+    for (uint32_t i = 0; i < s->n_patterns; i++) {
+        uint32_t l = 0;
+        if (!(k = rd_varint(b + pos, len - pos, &l)) || l == 0 ||
+            l > SZARC_PACKET_MAX_PATTERN_LEN)
+            return szarc_err_set(err, SZARC_E_FORMAT,
+                                 "packet: user pattern %u at offset %zu: bad length", i,
+                                 base + pos);
+        if (l > len - pos - k)
+            return szarc_err_set(err, SZARC_E_TRUNCATED,
+                                 "packet: user pattern %u at offset %zu needs %u bytes, %zu left",
+                                 i, base + pos, l, len - pos - k);
+        if (memchr(b + pos + k, 0, l))
+            return szarc_err_set(err, SZARC_E_FORMAT,
+                                 "packet: user pattern %u at offset %zu holds a NUL byte", i,
+                                 base + pos);
+        s->pattern[i] = (const char *)(b + pos + k);
+        s->pattern_len[i] = l;
+        pos += k + (size_t)l;
+    }
+    *used = pos;
+    return SZARC_OK;
+}
+
 szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t src_len,
                                 szarc_err *err)
 {
@@ -156,7 +242,7 @@ szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t sr
         return szarc_err_set(err, SZARC_E_UNSUPPORTED, "packet: unknown method %u at offset 5",
                              out->method);
     const uint32_t flags = rd16(src + 6);
-    if (flags)
+    if (flags && out->method != SZARC_METHOD_SEMANTIC)
         return szarc_err_set(err, SZARC_E_FORMAT,
                              "packet: reserved flags 0x%04x at offset 6 must be zero", flags);
     out->size = rd64(src + 8);
@@ -180,6 +266,16 @@ szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t sr
     case SZARC_METHOD_MODEL:
         st = parse_model(out, out->body, out->body_len, err);
         break;
+    case SZARC_METHOD_SEMANTIC: {
+        size_t used = 0;
+        st = parse_protected(out, flags, out->body, out->body_len, &used, err);
+        if (!st) {
+            st = parse_model(out, out->body + used, out->body_len - used, err);
+            if (st) /* offsets in its message are relative to the model body */
+                szarc_err_prefix(err, "model body at offset %zu", SZARC_PACKET_HEADER_SIZE + used);
+        }
+        break;
+    }
     }
     if (st)
         szarc_packet_free(out);
@@ -201,7 +297,7 @@ szarc_status szarc_packet_write(uint8_t **dst, size_t *dst_len, uint32_t method,
     uint8_t *p = malloc(SZARC_PACKET_HEADER_SIZE + body_len);
     if (!p)
         return szarc_err_set(err, SZARC_E_NOMEM, "packet: out of memory");
-    write_header(p, method, size);
+    write_header(p, method, 0, size);
     if (body_len)
         memcpy(p + SZARC_PACKET_HEADER_SIZE, body, body_len);
     *dst = p;
@@ -209,15 +305,16 @@ szarc_status szarc_packet_write(uint8_t **dst, size_t *dst_len, uint32_t method,
     return SZARC_OK;
 }
 
-szarc_status szarc_packet_write_coded(uint8_t **dst, size_t *dst_len, uint64_t size,
-                                      const szarc_coded *c, szarc_err *err)
+static szarc_status write_model(uint8_t **dst, size_t *dst_len, uint32_t method, uint32_t flags,
+                                uint64_t size, const uint8_t *pre, size_t pre_len,
+                                const szarc_coded *c, szarc_err *err)
 {
     *dst = NULL;
     *dst_len = 0;
     if (c->chunk < 1 || c->chunk > SZ_MAX_CTX || c->n_chunks > SZARC_PACKET_MAX_CHUNKS)
         return szarc_err_set(err, SZARC_E_ARG, "packet: chunk size %u or count %u out of range",
                              c->chunk, c->n_chunks);
-    size_t total = SZARC_PACKET_HEADER_SIZE + SZARC_PACKET_MODEL_HEADER +
+    size_t total = SZARC_PACKET_HEADER_SIZE + pre_len + SZARC_PACKET_MODEL_HEADER +
                    (size_t)c->n_chunks * SZARC_PACKET_CHUNK_ENTRY;
     for (uint32_t i = 0; i < c->n_chunks; i++) {
         if (c->stream_len[i] > UINT32_MAX || total > SIZE_MAX - c->stream_len[i])
@@ -227,8 +324,11 @@ szarc_status szarc_packet_write_coded(uint8_t **dst, size_t *dst_len, uint64_t s
     uint8_t *p = malloc(total);
     if (!p)
         return szarc_err_set(err, SZARC_E_NOMEM, "packet: out of memory");
-    write_header(p, SZARC_METHOD_MODEL, size);
+    write_header(p, method, flags, size);
     uint8_t *q = p + SZARC_PACKET_HEADER_SIZE;
+    if (pre_len)
+        memcpy(q, pre, pre_len);
+    q += pre_len;
     wr32(q, c->chunk);
     wr32(q + 4, c->n_chunks);
     wr64(q + 8, c->n_tokens);
@@ -245,4 +345,43 @@ szarc_status szarc_packet_write_coded(uint8_t **dst, size_t *dst_len, uint64_t s
     *dst = p;
     *dst_len = total;
     return SZARC_OK;
+}
+
+szarc_status szarc_packet_write_coded(uint8_t **dst, size_t *dst_len, uint64_t size,
+                                      const szarc_coded *c, szarc_err *err)
+{
+    return write_model(dst, dst_len, SZARC_METHOD_MODEL, 0, size, NULL, 0, c, err);
+}
+
+szarc_status szarc_packet_write_semantic(uint8_t **dst, size_t *dst_len, uint64_t size,
+                                         const szarc_coded *c, const szarc_sem_section *s,
+                                         szarc_err *err)
+{
+    *dst = NULL;
+    *dst_len = 0;
+    if (s->level < 1 || s->level > SZARC_SEM_MAX_LEVEL || s->n_patterns > SZARC_PACKET_MAX_PATTERNS)
+        return szarc_err_set(err, SZARC_E_ARG, "packet: semantic level %u or %u patterns out of "
+                             "range", s->level, s->n_patterns);
+    size_t len = 5;
+    for (uint32_t i = 0; i < s->n_patterns; i++) {
+        if (s->pattern_len[i] == 0 || s->pattern_len[i] > SZARC_PACKET_MAX_PATTERN_LEN)
+            return szarc_err_set(err, SZARC_E_ARG, "packet: user pattern %u has length %zu", i,
+                                 s->pattern_len[i]);
+        len += 5 + s->pattern_len[i];
+    }
+    uint8_t *pre = malloc(len);
+    if (!pre)
+        return szarc_err_set(err, SZARC_E_NOMEM, "packet: out of memory");
+    size_t pos = wr_varint(pre, s->n_patterns);
+    for (uint32_t i = 0; i < s->n_patterns; i++) {
+        pos += wr_varint(pre + pos, (uint32_t)s->pattern_len[i]);
+        memcpy(pre + pos, s->pattern[i], s->pattern_len[i]);
+        pos += s->pattern_len[i];
+    }
+    len = pos;
+    szarc_status st = write_model(dst, dst_len, SZARC_METHOD_SEMANTIC,
+                                  s->level | (uint32_t)SZARC_SEM_ATOMS_VERSION << 8, size, pre, len,
+                                  c, err);
+    free(pre);
+    return st;
 }

@@ -311,6 +311,24 @@ szarc_status szarc_atoms_add_regex(szarc_atoms *a, const char *re, szarc_err *er
     return push_pattern(a, re, strlen(re), SZARC_ATOM_USER, 0, SZARC_E_ARG, err);
 }
 
+size_t szarc_atoms_user_count(const szarc_atoms *a)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->n; i++)
+        k += a->pat[i].type == SZARC_ATOM_USER;
+    return k;
+}
+
+const char *szarc_atoms_user_pattern(const szarc_atoms *a, size_t i, size_t *len)
+{
+    for (size_t j = 0; j < a->n; j++)
+        if (a->pat[j].type == SZARC_ATOM_USER && i-- == 0) {
+            *len = strlen(a->pat[j].src);
+            return a->pat[j].src;
+        }
+    return NULL;
+}
+
 static int wordish(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||

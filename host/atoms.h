@@ -106,6 +106,15 @@ szarc_status szarc_atoms_add_term(szarc_atoms *a, const char *term, size_t len, 
  *         the message names the file and line), SZARC_E_NOMEM. */
 szarc_status szarc_atoms_add_file(szarc_atoms *a, const char *path, szarc_err *err);
 
+/*! szarc_atoms_user_count() : user patterns added so far (terms count as patterns). */
+size_t szarc_atoms_user_count(const szarc_atoms *a);
+
+/*! szarc_atoms_user_pattern() :
+ * The i-th user pattern as a PCRE2 source (a term as its escaped, word-bounded
+ * regex): what szarc_atoms_add_regex() would take to add it again. Owned by a.
+ * @return the source (*len bytes, NUL-terminated), or NULL when i is out of range. */
+const char *szarc_atoms_user_pattern(const szarc_atoms *a, size_t i, size_t *len);
+
 /*! szarc_atoms_extract() :
  * Finds the atoms of text[0..len) (any bytes) into *out, which must be zeroed
  * or a list from an earlier call (its content is replaced). Rules: every

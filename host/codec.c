@@ -34,7 +34,17 @@ szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
                                 uint32_t chunk, szarc_codec_progress progress, void *pctx,
                                 szarc_coded *out, szarc_err *err)
 {
+    return szarc_codec_encode_freq(e, m, o, text, len, chunk, progress, pctx, out, NULL, err);
+}
+
+szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, const uint8_t *text, size_t len,
+                                     uint32_t chunk, szarc_codec_progress progress, void *pctx,
+                                     szarc_coded *out, uint32_t **freq_out, szarc_err *err)
+{
     memset(out, 0, sizeof *out);
+    if (freq_out)
+        *freq_out = NULL;
     const uint32_t V = m->cfg.vocab;
     if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
         chunk > m->cfg.n_ctx)
@@ -102,6 +112,10 @@ szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
 done:
     free(tok);
     free(cum);
+    if (!st && freq_out) {
+        *freq_out = frq;
+        frq = NULL;
+    }
     free(frq);
     free(in);
     free(slot);

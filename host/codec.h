@@ -49,6 +49,15 @@ szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
                                 uint32_t chunk, szarc_codec_progress progress, void *pctx,
                                 szarc_coded *out, szarc_err *err);
 
+/*! szarc_codec_encode_freq() :
+ * As szarc_codec_encode(); with freq_out not NULL it also receives, for every
+ * token, the frequency (out of 2^24) the coder gave it (n_tokens entries,
+ * malloc'd; the caller frees). */
+szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, const uint8_t *text, size_t len,
+                                     uint32_t chunk, szarc_codec_progress progress, void *pctx,
+                                     szarc_coded *out, uint32_t **freq_out, szarc_err *err);
+
 void szarc_coded_free(szarc_coded *c);
 
 typedef struct {

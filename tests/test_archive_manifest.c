@@ -117,7 +117,7 @@ static void e_perm(json_t *r) { json_object_set_new(member(r, 0), "permissions",
 static void e_perm_int(json_t *r) { json_object_set_new(member(r, 0), "permissions", json_integer(420)); }
 static void e_size_neg(json_t *r) { json_object_set_new(member(r, 0), "size", json_integer(-1)); }
 static void e_size_real(json_t *r) { json_object_set_new(member(r, 0), "size", json_real(1.5)); }
-static void e_mode(json_t *r) { json_object_set_new(member(r, 0), "mode", json_string("semantic")); }
+static void e_mode(json_t *r) { json_object_set_new(member(r, 0), "mode", json_string("lossy")); }
 static void e_chunks_stored(json_t *r) { json_object_set_new(member(r, 0), "chunks", json_integer(2)); }
 static void e_created(json_t *r) { json_object_set_new(r, "created", json_string("2023-02-29T00:00:00Z")); }
 static void e_chunk(json_t *r)
@@ -165,7 +165,7 @@ static const struct {
     {"permissions type", e_perm_int, SZARC_E_FORMAT, "members[0]"},
     {"negative size", e_size_neg, SZARC_E_FORMAT, "out of range"},
     {"real size", e_size_real, SZARC_E_FORMAT, "members[0]"},
-    {"unknown mode", e_mode, SZARC_E_FORMAT, "mode 'semantic' unsupported"},
+    {"unknown mode", e_mode, SZARC_E_FORMAT, "mode 'lossy' unsupported"},
     {"chunks on stored", e_chunks_stored, SZARC_E_FORMAT, "chunks and tokens must be 0"},
     {"bad date", e_created, SZARC_E_FORMAT, "created '2023-02-29T00:00:00Z'"},
     {"chunk 0", e_chunk, SZARC_E_FORMAT, "coder: frequency_total must be"},

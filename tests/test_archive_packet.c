@@ -107,7 +107,7 @@ static const bad_case bad_cases[] = {
     {"bad magic", 0, 0, 'X', 0, 0, SZARC_E_FORMAT, "bad magic at offset 0"},
     {"later version", 0, 4, 2, 0, 0, SZARC_E_UNSUPPORTED, "version 2 at offset 4"},
     {"version 0", 0, 4, 0, 0, 0, SZARC_E_FORMAT, "version 0 at offset 4"},
-    {"unknown method", 0, 5, 3, 0, 0, SZARC_E_UNSUPPORTED, "unknown method 3 at offset 5"},
+    {"unknown method", 0, 5, 4, 0, 0, SZARC_E_UNSUPPORTED, "unknown method 4 at offset 5"},
     {"flags set", 0, 6, 1, 0, 0, SZARC_E_FORMAT, "reserved flags 0x0001 at offset 6"},
     {"flags high byte", 0, 7, 0x80, 0, 0, SZARC_E_FORMAT, "reserved flags 0x8000"},
     {"stored short", 0, 8, 10, 0, 0, SZARC_E_TRUNCATED, "header at offset 8 says 10"},
@@ -125,6 +125,19 @@ static const bad_case bad_cases[] = {
     {"stream cut", 1, SIZE_MAX, 0, 0, -1, SZARC_E_TRUNCATED, "stream 2"},
     {"token sum", 1, 24, 11, 1, 0, SZARC_E_FORMAT, "token count 11 at offset 24"},
     {"trailing bytes", 1, 52, 4, 1, 0, SZARC_E_FORMAT, "1 bytes after the last stream"},
+    /* base 3: semantic, level 2, user patterns "abc" and "d+" (body: 02 03 a b c 02 d +) */
+    {"semantic level 0", 3, 6, 0, 0, 0, SZARC_E_FORMAT, "semantic level 0 at offset 6"},
+    {"semantic level 4", 3, 6, 4, 0, 0, SZARC_E_FORMAT, "semantic level 4 at offset 6"},
+    {"atoms version 2", 3, 7, 2, 0, 0, SZARC_E_UNSUPPORTED, "atoms version 2 at offset 7"},
+    {"atoms version 0", 3, 7, 0, 0, 0, SZARC_E_FORMAT, "atoms version 0 at offset 7"},
+    {"no protected section", 3, SIZE_MAX, 0, 0, 17, SZARC_E_TRUNCATED, "pattern count at offset 16"},
+    {"pattern count huge", 3, 16, 0xffffffffu, 1, 0, SZARC_E_FORMAT, "pattern count at offset 16"},
+    {"too many patterns", 3, 16, 0x00007f82u, 1, 0, SZARC_E_FORMAT, "user patterns at offset 16"},
+    {"pattern count not minimal", 3, 16, 0x00000082u, 1, 0, SZARC_E_FORMAT, "pattern count"},
+    {"pattern empty", 3, 17, 0, 0, 0, SZARC_E_FORMAT, "user pattern 0 at offset 17: bad length"},
+    {"pattern past end", 3, 21, 0x7f, 0, 0, SZARC_E_TRUNCATED, "user pattern 1 at offset 21 needs 127"},
+    {"pattern with NUL", 3, 19, 0, 0, 0, SZARC_E_FORMAT, "user pattern 0 at offset 17 holds a NUL"},
+    {"semantic model body", 3, 24, 0, 1, 0, SZARC_E_FORMAT, "model body at offset 24"},
 };
 
 static void test_golden_errors(void)
@@ -134,10 +147,32 @@ static void test_golden_errors(void)
     szarc_err err = {0};
     szarc_packet_write(&stored, &slen, SZARC_METHOD_STORED, 5, (const uint8_t *)"hello", 5, &err);
     szarc_packet_write(&zstd, &zlen, SZARC_METHOD_ZSTD, 5, (const uint8_t *)"zzzzz", 5, &err);
+    /* a semantic packet around the model packet's body */
+    size_t sslen = 0;
+    uint8_t *sem = NULL;
+    {
+        szarc_packet mp;
+        CHECK(!szarc_packet_parse(&mp, model, mlen, &err), "model base: %s", err.msg);
+        const char *pat[2] = {"abc", "d+"};
+        size_t pl[2] = {3, 2};
+        const szarc_sem_section sec = {SZARC_SEM_ATOMS_VERSION, 2, 2, pat, pl};
+        CHECK(!szarc_packet_write_semantic(&sem, &sslen, mp.size, &mp.coded, &sec, &err),
+              "semantic base: %s", err.msg);
+        CHECK(sem && sslen == mlen + 8 && sem[6] == 2 && sem[7] == 1 && sem[16] == 2 &&
+                  !memcmp(sem + 24, model + 16, mlen - 16),
+              "semantic base layout");
+        szarc_packet sp;
+        CHECK(!szarc_packet_parse(&sp, sem, sslen, &err) && sp.method == SZARC_METHOD_SEMANTIC &&
+                  sp.sem.level == 2 && sp.sem.n_patterns == 2 && sp.sem.pattern_len[1] == 2 &&
+                  !memcmp(sp.sem.pattern[1], "d+", 2) && sp.coded.n_chunks == mp.coded.n_chunks,
+              "semantic round trip: %s", err.msg);
+        szarc_packet_free(&sp);
+        szarc_packet_free(&mp);
+    }
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         const bad_case *c = &bad_cases[i];
-        const uint8_t *src = c->base == 0 ? stored : c->base == 1 ? model : zstd;
-        size_t len = c->base == 0 ? slen : c->base == 1 ? mlen : zlen;
+        const uint8_t *src = c->base == 0 ? stored : c->base == 1 ? model : c->base == 2 ? zstd : sem;
+        size_t len = c->base == 0 ? slen : c->base == 1 ? mlen : c->base == 2 ? zlen : sslen;
         uint8_t buf[256];
         memcpy(buf, src, len);
         if (c->at != SIZE_MAX) {
@@ -163,6 +198,7 @@ static void test_golden_errors(void)
     free(model);
     free(stored);
     free(zstd);
+    free(sem);
 }
 
 /* Decoding errors of bodies that parse: a zstd frame that lies about its size. */

@@ -45,7 +45,7 @@ static char *replace(const char *src, const char *from, const char *to)
 
 static void test_golden_text(void)
 {
-    szarc_statement_member m[2] = {{"a.txt", {0}, {0}, 0, NULL}, {"dir/b c.txt", {0}, {0}, 0, NULL}};
+    szarc_statement_member m[2] = {{"a.txt", {0}, {0}, 0, {0}}, {"dir/b c.txt", {0}, {0}, 0, {0}}};
     fill(m[0].packet_sha256, 0xa0);
     fill(m[0].expansion_sha256, 0xb0);
     fill(m[1].packet_sha256, 0xa1);
@@ -107,7 +107,7 @@ static const golden_error errors[] = {
     {"members 2", "members 9999", SZARC_E_FORMAT, "more members than bytes left"},
     {"member 0 ", "member 1 ", SZARC_E_FORMAT, "line 8: member index out of sequence"},
     {"member 1 ", "member 01 ", SZARC_E_FORMAT, "line 9: expected 'member"},
-    {" 0 a.txt", " 1 a.txt", SZARC_E_FORMAT, "line 9: expected 'atom'"},
+    {" 0 a.txt", " 1 a.txt", SZARC_E_FORMAT, "line 9: expected 'atoms-sha256'"},
     {" 0 a.txt", " 0 ../a.txt", SZARC_E_FORMAT, "line 8: unsafe member path"},
     {" 0 a.txt", " 0 /a.txt", SZARC_E_FORMAT, "unsafe member path (absolute path)"},
     {" 0 a.txt", " 0 a\001.txt", SZARC_E_FORMAT, "unsafe member path"},
@@ -153,12 +153,12 @@ static void test_golden_errors(void)
         CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "prefix %zu accepted", len);
         free(p);
     }
-    /* protected atoms: the field is reserved, but its form parses */
-    char *atoms = replace(buf, " 0 a.txt\n", " 1 a.txt\natom " H("cc") "\n");
+    /* a semantic member: its atom count and the root of their digests */
+    char *atoms = replace(buf, " 0 a.txt\n", " 70000 a.txt\natoms-sha256 " H("cc") "\n");
     szarc_sigblock b;
     szarc_err err = {0};
     CHECK(atoms && !szarc_sigblock_parse(&b, (const uint8_t *)atoms, strlen(atoms), &err) &&
-              b.st.members[0].n_atoms == 1 && b.st.members[0].atoms[0][5] == 0xcc,
+              b.st.members[0].n_atoms == 70000 && b.st.members[0].atoms_root[5] == 0xcc,
           "atoms: %s", err.msg);
     szarc_sigblock_free(&b);
     free(atoms);

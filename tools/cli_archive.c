@@ -65,6 +65,9 @@ typedef struct {
     const char *sign;   /* --sign: private key file */
     uint32_t chunk;     /* --chunk, 0: default */
     int method;         /* --method: SZARC_METHOD_AUTO or one to force */
+    int semantic;       /* --mode semantic */
+    int level;          /* --level, -1: not given */
+    szarc_atoms *atoms; /* built-in patterns plus --protect, --protect-file (create) */
     int embed, force, quiet, json;
     char **paths;       /* the remaining arguments */
     int n_paths;
@@ -76,6 +79,7 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
     memset(o, 0, sizeof *o);
     o->device = "auto";
     o->method = SZARC_METHOD_AUTO;
+    o->level = -1;
     o->paths = argv;
     static const struct {
         const char *flag;
@@ -86,6 +90,8 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--chunk", 'c', 1},  {"--embed-model", 'e', 0}, {"--force", 'F', 0},
                  {"--quiet", 'q', 0},  {"-q", 'q', 0},            {"--json", 'j', 0},
                  {"--method", 'M', 1},     {"--sign", 'S', 1},
+                 {"--mode", 'o', 1},       {"--level", 'L', 1},
+                 {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -123,6 +129,34 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'q': o->quiet = 1; break;
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
+        case 'o':
+            if (strcmp(v, "exact") && strcmp(v, "semantic")) {
+                fprintf(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
+                return -1;
+            }
+            o->semantic = !strcmp(v, "semantic");
+            break;
+        case 'L': {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || !*v || n < 0 || n > SZARC_SEM_MAX_LEVEL) {
+                fprintf(stderr, "szarc: --level %s: expected 0..%d\n", v, SZARC_SEM_MAX_LEVEL);
+                return -1;
+            }
+            o->level = (int)n;
+            break;
+        }
+        case 'P':
+        case 'p': {
+            szarc_err err = {0};
+            if ((!o->atoms && szarc_atoms_create(&o->atoms, &err)) ||
+                (table[k].key == 'P' ? szarc_atoms_add_regex(o->atoms, v, &err)
+                                     : szarc_atoms_add_file(o->atoms, v, &err))) {
+                fprintf(stderr, "szarc: %s: %s\n", a, err.msg);
+                return -1;
+            }
+            break;
+        }
         case 'M': {
             uint32_t mt;
             if (!strcmp(v, "auto")) {
@@ -317,11 +351,32 @@ static szarc_status read_gguf(const szarc_model *m, uint8_t **data, size_t *len,
     return SZARC_OK;
 }
 
+static int create(cli_opts o);
+
 int szarc_cli_create(int argc, char **argv)
 {
     cli_opts o;
-    if (parse(argc, argv, "fmdcMeFqS", &o))
-        return SZARC_EXIT_USAGE;
+    int rc = SZARC_EXIT_USAGE;
+    szarc_err err = {0};
+    if (parse(argc, argv, "fmdcMeFqSoLPp", &o))
+        ;
+    else if (!o.semantic && (o.level >= 0 || o.atoms))
+        fprintf(stderr, "szarc: --level, --protect and --protect-file need --mode semantic\n");
+    else if (o.semantic && o.method != SZARC_METHOD_AUTO)
+        fprintf(stderr, "szarc: --mode semantic chooses the method itself; drop --method\n");
+    else if (o.semantic && !o.atoms && szarc_atoms_create(&o.atoms, &err))
+        fprintf(stderr, "szarc: %s\n", err.msg);
+    else {
+        if (o.semantic && o.level < 0)
+            o.level = 1;
+        rc = create(o);
+    }
+    szarc_atoms_destroy(o.atoms);
+    return rc;
+}
+
+static int create(cli_opts o)
+{
     if (!o.n_paths) {
         fprintf(stderr, "szarc: create needs at least one PATH\n");
         return SZARC_EXIT_USAGE;
@@ -437,8 +492,32 @@ int szarc_cli_create(int argc, char **argv)
         szarc_sha256(mm->sha256, data, len);
         b.cur = len;
         szarc_member_coded mc;
-        st = szarc_member_encode(&mc, e, m, &eo, chunk, o.method, data, len, bar_tokens, &b,
-                                 &err);
+        if (o.semantic)
+            st = szarc_member_encode_semantic(&mc, e, m, &eo, chunk, o.atoms, (uint32_t)o.level,
+                                              0, data, len, bar_tokens, &b, &err);
+        else
+            st = szarc_member_encode(&mc, e, m, &eo, chunk, o.method, data, len, bar_tokens, &b,
+                                     &err);
+        if (!st && mc.method == SZARC_METHOD_SEMANTIC) {
+            mm->semantic = 1;
+            mm->level = mc.level;
+            mm->original_size = len;
+            memcpy(mm->original_sha256, mm->sha256, 32);
+            mm->size = mc.expansion_len;
+            szarc_sha256(mm->sha256, mc.expansion, mc.expansion_len);
+            mm->n_atoms = (uint32_t)mc.sem_atoms;
+            memcpy(mm->atoms_root, mc.atoms_root, 32);
+            if (!o.quiet)
+                fprintf(stderr, "szarc: %s: semantic level %u: %zu deviations, %zu atoms kept "
+                                "exact, %zu -> %zu bytes\n",
+                        mm->path, mc.level, mc.sem_deviations, mc.sem_atoms, len, mc.packet_len);
+        } else if (!st && o.semantic && !o.quiet && mc.model_tried)
+            fprintf(stderr, "szarc: %s: semantic level %d: %zu of %zu candidate positions "
+                            "deviate, no smaller than exact; stored exact (%s)\n",
+                    mm->path, o.level, mc.sem_deviations, mc.sem_candidates,
+                    szarc_method_name(mc.method));
+        free(mc.expansion);
+        mc.expansion = NULL;
         free(data);
         if (st) {
             szarc_err_prefix(&err, "%s", files[i].fspath);
@@ -610,7 +689,7 @@ static szarc_status packet_matches(const szarc_packet *p, const szarc_manifest_m
                              "packet says %llu bytes by method %s, the manifest %llu by %s",
                              (unsigned long long)p->size, szarc_method_name(p->method),
                              (unsigned long long)mm->size, szarc_method_name(mm->method));
-    if (p->method == SZARC_METHOD_MODEL &&
+    if (szarc_method_uses_model(p->method) &&
         (p->coded.chunk != chunk || p->coded.n_chunks != mm->chunks ||
          p->coded.n_tokens != mm->tokens))
         return szarc_err_set(err, SZARC_E_FORMAT,
@@ -672,7 +751,7 @@ int szarc_cli_extract(int argc, char **argv)
             goto done;
         }
         jobs[n_jobs++].packet = &pk[i];
-        n_model += pk[i].method == SZARC_METHOD_MODEL;
+        n_model += szarc_method_uses_model(pk[i].method);
     }
     const szarc_engine_opts eo = engine_opts(mf->chunk);
     if (n_model) {
@@ -685,7 +764,7 @@ int szarc_cli_extract(int argc, char **argv)
     }
     bar b = {!o.quiet && isatty(2) && n_model, now(), 0, 0, 0, 0, 0, 0};
     for (size_t i = 0; b.on && i < n; i++)
-        if (sel[i] && mf->members[i].method == SZARC_METHOD_MODEL)
+        if (sel[i] && szarc_method_uses_model(mf->members[i].method))
             b.total += mf->members[i].size;
     b.cur = b.total;
     if (szarc_members_decode(e, m, &eo, jobs, n_jobs, bar_tokens, &b, &err)) {
@@ -771,8 +850,8 @@ int szarc_cli_list(int argc, char **argv)
         return rc;
     const szarc_manifest *mf = &a.manifest;
     uint64_t tin = 0, tout = 0;
-    for (size_t i = 0; i < mf->n_members; i++) {
-        tin += mf->members[i].size;
+    for (size_t i = 0; i < mf->n_members; i++) { /* semantic members: the original's size */
+        tin += mf->members[i].semantic ? mf->members[i].original_size : mf->members[i].size;
         tout += mf->members[i].packet_size;
     }
     char gsha[65];
@@ -784,15 +863,26 @@ int szarc_cli_list(int argc, char **argv)
             char sha[65], perm[8];
             szarc_sha256_hex(sha, mm->sha256);
             snprintf(perm, sizeof perm, "0%03o", mm->perm & 0777);
-            json_array_append_new(
-                arr, json_pack("{s:s, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:s, s:s}", "path",
-                               mm->path, "size", (json_int_t)mm->size, "method",
-                               szarc_method_name(mm->method), "packet_size",
-                               (json_int_t)mm->packet_size, "bits_per_byte",
-                               mm->size ? 8.0 * mm->packet_size / mm->size : 0.0, "chunks",
-                               (json_int_t)mm->chunks, "tokens", (json_int_t)mm->tokens, "mtime",
-                               (json_int_t)mm->mtime, "permissions", perm, "sha256",
-                               sha));
+            const uint64_t orig = mm->semantic ? mm->original_size : mm->size;
+            json_t *jm = json_pack("{s:s, s:s, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:s, s:s}",
+                                   "path", mm->path, "mode", mm->semantic ? "semantic" : "exact",
+                                   "size", (json_int_t)mm->size, "method",
+                                   szarc_method_name(mm->method), "packet_size",
+                                   (json_int_t)mm->packet_size, "bits_per_byte",
+                                   orig ? 8.0 * mm->packet_size / orig : 0.0, "chunks",
+                                   (json_int_t)mm->chunks, "tokens", (json_int_t)mm->tokens,
+                                   "mtime", (json_int_t)mm->mtime, "permissions", perm,
+                                   "sha256", sha);
+            if (jm && mm->semantic) {
+                char osha[65];
+                szarc_sha256_hex(osha, mm->original_sha256);
+                json_object_set_new(jm, "semantic",
+                                    json_pack("{s:I, s:I, s:s, s:I}", "level",
+                                              (json_int_t)mm->level, "original_size",
+                                              (json_int_t)mm->original_size, "original_sha256",
+                                              osha, "atoms", (json_int_t)mm->n_atoms));
+            }
+            json_array_append_new(arr, jm);
         }
         json_t *root = json_pack(
             "{s:i, s:s, s:I, s:{s:s, s:s, s:b}, s:i, s:o, s:I, s:I, s:f}", "format_version",
@@ -805,17 +895,23 @@ int szarc_cli_list(int argc, char **argv)
         putchar('\n');
         json_decref(root);
     } else {
-        printf("%12s  %-6s  %12s  %9s  %s\n", "size", "method", "packet", "bits/byte", "path");
+        printf("%12s  %-8s  %12s  %9s  %s\n", "size", "method", "packet", "bits/byte", "path");
         for (size_t i = 0; i < mf->n_members; i++) {
             const szarc_manifest_member *mm = &mf->members[i];
-            char bpb[32] = "-";
-            if (mm->size)
-                snprintf(bpb, sizeof bpb, "%.3f", 8.0 * mm->packet_size / mm->size);
-            printf("%12llu  %-6s  %12llu  %9s  %s\n", (unsigned long long)mm->size,
+            const uint64_t orig = mm->semantic ? mm->original_size : mm->size;
+            char bpb[32] = "-", note[160] = "";
+            if (orig)
+                snprintf(bpb, sizeof bpb, "%.3f", 8.0 * mm->packet_size / orig);
+            if (mm->semantic)
+                snprintf(note, sizeof note,
+                         "  [semantic level %u: expands to %llu bytes, not the original; %u "
+                         "atoms exact]",
+                         mm->level, (unsigned long long)mm->size, mm->n_atoms);
+            printf("%12llu  %-8s  %12llu  %9s  %s%s\n", (unsigned long long)orig,
                    szarc_method_name(mm->method), (unsigned long long)mm->packet_size, bpb,
-                   mm->path);
+                   mm->path, note);
         }
-        printf("%12llu  %-6s  %12llu  %9.3f  %zu files; model %s (%.12s...)%s, chunk %u\n",
+        printf("%12llu  %-8s  %12llu  %9.3f  %zu files; model %s (%.12s...)%s, chunk %u\n",
                (unsigned long long)tin, "", (unsigned long long)tout,
                tin ? 8.0 * tout / tin : 0.0, mf->n_members, mf->model.name, gsha,
                mf->model.embedded ? " embedded" : "", mf->chunk);

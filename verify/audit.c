@@ -122,6 +122,7 @@ typedef struct {
     const uint8_t *packet_sha256;
     const uint8_t *expansion_sha256;
     uint32_t n_atoms;
+    const uint8_t *atoms_root;       /* with n_atoms > 0 (statement), or the manifest's */
     const szarc_manifest_member *mm; /* its manifest record when it agrees, or NULL */
     const tmember *pk;               /* its packet member (first occurrence), or NULL */
     szarc_packet packet;
@@ -406,6 +407,7 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             a->r[i].packet_sha256 = s->members[i].packet_sha256;
             a->r[i].expansion_sha256 = s->members[i].expansion_sha256;
             a->r[i].n_atoms = s->members[i].n_atoms;
+            a->r[i].atoms_root = s->members[i].atoms_root;
         }
     } else {
         const szarc_manifest *mf = &a->mf;
@@ -418,6 +420,8 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             a->r[i].packet_sha256 = mf->members[i].packet_sha256;
             a->r[i].expansion_sha256 = mf->members[i].sha256;
             a->r[i].mm = &mf->members[i];
+            a->r[i].n_atoms = mf->members[i].n_atoms;
+            a->r[i].atoms_root = mf->members[i].atoms_root;
         }
     }
     if (use_sb && a->trust_sb && a->have_mf) {
@@ -555,11 +559,6 @@ static int selected(const audit *a, size_t i)
 
 static void check_packet(audit *a, mrec *r)
 {
-    if (r->n_atoms)
-        member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
-                       "the statement lists %u protected atoms, but an exact-mode member has "
-                       "none (this szarc knows no mode that stores them)",
-                       r->n_atoms);
     if (!r->pk)
         return;
     uint8_t h[32];
@@ -584,14 +583,23 @@ static void check_packet(audit *a, mrec *r)
                        "packet says %llu bytes by method %s, the manifest %llu by %s",
                        (unsigned long long)p->size, szarc_method_name(p->method),
                        (unsigned long long)mm->size, szarc_method_name(mm->method));
-    else if (mm && p->method == SZARC_METHOD_MODEL &&
+    else if (p->method != SZARC_METHOD_SEMANTIC && r->n_atoms)
+        member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+                       "%s lists %u protected atoms, but the packet is exact-mode (method %s)",
+                       a->trust_sb ? "the statement" : "the manifest", r->n_atoms,
+                       szarc_method_name(p->method));
+    else if (p->method == SZARC_METHOD_SEMANTIC && mm && mm->level != p->sem.level)
+        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+                       "the packet is semantic level %u, the manifest says level %u",
+                       p->sem.level, mm->level);
+    else if (mm && szarc_method_uses_model(p->method) &&
              (p->coded.chunk != a->chunk || p->coded.n_chunks != mm->chunks ||
               p->coded.n_tokens != mm->tokens))
         member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
                        "packet chunk table (chunk %u, %u chunks) differs from the manifest "
                        "(chunk %u, %u chunks)",
                        p->coded.chunk, p->coded.n_chunks, a->chunk, mm->chunks);
-    else if (!mm && p->method == SZARC_METHOD_MODEL && a->chunk && p->coded.chunk != a->chunk)
+    else if (!mm && szarc_method_uses_model(p->method) && a->chunk && p->coded.chunk != a->chunk)
         member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "packet chunk %u, the coder's is %u",
                        p->coded.chunk, a->chunk);
 }
@@ -706,6 +714,66 @@ static int load_model(audit *a, szarc_model **m)
     return 0;
 }
 
+/* A semantic member's atoms: those of the expansion, found with the
+ * packet's user patterns, must have the count and root that the statement
+ * signs (or the manifest lists): those of the original. */
+static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, size_t len,
+                                szarc_err *err)
+{
+    const szarc_sem_section *s = &r->packet.sem;
+    szarc_atoms *ax = NULL;
+    szarc_status st = szarc_atoms_create(&ax, err);
+    for (uint32_t i = 0; !st && i < s->n_patterns; i++) {
+        char *re = malloc(s->pattern_len[i] + 1);
+        if (!re) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+            break;
+        }
+        memcpy(re, s->pattern[i], s->pattern_len[i]);
+        re[s->pattern_len[i]] = 0;
+        if (szarc_atoms_add_regex(ax, re, err) == SZARC_E_ARG)
+            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "user pattern %u does not compile: %s",
+                           i, err->msg);
+        free(re);
+    }
+    size_t n = 0;
+    uint8_t root[32];
+    if (!st && !r->failed) {
+        st = szarc_sem_atoms_root(ax, text, len, &n, root, NULL, err);
+        if (st == SZARC_E_LIMIT) {
+            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "%s", err->msg);
+            st = SZARC_OK;
+        } else if (!st && (n != r->n_atoms || (n && memcmp(root, r->atoms_root, 32)))) {
+            char want[65], have[65];
+            hex32(want, r->atoms_root);
+            hex32(have, root);
+            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+                           "the expansion has %zu protected atoms with root %s; %s %u with "
+                           "root %s",
+                           n, have, a->trust_sb ? "the statement signs" : "the manifest lists",
+                           r->n_atoms, want);
+        }
+    }
+    szarc_atoms_destroy(ax);
+    return st;
+}
+
+/* Re-encodes a semantic member's expansion: the model body, behind the
+ * packet's own protected section. */
+static szarc_status reencode_semantic(szarc_member_coded *mc, szarc_engine *e,
+                                      const szarc_model *m, const szarc_engine_opts *eo,
+                                      const szarc_packet *p, const uint8_t *text, size_t len,
+                                      szarc_err *err)
+{
+    memset(mc, 0, sizeof *mc);
+    szarc_coded c = {0};
+    szarc_status st = szarc_codec_encode(e, m, eo, text, len, p->coded.chunk, NULL, NULL, &c, err);
+    if (!st)
+        st = szarc_packet_write_semantic(&mc->packet, &mc->packet_len, len, &c, &p->sem, err);
+    szarc_coded_free(&c);
+    return st;
+}
+
 /* Expands and re-encodes the members [lo, hi) that can be, then reports
  * every member of the range in order. */
 static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m,
@@ -725,7 +793,7 @@ static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m
         mrec *r = &a->r[i];
         if (!selected(a, i) || r->failed || !r->parsed)
             continue;
-        if (r->packet.method == SZARC_METHOD_MODEL && !e) {
+        if (szarc_method_uses_model(r->packet.method) && !e) {
             r->unchecked = 1;
             continue;
         }
@@ -755,11 +823,18 @@ static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m
             continue; /* re-encoding other bytes proves nothing */
         }
         const uint32_t method = r->packet.method;
-        const uint32_t chunk = method == SZARC_METHOD_MODEL ? r->packet.coded.chunk : eo->max_pos;
+        const int model = szarc_method_uses_model(method);
+        const uint32_t chunk = model ? r->packet.coded.chunk : eo->max_pos;
         szarc_member_coded mc;
         szarc_err e2 = {0};
-        st = szarc_member_encode(&mc, method == SZARC_METHOD_MODEL ? e : NULL, m, eo, chunk,
-                                 (int)method, jb->out, jb->out_len, NULL, NULL, &e2);
+        if (method == SZARC_METHOD_SEMANTIC) {
+            if ((st = check_atoms(a, r, jb->out, jb->out_len, &e2)))
+                goto engine_or_member;
+            st = reencode_semantic(&mc, e, m, eo, &r->packet, jb->out, jb->out_len, &e2);
+        } else
+            st = szarc_member_encode(&mc, model ? e : NULL, m, eo, chunk, (int)method, jb->out,
+                                     jb->out_len, NULL, NULL, &e2);
+    engine_or_member:
         if (st == SZARC_E_NOMEM || (st >= SZARC_E_VULKAN && st < SZARC_E_DETERMINISM)) {
             szarc_err_set(err, st, "%s", e2.msg);
             goto done; /* the engine failed, not the member */
@@ -804,7 +879,7 @@ static szarc_status full_audit(audit *a, szarc_err *err)
     uint32_t chunk = a->chunk;
     for (size_t i = 0; i < a->nr; i++) {
         const mrec *r = &a->r[i];
-        if (selected(a, i) && !r->failed && r->parsed && r->packet.method == SZARC_METHOD_MODEL) {
+        if (selected(a, i) && !r->failed && r->parsed && szarc_method_uses_model(r->packet.method)) {
             need_model = 1;
             if (!chunk || r->packet.coded.chunk > chunk)
                 chunk = r->packet.coded.chunk;

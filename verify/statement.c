@@ -37,6 +37,10 @@ szarc_status szarc_statement_from_manifest(szarc_statement *out, const szarc_man
         sm->path = mm->path;
         memcpy(sm->packet_sha256, mm->packet_sha256, 32);
         memcpy(sm->expansion_sha256, mm->sha256, 32); /* exact mode: the original */
+        if (mm->semantic) {
+            sm->n_atoms = mm->n_atoms;
+            memcpy(sm->atoms_root, mm->atoms_root, 32);
+        }
     }
     return SZARC_OK;
 }
@@ -141,8 +145,8 @@ szarc_status szarc_statement_write(const szarc_statement *s, char **dst, size_t 
         put_str(&b, " ");
         put_str(&b, m->path);
         put_str(&b, "\n");
-        for (uint32_t a = 0; a < m->n_atoms; a++)
-            put_field_hex(&b, "atom", m->atoms[a]);
+        if (m->n_atoms)
+            put_field_hex(&b, "atoms-sha256", m->atoms_root);
     }
     put_str(&b, "end\n");
     if (b.failed) {
@@ -376,14 +380,9 @@ static szarc_status parse_member(cursor *c, size_t i, szarc_statement_member *m)
         return szarc_err_set(c->err, SZARC_E_NOMEM, "statement: out of memory");
     memcpy(m->path, l, pl);
     m->path[pl] = 0;
-    if (atoms && (size_t)(c->end - c->p) / 70 < atoms) /* each "atom HEX\n" is 70 bytes */
-        return bad(c, "more atoms than bytes left");
-    if (atoms && !(m->atoms = malloc((size_t)atoms * sizeof *m->atoms)))
-        return szarc_err_set(c->err, SZARC_E_NOMEM, "statement: out of memory");
     m->n_atoms = (uint32_t)atoms;
-    for (uint32_t a = 0; a < m->n_atoms; a++)
-        if ((st = field_hex(c, "atom", m->atoms[a])))
-            return st;
+    if (atoms && (st = field_hex(c, "atoms-sha256", m->atoms_root)))
+        return st;
     return SZARC_OK;
 }
 
@@ -473,7 +472,6 @@ void szarc_sigblock_free(szarc_sigblock *b)
         return;
     for (size_t i = 0; b->st.members && i < b->st.n_members; i++) {
         free(b->st.members[i].path);
-        free(b->st.members[i].atoms);
     }
     free(b->st.members);
     memset(b, 0, sizeof *b);

@@ -4,9 +4,10 @@
  * The statement is canonical text: one field per line, fixed order, lowercase
  * hex, decimal integers without leading zeros, LF line ends. It binds the
  * manifest's sha256, the model pin, and for every member the sha256 of its
- * packet, of its expansion (exact mode: the original bytes) and of its
- * protected atoms (none in exact mode; the count is reserved and must be 0
- * until a mode that stores atoms exists). The member szarc/signature is the
+ * packet, of its expansion (exact mode: the original bytes) and, for a
+ * semantic member, the count and the root digest of its protected atoms (the
+ * SHA-256 over every atom's SHA-256, in order; szarc_sem_atoms_root()). The
+ * member szarc/signature is the
  * statement followed by one line holding the signer's public key and the
  * Ed25519 signature of the statement's bytes.
  *
@@ -26,7 +27,7 @@
 #include "status.h"
 
 #define SZARC_STATEMENT_VERSION 1
-#define SZARC_STATEMENT_MAX_ATOMS 65536u /* per member */
+#define SZARC_STATEMENT_MAX_ATOMS 0xffffffffu /* per member */
 
 /* One member in the statement, in manifest order. */
 typedef struct {
@@ -34,7 +35,7 @@ typedef struct {
     uint8_t packet_sha256[32];    /* of the packet member's bytes */
     uint8_t expansion_sha256[32]; /* of what the packet expands to (exact mode: the original) */
     uint32_t n_atoms;             /* protected atoms; 0 in exact mode */
-    uint8_t (*atoms)[32];         /* [n_atoms] their sha256, or NULL */
+    uint8_t atoms_root[32];       /* with n_atoms > 0: sha256 over the atoms' sha256s */
 } szarc_statement_member;
 
 typedef struct {
