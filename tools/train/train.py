@@ -44,7 +44,10 @@ def encode_corpus(tok_path, corpus, out_dir):
 
 def lr_at(step, a):
     if a.restart:   # a second phase: fresh warm-up to LR at step S, cosine down to LR*min_frac at T
-        s0, lr0, t = a.restart
+        s0, lr0, t = a.restart[0]
+        for s1, t1 in a.restart[1:]:   # horizon changed at step s1 (a re-planned run)
+            if step >= s1:
+                t = t1
         if step >= s0:
             if step < s0 + a.warmup:
                 return lr0 * (step - s0 + 1) / a.warmup
@@ -202,14 +205,20 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--resched", default="", help="S:T[,S:T]: from step S on, the cosine schedule ends at T "
                     "(records a horizon change made while resuming, so a rerun reproduces it)")
-    ap.add_argument("--restart", default="", help="S:LR:T: from step S on, warm up again to LR and decay to T")
+    ap.add_argument("--restart", default="", help="S:LR:T[,S2:T2]: from step S on, warm up again to LR and decay "
+                    "to T (from step S2 on, to T2)")
     ap.add_argument("--mix", default="", help="comma-separated packages to over-sample")
     ap.add_argument("--mix-frac", type=float, default=0.0, help="share of each batch drawn from --mix packages")
     ap.add_argument("--bench-eval", default="", help="checkpoint to evaluate on the bench files")
     ap.add_argument("--bench-dir", default=os.path.join(HERE, "../../../shared/bench/canterbury"))
     ap.add_argument("--loss-png", default="")
     a = ap.parse_args()
-    a.restart = (lambda v: (int(v[0]), float(v[1]), int(v[2])))(a.restart.split(":")) if a.restart else None
+    if a.restart:
+        parts = [x.split(":") for x in a.restart.split(",")]
+        a.restart = [(int(parts[0][0]), float(parts[0][1]), int(parts[0][2]))] + \
+            [(int(x[0]), int(x[1])) for x in parts[1:]]
+    else:
+        a.restart = None
     a.resched_list = [tuple(int(v) for v in x.split(":")) for x in a.resched.split(",") if x]
 
     torch.set_num_threads(a.threads)
