@@ -13,7 +13,9 @@ enum {
 };
 
 /* szarc create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]
- *              [--method auto|model|zstd|stored] [--sign KEY] [--force] [--quiet] PATH... */
+ *              [--method auto|model|zstd|stored] [--sign KEY] [--force] [--quiet]
+ *              [--mode exact|semantic [--level 0..3] [--protect REGEX]... [--protect-file F]]
+ *              PATH... */
 int szarc_cli_create(int argc, char **argv);
 
 /* szarc extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet] [MEMBER...] */
@@ -33,7 +35,10 @@ int szarc_cli_verify(int argc, char **argv);
 int szarc_cli_atoms(int argc, char **argv);
 
 /* szarc eval ORIGINAL EXPANSION [--json] [--protect REGEX]... [--protect-file F]
- * (cli_semantic.c) */
+ *            [--archive A] (cli_semantic.c). --archive: also reports the member of A
+ * whose original (semantic: original_sha256; exact: sha256) is ORIGINAL: path, mode,
+ * level (0 for exact), method, packet bytes and bits per byte; a semantic member's
+ * user patterns join the extractor. Exit 2 when no member matches. */
 int szarc_cli_eval(int argc, char **argv);
 
 #endif

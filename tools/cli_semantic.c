@@ -1,15 +1,21 @@
 /* cli_semantic.c: szarc atoms and szarc eval, over host/atoms.h: what
  * semantic mode would protect in a file, and how faithfully an expansion
- * keeps an original's atoms (docs/semantic.md). */
+ * keeps an original's atoms (docs/semantic.md); eval --archive adds what an
+ * archive's member for the original costs. */
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atoms.h"
+#include "layout.h"
+#include "manifest.h"
+#include "packet.h"
 
 /*-*********************************************************
  *  Shared: options, input, escaping
@@ -19,6 +25,7 @@ typedef struct {
     const char *files[2];
     size_t nfiles;
     int json;
+    const char *archive; /* eval --archive */
 } sem_opts;
 
 /* Parses the options shared by atoms and eval; user patterns go straight
@@ -41,11 +48,9 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
                 fprintf(stderr, "szarc: %s: --protect-file: %s\n", cmd, err.msg);
                 return SZARC_EXIT_USAGE;
             }
-        } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval")) {
-            fprintf(stderr, "szarc: eval: --archive is not implemented yet (semantic archives "
-                            "do not exist yet; see docs/semantic.md)\n");
-            return SZARC_EXIT_USAGE;
-        } else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
+        } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval") && i + 1 < argc)
+            o->archive = argv[++i];
+        else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
             o->files[o->nfiles++] = s;
         else {
             fprintf(stderr, "szarc: %s: unexpected argument %s (see szarc --help)\n", cmd, s);
@@ -267,6 +272,103 @@ static double trunc6(double x)
     return (double)(long long)(x * 1e6) / 1e6;
 }
 
+/* eval --archive: the member whose original is ORIGINAL. */
+typedef struct {
+    szarc_archive ar;
+    const szarc_manifest_member *mm; /* into ar.manifest */
+    int expansion_matches;           /* EXPANSION is what extract writes for mm */
+    uint32_t n_patterns;             /* the member's user patterns, added to the extractor */
+} eval_member;
+
+/* Reads the archive, finds the member whose original's sha256 (a semantic
+ * member's original_sha256, an exact member's sha256) is that of orig,
+ * preferring one whose expansion is exp, and adds a semantic member's user
+ * patterns to the extractor a, so that both texts' atoms are the ones the
+ * archive protects. */
+static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, const uint8_t *exp,
+                       size_t elen, szarc_atoms *a, eval_member *em)
+{
+    const char *file = o->archive;
+    if (!strcmp(file, "-") && (!strcmp(o->files[0], "-") || !strcmp(o->files[1], "-"))) {
+        fprintf(stderr, "szarc: eval: --archive - and a file - cannot both read stdin\n");
+        return SZARC_EXIT_USAGE;
+    }
+    const int use_stdin = !strcmp(file, "-");
+    const int fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "szarc: eval: cannot open %s: %s\n", file, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    szarc_err err = {0};
+    const szarc_status st = szarc_archive_read(&em->ar, fd, &err);
+    if (!use_stdin)
+        close(fd);
+    if (st) {
+        fprintf(stderr, "szarc: eval: %s: %s\n", file, err.msg);
+        return st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED || st == SZARC_E_UNSUPPORTED
+                   ? SZARC_EXIT_FAIL
+                   : SZARC_EXIT_USAGE;
+    }
+    uint8_t ho[32], he[32];
+    szarc_sha256(ho, orig, olen);
+    szarc_sha256(he, exp, elen);
+    const szarc_manifest *mf = &em->ar.manifest;
+    for (size_t i = 0; i < mf->n_members; i++) {
+        const szarc_manifest_member *mm = &mf->members[i];
+        if (memcmp(mm->semantic ? mm->original_sha256 : mm->sha256, ho, 32))
+            continue;
+        const int same = !memcmp(mm->sha256, he, 32);
+        if (!em->mm || (same && !em->expansion_matches)) {
+            em->mm = mm;
+            em->expansion_matches = same;
+        }
+    }
+    if (!em->mm) {
+        char hex[65];
+        szarc_sha256_hex(hex, ho);
+        fprintf(stderr,
+                "szarc: eval: %s: no member of the archive has %s as its original (sha256 %s, "
+                "%zu bytes; see szarc list -f %s --json)\n",
+                file, o->files[0], hex, olen, file);
+        for (size_t i = 0; i < mf->n_members; i++)
+            if (mf->members[i].semantic && !memcmp(mf->members[i].sha256, ho, 32)) {
+                fprintf(stderr, "szarc: eval: %s is the expansion of the semantic member %s: "
+                                "give the original first\n",
+                        o->files[0], mf->members[i].path);
+                break;
+            }
+        return SZARC_EXIT_USAGE;
+    }
+    if (em->mm->method != SZARC_METHOD_SEMANTIC)
+        return SZARC_EXIT_OK;
+    const size_t idx = (size_t)(em->mm - mf->members);
+    szarc_packet p;
+    if (szarc_packet_parse(&p, em->ar.packets[idx], em->ar.packet_len[idx], &err)) {
+        fprintf(stderr, "szarc: eval: %s: member %s: %s\n", file, em->mm->path, err.msg);
+        return SZARC_EXIT_FAIL;
+    }
+    int rc = SZARC_EXIT_OK;
+    for (uint32_t i = 0; !rc && i < p.sem.n_patterns; i++) {
+        char *re = malloc(p.sem.pattern_len[i] + 1);
+        if (!re) {
+            fprintf(stderr, "szarc: eval: out of memory\n");
+            rc = SZARC_EXIT_USAGE;
+            break;
+        }
+        memcpy(re, p.sem.pattern[i], p.sem.pattern_len[i]);
+        re[p.sem.pattern_len[i]] = 0;
+        if (szarc_atoms_add_regex(a, re, &err)) {
+            fprintf(stderr, "szarc: eval: %s: member %s: user pattern %u: %s\n", file,
+                    em->mm->path, i, err.msg);
+            rc = err.status == SZARC_E_ARG ? SZARC_EXIT_FAIL : SZARC_EXIT_USAGE;
+        }
+        free(re);
+    }
+    em->n_patterns = p.sem.n_patterns;
+    szarc_packet_free(&p);
+    return rc;
+}
+
 int szarc_cli_eval(int argc, char **argv)
 {
     szarc_atoms *a = NULL;
@@ -276,6 +378,7 @@ int szarc_cli_eval(int argc, char **argv)
     sem_opts o = {0};
     szarc_err err = {0};
     szarc_atoms_eval_result r;
+    eval_member em = {0};
     int rc;
     if (szarc_atoms_create(&a, &err)) {
         fprintf(stderr, "szarc: eval: %s\n", err.msg);
@@ -286,8 +389,12 @@ int szarc_cli_eval(int argc, char **argv)
         rc = read_all("eval", o.files[0], &orig, &olen);
     if (!rc)
         rc = read_all("eval", o.files[1], &exp, &elen);
+    if (!rc && o.archive)
+        rc = find_member(&o, orig, olen, exp, elen, a, &em);
     if (rc)
         goto done;
+    const szarc_manifest_member *mm = em.mm;
+    const double bpb = mm && olen ? 8.0 * (double)mm->packet_size / (double)olen : 0.0;
     rc = SZARC_EXIT_USAGE;
     if (szarc_atoms_extract(a, orig, olen, &lo, &err) ||
         szarc_atoms_extract(a, exp, elen, &le, &err)) {
@@ -310,6 +417,17 @@ int szarc_cli_eval(int argc, char **argv)
         json_object_set_new(root, "expansion", json_string(o.files[1]));
         json_object_set_new(root, "original_bytes", json_integer((json_int_t)olen));
         json_object_set_new(root, "expansion_bytes", json_integer((json_int_t)elen));
+        if (mm) {
+            json_object_set_new(root, "archive", json_string(o.archive));
+            json_object_set_new(root, "archive_member", json_string(mm->path));
+            json_object_set_new(root, "mode", json_string(mm->semantic ? "semantic" : "exact"));
+            json_object_set_new(root, "level", json_integer(mm->semantic ? mm->level : 0));
+            json_object_set_new(root, "method", json_string(szarc_method_name(mm->method)));
+            json_object_set_new(root, "packet_bytes", json_integer((json_int_t)mm->packet_size));
+            json_object_set_new(root, "bits_per_byte", json_real(bpb));
+            json_object_set_new(root, "archive_patterns", json_integer(em.n_patterns));
+            json_object_set_new(root, "expansion_matches", json_boolean(em.expansion_matches));
+        }
         json_object_set_new(root, "original_atoms", json_integer((json_int_t)r.orig_atoms));
         json_object_set_new(root, "expansion_atoms", json_integer((json_int_t)r.exp_atoms));
         json_object_set_new(root, "original_critical", json_integer((json_int_t)r.orig_critical));
@@ -332,6 +450,20 @@ int szarc_cli_eval(int argc, char **argv)
         printf("original              %s (%zu bytes, %zu atoms, %zu critical)\n", o.files[0], olen,
                r.orig_atoms, r.orig_critical);
         printf("expansion             %s (%zu bytes, %zu atoms)\n", o.files[1], elen, r.exp_atoms);
+        if (mm) {
+            printf("archive               %s\n", o.archive);
+            printf("archive_member        %s\n", mm->path);
+            printf("mode                  %s\n", mm->semantic ? "semantic" : "exact");
+            printf("level                 %u\n", mm->semantic ? mm->level : 0);
+            printf("method                %s\n", szarc_method_name(mm->method));
+            printf("original_bytes        %zu\n", olen);
+            printf("packet_bytes          %llu\n", (unsigned long long)mm->packet_size);
+            printf("bits_per_byte         %.6f\n", bpb);
+            printf("archive_patterns      %u\n", em.n_patterns);
+            printf("expansion_matches     %s\n",
+                   em.expansion_matches ? "yes (what szarc extract writes for the member)"
+                                        : "no (szarc extract writes other bytes for the member)");
+        }
         printf("critical_atom_recall  %.6f\n", trunc6(r.critical_atom_recall));
         printf("weighted_atom_recall  %.6f\n", trunc6(r.weighted_atom_recall));
         printf("atom_precision        %.6f\n", trunc6(r.atom_precision));
@@ -349,6 +481,7 @@ int szarc_cli_eval(int argc, char **argv)
         rc = SZARC_EXIT_OK;
     }
 done:
+    szarc_archive_free(&em.ar);
     szarc_atom_list_free(&lo);
     szarc_atom_list_free(&le);
     szarc_atoms_destroy(a);
