@@ -25,13 +25,11 @@ nice -n 10 $PY train.py --device auto --threads 2 --seed 1 \
 # Phase 2: continue from step 3400 with a fresh warm-up and cosine, 3 of
 # every 8 batch rows drawn from the literary packages (verse, scripture,
 # aphorisms), which the technical majority of the corpus under-represents.
-# (The run was planned to step 8400 and re-planned at step 4102 to end at
-# 6400 so that it finished within the session; the schedule says exactly that.)
 nice -n 10 $PY train.py --device auto --threads 2 --seed 1 --resume \
   --d-model 256 --layers 4 --heads 4 --kv-heads 2 --d-ff 704 --ctx 256 \
-  --batch 8 --steps 6400 --resched 0:3000,1351:2100,2100:2800,2800:3400 --warmup 100 --lr 1.5e-3 --min-lr-frac 0.1 --wd 0.1 \
-  --restart 3400:7e-4:8400,4102:6400 --mix bible-kjv-text,fortunes,fortunes-min,dict-devil --mix-frac 0.375 \
-  --eval-every 200 --ckpt-minutes 5 --max-minutes 200 \
+  --batch 8 --steps 8400 --resched 0:3000,1351:2100,2100:2800,2800:3400 --warmup 100 --lr 1.5e-3 --min-lr-frac 0.1 --wd 0.1 \
+  --restart 3400:7e-4:8400 --mix bible-kjv-text,fortunes,fortunes-min,dict-devil --mix-frac 0.375 \
+  --eval-every 200 --ckpt-minutes 5 --max-minutes 240 \
   --loss-png ../../docs/loss.png \
   "$@"
 nice -n 10 $PY train.py --bench-eval work/run/ckpt.pt
