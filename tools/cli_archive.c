@@ -801,6 +801,7 @@ int szarc_cli_extract(int argc, char **argv)
     }
     install_handlers();
     uint64_t bytes = 0;
+    size_t n_sem = 0;
     for (size_t j = 0, i = 0; j < n_jobs; j++, i++) {
         while (!sel[i])
             i++;
@@ -811,10 +812,16 @@ int szarc_cli_extract(int argc, char **argv)
             goto done;
         }
         bytes += jobs[j].out_len;
+        n_sem += mm->semantic;
     }
-    if (!o.quiet)
+    if (!o.quiet) {
         fprintf(stderr, "szarc: extracted %zu files, %llu bytes%s%s\n", n_jobs,
                 (unsigned long long)bytes, e ? ", " : "", e ? szarc_engine_device(e) : "");
+        if (n_sem)
+            fprintf(stderr, "szarc: %zu of them are semantic expansions, not the original bytes: "
+                            "their protected atoms are exact (szarc list shows which)\n",
+                    n_sem);
+    }
 done:
     if (root >= 0)
         close(root);
