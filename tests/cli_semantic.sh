@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# cli_semantic.sh: semantic mode as a user runs it, with the trained default
+# model on tests/data/semantic/prose.txt: create --mode semantic --level 3
+# makes a semantic member (list shows it, list --json has the semantic
+# object); extract writes an expansion that differs from the original, has
+# the manifest's sha256 and keeps every atom (eval: recall and precision
+# exactly 1); eval --archive reports the member; verify (full) passes, and
+# with --pubkey on a signed archive; a changed atoms_sha256 in the manifest
+# and a changed level byte in the packet fail verify; the C reference and
+# --device auto (lavapipe when present) make the same bytes; usage errors
+# exit 2; --level 0 is exact; --protect keeps its matches.
+# Usage: cli_semantic.sh SZARC   (exit 77: no trained default model)
+set -u
+SZARC=$1
+SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+MODEL=$SRC/models/szarc-default.gguf
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+fail=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+# jfield KEY FILE: the first value of "KEY" in a JSON file, quotes and comma dropped
+jfield() {
+  sed -n -e "s/^ *\"$1\": \"\(.*\)\",\{0,1\}$/\1/p" \
+    -e "s/^ *\"$1\": \([-0-9.e+a-z]*\),\{0,1\}$/\1/p" "$2" | head -n1
+}
+# the offset in FILE of the first occurrence of STRING
+offset_of() { grep -boa -- "$2" "$1" | head -n1 | cut -d: -f1; }
+# the offset of member NAME's data in a tar (GNU tar's block numbers)
+data_offset() {
+  local blk
+  blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
+  echo $(( (blk + 1) * 512 ))
+}
+# putbyte FILE OFFSET VALUE: overwrite one byte in place
+putbyte() { printf "$(printf '\\%03o' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+
+if [ ! -f "$MODEL" ]; then
+  echo "no trained default model at $MODEL: skipped"
+  exit 77
+fi
+S() { "$SZARC" "$@"; }
+M="--model $MODEL"
+export SOURCE_DATE_EPOCH=1700000000
+cp "$SRC/tests/data/semantic/prose.txt" prose.txt
+touch -d '2001-02-03 04:05:06 UTC' prose.txt
+S keygen -o key > /dev/null || die "keygen"
+
+# create, signed, on the C reference
+S create -f a.szarc $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
+  || die "create --mode semantic --level 3"
+S list -f a.szarc > list.txt; rc=$?
+check "list: exit 0" '[ $rc = 0 ]'
+check "list: method semantic" 'grep -q "^ *4939  semantic  .* prose.txt" list.txt'
+check "list: member note" \
+  'grep -q "prose.txt  \[semantic level 3: expands to [0-9]* bytes, not the original; [0-9]* atoms exact\]" list.txt'
+S list -f a.szarc --json > list.json; rc=$?
+check "list --json: exit 0" '[ $rc = 0 ]'
+check "list --json: mode semantic" 'grep -q "^      \"mode\": \"semantic\",$" list.json'
+check "list --json: method semantic" 'grep -q "^      \"method\": \"semantic\",$" list.json'
+check "list --json: semantic object" 'grep -q "^      \"semantic\": {$" list.json'
+check "list --json: level 3" '[ "$(jfield level list.json)" = 3 ]'
+check "list --json: original_size" '[ "$(jfield original_size list.json)" = 4939 ]'
+check "list --json: original_sha256" \
+  '[ "$(jfield original_sha256 list.json)" = "$(sha256sum < prose.txt | cut -c1-64)" ]'
+check "list --json: atoms" '[ "$(jfield atoms list.json)" -gt 0 ]'
+tar -xOf a.szarc szarc/manifest.json > manifest.json
+check "manifest: atoms_sha256" 'grep -q "^        \"atoms_sha256\": \"[0-9a-f]\{64\}\"$" manifest.json'
+check "statement: atoms-sha256" 'tar -xOf a.szarc szarc/signature | grep -q "^atoms-sha256 [0-9a-f]\{64\}$"'
+
+# extract: the expansion, not the original, with the manifest's digest, every atom kept
+mkdir x
+S extract -f a.szarc -C x $M --device cpu --quiet; rc=$?
+check "extract: exit 0" '[ $rc = 0 ]'
+check "extract: the expansion differs from the original" '! cmp -s prose.txt x/prose.txt'
+check "extract: sha256 is the manifest's" \
+  '[ "$(sha256sum < x/prose.txt | cut -c1-64)" = "$(jfield sha256 list.json)" ]'
+check "extract: size is the manifest's" '[ "$(wc -c < x/prose.txt)" = "$(jfield size list.json)" ]'
+S eval prose.txt x/prose.txt --json > eval.json; rc=$?
+check "eval: exit 0" '[ $rc = 0 ]'
+for k in critical_atom_recall weighted_atom_recall atom_precision; do
+  check "eval: $k is exactly 1" '[ "$(jfield $k eval.json)" = 1.0 ]'
+done
+check "eval: chrf below 1" 'awk -v x="$(jfield chrf eval.json)" "BEGIN { exit !(x > 0.5 && x < 1) }"'
+
+# eval --archive: the member of the original, its mode, level and cost
+S eval prose.txt x/prose.txt --archive a.szarc --json > ea.json; rc=$?
+check "eval --archive: exit 0" '[ $rc = 0 ]'
+check "eval --archive: archive_member" '[ "$(jfield archive_member ea.json)" = prose.txt ]'
+check "eval --archive: mode semantic" '[ "$(jfield mode ea.json)" = semantic ]'
+check "eval --archive: level 3" '[ "$(jfield level ea.json)" = 3 ]'
+check "eval --archive: original_bytes" '[ "$(jfield original_bytes ea.json)" = 4939 ]'
+check "eval --archive: packet_bytes" \
+  '[ "$(jfield packet_bytes ea.json)" = "$(jfield packet_size list.json)" ]'
+check "eval --archive: bits_per_byte" 'awk -v b="$(jfield bits_per_byte ea.json)" \
+  -v p="$(jfield packet_bytes ea.json)" "BEGIN { d = b - 8 * p / 4939; exit !(d < 1e-9 && d > -1e-9) }"'
+check "eval --archive: the expansion is the member's" \
+  '[ "$(jfield expansion_matches ea.json)" = true ]'
+check "eval --archive: recall unchanged" '[ "$(jfield critical_atom_recall ea.json)" = 1.0 ]'
+S eval prose.txt x/prose.txt --archive a.szarc > ea.txt; rc=$?
+check "eval --archive text: exit 0" '[ $rc = 0 ]'
+check "eval --archive text: member, mode, level, bits per byte" \
+  'grep -q "^archive_member  *prose.txt$" ea.txt && grep -q "^mode  *semantic$" ea.txt &&
+   grep -q "^level  *3$" ea.txt && grep -q "^bits_per_byte  *[0-9.]*$" ea.txt'
+printf 'not in the archive\n' > other.txt
+S eval other.txt x/prose.txt --archive a.szarc > /dev/null 2> err.txt; rc=$?
+check "eval --archive: no member matches: exit 2, names the archive and the original" \
+  '[ $rc = 2 ] && grep -q "a.szarc" err.txt && grep -q "other.txt" err.txt'
+S eval x/prose.txt prose.txt --archive a.szarc > /dev/null 2> err.txt; rc=$?
+check "eval --archive: the expansion as ORIGINAL: exit 2, says so" \
+  '[ $rc = 2 ] && grep -q "is the expansion of the semantic member prose.txt" err.txt'
+S eval prose.txt x/prose.txt --archive missing.szarc > /dev/null 2> err.txt; rc=$?
+check "eval --archive: missing archive: exit 2" '[ $rc = 2 ] && grep -q "missing.szarc" err.txt'
+
+# verify: full, with the public key (p.szarc below: full, unsigned)
+S verify -f a.szarc $M --device cpu --quiet --pubkey key.pub > v.txt; rc=$?
+check "verify --pubkey (full): exit 0" '[ $rc = 0 ] && grep -q "^signature: ok" v.txt'
+check "verify --pubkey (full): expanded and re-encoded" \
+  'grep -q "^ok  *prose.txt (semantic, .*expanded and re-encoded" v.txt'
+S verify -f a.szarc --quick > v.txt; rc=$?
+check "verify --quick without a key: exit 0" '[ $rc = 0 ] && grep -q "^ok  *prose.txt (semantic" v.txt'
+
+# the same archive made with --device auto (lavapipe when present)
+S create -f auto.szarc $M --device auto --quiet --mode semantic --level 3 --sign key prose.txt
+check "--device auto: byte-identical to --device cpu" 'cmp a.szarc auto.szarc'
+
+# --protect: every match stays; the archive verifies (unsigned: its manifest is the reference)
+S create -f p.szarc $M --device cpu --quiet --mode semantic --level 3 --protect river \
+  --protect '\bhas\b' prose.txt || die "create --protect"
+mkdir xp
+S extract -f p.szarc -C xp $M --device cpu --quiet; rc=$?
+check "--protect: semantic member" 'S list -f p.szarc | grep -q " semantic .*prose.txt"'
+check "--protect: extract exit 0" '[ $rc = 0 ]'
+for w in river has; do
+  check "--protect: '$w' count kept ($(grep -ow $w prose.txt | wc -l))" \
+    '[ "$(grep -ow $w xp/prose.txt | wc -l)" = "$(grep -ow $w prose.txt | wc -l)" ]'
+done
+S verify -f p.szarc $M --device cpu --quiet > v.txt; rc=$?
+check "--protect: verify (full, unsigned) exit 0" \
+  '[ $rc = 0 ] && grep -q "^ok  *prose.txt (semantic, .*expanded and re-encoded" v.txt'
+S eval prose.txt xp/prose.txt --archive p.szarc --json > ep.json; rc=$?
+check "--protect: eval --archive uses the member's 2 patterns" \
+  '[ $rc = 0 ] && [ "$(jfield archive_patterns ep.json)" = 2 ] &&
+   [ "$(jfield critical_atom_recall ep.json)" = 1.0 ]'
+
+# damage: the manifest's atoms_sha256 (one hex digit, in place: the tar stays valid)
+cp p.szarc bad-atoms.szarc
+off=$(( $(offset_of bad-atoms.szarc '"atoms_sha256": "') + 17 ))
+[ "$(byte_at bad-atoms.szarc $off)" = 48 ] && putbyte bad-atoms.szarc $off 49 \
+  || putbyte bad-atoms.szarc $off 48
+S verify -f bad-atoms.szarc $M --device cpu --quiet > v.txt; rc=$?
+check "damaged atoms_sha256: verify exit 1, atom-hash" \
+  '[ $rc = 1 ] && grep -q "atom-hash: the expansion has [0-9]* protected atoms with root" v.txt'
+# ... of the signed archive: the manifest no longer matches the statement
+cp a.szarc bad-atoms-signed.szarc
+off=$(( $(offset_of bad-atoms-signed.szarc '"atoms_sha256": "') + 17 ))
+[ "$(byte_at bad-atoms-signed.szarc $off)" = 48 ] && putbyte bad-atoms-signed.szarc $off 49 \
+  || putbyte bad-atoms-signed.szarc $off 48
+S verify -f bad-atoms-signed.szarc --quick --pubkey key.pub > v.txt; rc=$?
+check "damaged atoms_sha256 (signed): verify exit 1, manifest-digest" \
+  '[ $rc = 1 ] && grep -q "manifest-digest" v.txt'
+
+# damage: the packet's level byte (offset 6 of the .szp)
+off=$(( $(data_offset a.szarc data/prose.txt.szp) + 6 ))
+check "packet: level byte is 3" '[ "$(byte_at a.szarc $off)" = 3 ]'
+for lv in 2 0; do
+  cp a.szarc bad-level.szarc
+  putbyte bad-level.szarc $off $lv
+  S verify -f bad-level.szarc $M --device cpu --quiet > v.txt; rc=$?
+  check "damaged level byte ($lv): verify exit 1, packet-format" \
+    '[ $rc = 1 ] && grep -q "packet-format: .*level $lv" v.txt'
+done
+
+# usage errors: exit 2, no archive left
+for args in "--level 2" "--mode lossy" "--mode semantic --level 7" \
+            "--mode semantic --method zstd" "--protect river"; do
+  rm -f u.szarc
+  S create -f u.szarc $M --device cpu --quiet $args prose.txt 2> err.txt; rc=$?
+  check "create $args: exit 2" '[ $rc = 2 ] && [ -s err.txt ] && [ ! -e u.szarc ]'
+done
+
+# --level 0: an exact archive
+S create -f l0.szarc $M --device cpu --quiet --mode semantic --level 0 prose.txt; rc=$?
+S list -f l0.szarc --json > l0.json
+check "--level 0: exit 0, mode exact" '[ $rc = 0 ] && [ "$(jfield mode l0.json)" = exact ]'
+check "--level 0: no semantic object" '! grep -q "\"semantic\"" l0.json'
+S eval prose.txt prose.txt --archive l0.szarc --json > e0.json; rc=$?
+check "--level 0: eval --archive: mode exact, level 0" \
+  '[ $rc = 0 ] && [ "$(jfield mode e0.json)" = exact ] && [ "$(jfield level e0.json)" = 0 ]'
+
+exit $fail
