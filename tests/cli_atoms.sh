@@ -89,6 +89,6 @@ check "eval with one file: exit 2" '[ $rc = 2 ]'
 "$szarc" eval "$data/prose.txt" "$tmp/missing.txt" 2> "$tmp/err"; rc=$?
 check "eval missing expansion: exit 2, names it" '[ $rc = 2 ] && grep -q "missing.txt" "$tmp/err"'
 "$szarc" eval "$data/prose.txt" "$data/prose.txt" --archive x.szarc 2> "$tmp/err"; rc=$?
-check "eval --archive: not implemented yet, exit 2" '[ $rc = 2 ] && grep -q "not implemented" "$tmp/err"'
+check "eval --archive: missing archive, exit 2, names it" '[ $rc = 2 ] && grep -q "x.szarc" "$tmp/err"'
 
 exit $fail

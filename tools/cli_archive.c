@@ -881,13 +881,15 @@ int szarc_cli_list(int argc, char **argv)
                                    "mtime", (json_int_t)mm->mtime, "permissions", perm,
                                    "sha256", sha);
             if (jm && mm->semantic) {
-                char osha[65];
+                char osha[65], root[65];
                 szarc_sha256_hex(osha, mm->original_sha256);
+                szarc_sha256_hex(root, mm->atoms_root);
                 json_object_set_new(jm, "semantic",
-                                    json_pack("{s:I, s:I, s:s, s:I}", "level",
+                                    json_pack("{s:I, s:I, s:s, s:I, s:s}", "level",
                                               (json_int_t)mm->level, "original_size",
                                               (json_int_t)mm->original_size, "original_sha256",
-                                              osha, "atoms", (json_int_t)mm->n_atoms));
+                                              osha, "atoms", (json_int_t)mm->n_atoms,
+                                              "atoms_sha256", root));
             }
             json_array_append_new(arr, jm);
         }

@@ -67,7 +67,8 @@ static const struct {
      "re-encoding the expansion gives another packet: the device or szarc build does not "
      "reproduce the pinned numerics; try --device cpu and report a bug"},
     {SZARC_VERIFY_ATOM_HASH, "atom-hash",
-     "a protected atom does not match its signed hash: restore the member from another copy"},
+     "the protected atoms of the expansion are not those of the original (as signed, or as "
+     "the manifest lists them): restore the member from another copy"},
     {SZARC_VERIFY_MISSING, "missing-member",
      "the member is not in the archive: restore it from another copy of the archive"},
     {SZARC_VERIFY_UNEXPECTED, "unexpected-member",
@@ -731,9 +732,12 @@ static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, si
         }
         memcpy(re, s->pattern[i], s->pattern_len[i]);
         re[s->pattern_len[i]] = 0;
-        if (szarc_atoms_add_regex(ax, re, err) == SZARC_E_ARG)
+        const szarc_status ps = szarc_atoms_add_regex(ax, re, err);
+        if (ps == SZARC_E_ARG)
             member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "user pattern %u does not compile: %s",
                            i, err->msg);
+        else if (ps)
+            st = ps; /* out of memory: not the member's fault */
         free(re);
     }
     size_t n = 0;
