@@ -113,6 +113,19 @@ fail:
     return st;
 }
 
+/* Makes packet p (of the model coding c) the member's choice. */
+static void adopt(szarc_member_coded *out, uint8_t *p, size_t plen, uint32_t method,
+                  const szarc_coded *c)
+{
+    free(out->packet);
+    out->packet = p;
+    out->packet_len = plen;
+    out->method = method;
+    out->chunks = c->n_chunks;
+    out->tokens = c->n_tokens;
+    out->ideal_bits = c->ideal_bits;
+}
+
 /* Copies stream k of `from` over stream k of `to` (same chunk layout). */
 static int take_stream(szarc_coded *to, const szarc_coded *from, uint32_t k)
 {
@@ -154,15 +167,9 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     out->model_tried = 1;
     if ((st = szarc_packet_write_coded(&p, &plen, len, &c0, err)))
         goto fail;
-    if (plen < out->packet_len) {
-        free(out->packet);
-        out->packet = p;
-        out->packet_len = plen;
-        out->method = SZARC_METHOD_MODEL;
-        out->chunks = c0.n_chunks;
-        out->tokens = c0.n_tokens;
-        out->ideal_bits = c0.ideal_bits;
-    } else
+    if (plen < out->packet_len)
+        adopt(out, p, plen, SZARC_METHOD_MODEL, &c0);
+    else
         free(p);
     p = NULL;
     st = szarc_sem_expand(e, m, o, ax, data, len, chunk, level, progress, pctx, &r, err);
@@ -237,13 +244,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     if (st)
         goto fail;
     if (force || plen < out->packet_len) {
-        free(out->packet);
-        out->packet = p;
-        out->packet_len = plen;
-        out->method = SZARC_METHOD_SEMANTIC;
-        out->chunks = c1.n_chunks;
-        out->tokens = c1.n_tokens;
-        out->ideal_bits = c1.ideal_bits; /* before any chunk was set back */
+        adopt(out, p, plen, SZARC_METHOD_SEMANTIC, &c1); /* ideal bits: before any set-back */
         out->expansion = r.text;
         out->expansion_len = r.len;
         r.text = NULL;

@@ -568,6 +568,21 @@ static int32_t ilog2_q8(uint32_t f)
     return msb * 256 + (int32_t)((x - (1u << 23)) >> 15);
 }
 
+/* The original's tokens, which must be as many as the expansion's. */
+static szarc_status original_tokens(const szarc_model *m, const uint8_t *text, size_t len,
+                                    const szarc_sem_result *r, int32_t **t, size_t *n,
+                                    szarc_err *err)
+{
+    szarc_status st = szarc_tok_encode_exact(m->tok, text, len, t, n, err);
+    if (!st && *n != r->n) {
+        free(*t);
+        *t = NULL;
+        st = szarc_err_set(err, SZARC_E_ARG, "semantic: %zu tokens, the expansion has %zu", *n,
+                           r->n);
+    }
+    return st;
+}
+
 szarc_status szarc_sem_refine(const szarc_model *m, const szarc_atoms *ax, const uint8_t *text,
                               size_t len, uint32_t chunk, const uint32_t *f_orig,
                               const uint32_t *f_exp, szarc_sem_result *r, szarc_err *err)
@@ -575,14 +590,9 @@ szarc_status szarc_sem_refine(const szarc_model *m, const szarc_atoms *ax, const
     int32_t *t = NULL;
     size_t n = 0;
     szarc_atom_list oa = {0};
-    szarc_status st = szarc_tok_encode_exact(m->tok, text, len, &t, &n, err);
+    szarc_status st = original_tokens(m, text, len, r, &t, &n, err);
     if (st)
         return st;
-    if (n != r->n) {
-        free(t);
-        return szarc_err_set(err, SZARC_E_ARG, "semantic: %zu tokens, the expansion has %zu", n,
-                             r->n);
-    }
     /* decide on the costs as coded: all decisions first, then set back */
     uint8_t *back = calloc(n ? n : 1, 1);
     if (!back) {
@@ -618,14 +628,9 @@ szarc_status szarc_sem_revert_chunks(const szarc_model *m, const szarc_atoms *ax
     size_t n = 0;
     szarc_atom_list oa = {0};
     *more = 0;
-    szarc_status st = szarc_tok_encode_exact(m->tok, text, len, &t, &n, err);
+    szarc_status st = original_tokens(m, text, len, r, &t, &n, err);
     if (st)
         return st;
-    if (n != r->n) {
-        free(t);
-        return szarc_err_set(err, SZARC_E_ARG, "semantic: %zu tokens, the expansion has %zu", n,
-                             r->n);
-    }
     for (size_t c = 0; c * chunk < n; c++)
         if (revert[c])
             for (size_t i = c * chunk; i < n && i < (c + 1) * chunk; i++)

@@ -20,23 +20,6 @@
 
 static int verbose;
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static void dump(const szarc_model *m, const uint8_t *text, size_t len, const szarc_sem_result *r)
 {
@@ -182,7 +165,7 @@ static uint8_t *read_data(const char *rel, size_t *len)
     const char *src = getenv("SZARC_SOURCE_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/data/%s", src ? src : ".", rel);
-    uint8_t *b = read_file(path, len);
+    uint8_t *b = tu_read_file(path, len);
     CHECK(b, "cannot read %s", path);
     return b;
 }

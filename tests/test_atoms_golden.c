@@ -19,26 +19,6 @@ static const struct {
     {"invalid.txt", NULL, "invalid.atoms"},
 };
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
-}
 
 /* appends the golden line of one atom to out (grown as needed) */
 static void format_atom(char **out, size_t *n, size_t *cap, const uint8_t *t, const szarc_atom *a)
@@ -85,7 +65,7 @@ int main(void)
         }
         size_t len = 0, glen = 0;
         snprintf(path, sizeof path, "%s/%s", dir, cases[c].input);
-        uint8_t *text = slurp(path, &len);
+        uint8_t *text = tu_read_file(path, &len);
         CHECK(text != NULL, "cannot read %s", path);
         szarc_atom_list l = {0};
         CHECK(text && szarc_atoms_extract(a, text, len, &l, &err) == SZARC_OK, "%s: %s",
@@ -103,7 +83,7 @@ int main(void)
                 fclose(f);
             printf("wrote %s (%zu atoms)\n", path, l.n);
         } else {
-            uint8_t *want = slurp(path, &glen);
+            uint8_t *want = tu_read_file(path, &glen);
             CHECK(want != NULL, "cannot read %s", path);
             if (want && (glen != n || memcmp(want, got, n))) {
                 CHECK(0, "%s: atoms differ from %s; got:\n%s", cases[c].input, cases[c].golden,

@@ -34,6 +34,28 @@ static inline void tu_hex(char *out, const uint8_t *b, size_t n)
         sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+/* The whole file (NUL-terminated, *len bytes), or NULL. */
+static inline uint8_t *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        *len = (size_t)n;
+    }
+    return b;
+}
+
 /* Deterministic pseudo-random token ids (xorshift64). */
 static inline void tu_tokens(int32_t *tok, size_t n, uint32_t vocab, uint64_t seed)
 {
