@@ -163,10 +163,10 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     if (st == SZARC_E_TOKENIZER)
         return SZARC_OK; /* not representable: zstd or stored it is */
     if (st)
-        goto fail;
+        goto done;
     out->model_tried = 1;
     if ((st = szarc_packet_write_coded(&p, &plen, len, &c0, err)))
-        goto fail;
+        goto done;
     if (plen < out->packet_len)
         adopt(out, p, plen, SZARC_METHOD_MODEL, &c0);
     else
@@ -178,7 +178,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
         goto done;
     }
     if (st)
-        goto fail;
+        goto done;
     out->sem_candidates = r.candidates;
     out->sem_atoms = r.n_atoms;
     out->sem_deviations = r.deviations;
@@ -189,7 +189,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
                                       err)))
         goto tokfail;
     if ((st = szarc_sem_refine(m, ax, data, len, chunk, f0, f1, &r, err)))
-        goto fail;
+        goto done;
     out->sem_deviations = r.deviations;
     if (r.deviations == 0 && !force)
         goto done;
@@ -200,7 +200,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
      * the original: then the semantic streams are never longer than exact */
     if (!(revert = calloc(c0.n_chunks ? c0.n_chunks : 1, 1))) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
-        goto fail;
+        goto done;
     }
     size_t n_revert = 0;
     for (uint32_t k = 0; k < c0.n_chunks && k < c1.n_chunks; k++)
@@ -212,7 +212,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     if (n_revert) {
         int more = 0;
         if ((st = szarc_sem_revert_chunks(m, ax, data, len, chunk, revert, &r, &more, err)))
-            goto fail;
+            goto done;
         out->sem_deviations = r.deviations;
         if (r.deviations == 0 && !force)
             goto done;
@@ -224,7 +224,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
             for (uint32_t k = 0; k < c1.n_chunks; k++)
                 if (revert[k] && take_stream(&c1, &c0, k)) {
                     st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
-                    goto fail;
+                    goto done;
                 }
     }
     szarc_sem_section sec = {SZARC_SEM_ATOMS_VERSION, level,
@@ -242,7 +242,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     free(pat);
     free(pat_len);
     if (st)
-        goto fail;
+        goto done;
     if (force || plen < out->packet_len) {
         adopt(out, p, plen, SZARC_METHOD_SEMANTIC, &c1); /* ideal bits: before any set-back */
         out->expansion = r.text;
@@ -252,6 +252,11 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
         memcpy(out->atoms_root, r.atoms_root, 32);
     } else
         free(p);
+    goto done;
+tokfail:
+    if (st == SZARC_E_TOKENIZER) /* the checks guarantee this does not happen */
+        st = szarc_err_set(err, SZARC_E_DETERMINISM,
+                           "semantic: the expansion does not re-tokenize to its tokens");
 done:
     if (out->method != SZARC_METHOD_MODEL && out->method != SZARC_METHOD_SEMANTIC)
         out->chunks = 0, out->tokens = 0;
@@ -261,19 +266,8 @@ done:
     szarc_coded_free(&c1);
     szarc_sem_result_free(&r);
     free(revert);
-    return SZARC_OK;
-tokfail:
-    if (st == SZARC_E_TOKENIZER) /* the checks guarantee this does not happen */
-        st = szarc_err_set(err, SZARC_E_DETERMINISM,
-                           "semantic: the expansion does not re-tokenize to its tokens");
-fail:
-    free(f0);
-    free(f1);
-    szarc_coded_free(&c0);
-    szarc_coded_free(&c1);
-    szarc_sem_result_free(&r);
-    free(revert);
-    szarc_member_coded_free(out);
+    if (st)
+        szarc_member_coded_free(out);
     return st;
 }
 
