@@ -113,6 +113,21 @@ fail:
     return st;
 }
 
+/* Progress over the passes of semantic encoding: pass k of n reports
+ * (k * total + done) of n * total. */
+typedef struct {
+    szarc_codec_progress fn;
+    void *ctx;
+    uint32_t pass, passes;
+} passes_progress;
+
+static void pass_progress(void *p, uint64_t done, uint64_t total)
+{
+    const passes_progress *pp = p;
+    if (pp->fn)
+        pp->fn(pp->ctx, pp->pass * total + done, pp->passes * total);
+}
+
 /* Makes packet p (of the model coding c) the member's choice. */
 static void adopt(szarc_member_coded *out, uint8_t *p, size_t plen, uint32_t method,
                   const szarc_coded *c)
@@ -159,7 +174,9 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     uint8_t *p = NULL, *revert = NULL;
     size_t plen = 0;
     uint32_t *f0 = NULL, *f1 = NULL;
-    st = szarc_codec_encode_freq(e, m, o, data, len, chunk, progress, pctx, &c0, &f0, err);
+    /* four passes: code the original, the loop, code the expansion, again after refining */
+    passes_progress pp = {progress, pctx, 0, 4};
+    st = szarc_codec_encode_freq(e, m, o, data, len, chunk, pass_progress, &pp, &c0, &f0, err);
     if (st == SZARC_E_TOKENIZER)
         return SZARC_OK; /* not representable: zstd or stored it is */
     if (st)
@@ -172,7 +189,8 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     else
         free(p);
     p = NULL;
-    st = szarc_sem_expand(e, m, o, ax, data, len, chunk, level, progress, pctx, &r, err);
+    pp.pass = 1;
+    st = szarc_sem_expand(e, m, o, ax, data, len, chunk, level, pass_progress, &pp, &r, err);
     if (st == SZARC_E_TOKENIZER) {
         st = SZARC_OK;
         goto done;
@@ -185,7 +203,8 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     if (r.deviations == 0 && !force)
         goto done;
     /* keep the deviations that pay for themselves where they are, then code */
-    if ((st = szarc_codec_encode_freq(e, m, o, r.text, r.len, chunk, progress, pctx, &c1, &f1,
+    pp.pass = 2;
+    if ((st = szarc_codec_encode_freq(e, m, o, r.text, r.len, chunk, pass_progress, &pp, &c1, &f1,
                                       err)))
         goto tokfail;
     if ((st = szarc_sem_refine(m, ax, data, len, chunk, f0, f1, &r, err)))
@@ -194,7 +213,8 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     if (r.deviations == 0 && !force)
         goto done;
     szarc_coded_free(&c1);
-    if ((st = szarc_codec_encode(e, m, o, r.text, r.len, chunk, progress, pctx, &c1, err)))
+    pp.pass = 3;
+    if ((st = szarc_codec_encode(e, m, o, r.text, r.len, chunk, pass_progress, &pp, &c1, err)))
         goto tokfail;
     /* a chunk whose expansion codes no shorter than its original goes back to
      * the original: then the semantic streams are never longer than exact */
