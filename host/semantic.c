@@ -475,39 +475,88 @@ static szarc_status offsets(const szarc_tok *tk, const int32_t *t, size_t n, siz
     return SZARC_OK;
 }
 
-/* First disagreement between the atoms of the original and of the
- * expansion, as a byte offset of the expansion; SIZE_MAX when they agree. */
-static size_t atoms_differ(const uint8_t *ot, const szarc_atom_list *oa, const uint8_t *et,
-                           size_t elen, const szarc_atom_list *ea)
+static size_t tok_len(const szarc_tok *tk, int32_t id)
 {
-    const size_t n = oa->n < ea->n ? oa->n : ea->n;
-    for (size_t k = 0; k < n; k++) {
-        const szarc_atom *x = &oa->v[k], *y = &ea->v[k];
-        if (x->type != y->type || x->end - x->start != y->end - y->start ||
-            memcmp(ot + x->start, et + y->start, x->end - x->start) != 0)
-            return y->start;
+    size_t l = 0;
+    szarc_tok_token_bytes(tk, id, &l);
+    return l;
+}
+
+/* Marks bad[i] at every token of the expansion ex where its re-tokenization
+ * t2 disagrees: both cover the same bytes, so after a disagreement the walk
+ * resumes at the next byte offset where both have a token boundary.
+ * @return the number of disagreements. */
+static size_t token_disagreements(const szarc_tok *tk, const int32_t *ex, size_t n,
+                                  const int32_t *t2, size_t n2, uint8_t *bad)
+{
+    size_t i = 0, j = 0, bi = 0, bj = 0, cnt = 0;
+    while (i < n && j < n2) {
+        if (bi == bj && ex[i] == t2[j]) {
+            bi += tok_len(tk, ex[i++]);
+            bj += tok_len(tk, t2[j++]);
+            continue;
+        }
+        bad[i] = 1, cnt++;
+        do {
+            if (bi <= bj)
+                bi += tok_len(tk, ex[i++]);
+            else
+                bj += tok_len(tk, t2[j++]);
+        } while (i < n && j < n2 && bi != bj);
     }
-    if (oa->n == ea->n)
-        return SIZE_MAX;
-    return ea->n > n ? ea->v[n].start : (elen ? elen - 1 : 0);
+    if (n && (i < n || j < n2))
+        bad[i < n ? i : n - 1] = 1, cnt++;
+    return cnt;
+}
+
+/* Marks bad[] at every atom of the original (oa, in ot with token offsets
+ * off_t) and of the expansion (ea, in et, off_e) that has no twin of the same
+ * type and bytes at the same token index. Both lists are sorted by start.
+ * @return the number of disagreements. */
+static size_t atom_disagreements(const uint8_t *ot, const szarc_atom_list *oa, const size_t *off_t,
+                                 const uint8_t *et, const szarc_atom_list *ea, const size_t *off_e,
+                                 size_t n, uint8_t *bad)
+{
+    size_t a = 0, b = 0, cnt = 0;
+    while (a < oa->n || b < ea->n) {
+        const size_t ta = a < oa->n ? token_at(off_t, n, oa->v[a].start) : SIZE_MAX;
+        const size_t tb = b < ea->n ? token_at(off_e, n, ea->v[b].start) : SIZE_MAX;
+        if (ta == tb) {
+            const szarc_atom *x = &oa->v[a++], *y = &ea->v[b++];
+            if (x->type != y->type || x->end - x->start != y->end - y->start ||
+                memcmp(ot + x->start, et + y->start, x->end - x->start) != 0)
+                bad[ta] = 1, cnt++;
+        } else if (ta < tb) {
+            bad[ta] = 1, cnt++, a++;
+        } else {
+            bad[tb] = 1, cnt++, b++;
+        }
+    }
+    return cnt;
 }
 
 /* The checks: the expansion out->tok re-tokenizes to itself and has the
- * original's atoms (oa); deviations near each disagreement are set back
- * until none is left. Rebuilds out->text; *more (if not NULL) is set when
- * anything had to be set back. */
+ * original's atoms (oa), each at the same token as in the original. Every
+ * disagreement of a round is found, then the deviations near each are set
+ * back; rounds repeat until none is left (a round that finds one always sets
+ * something back, so this ends at the latest with the original). Rebuilds
+ * out->text; *more (if not NULL) is set when anything had to be set back. */
 static szarc_status settle(const szarc_model *m, const szarc_atoms *ax, const int32_t *t,
                            size_t n, const uint8_t *text, size_t len, const szarc_atom_list *oa,
                            uint32_t chunk, szarc_sem_result *out, int *more, szarc_err *err)
 {
     int32_t *t2 = NULL;
     size_t n2 = 0;
-    size_t *off = malloc((n + 1) * sizeof *off);
+    size_t *off_e = malloc((n + 1) * sizeof *off_e), *off_t = malloc((n + 1) * sizeof *off_t);
+    uint8_t *bad = malloc(n ? n : 1);
     szarc_atom_list ea = {0};
     szarc_status st = SZARC_OK;
-    (void)len;
-    if (!off)
-        return szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
+    if (!off_e || !off_t || !bad) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory");
+        goto done;
+    }
+    if ((st = offsets(m->tok, t, n, off_t, len, err)))
+        goto done;
     for (;;) {
         free(out->text);
         out->text = NULL;
@@ -515,41 +564,42 @@ static szarc_status settle(const szarc_model *m, const szarc_atoms *ax, const in
             break;
         free(t2);
         t2 = NULL;
+        memset(bad, 0, n ? n : 1);
+        size_t cnt;
         st = szarc_tok_encode_exact(m->tok, out->text, out->len, &t2, &n2, err);
-        if (st && st != SZARC_E_TOKENIZER)
-            break;
-        size_t bad = SIZE_MAX;
-        if (st) {
-            bad = 0; /* not representable: should not happen for decoded tokens */
+        if (st == SZARC_E_TOKENIZER) { /* not representable: should not happen */
             st = SZARC_OK;
-        } else {
-            for (size_t i = 0; i < n && bad == SIZE_MAX; i++)
-                if (i >= n2 || t2[i] != out->tok[i])
-                    bad = i;
-            if (bad == SIZE_MAX && n2 != n)
-                bad = n ? n - 1 : 0;
-        }
-        if (bad == SIZE_MAX) {
-            if ((st = offsets(m->tok, out->tok, n, off, out->len, err)))
+            cnt = n ? (bad[0] = 1) : 0;
+        } else if (st)
+            break;
+        else
+            cnt = token_disagreements(m->tok, out->tok, n, t2, n2, bad);
+        if (cnt == 0) {
+            if ((st = offsets(m->tok, out->tok, n, off_e, out->len, err)) ||
+                (st = szarc_atoms_extract(ax, out->text, out->len, &ea, err)))
                 break;
-            if ((st = szarc_atoms_extract(ax, out->text, out->len, &ea, err)))
+            cnt = atom_disagreements(text, oa, off_t, out->text, &ea, off_e, n, bad);
+            if (cnt == 0)
                 break;
-            const size_t b = atoms_differ(text, oa, out->text, out->len, &ea);
-            if (b == SIZE_MAX)
-                break;
-            bad = token_at(off, n, b);
         }
         if (more)
             *more = 1;
-        if (revert_near(t, out->tok, n, chunk, bad, &out->reverted_chunks) == 0) {
-            /* nothing left to set back yet still different: a bug */
+        size_t reverted = 0;
+        for (size_t i = 0; i < n; i++)
+            if (bad[i])
+                reverted += revert_near(t, out->tok, n, chunk, i, &out->reverted_chunks);
+        if (reverted == 0) { /* nothing left to set back yet still different: a bug */
             st = szarc_err_set(err, SZARC_E_DETERMINISM,
-                               "semantic: the original fails its own checks at token %zu", bad);
+                               "semantic: the original fails its own checks (%zu disagreements)",
+                               cnt);
             break;
         }
     }
+done:
     free(t2);
-    free(off);
+    free(off_e);
+    free(off_t);
+    free(bad);
     szarc_atom_list_free(&ea);
     out->deviations = 0;
     for (size_t i = 0; i < n; i++)
