@@ -117,8 +117,8 @@ check "eval --archive: missing archive: exit 2" '[ $rc = 2 ] && grep -q "missing
 # verify: full, with the public key (p.szarc below: full, unsigned)
 S verify -f a.szarc $M --device cpu --quiet --pubkey key.pub > v.txt; rc=$?
 check "verify --pubkey (full): exit 0" '[ $rc = 0 ] && grep -q "^signature: ok" v.txt'
-check "verify --pubkey (full): expanded and re-encoded" \
-  'grep -q "^ok  *prose.txt (semantic, .*expanded and re-encoded" v.txt'
+check "verify --pubkey (full): expanded, atoms checked, re-encoded" \
+  'grep -q "^ok  *prose.txt (semantic, .*expanded, protected atoms checked, re-encoded" v.txt'
 S verify -f a.szarc --quick > v.txt; rc=$?
 check "verify --quick without a key: exit 0" '[ $rc = 0 ] && grep -q "^ok  *prose.txt (semantic" v.txt'
 
@@ -139,7 +139,7 @@ for w in river has; do
 done
 S verify -f p.szarc $M --device cpu --quiet > v.txt; rc=$?
 check "--protect: verify (full, unsigned) exit 0" \
-  '[ $rc = 0 ] && grep -q "^ok  *prose.txt (semantic, .*expanded and re-encoded" v.txt'
+  '[ $rc = 0 ] && grep -q "^ok  *prose.txt (semantic, .*expanded, protected atoms checked, re-encoded" v.txt'
 S eval prose.txt xp/prose.txt --archive p.szarc --json > ep.json; rc=$?
 check "--protect: eval --archive uses the member's 2 patterns" \
   '[ $rc = 0 ] && [ "$(jfield archive_patterns ep.json)" = 2 ] &&

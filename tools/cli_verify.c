@@ -160,7 +160,10 @@ static void on_member(void *ctx, const szarc_verify_member *m)
                : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
                                                         : "unchecked",
                m->path, m->method ? m->method : "unreadable", (unsigned long long)m->size,
-               m->expanded ? ", expanded and re-encoded" : "");
+               !m->expanded ? ""
+               : m->method && !strcmp(m->method, "semantic")
+                   ? ", expanded, protected atoms checked, re-encoded"
+                   : ", expanded and re-encoded");
         for (size_t k = 0; k < m->n_findings; k++) {
             const szarc_verify_finding *f = &m->findings[k];
             printf("          %s%s: %s\n", f->warning ? "warning: " : "",
