@@ -164,7 +164,8 @@ static int parse(int argc, char **argv, const char *accept, cli_opts *o)
             } else if (!szarc_method_from_name(v, &mt)) {
                 o->method = (int)mt;
             } else {
-                fprintf(stderr, "szarc: --method %s: expected auto, model, zstd or stored\n", v);
+                fprintf(stderr, "szarc: --method %s: expected auto, model, zstd, stored or "
+                                "semantic\n", v);
                 return -1;
             }
             break;
@@ -362,8 +363,11 @@ int szarc_cli_create(int argc, char **argv)
         ;
     else if (!o.semantic && (o.level >= 0 || o.atoms))
         fprintf(stderr, "szarc: --level, --protect and --protect-file need --mode semantic\n");
-    else if (o.semantic && o.method != SZARC_METHOD_AUTO)
-        fprintf(stderr, "szarc: --mode semantic chooses the method itself; drop --method\n");
+    else if (o.semantic && o.method != SZARC_METHOD_AUTO && o.method != SZARC_METHOD_SEMANTIC)
+        fprintf(stderr, "szarc: --mode semantic takes --method auto or semantic (to force "
+                        "semantic packets)\n");
+    else if (!o.semantic && o.method == SZARC_METHOD_SEMANTIC)
+        fprintf(stderr, "szarc: --method semantic needs --mode semantic\n");
     else if (o.semantic && !o.atoms && szarc_atoms_create(&o.atoms, &err))
         fprintf(stderr, "szarc: %s\n", err.msg);
     else {
@@ -494,7 +498,8 @@ static int create(cli_opts o)
         szarc_member_coded mc;
         if (o.semantic)
             st = szarc_member_encode_semantic(&mc, e, m, &eo, chunk, o.atoms, (uint32_t)o.level,
-                                              0, data, len, bar_tokens, &b, &err);
+                                              o.method == SZARC_METHOD_SEMANTIC, data, len,
+                                              bar_tokens, &b, &err);
         else
             st = szarc_member_encode(&mc, e, m, &eo, chunk, o.method, data, len, bar_tokens, &b,
                                      &err);
