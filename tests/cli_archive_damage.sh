@@ -6,11 +6,7 @@
 # Usage: cli_archive_damage.sh SZARC
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/testlib.sh"
 
 # expect CODE PATTERN ARCHIVE: extract must exit with CODE, say PATTERN on
 # stderr, and leave the target directory empty
@@ -23,20 +19,6 @@ expect() {
   [ -z "$(ls -A out)" ] || fail "$arc: files were written: $(find out | tr '\n' ' ')"
 }
 
-# flip BYTE_OFFSET in a copy of FILE
-flip() {
-  cp "$1" "$3"
-  local b
-  b=$(od -An -tu1 -j "$2" -N1 "$3" | tr -d ' ')
-  printf "$(printf '\\%03o' $(( b ^ 0x55 )))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
-}
-
-# the offset of member NAME's data in a tar (GNU tar's block numbers)
-data_offset() {
-  local blk
-  blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
-  echo $(( (blk + 1) * 512 ))
-}
 
 mkdir -p in
 cp "$SRC/tests/data/text/sample.txt" in/sample.txt
@@ -58,15 +40,15 @@ expect 1 "szarc: head.szarc:" head.szarc
 
 # a flipped byte in a model-coded packet and in a stored packet
 off=$(data_offset good.szarc data/in/sample.txt.szp)
-flip good.szarc $((off + 40)) flip-model.szarc
+flipbits good.szarc $((off + 40)) 0x55 flip-model.szarc
 expect 1 "member 'data/in/sample.txt.szp' is damaged" flip-model.szarc
 off=$(data_offset st.szarc data/in/stored.txt.szp)
-flip st.szarc $((off + 20)) flip-stored.szarc
+flipbits st.szarc $((off + 20)) 0x55 flip-stored.szarc
 expect 1 "member 'data/in/stored.txt.szp' is damaged" flip-stored.szarc
 
 # a flipped byte in the manifest: a JSON error or a hash that no longer matches
 off=$(data_offset good.szarc szarc/manifest.json)
-flip good.szarc $((off + 1)) flip-manifest.szarc
+flipbits good.szarc $((off + 1)) 0x55 flip-manifest.szarc
 expect 1 "manifest" flip-manifest.szarc
 
 # members missing, extra, out of order (rebuilt with GNU tar from the raw members)

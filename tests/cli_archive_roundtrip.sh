@@ -8,11 +8,7 @@
 # Usage: cli_archive_roundtrip.sh SZARC   (SZARC_MODEL: a small test model)
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/testlib.sh"
 
 mkdir -p in/prose in/odd "in/ünïcode" out
 cp "$SRC/tests/data/text/sample.txt" in/prose/sample.txt

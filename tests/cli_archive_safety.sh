@@ -8,12 +8,8 @@
 # Usage: cli_archive_safety.sh SZARC   (SZARC_MODEL: a small test model)
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "$0")/testlib.sh"
 BUILD=${SZARC_BUILD_DIR:-$(dirname "$SZARC")}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # run CODE CMD...: CMD must exit with CODE; its stderr is left in err.txt
 run() {
   local code=$1 rc=0

@@ -6,13 +6,11 @@
 # number and lower precision for an inserted one; bad input gets a message
 # and exit 2.
 set -u
-szarc=$1
+SZARC=$1
+. "$(dirname "$0")/testlib.sh"
+szarc=$SZARC
+tmp=$T
 data=${SZARC_SOURCE_DIR:?}/tests/data/atoms
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-field() { sed -n -e "s/^  \"$1\": \"\(.*\)\",\{0,1\}$/\1/p" -e "s/^  \"$1\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$2"; }
 below1() { awk -v x="$1" 'BEGIN { exit !(x != "" && x + 0 < 1) }'; }
 
 # atoms: text and JSON on every corpus file

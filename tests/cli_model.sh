@@ -4,15 +4,13 @@
 # and in decode mode; JSON carries the documented keys; bad input gets a
 # clear message and the documented exit code.
 set -u
-szarc=$1
+SZARC=$1
+. "$(dirname "$0")/testlib.sh"
+szarc=$SZARC
+tmp=$T
 src=${SZARC_SOURCE_DIR:?}
 models=${SZARC_BUILD_DIR:?}/models
 sample=$src/tests/data/text/sample.txt
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-field() { sed -n -e "s/^  \"$1\": \"\(.*\)\",\{0,1\}$/\1/p" -e "s/^  \"$1\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$2"; }
 
 have_vk=1
 "$szarc" devices --json > "$tmp/dev.json" || fail=1

@@ -12,30 +12,8 @@
 # Usage: cli_semantic.sh SZARC   (exit 77: no trained default model)
 set -u
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "$0")/testlib.sh"
 MODEL=$SRC/models/szarc-default.gguf
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-die() { echo "FAIL: $*" >&2; exit 1; }
-# jfield KEY FILE: the first value of "KEY" in a JSON file, quotes and comma dropped
-jfield() {
-  sed -n -e "s/^ *\"$1\": \"\(.*\)\",\{0,1\}$/\1/p" \
-    -e "s/^ *\"$1\": \([-0-9.e+a-z]*\),\{0,1\}$/\1/p" "$2" | head -n1
-}
-# the offset in FILE of the first occurrence of STRING
-offset_of() { grep -boa -- "$2" "$1" | head -n1 | cut -d: -f1; }
-# the offset of member NAME's data in a tar (GNU tar's block numbers)
-data_offset() {
-  local blk
-  blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
-  echo $(( (blk + 1) * 512 ))
-}
-# putbyte FILE OFFSET VALUE: overwrite one byte in place
-putbyte() { printf "$(printf '\\%03o' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
-byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
 
 if [ ! -f "$MODEL" ]; then
   echo "no trained default model at $MODEL: skipped"
@@ -46,11 +24,11 @@ M="--model $MODEL"
 export SOURCE_DATE_EPOCH=1700000000
 cp "$SRC/tests/data/semantic/prose.txt" prose.txt
 touch -d '2001-02-03 04:05:06 UTC' prose.txt
-S keygen -o key > /dev/null || die "keygen"
+S keygen -o key > /dev/null || fail "keygen"
 
 # create, signed, on the C reference
 S create -f a.szarc $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
-  || die "create --mode semantic --level 3"
+  || fail "create --mode semantic --level 3"
 S list -f a.szarc > list.txt; rc=$?
 check "list: exit 0" '[ $rc = 0 ]'
 check "list: method semantic" 'grep -q "^ *4939  semantic  .* prose.txt" list.txt'
@@ -132,7 +110,7 @@ check "--device auto: byte-identical to --device cpu" 'cmp a.szarc auto.szarc'
 # semantic packet (as --method model forces model coding in exact mode).
 mkdir pin && cp prose.txt pin/prose.txt
 (cd pin && S create -f ../p.szarc $M --device cpu --quiet --mode semantic --method semantic \
-  --level 3 --protect river --protect '\bhas\b' prose.txt) || die "create --protect"
+  --level 3 --protect river --protect '\bhas\b' prose.txt) || fail "create --protect"
 mkdir xp
 S extract -f p.szarc -C xp $M --device cpu --quiet; rc=$?
 check "--protect: semantic member" 'S list -f p.szarc | grep -q " semantic .*prose.txt"'

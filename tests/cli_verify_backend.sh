@@ -7,17 +7,9 @@
 # Usage: cli_verify_backend.sh SZARC   (exit 77: no Vulkan device, skipped)
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/testlib.sh"
 
-if ! "$SZARC" devices | grep -q '^vk:0'; then
-  echo "no Vulkan device: skipped"
-  [ "${SZARC_REQUIRE_VULKAN:-0}" = 1 ] && exit 1
-  exit 77
-fi
+skip_without_vulkan
 export SOURCE_DATE_EPOCH=1700000000
 mkdir -p in/sub
 cp "$SRC/tests/data/text/sample.txt" in/sample.txt

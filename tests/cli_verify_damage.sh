@@ -9,12 +9,8 @@
 # Usage: cli_verify_damage.sh SZARC
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$(dirname "$0")/testlib.sh"
 MODELS=${SZARC_BUILD_DIR:-$(dirname "$SZARC")}/models
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # verify_expect CODE PATTERN ARCHIVE [OPTIONS...]: verify (full, on the C
 # reference) must exit with CODE and print PATTERN (a check name) on stdout
@@ -26,33 +22,17 @@ verify_expect() {
   grep -q -- "$pat" out.txt || fail "$arc $*: output lacks '$pat': $(cat out.txt err.txt)"
 }
 
-# flipbit FILE OFFSET MASK OUT: a copy of FILE with the byte at OFFSET xor MASK
-flipbit() {
-  cp "$1" "$4"
-  local b
-  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $(( b ^ $3 )))" | dd of="$4" bs=1 seek="$2" conv=notrunc status=none
-}
-
-# the offset of member NAME's data in a tar (GNU tar's block numbers)
-data_offset() {
-  local blk
-  blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
-  echo $(( (blk + 1) * 512 ))
-}
 
 # the offset of the first decimal digit at or after OFFSET in FILE
 digit_at() {
   local off=$2 c
   while :; do
-    c=$(od -An -tu1 -j "$off" -N1 "$1" | tr -d ' ')
+    c=$(byte_at "$1" "$off")
     [ "$c" -ge 48 ] && [ "$c" -le 56 ] && { echo "$off"; return; }
     off=$((off + 1))
   done
 }
 
-# the offset in FILE of the first occurrence of STRING
-offset_of() { grep -boa -- "$2" "$1" | head -n1 | cut -d: -f1; }
 
 mkdir -p in
 cp "$SRC/tests/data/text/sample.txt" in/sample.txt
@@ -87,7 +67,7 @@ grep -q "^ok  *in/sample.txt" out.txt || fail "wrong key: members should still v
 # one bit in a model-coded packet: that member fails, the others pass
 off=$(data_offset good.szarc data/in/sample.txt.szp)
 psize=$(tar -tvf good.szarc | grep ' data/in/sample.txt.szp$' | awk '{print $3}')
-flipbit good.szarc $((off + psize - 3)) 4 flip-packet.szarc
+flipbits good.szarc $((off + psize - 3)) 4 flip-packet.szarc
 verify_expect 1 "packet-digest: packet sha256 is" flip-packet.szarc --pubkey key.pub
 grep -q "^FAILED  *in/sample.txt" out.txt || fail "flipped packet: member not named"
 grep -q "^ok  *in/two.txt" out.txt || fail "flipped packet: other members not reported ok"
@@ -98,11 +78,11 @@ verify_expect 1 "packet-digest" flip-packet.szarc --quick
 
 # one bit in the manifest (a digit of a hash or size: the JSON stays valid)
 off=$(digit_at good.szarc $(( $(offset_of good.szarc '"gguf_sha256": "') + 16 )))
-flipbit good.szarc "$off" 1 flip-manifest.szarc
+flipbits good.szarc "$off" 1 flip-manifest.szarc
 verify_expect 1 "manifest-digest: szarc/manifest.json has sha256" flip-manifest.szarc --quick
 # ... and one that breaks the JSON: both findings, and the members are still checked
 off=$(data_offset good.szarc szarc/manifest.json)
-flipbit good.szarc "$off" 1 broken-manifest.szarc
+flipbits good.szarc "$off" 1 broken-manifest.szarc
 verify_expect 1 "^FAILED  *archive: manifest: manifest" broken-manifest.szarc --pubkey key.pub
 grep -q "manifest-digest: szarc/manifest.json is not the signed manifest" out.txt \
   || fail "broken manifest: digest finding"
@@ -112,19 +92,19 @@ grep -q "^ok  *in/sample.txt (model, .*expanded and re-encoded" out.txt \
 # one bit in the signature (a digit of its hex)
 sigline=$(offset_of good.szarc 'signature ed25519 ')
 off=$(digit_at good.szarc $((sigline + 18 + 64 + 1 + 10)))
-flipbit good.szarc "$off" 1 flip-sig.szarc
+flipbits good.szarc "$off" 1 flip-sig.szarc
 verify_expect 1 "bad-signature" flip-sig.szarc --quick --pubkey key.pub
 grep -q "^ok  *in/sample.txt" out.txt || fail "bad signature: members should still be checked"
 
 # one bit in the signed statement (a digit of the manifest digest it signs)
 st=$(offset_of good.szarc 'manifest-sha256 ')
 off=$(digit_at good.szarc $((st + 16)))
-flipbit good.szarc "$off" 1 flip-statement.szarc
+flipbits good.szarc "$off" 1 flip-statement.szarc
 verify_expect 1 "bad-signature: the signature does not match the statement" \
   flip-statement.szarc --quick --pubkey key.pub
 # and a bit that breaks its form ('members' -> 'memberr')
 off=$(( $(offset_of good.szarc 'members 3') + 6 ))
-flipbit good.szarc "$off" 1 bad-statement.szarc
+flipbits good.szarc "$off" 1 bad-statement.szarc
 verify_expect 1 "statement: szarc/signature: statement line 7" bad-statement.szarc --quick
 
 # truncated tar: in the middle of a packet

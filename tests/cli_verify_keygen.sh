@@ -6,11 +6,7 @@
 # Usage: cli_verify_keygen.sh SZARC
 set -eu
 SZARC=$1
-SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/testlib.sh"
 
 "$SZARC" keygen -o k > out.txt || fail "keygen"
 [ "$(stat -c %a k)" = 600 ] || fail "private key mode $(stat -c %a k)"
