@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atoms.h"
+#include "utf8.h"
 #include "layout.h"
 #include "manifest.h"
 #include "packet.h"
@@ -106,35 +107,6 @@ fail:
     return SZARC_EXIT_USAGE;
 }
 
-/* length of the valid UTF-8 sequence at p, or 0 */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-    const uint8_t c = p[0];
-    size_t k;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return k;
-}
-
 /* Writes text[s..e) with C-style escapes for control characters, backslash
  * and invalid UTF-8; the result is valid UTF-8 (for JSON too). Caller frees. */
 static char *escape(const uint8_t *t, size_t s, size_t e)
@@ -145,7 +117,7 @@ static char *escape(const uint8_t *t, size_t s, size_t e)
     size_t n = 0;
     for (size_t i = s; i < e;) {
         const uint8_t c = t[i];
-        const size_t k = utf8_len(t + i, e - i);
+        const size_t k = szarc_utf8_len(t + i, e - i);
         if (c == '\\') {
             o[n++] = '\\', o[n++] = '\\';
         } else if (c == '\n') {
