@@ -1,0 +1,276 @@
+/* cli_common.c: options, exit codes, progress, signals, model and engine
+ * for the archive commands (cli_common.h). */
+#include "cli.h"
+#include "cli_common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "engine.h"
+#include "fsio.h"
+#include "gguf.h"
+#include "layout.h"
+#include "manifest.h"
+#include "member.h"
+#include "model.h"
+#include "numerics.h"
+#include "packet.h"
+#include "sig.h"
+#include "statement.h"
+
+/*-*********************************************************
+ *  Exit codes, messages, options
+ ***********************************************************/
+
+int szarc_cli_exit_code(szarc_status st)
+{
+    switch (st) {
+    case SZARC_OK: return SZARC_EXIT_OK;
+    case SZARC_E_FORMAT:
+    case SZARC_E_TRUNCATED:
+    case SZARC_E_UNSUPPORTED:
+    case SZARC_E_DETERMINISM: return SZARC_EXIT_FAIL;
+    case SZARC_E_PIN:
+    case SZARC_E_MODEL:
+    case SZARC_E_LIMIT: return SZARC_EXIT_NOMODEL;
+    case SZARC_E_VULKAN:
+    case SZARC_E_NODEVICE:
+    case SZARC_E_VALIDATION: return SZARC_EXIT_DEVICE;
+    default: return SZARC_EXIT_USAGE;
+    }
+}
+
+int szarc_cli_fail(const szarc_err *err)
+{
+    fprintf(stderr, "szarc: %s\n", err->msg);
+    return szarc_cli_exit_code(err->status);
+}
+
+int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->device = "auto";
+    o->method = SZARC_METHOD_AUTO;
+    o->level = -1;
+    o->paths = argv;
+    static const struct {
+        const char *flag;
+        char key;
+        int has_value;
+    } table[] = {{"-f", 'f', 1},       {"--file", 'f', 1},        {"-C", 'C', 1},
+                 {"--directory", 'C', 1}, {"--model", 'm', 1},    {"--device", 'd', 1},
+                 {"--chunk", 'c', 1},  {"--embed-model", 'e', 0}, {"--force", 'F', 0},
+                 {"--quiet", 'q', 0},  {"-q", 'q', 0},            {"--json", 'j', 0},
+                 {"--method", 'M', 1},     {"--sign", 'S', 1},
+                 {"--mode", 'o', 1},       {"--level", 'L', 1},
+                 {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
+                 {NULL, 0, 0}};
+    int only_paths = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_paths || a[0] != '-' || !a[1]) {
+            o->paths[o->n_paths++] = argv[i];
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_paths = 1;
+            continue;
+        }
+        size_t k = 0;
+        while (table[k].flag && strcmp(table[k].flag, a))
+            k++;
+        if (!table[k].flag || !strchr(accept, table[k].key)) {
+            fprintf(stderr, "szarc: unknown option %s (see szarc --help)\n", a);
+            return -1;
+        }
+        const char *v = NULL;
+        if (table[k].has_value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "szarc: %s needs a value\n", a);
+                return -1;
+            }
+            v = argv[++i];
+        }
+        switch (table[k].key) {
+        case 'f': o->file = v; break;
+        case 'C': o->dir = v; break;
+        case 'm': o->model = v; break;
+        case 'd': o->device = v; break;
+        case 'e': o->embed = 1; break;
+        case 'F': o->force = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'j': o->json = 1; break;
+        case 'S': o->sign = v; break;
+        case 'o':
+            if (strcmp(v, "exact") && strcmp(v, "semantic")) {
+                fprintf(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
+                return -1;
+            }
+            o->semantic = !strcmp(v, "semantic");
+            break;
+        case 'L': {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || !*v || n < 0 || n > SZARC_SEM_MAX_LEVEL) {
+                fprintf(stderr, "szarc: --level %s: expected 0..%d\n", v, SZARC_SEM_MAX_LEVEL);
+                return -1;
+            }
+            o->level = (int)n;
+            break;
+        }
+        case 'P':
+        case 'p': {
+            szarc_err err = {0};
+            if ((!o->atoms && szarc_atoms_create(&o->atoms, &err)) ||
+                (table[k].key == 'P' ? szarc_atoms_add_regex(o->atoms, v, &err)
+                                     : szarc_atoms_add_file(o->atoms, v, &err))) {
+                fprintf(stderr, "szarc: %s: %s\n", a, err.msg);
+                return -1;
+            }
+            break;
+        }
+        case 'M': {
+            uint32_t mt;
+            if (!strcmp(v, "auto")) {
+                o->method = SZARC_METHOD_AUTO;
+            } else if (!szarc_method_from_name(v, &mt)) {
+                o->method = (int)mt;
+            } else {
+                fprintf(stderr, "szarc: --method %s: expected auto, model, zstd, stored or "
+                                "semantic\n", v);
+                return -1;
+            }
+            break;
+        }
+        case 'c': {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > SZ_MAX_CTX) {
+                fprintf(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
+                return -1;
+            }
+            o->chunk = (uint32_t)n;
+            break;
+        }
+        }
+    }
+    if (!o->file) {
+        fprintf(stderr, "szarc: missing -f ARCHIVE (see szarc --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+double szarc_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/*-*********************************************************
+ *  Progress bar: stderr, only on a terminal
+ ***********************************************************/
+
+void szarc_cli_bar_draw(bar *b, uint64_t done, int final)
+{
+    const double t = szarc_cli_now();
+    if (!b->on || (!final && t - b->last < 0.1))
+        return;
+    b->last = t;
+    const double el = t - b->t0, frac = b->total ? (double)done / b->total : 1;
+    char eta[32] = "--:--";
+    if (done && frac < 1) {
+        const long s = (long)(el / frac - el);
+        snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+    } else if (frac >= 1) {
+        snprintf(eta, sizeof eta, "0:00");
+    }
+    char fill[31];
+    const int w = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        fill[i] = i < w ? '#' : '.';
+    fill[30] = 0;
+    const int mb = b->total >= 10000000;
+    const double unit = mb ? 1e6 : 1e3;
+    fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f %s %6.0f tok/s ETA %s ", fill, 100 * frac,
+            done / unit, b->total / unit, mb ? "MB" : "kB", el > 0 ? b->tok / el : 0, eta);
+    if (final)
+        fputc('\n', stderr);
+}
+
+void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total)
+{
+    bar *b = p;
+    b->tok = b->tok_base + done;
+    szarc_cli_bar_draw(b, b->base + (total ? b->cur * done / total : b->cur), 0);
+}
+
+/*-*********************************************************
+ *  Cleanup on SIGINT and SIGTERM: no partial archive, no partial file
+ ***********************************************************/
+
+char g_tmp_path[4096];
+volatile sig_atomic_t g_tmp_active;
+szarc_fs_tmp g_fs_tmp;
+
+static void on_signal(int sig)
+{
+    if (g_tmp_active)
+        unlink(g_tmp_path);
+    if (g_fs_tmp.active)
+        unlinkat(g_fs_tmp.dirfd, g_fs_tmp.name, 0);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void szarc_cli_install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/*-*********************************************************
+ *  Model and engine
+ ***********************************************************/
+
+int szarc_cli_load_model(const char *path_opt, szarc_model **m)
+{
+    char path[4096];
+    if (path_opt)
+        snprintf(path, sizeof path, "%s", path_opt);
+    else if (szarc_model_default_path(path, sizeof path)) {
+        fprintf(stderr,
+                "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
+                path);
+        return SZARC_EXIT_NOMODEL;
+    }
+    szarc_err err = {0};
+    if (szarc_model_load(m, path, &err)) {
+        fprintf(stderr, "szarc: %s\n", err.msg);
+        return err.status == SZARC_E_NOMEM ? SZARC_EXIT_USAGE : SZARC_EXIT_NOMODEL;
+    }
+    return SZARC_EXIT_OK;
+}
+
+szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk)
+{
+    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
+                                  ENGINE_SLOTS, chunk};
+    return eo;
+}
+

@@ -1,0 +1,72 @@
+/* cli_common.h: what the archive commands share (cli_common.c): options,
+ * exit codes, the progress bar, cleanup on signals, the model and engine. */
+#ifndef SZARC_CLI_COMMON_H
+#define SZARC_CLI_COMMON_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "atoms.h"
+#include "engine.h"
+#include "fsio.h"
+#include "model.h"
+#include "status.h"
+
+#define DEFAULT_CHUNK 512u
+#define ENGINE_SLOTS 64u
+
+/* The exit code for a status (SZARC_EXIT_*). */
+int szarc_cli_exit_code(szarc_status st);
+
+/* Prints "szarc: MSG" for err to stderr; @return its exit code. */
+int szarc_cli_fail(const szarc_err *err);
+
+typedef struct {
+    const char *file;   /* -f */
+    const char *dir;    /* -C */
+    const char *model;  /* --model */
+    const char *device; /* --device */
+    const char *sign;   /* --sign: private key file */
+    uint32_t chunk;     /* --chunk, 0: default */
+    int method;         /* --method: SZARC_METHOD_AUTO or one to force */
+    int semantic;       /* --mode semantic */
+    int level;          /* --level, -1: not given */
+    szarc_atoms *atoms; /* built-in patterns plus --protect, --protect-file (create) */
+    int embed, force, quiet, json;
+    char **paths;       /* the remaining arguments */
+    int n_paths;
+} cli_opts;
+
+/* Parses the options a command accepts, given as a string of key letters
+ * (see the table in cli_common.c). @return 0, or -1 after a message. */
+int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
+
+double szarc_cli_now(void);
+
+/* Progress bar: stderr, only on a terminal. */
+typedef struct {
+    int on;
+    double t0, last;
+    uint64_t total;      /* bytes */
+    uint64_t base;       /* bytes of finished members */
+    uint64_t cur;        /* bytes of the member in progress */
+    uint64_t tok_base;   /* tokens of finished members */
+    uint64_t tok;        /* tokens so far */
+} bar;
+
+void szarc_cli_bar_draw(bar *b, uint64_t done, int final);
+void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total); /* a szarc_codec_progress */
+
+/* Cleanup on SIGINT, SIGTERM and SIGHUP: the archive's temporary file
+ * (g_tmp_path while g_tmp_active) and the restored file's (g_fs_tmp). */
+extern char g_tmp_path[4096];
+extern volatile sig_atomic_t g_tmp_active;
+extern szarc_fs_tmp g_fs_tmp;
+void szarc_cli_install_handlers(void);
+
+/* Loads --model, or the default model. @return an exit code. */
+int szarc_cli_load_model(const char *path_opt, szarc_model **m);
+
+szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
+
+#endif
