@@ -182,7 +182,7 @@ szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, sz
     if (!buf)
         return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
     for (;;) {
-        if (n == cap && cap < r->size) {
+        if (n >= cap && cap < r->size) { /* the read below may fill one byte past cap */
             const size_t ncap = cap * 2 < r->size ? cap * 2 : (size_t)r->size;
             uint8_t *nb = realloc(buf, ncap + 1);
             if (!nb) {
