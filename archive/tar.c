@@ -11,9 +11,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A UTF-8 LC_CTYPE for the calling thread; (locale_t)0 when none exists. */
 static locale_t utf8_enter(locale_t *old)
@@ -37,11 +39,47 @@ struct szarc_tar_writer {
     int64_t mtime;
 };
 
+/* The reader feeds libarchive from fd through read_cb, alternating between
+ * two buffers, so that after the end-of-archive marker the bytes libarchive
+ * was handed but did not consume are still here to be checked. */
+#define TAR_BLOCK 65536
+
 struct szarc_tar_reader {
     struct archive *a;
+    int fd;
+    uint8_t *buf[2];
+    int cur;           /* buf[cur] was handed last */
+    uint64_t start[2]; /* file offset of each buffer's first byte */
+    size_t len[2];
+    uint64_t fed;      /* bytes handed to libarchive */
+    int read_errno;
     uint64_t size; /* of the current member */
+    uint64_t done; /* its bytes read so far */
     int have;      /* a current member whose data is unread */
+    int at_end;    /* the end-of-archive marker was read */
 };
+
+static la_ssize_t read_cb(struct archive *a, void *ctx, const void **out)
+{
+    (void)a;
+    szarc_tar_reader *r = ctx;
+    const int k = r->cur ^ 1;
+    ssize_t n;
+    do
+        n = read(r->fd, r->buf[k], TAR_BLOCK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        r->read_errno = errno;
+        archive_set_error(a, errno, "read error: %s", strerror(errno));
+        return -1;
+    }
+    r->cur = k;
+    r->start[k] = r->fed;
+    r->len[k] = (size_t)n;
+    r->fed += (uint64_t)n;
+    *out = r->buf[k];
+    return n;
+}
 
 static szarc_status tar_fail(struct archive *a, szarc_err *err, szarc_status st,
                              const char *what)
@@ -122,14 +160,17 @@ szarc_status szarc_tar_reader_create(szarc_tar_reader **out, int fd, szarc_err *
 {
     *out = NULL;
     szarc_tar_reader *r = calloc(1, sizeof *r);
-    if (!r || !(r->a = archive_read_new())) {
-        free(r);
+    if (!r || !(r->a = archive_read_new()) || !(r->buf[0] = malloc(TAR_BLOCK)) ||
+        !(r->buf[1] = malloc(TAR_BLOCK))) {
+        szarc_tar_reader_destroy(r);
         return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
     }
+    r->fd = fd;
     /* tar only, no compression filters: a szarc archive is a plain tar. */
     if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
-        archive_read_open_fd(r->a, fd, 65536) != ARCHIVE_OK) {
-        const szarc_status st = tar_fail(r->a, err, SZARC_E_FORMAT, "not a tar archive");
+        archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
+        const szarc_status st = tar_fail(r->a, err, r->read_errno ? SZARC_E_IO : SZARC_E_FORMAT,
+                                         r->read_errno ? "cannot read" : "not a tar archive");
         szarc_tar_reader_destroy(r);
         return st;
     }
@@ -152,19 +193,53 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
     utf8_leave(l, old);
     if (rc == ARCHIVE_EOF) {
         *eof = 1;
+        r->at_end = 1;
         return SZARC_OK;
     }
     if (rc < ARCHIVE_WARN)
-        return tar_fail(r->a, err, SZARC_E_FORMAT, "bad member header");
+        return r->read_errno ? tar_fail(r->a, err, SZARC_E_IO, "cannot read")
+                             : tar_fail(r->a, err, SZARC_E_FORMAT, "bad member header");
     if (!n)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member without a name");
     if (archive_entry_filetype(e) != AE_IFREG)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' is not a regular file", n);
     if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' has no size", n);
+    /* libarchive would expand the holes of a GNU or pax sparse file: a small
+     * archive could then declare a member of any size. szarc never writes
+     * sparse members. */
+    if (archive_entry_sparse_count(e) > 0)
+        return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' is a sparse file (refused: "
+                             "szarc archives never hold sparse members)", n);
     *name = n;
     *size = r->size = (uint64_t)archive_entry_size(e);
+    r->done = 0;
     r->have = 1;
+    return SZARC_OK;
+}
+
+szarc_status szarc_tar_read_some(szarc_tar_reader *r, void *buf, size_t cap, size_t *got,
+                                 szarc_err *err)
+{
+    *got = 0;
+    if (!r->have)
+        return szarc_err_set(err, SZARC_E_USAGE, "tar: no current member");
+    const uint64_t left = r->size - r->done;
+    const size_t want = left < cap ? (size_t)left : cap;
+    if (!want)
+        return SZARC_OK;
+    /* libarchive never returns more than the header's size; a short archive
+     * is an error or 0 here. */
+    const la_ssize_t n = archive_read_data(r->a, buf, want);
+    if (n < 0)
+        return tar_fail(r->a, err, r->read_errno ? SZARC_E_IO : SZARC_E_TRUNCATED,
+                        "cannot read member data");
+    if (n == 0 || (size_t)n > want)
+        return szarc_err_set(err, SZARC_E_TRUNCATED,
+                             "tar: member data ends after %llu of %llu bytes",
+                             (unsigned long long)r->done, (unsigned long long)r->size);
+    r->done += (uint64_t)n;
+    *got = (size_t)n;
     return SZARC_OK;
 }
 
@@ -174,17 +249,17 @@ szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, sz
     *len = 0;
     if (!r->have)
         return szarc_err_set(err, SZARC_E_USAGE, "tar: no current member");
-    r->have = 0;
     if (r->size > SIZE_MAX - 1)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member too large");
-    size_t cap = r->size < (1u << 20) ? (size_t)r->size : (1u << 20), n = 0;
-    uint8_t *buf = malloc(cap + 1);
+    /* The buffer grows as data arrives: a lying size costs no memory. */
+    size_t cap = r->size < TAR_BLOCK ? (size_t)r->size : TAR_BLOCK, n = 0;
+    uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
         return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
-    for (;;) {
-        if (n >= cap && cap < r->size) { /* the read below may fill one byte past cap */
+    while (n < r->size) {
+        if (n == cap) {
             const size_t ncap = cap * 2 < r->size ? cap * 2 : (size_t)r->size;
-            uint8_t *nb = realloc(buf, ncap + 1);
+            uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
@@ -192,27 +267,81 @@ szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, sz
             buf = nb;
             cap = ncap;
         }
-        const la_ssize_t got = archive_read_data(r->a, buf + n, cap + 1 - n);
-        if (got < 0) {
+        size_t got;
+        const szarc_status st = szarc_tar_read_some(r, buf + n, cap - n, &got, err);
+        if (st) {
             free(buf);
-            return tar_fail(r->a, err, SZARC_E_TRUNCATED, "cannot read member data");
+            return st;
         }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-        if (n > r->size) {
-            free(buf);
-            return szarc_err_set(err, SZARC_E_FORMAT, "tar: member longer than its header says");
-        }
+        n += got;
     }
-    if (n != r->size) {
-        free(buf);
-        return szarc_err_set(err, SZARC_E_TRUNCATED, "tar: member data ends after %zu of %llu "
-                             "bytes", n, (unsigned long long)r->size);
-    }
+    r->have = 0;
     *data = buf;
     *len = n;
     return SZARC_OK;
+}
+
+szarc_status szarc_tar_skip(szarc_tar_reader *r, szarc_err *err)
+{
+    if (!r->have)
+        return SZARC_OK;
+    r->have = 0;
+    if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+        return tar_fail(r->a, err, r->read_errno ? SZARC_E_IO : SZARC_E_TRUNCATED,
+                        "cannot skip member data");
+    return SZARC_OK;
+}
+
+/* Whether the n bytes at p are all zero; else *at gets the first that is not. */
+static int all_zero(const uint8_t *p, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+szarc_status szarc_tar_trailing(szarc_tar_reader *r, uint64_t *end, uint64_t *nonzero,
+                                szarc_err *err)
+{
+    *nonzero = UINT64_MAX;
+    if (!r->at_end)
+        return szarc_err_set(err, SZARC_E_USAGE, "tar: the end of the archive was not reached");
+    const uint64_t consumed = (uint64_t)archive_filter_bytes(r->a, 0);
+    *end = consumed;
+    /* What libarchive was handed but did not consume: in the last two buffers. */
+    for (int i = 0; i < 2; i++) {
+        const int k = r->cur ^ 1 ^ i; /* the older buffer first */
+        const uint64_t s0 = r->start[k], s1 = s0 + r->len[k];
+        if (s1 <= consumed)
+            continue;
+        const uint64_t from = consumed > s0 ? consumed : s0;
+        size_t at;
+        if (!all_zero(r->buf[k] + (from - s0), (size_t)(s1 - from), &at)) {
+            *nonzero = from + at;
+            return SZARC_OK;
+        }
+    }
+    /* The rest of the file, never handed to libarchive. */
+    uint64_t pos = r->fed;
+    for (;;) {
+        const ssize_t n = read(r->fd, r->buf[0], TAR_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return szarc_err_set(err, SZARC_E_IO, "tar: read error after the end: %s",
+                                 strerror(errno));
+        if (n == 0)
+            return SZARC_OK;
+        size_t at;
+        if (!all_zero(r->buf[0], (size_t)n, &at)) {
+            *nonzero = pos + at;
+            return SZARC_OK;
+        }
+        pos += (uint64_t)n;
+    }
 }
 
 void szarc_tar_reader_destroy(szarc_tar_reader *r)
@@ -221,5 +350,7 @@ void szarc_tar_reader_destroy(szarc_tar_reader *r)
         return;
     if (r->a)
         archive_read_free(r->a);
+    free(r->buf[0]);
+    free(r->buf[1]);
     free(r);
 }

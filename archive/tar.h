@@ -4,7 +4,9 @@
  * Written members are deterministic: every header carries the same mtime
  * (the archive's creation time), mode 0644, owner and group 0 with empty
  * names, so that the same members give the same bytes. The reader accepts
- * only regular-file members and reports anything else as SZARC_E_FORMAT. */
+ * only regular-file members and reports anything else, sparse files included,
+ * as SZARC_E_FORMAT. It reads from fd in 64 KiB blocks and holds no more than
+ * two of them, whatever the members' sizes. */
 #ifndef SZARC_TAR_H
 #define SZARC_TAR_H
 
@@ -43,8 +45,28 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
 /*! szarc_tar_read() :
  * Reads the current member's data: exactly its size in bytes, or
  * SZARC_E_TRUNCATED. *data is malloc'd (the caller frees); the buffer grows as
- * data arrives, so a lying size in a header costs no memory by itself. */
+ * data arrives, so a lying size in a header costs no memory by itself. Callers
+ * bound the size first: this holds the whole member. */
 szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, szarc_err *err);
+
+/*! szarc_tar_read_some() :
+ * Reads the next at most cap bytes of the current member into buf; *got is 0
+ * once all of its size has been read. An archive that ends inside the member
+ * is SZARC_E_TRUNCATED; a read error SZARC_E_IO. */
+szarc_status szarc_tar_read_some(szarc_tar_reader *r, void *buf, size_t cap, size_t *got,
+                                 szarc_err *err);
+
+/*! szarc_tar_skip() : skips what is unread of the current member. */
+szarc_status szarc_tar_skip(szarc_tar_reader *r, szarc_err *err);
+
+/*! szarc_tar_trailing() :
+ * After szarc_tar_next() reported the end: *end is the offset just past the
+ * end-of-archive marker, and *nonzero the offset of the first non-zero byte
+ * after it (UINT64_MAX when the rest of the file is zero padding, as tar
+ * writes it). Reads the input to its end. Data there is invisible to a
+ * reader that stops at the marker, but GNU tar -i lists it. */
+szarc_status szarc_tar_trailing(szarc_tar_reader *r, uint64_t *end, uint64_t *nonzero,
+                                szarc_err *err);
 
 /*! szarc_tar_reader_destroy() : NULL is fine. */
 void szarc_tar_reader_destroy(szarc_tar_reader *r);
