@@ -26,25 +26,40 @@ typedef struct {
     void *wctx;
 } collector;
 
-static void warnf(collector *c, const char *fmt, ...)
+static void report(collector *c, szarc_fs_event ev, const char *path, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
-static void warnf(collector *c, const char *fmt, ...)
+static void report(collector *c, szarc_fs_event ev, const char *path, const char *fmt, ...)
 {
     if (!c->warn)
         return;
-    char msg[SZARC_PATH_MAX + 256];
+    char why[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    c->warn(c->wctx, msg);
+    c->warn(c->wctx, ev, path, why);
 }
 
-static szarc_status add_file(collector *c, const char *name, const char *fspath, szarc_err *err)
+/* A path that cannot be stored (errno e): reported, and collecting goes on,
+ * unless the process is out of memory or descriptors, where every later path
+ * would fail the same way. */
+static szarc_status cannot_store(collector *c, const char *fspath, const char *what, int e,
+                                 szarc_err *err)
+{
+    if (e == ENOMEM)
+        return szarc_err_set(err, SZARC_E_NOMEM, "%s: out of memory", fspath);
+    if (e == EMFILE || e == ENFILE)
+        return szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(e));
+    report(c, SZARC_FS_FAIL, fspath, "%s%s", what, strerror(e));
+    return SZARC_OK;
+}
+
+static szarc_status add_file(collector *c, const char *name, const char *fspath, int follow,
+                             szarc_err *err)
 {
     const char *why = szarc_path_check(name, strlen(name));
     if (why)
@@ -65,6 +80,7 @@ static szarc_status add_file(collector *c, const char *name, const char *fspath,
         free(f->fspath);
         return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
     }
+    f->follow = follow;
     c->n++;
     return SZARC_OK;
 }
@@ -74,32 +90,41 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* name: stored path ("" for the working directory itself); fspath: to open. */
+/* name: stored path ("" for the working directory itself); fspath: to open;
+ * depth 0: a command-line path. */
 static szarc_status walk(collector *c, const char *name, const char *fspath, int depth,
                          szarc_err *err)
 {
     struct stat st;
+    int follow = 0;
     if (lstat(fspath, &st))
-        return szarc_err_set(err, errno == ENOENT ? SZARC_E_NOTFOUND : SZARC_E_IO, "%s: %s",
-                             fspath, strerror(errno));
+        return cannot_store(c, fspath, "", errno, err);
+    if (depth == 0 && S_ISLNK(st.st_mode)) {
+        /* Named on the command line: the user asked for what it points to.
+         * Only here: following links met in a walk could leave the tree or
+         * loop. */
+        if (stat(fspath, &st))
+            return cannot_store(c, fspath, "cannot follow symbolic link: ", errno, err);
+        follow = 1;
+    }
     for (size_t i = 0; i < c->n_skip; i++)
         if (st.st_dev == c->skip[i].st_dev && st.st_ino == c->skip[i].st_ino)
             return SZARC_OK;
     if (S_ISREG(st.st_mode))
-        return add_file(c, name, fspath, err);
+        return add_file(c, name, fspath, follow, err);
     if (S_ISLNK(st.st_mode)) {
-        warnf(c, "%s: symbolic link not stored", fspath);
+        report(c, SZARC_FS_SKIP, fspath, "symbolic link not stored");
         return SZARC_OK;
     }
     if (!S_ISDIR(st.st_mode)) {
-        warnf(c, "%s: not a regular file or directory, not stored", fspath);
+        report(c, SZARC_FS_SKIP, fspath, "not a regular file or directory, not stored");
         return SZARC_OK;
     }
     if (depth > 256)
         return szarc_err_set(err, SZARC_E_ARG, "%s: directories nested too deep", fspath);
     DIR *d = opendir(fspath);
     if (!d)
-        return szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(errno));
+        return cannot_store(c, fspath, "cannot open directory: ", errno, err);
     char **names = NULL;
     size_t n = 0, cap = 0;
     szarc_status s = SZARC_OK;
@@ -121,8 +146,9 @@ static szarc_status walk(collector *c, const char *name, const char *fspath, int
         }
         n++;
     }
+    /* A directory that fails part way: what was read is still stored. */
     if (!s && errno)
-        s = szarc_err_set(err, SZARC_E_IO, "%s: %s", fspath, strerror(errno));
+        s = cannot_store(c, fspath, "cannot read directory: ", errno, err);
     closedir(d);
     if (!s && n)
         qsort(names, n, sizeof *names, cmp_str);
@@ -233,14 +259,24 @@ szarc_status szarc_fs_collect(szarc_fs_file **out, size_t *n_out, const char *co
     return SZARC_OK;
 }
 
-szarc_status szarc_fs_read(const char *path, uint8_t **data, size_t *len, int64_t *mtime,
-                           uint32_t *perm, szarc_err *err)
+szarc_status szarc_fs_read(const char *path, int follow, uint8_t **data, size_t *len,
+                           int64_t *mtime, uint32_t *perm, szarc_err *err)
 {
     *data = NULL;
     *len = 0;
-    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO put in the file's place since it was collected
+     * fails the check below instead of blocking until a writer comes; it
+     * changes nothing for regular files. */
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        const int e = errno;
+        if (e == ELOOP && !follow)
+            return szarc_err_set(err, SZARC_E_IO, "%s: now a symbolic link, not followed", path);
+        return szarc_err_set(err, e == ENOENT ? SZARC_E_NOTFOUND
+                                  : e == ENOMEM ? SZARC_E_NOMEM
+                                                : SZARC_E_IO,
+                             "%s: %s", path, strerror(e));
+    }
     struct stat st;
     szarc_status s = SZARC_OK;
     uint8_t *buf = NULL;

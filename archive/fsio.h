@@ -4,9 +4,14 @@
  * Collecting: command-line paths are stored relative, as given, with leading
  * "./" and repeated or trailing '/' removed; absolute paths and ".."
  * components are refused. Directories are walked recursively in bytewise
- * name order; only regular files are stored. Symbolic links (also when named
- * on the command line), devices, FIFOs and sockets are skipped with a warning,
- * and empty directories are not recorded.
+ * name order; only regular files are stored. A symbolic link named on the
+ * command line is followed (to a file or a directory; stored under the name
+ * given), as tar -h and cp -H do: naming it is asking for it. Links met while
+ * walking a directory, devices, FIFOs and sockets are skipped with a warning
+ * (SZARC_FS_SKIP), and empty directories are not recorded. A path that cannot
+ * be stored (missing, unreadable, a link to nothing) is reported
+ * (SZARC_FS_FAIL) and collecting goes on: the caller decides whether the rest
+ * is worth an archive.
  *
  * Restoring: a file is written to a temporary file in its target directory,
  * given its permissions and mtime, fsync'ed, and only then linked (or, with
@@ -29,18 +34,30 @@
 typedef struct {
     char *name;   /* stored path (relative, '/'-separated, checked by szarc_path_check) */
     char *fspath; /* path to open, relative to the working directory */
+    int follow;   /* fspath is a symbolic link named on the command line: read its target */
 } szarc_fs_file;
 
-/* Warnings (skipped files) go here; NULL drops them. */
-typedef void (*szarc_fs_warn)(void *ctx, const char *msg);
+/* Why a path is not stored. */
+typedef enum {
+    SZARC_FS_SKIP = 1, /* by design: a link met in a walk, a device, FIFO or socket */
+    SZARC_FS_FAIL = 2  /* it could not be stored: missing, unreadable, vanished */
+} szarc_fs_event;
+
+/* Paths not stored are reported here, with the cause (for example "No such
+ * file or directory"); NULL drops them. */
+typedef void (*szarc_fs_warn)(void *ctx, szarc_fs_event ev, const char *path, const char *why);
 
 /*! szarc_fs_collect() :
  * Expands args[0..n_args) into a sorted list of regular files without
  * duplicates, leaving out the files with the device and inode numbers of
  * skip[0..n_skip) (the archive being written). *out is malloc'd; free with
- * szarc_fs_files_free.
- * @return SZARC_OK; SZARC_E_ARG for an absolute path, a ".." component or a
- *         name that is not valid UTF-8; SZARC_E_IO or SZARC_E_NOTFOUND. */
+ * szarc_fs_files_free. Paths that are skipped or cannot be stored go to
+ * warn; the list may then be empty.
+ * @return SZARC_OK (also when some paths were reported); SZARC_E_ARG for an
+ *         absolute path, a ".." component, a name that is not valid UTF-8 or
+ *         directories nested too deep; SZARC_E_NOMEM, or SZARC_E_IO when the
+ *         process runs out of file descriptors (every later path would fail
+ *         the same way). */
 szarc_status szarc_fs_collect(szarc_fs_file **out, size_t *n_out, const char *const *args,
                               size_t n_args, const struct stat *skip, size_t n_skip,
                               szarc_fs_warn warn, void *wctx, szarc_err *err);
@@ -48,10 +65,14 @@ szarc_status szarc_fs_collect(szarc_fs_file **out, size_t *n_out, const char *co
 void szarc_fs_files_free(szarc_fs_file *f, size_t n);
 
 /*! szarc_fs_read() :
- * Reads a whole regular file (not through a final symlink). *data is
- * malloc'd; *mtime and *perm (0..0777) describe the file. */
-szarc_status szarc_fs_read(const char *path, uint8_t **data, size_t *len, int64_t *mtime,
-                           uint32_t *perm, szarc_err *err);
+ * Reads a whole regular file; through a final symbolic link only if follow
+ * (szarc_fs_file.follow). *data is malloc'd; *mtime and *perm (0..0777)
+ * describe the file (the link's target when followed).
+ * @return SZARC_OK; SZARC_E_NOTFOUND (it vanished); SZARC_E_IO (unreadable,
+ *         or no longer a regular file: a FIFO put in its place does not
+ *         block); SZARC_E_NOMEM. */
+szarc_status szarc_fs_read(const char *path, int follow, uint8_t **data, size_t *len,
+                           int64_t *mtime, uint32_t *perm, szarc_err *err);
 
 /* The temporary file being written, for a signal handler to remove:
  * if (t->active) unlinkat(t->dirfd, t->name, 0). */

@@ -30,10 +30,61 @@
  *  create
  ***********************************************************/
 
-static void print_warning(void *ctx, const char *msg)
+/* What create did not store: skipped by design (links met in a walk,
+ * devices), printed unless --quiet; or failed (missing, unreadable,
+ * vanished), always printed and named again in the closing summary, as tar
+ * does, because it changes the exit code. */
+typedef struct {
+    int quiet;
+    char **failed; /* paths that could not be stored */
+    size_t n_failed, cap;
+} not_stored;
+
+static void on_not_stored(void *ctx, szarc_fs_event ev, const char *path, const char *why)
 {
-    if (!*(const int *)ctx)
-        fprintf(stderr, "szarc: warning: %s\n", msg);
+    not_stored *ns = ctx;
+    if (ev == SZARC_FS_SKIP) {
+        if (!ns->quiet)
+            fprintf(stderr, "szarc: warning: %s: %s\n", path, why);
+        return;
+    }
+    fprintf(stderr, "szarc: warning: %s: %s; not stored\n", path, why);
+    if (ns->n_failed == ns->cap) {
+        const size_t cap = ns->cap ? 2 * ns->cap : 16;
+        char **nf = realloc(ns->failed, cap * sizeof *nf);
+        if (!nf)
+            return; /* the warning is out; only the summary's list is shorter */
+        ns->failed = nf;
+        ns->cap = cap;
+    }
+    char *copy = strdup(path);
+    if (copy)
+        ns->failed[ns->n_failed++] = copy;
+}
+
+/* "N paths could not be stored: a, b, c": a line tar users know, so that
+ * warnings scrolled away are not missed. At most 10 names; the warnings
+ * above have them all. */
+static void print_summary(const not_stored *ns)
+{
+    fprintf(stderr, "szarc: %zu path%s could not be stored:", ns->n_failed,
+            ns->n_failed == 1 ? "" : "s");
+    for (size_t i = 0; i < ns->n_failed && i < 10; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", ns->failed[i]);
+    if (ns->n_failed > 10)
+        fprintf(stderr, " and %zu more (see the warnings above)", ns->n_failed - 10);
+    fputc('\n', stderr);
+}
+
+/* Warns, as ssh does, about a private key that others may read or change
+ * (ssh refuses it; a signing key is less often shared, so szarc only warns). */
+static void check_key_mode(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) || !(st.st_mode & 066))
+        return;
+    fprintf(stderr, "szarc: warning: private key %s is %s by others (mode %04o); chmod 600 it\n",
+            path, st.st_mode & 044 ? "readable" : "writable", (unsigned)(st.st_mode & 07777));
 }
 
 /* The archive's creation time: $SOURCE_DATE_EPOCH when set (reproducible
@@ -62,7 +113,7 @@ static szarc_status read_gguf(const szarc_model *m, uint8_t **data, size_t *len,
 {
     int64_t mt;
     uint32_t perm;
-    szarc_status st = szarc_fs_read(m->path, data, len, &mt, &perm, err);
+    szarc_status st = szarc_fs_read(m->path, 1, data, len, &mt, &perm, err);
     if (st)
         return st;
     uint8_t h[32];
@@ -82,7 +133,7 @@ int szarc_cli_create(int argc, char **argv)
     cli_opts o;
     int rc = SZARC_EXIT_USAGE;
     szarc_err err = {0};
-    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPp", &o))
+    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPps", &o))
         ;
     else if (!o.semantic && (o.level >= 0 || o.atoms))
         fprintf(stderr, "szarc: --level, --protect and --protect-file need --mode semantic\n");
@@ -140,6 +191,9 @@ static int create(cli_opts o)
         fprintf(stderr, "szarc: --sign: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
+    if (key)
+        check_key_mode(o.sign);
+    not_stored ns = {o.quiet, NULL, 0, 0};
 
     szarc_cli_install_handlers();
     if (!to_stdout) { /* a temporary file next to the archive, renamed when complete */
@@ -161,10 +215,27 @@ static int create(cli_opts o)
     }
 
     szarc_status st = szarc_fs_collect(&files, &n_files, (const char *const *)o.paths,
-                                       (size_t)o.n_paths, skip, n_skip, print_warning, &o.quiet,
+                                       (size_t)o.n_paths, skip, n_skip, on_not_stored, &ns,
                                        &err);
     if (st) {
         rc = szarc_cli_fail(&err);
+        goto done;
+    }
+    if (o.strict && ns.n_failed) {
+        fprintf(stderr, "szarc: --strict: %zu path%s could not be stored; no archive written\n",
+                ns.n_failed, ns.n_failed == 1 ? "" : "s");
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    if (!n_files) { /* an archive that stores nothing is never what was meant */
+        if (ns.n_failed)
+            fprintf(stderr, "szarc: nothing to archive: no path given could be stored; no "
+                            "archive written\n");
+        else
+            fprintf(stderr, "szarc: nothing to archive: no regular file in the paths given "
+                            "(symbolic links met in a directory, devices, FIFOs and empty "
+                            "directories are not stored); no archive written\n");
+        rc = SZARC_EXIT_USAGE;
         goto done;
     }
     if ((rc = szarc_cli_load_model(o.model, &m)))
@@ -206,15 +277,35 @@ static int create(cli_opts o)
     }
     uint64_t total_in = 0, total_out = 0;
     for (size_t i = 0; i < n_files; i++) {
-        szarc_manifest_member *mm = &mf.members[i];
+        const size_t k = mf.n_members; /* members stored so far */
+        szarc_manifest_member *mm = &mf.members[k];
         uint8_t *data = NULL;
         size_t len = 0;
-        if ((st = szarc_fs_read(files[i].fspath, &data, &len, &mm->mtime, &mm->perm, &err))) {
+        st = szarc_fs_read(files[i].fspath, files[i].follow, &data, &len, &mm->mtime, &mm->perm,
+                           &err);
+        if (st == SZARC_E_NOTFOUND || st == SZARC_E_IO) {
+            /* vanished or unreadable since it was collected: as tar, store
+             * the rest and say so at the end */
+            const char *why = err.msg;
+            const size_t pl = strlen(files[i].fspath);
+            if (!strncmp(why, files[i].fspath, pl) && !strncmp(why + pl, ": ", 2))
+                why += pl + 2;
+            if (o.strict) {
+                fprintf(stderr, "szarc: %s: %s; --strict: no archive written\n",
+                        files[i].fspath, why);
+                rc = SZARC_EXIT_USAGE;
+                goto done;
+            }
+            on_not_stored(&ns, SZARC_FS_FAIL, files[i].fspath, why);
+            memset(mm, 0, sizeof *mm);
+            continue;
+        }
+        if (st) {
             rc = szarc_cli_fail(&err);
             goto done;
         }
         mm->path = files[i].name; /* borrowed from files[] */
-        mf.n_members = i + 1;
+        mf.n_members = k + 1;
         mm->size = len;
         szarc_sha256(mm->sha256, data, len);
         b.cur = len;
@@ -252,8 +343,8 @@ static int create(cli_opts o)
             rc = szarc_cli_fail(&err);
             goto done;
         }
-        packets[i] = mc.packet;
-        packet_len[i] = mc.packet_len;
+        packets[k] = mc.packet;
+        packet_len[k] = mc.packet_len;
         mm->method = mc.method;
         mm->chunks = mc.chunks;
         mm->tokens = mc.tokens;
@@ -267,6 +358,12 @@ static int create(cli_opts o)
     }
     if (b.on)
         szarc_cli_bar_draw(&b, b.base, 1);
+    if (!mf.n_members) {
+        fprintf(stderr, "szarc: nothing to archive: none of the %zu files found could be read; "
+                        "no archive written\n", n_files);
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
     if (o.embed) {
         if ((st = read_gguf(m, &gguf, &gguf_len, &err))) {
             rc = szarc_cli_fail(&err);
@@ -304,8 +401,12 @@ static int create(cli_opts o)
     if (!o.quiet)
         fprintf(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
                 "byte), chunk %u, %s\n",
-                n_files, (unsigned long long)total_in, (unsigned long long)total_out,
+                mf.n_members, (unsigned long long)total_in, (unsigned long long)total_out,
                 total_in ? 8.0 * total_out / total_in : 0.0, chunk, szarc_engine_device(e));
+    if (ns.n_failed) { /* the archive holds the rest */
+        print_summary(&ns);
+        rc = SZARC_EXIT_FAIL;
+    }
 done:
     if (!to_stdout && fd >= 0)
         close(fd);
@@ -323,6 +424,9 @@ done:
     szarc_engine_destroy(e);
     szarc_model_destroy(m);
     szarc_sig_key_destroy(key);
+    for (size_t i = 0; i < ns.n_failed; i++)
+        free(ns.failed[i]);
+    free(ns.failed);
     return rc;
 }
 

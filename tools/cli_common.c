@@ -73,6 +73,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--method", 'M', 1},     {"--sign", 'S', 1},
                  {"--mode", 'o', 1},       {"--level", 'L', 1},
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
+                 {"--strict", 's', 0},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -108,6 +109,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'e': o->embed = 1; break;
         case 'F': o->force = 1; break;
         case 'q': o->quiet = 1; break;
+        case 's': o->strict = 1; break;
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
         case 'o':

@@ -33,6 +33,7 @@ typedef struct {
     int level;          /* --level, -1: not given */
     szarc_atoms *atoms; /* built-in patterns plus --protect, --protect-file (create) */
     int embed, force, quiet, json;
+    int strict;         /* --strict (create): a path that cannot be stored is fatal */
     char **paths;       /* the remaining arguments */
     int n_paths;
 } cli_opts;
