@@ -48,14 +48,16 @@ stored d.szarc dirlink/sample.txt dirlink/sub/hello.txt
 grep -q "dirlink/sub/link: symbolic link not stored" err.txt || fail "no warning for the inner link"
 grep -q "link\$" list.txt && fail "a link met in the walk was stored"
 
-# nothing to store: exit 2, a message, no archive, no temporary file
+# nothing to store: exit 2, a message that says why, no archive, no
+# temporary file (found before the model is loaded)
 mkdir empty
 mkfifo fifo
-for what in empty fifo missing dangling-link; do
-  rm -f dangling-link && ln -s nowhere dangling-link
-  run 2 "$SZARC" create -f n.szarc $C $what
-  grep -q "nothing to archive" err.txt || fail "create $what: no 'nothing to archive' ($(cat err.txt))"
-  [ ! -e n.szarc ] || fail "create $what wrote an archive that stores nothing"
+ln -s nowhere dangling-link
+for what in empty:"no regular file in the paths given" fifo:"no regular file in the paths given" \
+            missing:"no path given could be stored" dangling-link:"no path given could be stored"; do
+  run 2 "$SZARC" create -f n.szarc $C "${what%%:*}"
+  grep -q "nothing to archive: ${what#*:}" err.txt || fail "create ${what%%:*}: $(cat err.txt)"
+  [ ! -e n.szarc ] || fail "create ${what%%:*} wrote an archive that stores nothing"
 done
 run 2 "$SZARC" create -f - $C missing
 [ ! -s out.txt ] || fail "-f -: something was written to stdout"
