@@ -1,7 +1,9 @@
 /* cli_semantic.c: szarc atoms and szarc eval, over host/atoms.h: what
  * semantic mode would protect in a file, and how faithfully an expansion
  * keeps an original's atoms (docs/semantic.md); eval --archive adds what an
- * archive's member for the original costs. */
+ * archive's member for the original costs. File names, member paths and
+ * messages are printed quoted in text output, exactly in JSON
+ * (archive/quote.h). */
 #include "cli.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "layout.h"
 #include "manifest.h"
 #include "packet.h"
+#include "quote.h"
 
 /*-*********************************************************
  *  Shared: options, input, escaping
@@ -41,12 +44,12 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
             o->json = 1;
         else if (!strcmp(s, "--protect") && i + 1 < argc) {
             if (szarc_atoms_add_regex(a, argv[++i], &err)) {
-                fprintf(stderr, "szarc: %s: --protect: %s\n", cmd, err.msg);
+                szarc_fprintf_quoted(stderr, "szarc: %s: --protect: %s\n", cmd, err.msg);
                 return SZARC_EXIT_USAGE;
             }
         } else if (!strcmp(s, "--protect-file") && i + 1 < argc) {
             if (szarc_atoms_add_file(a, argv[++i], &err)) {
-                fprintf(stderr, "szarc: %s: --protect-file: %s\n", cmd, err.msg);
+                szarc_fprintf_quoted(stderr, "szarc: %s: --protect-file: %s\n", cmd, err.msg);
                 return SZARC_EXIT_USAGE;
             }
         } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval") && i + 1 < argc)
@@ -54,13 +57,14 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
         else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
             o->files[o->nfiles++] = s;
         else {
-            fprintf(stderr, "szarc: %s: unexpected argument %s (see szarc --help)\n", cmd, s);
+            szarc_fprintf_quoted(stderr, "szarc: %s: unexpected argument %s (see szarc --help)\n",
+                                 cmd, s);
             return SZARC_EXIT_USAGE;
         }
     }
     if (o->nfiles != want_files) {
-        fprintf(stderr, "szarc: %s needs %s (see szarc --help)\n", cmd,
-                want_files == 1 ? "FILE" : "ORIGINAL and EXPANSION");
+        szarc_fprintf_quoted(stderr, "szarc: %s needs %s (see szarc --help)\n", cmd,
+                             want_files == 1 ? "FILE" : "ORIGINAL and EXPANSION");
         return SZARC_EXIT_USAGE;
     }
     return SZARC_EXIT_OK;
@@ -71,7 +75,7 @@ static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *le
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
-        fprintf(stderr, "szarc: %s: %s: %s\n", cmd, path, strerror(errno));
+        szarc_fprintf_quoted(stderr, "szarc: %s: %s: %s\n", cmd, path, strerror(errno));
         return SZARC_EXIT_USAGE;
     }
     uint8_t *b = NULL;
@@ -81,7 +85,7 @@ static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *le
             cap = cap ? cap * 2 : 65536;
             uint8_t *nb = realloc(b, cap);
             if (!nb) {
-                fprintf(stderr, "szarc: %s: %s: out of memory\n", cmd, path);
+                szarc_fprintf_quoted(stderr, "szarc: %s: %s: out of memory\n", cmd, path);
                 goto fail;
             }
             b = nb;
@@ -92,7 +96,7 @@ static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *le
         n += got;
     }
     if (ferror(f)) {
-        fprintf(stderr, "szarc: %s: %s: read error\n", cmd, path);
+        szarc_fprintf_quoted(stderr, "szarc: %s: %s: read error\n", cmd, path);
         goto fail;
     }
     if (f != stdin)
@@ -108,7 +112,8 @@ fail:
 }
 
 /* Writes text[s..e) with C-style escapes for control characters, backslash
- * and invalid UTF-8; the result is valid UTF-8 (for JSON too). Caller frees. */
+ * and invalid UTF-8; the result is valid UTF-8, for the "text" of an atom
+ * in JSON (text output quotes with szarc_quote). Caller frees. */
 static char *escape(const uint8_t *t, size_t s, size_t e)
 {
     char *o = malloc(4 * (e - s) + 1);
@@ -156,10 +161,10 @@ static json_t *atom_json(const uint8_t *t, const szarc_atom *x)
 
 static void print_atom(FILE *f, const uint8_t *t, const szarc_atom *x)
 {
-    char *s = escape(t, x->start, x->end);
-    fprintf(f, "%8zu %8zu  %-10s %-8s %s\n", x->start, x->end, szarc_atom_type_name(x->type),
-            x->critical ? "critical" : "-", s ? s : "?");
-    free(s);
+    fprintf(f, "%8zu %8zu  %-10s %-8s ", x->start, x->end, szarc_atom_type_name(x->type),
+            x->critical ? "critical" : "-");
+    szarc_fwrite_quoted(f, (const char *)t + x->start, x->end - x->start);
+    fputc('\n', f);
 }
 
 static int dump_json(json_t *root)
@@ -184,7 +189,7 @@ int szarc_cli_atoms(int argc, char **argv)
     szarc_err err = {0};
     int rc;
     if (szarc_atoms_create(&a, &err)) {
-        fprintf(stderr, "szarc: atoms: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: atoms: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
     rc = parse("atoms", argc, argv, 1, a, &o);
@@ -194,7 +199,7 @@ int szarc_cli_atoms(int argc, char **argv)
     if (rc)
         goto done;
     if (szarc_atoms_extract(a, text, len, &l, &err)) {
-        fprintf(stderr, "szarc: atoms: %s: %s\n", o.files[0], err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: atoms: %s: %s\n", o.files[0], err.msg);
         rc = SZARC_EXIT_USAGE;
         goto done;
     }
@@ -205,7 +210,7 @@ int szarc_cli_atoms(int argc, char **argv)
     }
     if (o.json) {
         json_t *root = json_object(), *arr = json_array(), *cnt = json_object();
-        json_object_set_new(root, "file", json_string(o.files[0]));
+        szarc_json_set_string(root, "file", o.files[0]);
         json_object_set_new(root, "bytes", json_integer((json_int_t)len));
         json_object_set_new(root, "total", json_integer((json_int_t)l.n));
         json_object_set_new(root, "critical", json_integer((json_int_t)critical));
@@ -268,7 +273,7 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     const int use_stdin = !strcmp(file, "-");
     const int fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "szarc: eval: cannot open %s: %s\n", file, strerror(errno));
+        szarc_fprintf_quoted(stderr, "szarc: eval: cannot open %s: %s\n", file, strerror(errno));
         return SZARC_EXIT_USAGE;
     }
     szarc_err err = {0};
@@ -276,7 +281,7 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     if (!use_stdin)
         close(fd);
     if (st) {
-        fprintf(stderr, "szarc: eval: %s: %s\n", file, err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s: %s\n", file, err.msg);
         return st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED || st == SZARC_E_UNSUPPORTED
                    ? SZARC_EXIT_FAIL
                    : SZARC_EXIT_USAGE;
@@ -298,15 +303,17 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     if (!em->mm) {
         char hex[65];
         szarc_sha256_hex(hex, ho);
-        fprintf(stderr,
-                "szarc: eval: %s: no member of the archive has %s as its original (sha256 %s, "
-                "%zu bytes; see szarc list -f %s --json)\n",
-                file, o->files[0], hex, olen, file);
+        szarc_fprintf_quoted(
+            stderr,
+            "szarc: eval: %s: no member of the archive has %s as its original (sha256 %s, "
+            "%zu bytes; see szarc list -f %s --json)\n",
+            file, o->files[0], hex, olen, file);
         for (size_t i = 0; i < mf->n_members; i++)
             if (mf->members[i].semantic && !memcmp(mf->members[i].sha256, ho, 32)) {
-                fprintf(stderr, "szarc: eval: %s is the expansion of the semantic member %s: "
-                                "give the original first\n",
-                        o->files[0], mf->members[i].path);
+                szarc_fprintf_quoted(stderr,
+                                     "szarc: eval: %s is the expansion of the semantic member %s: "
+                                     "give the original first\n",
+                                     o->files[0], mf->members[i].path);
                 break;
             }
         return SZARC_EXIT_USAGE;
@@ -316,7 +323,8 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     const size_t idx = (size_t)(em->mm - mf->members);
     szarc_packet p;
     if (szarc_packet_parse(&p, em->ar.packets[idx], em->ar.packet_len[idx], &err)) {
-        fprintf(stderr, "szarc: eval: %s: member %s: %s\n", file, em->mm->path, err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: %s\n", file, em->mm->path,
+                             err.msg);
         return SZARC_EXIT_FAIL;
     }
     int rc = SZARC_EXIT_OK;
@@ -330,8 +338,8 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
         memcpy(re, p.sem.pattern[i], p.sem.pattern_len[i]);
         re[p.sem.pattern_len[i]] = 0;
         if (szarc_atoms_add_regex(a, re, &err)) {
-            fprintf(stderr, "szarc: eval: %s: member %s: user pattern %u: %s\n", file,
-                    em->mm->path, i, err.msg);
+            szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: user pattern %u: %s\n", file,
+                                 em->mm->path, i, err.msg);
             rc = err.status == SZARC_E_ARG ? SZARC_EXIT_FAIL : SZARC_EXIT_USAGE;
         }
         free(re);
@@ -353,7 +361,7 @@ int szarc_cli_eval(int argc, char **argv)
     eval_member em = {0};
     int rc;
     if (szarc_atoms_create(&a, &err)) {
-        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
     rc = parse("eval", argc, argv, 2, a, &o);
@@ -370,7 +378,7 @@ int szarc_cli_eval(int argc, char **argv)
     rc = SZARC_EXIT_USAGE;
     if (szarc_atoms_extract(a, orig, olen, &lo, &err) ||
         szarc_atoms_extract(a, exp, elen, &le, &err)) {
-        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s\n", err.msg);
         goto done;
     }
     mo = malloc(lo.n + 1);
@@ -380,18 +388,18 @@ int szarc_cli_eval(int argc, char **argv)
         goto done;
     }
     if (szarc_atoms_compare(&r, mo, me, orig, olen, &lo, exp, elen, &le, &err)) {
-        fprintf(stderr, "szarc: eval: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s\n", err.msg);
         goto done;
     }
     if (o.json) {
         json_t *root = json_object(), *miss = json_array(), *spur = json_array();
-        json_object_set_new(root, "original", json_string(o.files[0]));
-        json_object_set_new(root, "expansion", json_string(o.files[1]));
+        szarc_json_set_string(root, "original", o.files[0]);
+        szarc_json_set_string(root, "expansion", o.files[1]);
         json_object_set_new(root, "original_bytes", json_integer((json_int_t)olen));
         json_object_set_new(root, "expansion_bytes", json_integer((json_int_t)elen));
         if (mm) {
-            json_object_set_new(root, "archive", json_string(o.archive));
-            json_object_set_new(root, "archive_member", json_string(mm->path));
+            szarc_json_set_string(root, "archive", o.archive);
+            szarc_json_set_string(root, "archive_member", mm->path);
             json_object_set_new(root, "mode", json_string(mm->semantic ? "semantic" : "exact"));
             json_object_set_new(root, "level", json_integer(mm->semantic ? mm->level : 0));
             json_object_set_new(root, "method", json_string(szarc_method_name(mm->method)));
@@ -419,12 +427,14 @@ int szarc_cli_eval(int argc, char **argv)
         json_object_set_new(root, "spurious", spur);
         rc = dump_json(root);
     } else {
-        printf("original              %s (%zu bytes, %zu atoms, %zu critical)\n", o.files[0], olen,
-               r.orig_atoms, r.orig_critical);
-        printf("expansion             %s (%zu bytes, %zu atoms)\n", o.files[1], elen, r.exp_atoms);
+        szarc_fprintf_quoted(stdout,
+                             "original              %s (%zu bytes, %zu atoms, %zu critical)\n",
+                             o.files[0], olen, r.orig_atoms, r.orig_critical);
+        szarc_fprintf_quoted(stdout, "expansion             %s (%zu bytes, %zu atoms)\n",
+                             o.files[1], elen, r.exp_atoms);
         if (mm) {
-            printf("archive               %s\n", o.archive);
-            printf("archive_member        %s\n", mm->path);
+            szarc_fprintf_quoted(stdout, "archive               %s\n", o.archive);
+            szarc_fprintf_quoted(stdout, "archive_member        %s\n", mm->path);
             printf("mode                  %s\n", mm->semantic ? "semantic" : "exact");
             printf("level                 %u\n", mm->semantic ? mm->level : 0);
             printf("method                %s\n", szarc_method_name(mm->method));

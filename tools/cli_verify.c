@@ -1,5 +1,7 @@
 /* cli_verify.c: szarc keygen and szarc verify, over verify/. Maps the
- * audit's summary to exit codes (docs/format.md, section 10). */
+ * audit's summary to exit codes (docs/format.md, section 10). Member names
+ * and messages come from the archive: text output quotes them, JSON output
+ * carries them exactly (archive/quote.h). */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "manifest.h"
+#include "quote.h"
 #include "sig.h"
 #include "statement.h"
 
@@ -37,10 +41,10 @@ int szarc_cli_keygen(int argc, char **argv)
         else if (!strcmp(argv[i], "--force"))
             force = 1;
         else {
-            fprintf(stderr,
-                    "szarc: keygen: unexpected argument %s (usage: szarc keygen -o NAME "
-                    "[--force])\n",
-                    argv[i]);
+            szarc_fprintf_quoted(stderr,
+                                 "szarc: keygen: unexpected argument %s (usage: szarc keygen -o "
+                                 "NAME [--force])\n",
+                                 argv[i]);
             return SZARC_EXIT_USAGE;
         }
     }
@@ -51,13 +55,13 @@ int szarc_cli_keygen(int argc, char **argv)
     uint8_t fp[32];
     szarc_err err = {0};
     if (szarc_sig_keygen(fp, out, force, &err)) {
-        fprintf(stderr, "szarc: keygen: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: keygen: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
     char hex[65];
     szarc_sha256_hex(hex, fp);
-    printf("private key  %s (mode 0600: keep it secret)\n", out);
-    printf("public key   %s.pub\n", out);
+    szarc_fprintf_quoted(stdout, "private key  %s (mode 0600: keep it secret)\n", out);
+    szarc_fprintf_quoted(stdout, "public key   %s.pub\n", out);
     printf("fingerprint  %s\n", hex);
     return SZARC_EXIT_OK;
 }
@@ -104,11 +108,26 @@ static const char *state_name(szarc_verify_member_state s)
                                              : "unchecked";
 }
 
-static json_t *finding_json(const szarc_verify_finding *f)
+/* A finding's object: type (when not NULL), check, status, message (and
+ * message_hex when the message is not UTF-8), advice. Never NULL but out
+ * of memory. */
+static json_t *finding_obj(const char *type, const char *check, int warning, const char *msg,
+                           const char *advice)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "check", szarc_verify_check_name(f->check), "status",
-                     f->warning ? "warning" : "failed", "message", f->msg, "advice",
-                     szarc_verify_check_advice(f->check));
+    json_t *j = json_object();
+    if (type)
+        json_object_set_new(j, "type", json_string(type));
+    json_object_set_new(j, "check", json_string(check));
+    json_object_set_new(j, "status", json_string(warning ? "warning" : "failed"));
+    szarc_json_set_string(j, "message", msg);
+    json_object_set_new(j, "advice", json_string(advice));
+    return j;
+}
+
+static json_t *finding_json(const char *type, const szarc_verify_finding *f)
+{
+    return finding_obj(type, szarc_verify_check_name(f->check), f->warning, f->msg,
+                       szarc_verify_check_advice(f->check));
 }
 
 static void json_line(json_t *j)
@@ -126,14 +145,10 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
     out_ctx *o = ctx;
     bar_clear(o);
     if (o->json) {
-        json_t *j = finding_json(f);
-        json_t *line = json_pack("{s:s}", "type", "archive");
-        json_object_update(line, j);
-        json_decref(j);
-        json_line(line);
+        json_line(finding_json("archive", f));
     } else {
-        printf("%-9s archive: %s: %s\n", f->warning ? "warning" : "FAILED",
-               szarc_verify_check_name(f->check), f->msg);
+        szarc_fprintf_quoted(stdout, "%-9s archive: %s: %s\n", f->warning ? "warning" : "FAILED",
+                             szarc_verify_check_name(f->check), f->msg);
         printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
         fflush(stdout);
     }
@@ -148,26 +163,32 @@ static void on_member(void *ctx, const szarc_verify_member *m)
     if (o->json) {
         json_t *fs = json_array();
         for (size_t k = 0; k < m->n_findings; k++)
-            json_array_append_new(fs, finding_json(&m->findings[k]));
-        json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member",
-                              "index", (json_int_t)m->index, "path", m->path, "method", m->method,
-                              "size", (json_int_t)m->size, "status", state_name(m->state),
-                              "expanded", m->expanded, "findings", fs);
+            json_array_append_new(fs, finding_json(NULL, &m->findings[k]));
+        json_t *j = json_object();
+        json_object_set_new(j, "type", json_string("member"));
+        json_object_set_new(j, "index", json_integer((json_int_t)m->index));
+        szarc_json_set_string(j, "path", m->path);
+        json_object_set_new(j, "method", m->method ? json_string(m->method) : json_null());
+        json_object_set_new(j, "size", json_integer((json_int_t)m->size));
+        json_object_set_new(j, "status", json_string(state_name(m->state)));
+        json_object_set_new(j, "expanded", json_boolean(m->expanded));
+        json_object_set_new(j, "findings", fs);
         json_line(j);
     } else {
-        printf("%-9s %s (%s, %llu bytes%s)\n",
-               m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
-               : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
-                                                        : "unchecked",
-               m->path, m->method ? m->method : "unreadable", (unsigned long long)m->size,
-               !m->expanded ? ""
-               : m->method && !strcmp(m->method, "semantic")
-                   ? ", expanded, protected atoms checked, re-encoded"
-                   : ", expanded and re-encoded");
+        szarc_fprintf_quoted(stdout, "%-9s %s (%s, %llu bytes%s)\n",
+                             m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
+                             : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
+                                                                      : "unchecked",
+                             m->path, m->method ? m->method : "unreadable",
+                             (unsigned long long)m->size,
+                             !m->expanded ? ""
+                             : m->method && !strcmp(m->method, "semantic")
+                                 ? ", expanded, protected atoms checked, re-encoded"
+                                 : ", expanded and re-encoded");
         for (size_t k = 0; k < m->n_findings; k++) {
             const szarc_verify_finding *f = &m->findings[k];
-            printf("          %s%s: %s\n", f->warning ? "warning: " : "",
-                   szarc_verify_check_name(f->check), f->msg);
+            szarc_fprintf_quoted(stdout, "          %s%s: %s\n", f->warning ? "warning: " : "",
+                                 szarc_verify_check_name(f->check), f->msg);
             printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
         }
         if (m->state == SZARC_VERIFY_MEMBER_UNCHECKED && !m->n_findings)
@@ -239,10 +260,10 @@ int szarc_cli_verify(int argc, char **argv)
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             vo.quiet = 1;
         else {
-            fprintf(stderr, "szarc: verify: %s %s (see szarc --help)\n",
-                    a[0] == '-' && !has_value ? "missing value or unknown option"
-                                              : "unexpected argument",
-                    a);
+            szarc_fprintf_quoted(stderr, "szarc: verify: %s %s (see szarc --help)\n",
+                                 a[0] == '-' && !has_value ? "missing value or unknown option"
+                                                           : "unexpected argument",
+                                 a);
             return SZARC_EXIT_USAGE;
         }
     }
@@ -251,14 +272,14 @@ int szarc_cli_verify(int argc, char **argv)
         return SZARC_EXIT_USAGE;
     }
     if (subset && parse_subset(subset, &vo.subset_k, &vo.subset_n)) {
-        fprintf(stderr, "szarc: --subset %s: expected K/N with 1 <= K <= N\n", subset);
+        szarc_fprintf_quoted(stderr, "szarc: --subset %s: expected K/N with 1 <= K <= N\n", subset);
         return SZARC_EXIT_USAGE;
     }
     szarc_err err = {0};
     uint8_t pub[SZARC_SIG_PUBLIC_SIZE];
     if (pubkey_path) {
         if (szarc_sig_pubkey_load(pub, pubkey_path, &err)) {
-            fprintf(stderr, "szarc: --pubkey: %s\n", err.msg);
+            szarc_fprintf_quoted(stderr, "szarc: --pubkey: %s\n", err.msg);
             return SZARC_EXIT_USAGE;
         }
         vo.pubkey = pub;
@@ -266,7 +287,17 @@ int szarc_cli_verify(int argc, char **argv)
     const int use_stdin = !strcmp(file, "-");
     const int fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "szarc: cannot open %s: %s\n", file, strerror(errno));
+        szarc_fprintf_quoted(stderr, "szarc: cannot open %s: %s\n", file, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    /* A directory opens, then fails every read: an I/O error, not a damaged archive. */
+    struct stat sb;
+    const int stat_errno = fstat(fd, &sb) ? errno : 0;
+    if (stat_errno || S_ISDIR(sb.st_mode)) {
+        szarc_fprintf_quoted(stderr, "szarc: verify: %s: %s\n", file,
+                             stat_errno ? strerror(stat_errno) : "is a directory, not an archive");
+        if (!use_stdin)
+            close(fd);
         return SZARC_EXIT_USAGE;
     }
     out_ctx oc = {json, !vo.quiet && isatty(2), 0, now(), 0, 0, 0};
@@ -277,8 +308,18 @@ int szarc_cli_verify(int argc, char **argv)
     if (!use_stdin)
         close(fd);
     bar_clear(&oc);
+    if (st == SZARC_E_FORMAT) {
+        /* not a szarc archive (the audit reported nothing): one line, as list and extract */
+        if (json)
+            json_line(finding_obj("archive", "not-szarc", 0, err.msg,
+                                  "this is not an archive szarc wrote: check the file name, or "
+                                  "read it with tar"));
+        else
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", file, err.msg);
+        return SZARC_EXIT_FAIL;
+    }
     if (st) {
-        fprintf(stderr, "szarc: verify %s: %s\n", file, err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: verify %s: %s\n", file, err.msg);
         return status_exit(st);
     }
     const double secs = now() - t0;
@@ -292,12 +333,15 @@ int szarc_cli_verify(int argc, char **argv)
     if (vo.subset_n)
         snprintf(sub, sizeof sub, "%u/%u", vo.subset_k, vo.subset_n);
     if (json) {
-        json_t *j = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s?, s:b, s:b, s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
+        json_t *j = json_object();
+        json_object_set_new(j, "type", json_string("summary"));
+        szarc_json_set_string(j, "archive", file);
+        json_t *rest = json_pack(
+            "{s:s, s:s, s:s?, s:b, s:b, s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
             "s:b, s:s?, s:f, s:f, s:f, s:s, s:i}",
-            "type", "summary", "archive", file, "mode", vo.quick ? "quick" : "full", "signature",
-            sig, "key_fingerprint", s.signed_ ? fp : NULL, "key_required", vo.pubkey != NULL,
-            "key_ok", s.key_ok && s.signed_, "members", (json_int_t)s.n_members, "selected",
+            "mode", vo.quick ? "quick" : "full", "signature", sig, "key_fingerprint",
+            s.signed_ ? fp : NULL, "key_required", vo.pubkey != NULL, "key_ok",
+            s.key_ok && s.signed_, "members", (json_int_t)s.n_members, "selected",
             (json_int_t)s.n_selected, "subset", vo.subset_n ? sub : NULL, "ok", (json_int_t)s.n_ok,
             "failed", (json_int_t)s.n_failed, "unchecked", (json_int_t)s.n_unchecked,
             "archive_failures", (json_int_t)s.n_archive_failures, "warnings",
@@ -309,6 +353,8 @@ int szarc_cli_verify(int argc, char **argv)
             : rc == SZARC_EXIT_FAIL ? "failed"
                                     : "no-model",
             "exit", rc);
+        json_object_update(j, rest);
+        json_decref(rest);
         json_line(j);
     } else {
         printf("signature: %s%s%s%s\n", sig, s.signed_ ? ", key " : "", fp,
@@ -316,15 +362,17 @@ int szarc_cli_verify(int argc, char **argv)
                : !vo.pubkey ? " (not checked against a trusted key: pass --pubkey)"
                : s.key_ok   ? " (the --pubkey key)"
                             : " (NOT the --pubkey key)");
-        printf("%s: %s; %zu of %zu members checked%s%s%s%s: %zu ok, %zu failed, %zu "
-               "unchecked; %zu archive-level failures; %.2f s%s%s\n",
-               file,
-               rc == SZARC_EXIT_OK     ? "verified"
-               : rc == SZARC_EXIT_FAIL ? "FAILED"
-                                       : "not verified (no usable model)",
-               s.n_selected, s.n_members, vo.subset_n ? " (subset " : "", sub,
-               vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "", s.n_ok, s.n_failed,
-               s.n_unchecked, s.n_archive_failures, secs, s.device[0] ? ", " : "", s.device);
+        szarc_fprintf_quoted(stdout,
+                             "%s: %s; %zu of %zu members checked%s%s%s%s: %zu ok, %zu failed, %zu "
+                             "unchecked; %zu archive-level failures; %.2f s%s%s\n",
+                             file,
+                             rc == SZARC_EXIT_OK     ? "verified"
+                             : rc == SZARC_EXIT_FAIL ? "FAILED"
+                                                     : "not verified (no usable model)",
+                             s.n_selected, s.n_members, vo.subset_n ? " (subset " : "", sub,
+                             vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "",
+                             s.n_ok, s.n_failed, s.n_unchecked, s.n_archive_failures, secs,
+                             s.device[0] ? ", " : "", s.device);
     }
     return rc;
 }

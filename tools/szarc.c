@@ -1,5 +1,7 @@
 /* szarc.c: the command line, a thin dispatcher over the libraries.
- * Only this file maps statuses to exit codes (see usage()). */
+ * Only this file maps statuses to exit codes (see usage()). Strings from
+ * files and drivers (model names, paths, messages) are printed quoted in
+ * text output and exactly in JSON (archive/quote.h). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "gguf.h"
 #include "model.h"
 #include "numerics.h"
+#include "quote.h"
 #include "tokenizer.h"
 #include "vk.h"
 
@@ -148,7 +151,8 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                 char *end;
                 const long n = strtol(v, &end, 10);
                 if (*end || n < 1 || n > SZ_MAX_CTX) {
-                    fprintf(stderr, "szarc: %s %s: expected 1..%d\n", a, v, SZ_MAX_CTX);
+                    szarc_fprintf_quoted(stderr, "szarc: %s %s: expected 1..%d\n", a, v,
+                                         SZ_MAX_CTX);
                     return -1;
                 }
                 if (!strcmp(a, "--chunk"))
@@ -157,12 +161,12 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                     o->streams = (uint32_t)n;
             }
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "szarc: unknown or incomplete option %s\n", a);
+            szarc_fprintf_quoted(stderr, "szarc: unknown or incomplete option %s\n", a);
             return -1;
         } else if (want_file && !o->file) {
             o->file = a;
         } else {
-            fprintf(stderr, "szarc: unexpected argument %s\n", a);
+            szarc_fprintf_quoted(stderr, "szarc: unexpected argument %s\n", a);
             return -1;
         }
     }
@@ -179,14 +183,14 @@ static int load_model(const opts *o, szarc_model **m)
     if (o->model)
         snprintf(path, sizeof path, "%s", o->model);
     else if (szarc_model_default_path(path, sizeof path)) {
-        fprintf(stderr,
-                "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
-                path);
+        szarc_fprintf_quoted(
+            stderr, "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
+            path);
         return EXIT_NOMODEL;
     }
     szarc_err err = {0};
     if (szarc_model_load(m, path, &err)) {
-        fprintf(stderr, "szarc: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         return err.status == SZARC_E_NOMEM || err.status == SZARC_E_IO ? EXIT_USAGE : EXIT_NOMODEL;
     }
     return EXIT_OK;
@@ -208,27 +212,28 @@ static int cmd_devices(int argc, char **argv)
         for (size_t i = 0; !st && i < n; i++) {
             char id[16];
             snprintf(id, sizeof id, "vk:%u", dev[i].index);
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "device", id, "name",
-                               dev[i].name, "type", szarc_vk_dev_type_str(dev[i].type), "driver",
-                               dev[i].driver_info, "vendor_id", (int)dev[i].vendor_id,
-                               "max_shared_bytes", (int)dev[i].max_shared_bytes, "compute",
-                               dev[i].has_compute));
+            json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "device", id, "name", "",
+                                  "type", szarc_vk_dev_type_str(dev[i].type), "driver", "",
+                                  "vendor_id", (int)dev[i].vendor_id, "max_shared_bytes",
+                                  (int)dev[i].max_shared_bytes, "compute", dev[i].has_compute);
+            szarc_json_set_string(d, "name", dev[i].name);
+            szarc_json_set_string(d, "driver", dev[i].driver_info);
+            json_array_append_new(arr, d);
         }
         json_t *root = json_pack("{s:o, s:s}", "vulkan", arr, "cpu", "C reference");
         if (st)
-            json_object_set_new(root, "error", json_string(err.msg));
+            szarc_json_set_string(root, "error", err.msg);
         json_dumpf(root, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(root);
         return EXIT_OK;
     }
     if (st)
-        printf("no Vulkan device: %s\n", err.msg);
+        szarc_fprintf_quoted(stdout, "no Vulkan device: %s\n", err.msg);
     for (size_t i = 0; !st && i < n; i++)
-        printf("vk:%u  %-40s %-10s %s%s\n", dev[i].index, dev[i].name,
-               szarc_vk_dev_type_str(dev[i].type), dev[i].driver_info,
-               dev[i].has_compute ? "" : "  (no compute queue)");
+        szarc_fprintf_quoted(stdout, "vk:%u  %-40s %-10s %s%s\n", dev[i].index, dev[i].name,
+                             szarc_vk_dev_type_str(dev[i].type), dev[i].driver_info,
+                             dev[i].has_compute ? "" : "  (no compute queue)");
     printf("cpu   C reference (bit-identical to every Vulkan device)\n");
     return EXIT_OK;
 }
@@ -252,28 +257,32 @@ static int cmd_model_info(int argc, char **argv)
         json_t *root = json_pack(
             "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}, s:I, "
             "s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i}}",
-            "name", m->name, "path", m->path, "architecture", arch, "hyperparameters",
-            "embedding_length", (int)c->d, "block_count", (int)c->n_layer, "head_count",
-            (int)c->n_head, "head_count_kv", (int)c->n_kv, "head_dim", (int)c->hd,
-            "feed_forward_length", (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length",
-            (int)c->n_ctx, "rope", c->rope_neox ? "neox" : "normal", "parameters",
-            (json_int_t)m->n_params, "tokenizer", "model", szarc_tok_kind(m->tok), "pre",
-            szarc_tok_pre(m->tok), "vocab_size", (int)szarc_tok_vocab_size(m->tok), "sha256", tsha,
-            "pin", "gguf_sha256", gsha, "weights_sha256", wsha, "numerics_version",
-            SZARC_NUMERICS_VERSION);
+            "name", "", "path", "", "architecture", arch, "hyperparameters", "embedding_length",
+            (int)c->d, "block_count", (int)c->n_layer, "head_count", (int)c->n_head,
+            "head_count_kv", (int)c->n_kv, "head_dim", (int)c->hd, "feed_forward_length",
+            (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length", (int)c->n_ctx, "rope",
+            c->rope_neox ? "neox" : "normal", "parameters", (json_int_t)m->n_params, "tokenizer",
+            "model", szarc_tok_kind(m->tok), "pre", "", "vocab_size",
+            (int)szarc_tok_vocab_size(m->tok), "sha256", tsha, "pin", "gguf_sha256", gsha,
+            "weights_sha256", wsha, "numerics_version", SZARC_NUMERICS_VERSION);
+        /* from the GGUF file: exact, or with name_hex etc. when not UTF-8 */
+        szarc_json_set_string(root, "name", m->name);
+        szarc_json_set_string(root, "path", m->path);
+        szarc_json_set_string(json_object_get(root, "tokenizer"), "pre", szarc_tok_pre(m->tok));
         json_dumpf(root, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(root);
     } else {
-        printf("model          %s\n", m->name);
-        printf("file           %s\n", m->path);
+        szarc_fprintf_quoted(stdout, "model          %s\n", m->name);
+        szarc_fprintf_quoted(stdout, "file           %s\n", m->path);
         printf("architecture   %s\n", arch);
         printf("parameters     %llu\n", (unsigned long long)m->n_params);
         printf("dimensions     d %u, layers %u, heads %u (kv %u, head dim %u), ffn %u, vocab %u\n",
                c->d, c->n_layer, c->n_head, c->n_kv, c->hd, c->d_ff, c->vocab);
         printf("context        %u positions per stream\n", c->n_ctx);
-        printf("tokenizer      %s (pre %s), %u tokens, sha256 %s\n", szarc_tok_kind(m->tok),
-               szarc_tok_pre(m->tok), szarc_tok_vocab_size(m->tok), tsha);
+        szarc_fprintf_quoted(stdout, "tokenizer      %s (pre %s), %u tokens, sha256 %s\n",
+                             szarc_tok_kind(m->tok), szarc_tok_pre(m->tok),
+                             szarc_tok_vocab_size(m->tok), tsha);
         printf("gguf sha256    %s\n", gsha);
         printf("weights sha256 %s (numerics v%d)\n", wsha, SZARC_NUMERICS_VERSION);
     }
@@ -285,7 +294,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "szarc: cannot open %s: %s\n", path, strerror(errno));
+        szarc_fprintf_quoted(stderr, "szarc: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
     size_t cap = 1 << 16, n = 0;
@@ -310,7 +319,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     const int bad = ferror(f) || !buf;
     fclose(f);
     if (bad) {
-        fprintf(stderr, "szarc: cannot read %s\n", path);
+        szarc_fprintf_quoted(stderr, "szarc: cannot read %s\n", path);
         free(buf);
         return -1;
     }
@@ -355,7 +364,7 @@ static int cmd_model_eval(int argc, char **argv)
     size_t n = 0;
     szarc_engine *e = NULL;
     if (szarc_tok_encode_exact(m->tok, text, len, &tok, &n, &err)) {
-        fprintf(stderr, "szarc: %s: %s\n", o.file, err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o.file, err.msg);
         rc = EXIT_FAIL;
         goto done;
     }
@@ -368,7 +377,7 @@ static int cmd_model_eval(int argc, char **argv)
     const szarc_engine_opts eo = {o.decode ? streams : (chunk * 4 > 1024 ? chunk * 4 : 1024),
                                   o.decode ? streams : 1024 / chunk + 4, chunk};
     if (szarc_engine_create(&e, m, o.device, &eo, 0, &err)) {
-        fprintf(stderr, "szarc: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         rc = status_exit(err.status);
         goto done;
     }
@@ -378,13 +387,13 @@ static int cmd_model_eval(int argc, char **argv)
         o.decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err)
                  : szarc_eval_tokens(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err);
     if (est) {
-        fprintf(stderr, "szarc: %s: %s\n", o.file, err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o.file, err.msg);
         rc = status_exit(err.status);
         goto done;
     }
     double fbits = 0;
     if (o.compare_float && szarc_eval_float(m, tok, n, chunk, &fbits, &err)) {
-        fprintf(stderr, "szarc: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         rc = EXIT_USAGE;
         goto done;
     }
@@ -392,12 +401,14 @@ static int cmd_model_eval(int argc, char **argv)
     hex(dig, res.digest, 32);
     const double bpb = len ? res.bits / len : 0, tps = res.seconds > 0 ? n / res.seconds : 0;
     if (o.json) {
-        json_t *root = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:i, s:I, s:i}",
-                                 "file", o.file, "model", m->name, "tokens", (json_int_t)n,
-                                 "bytes", (json_int_t)len, "bits", res.bits, "bits_per_byte", bpb,
-                                 "tokens_per_s", tps, "device", szarc_engine_device(e), "digest",
-                                 dig, "chunk", (int)chunk, "chunks", (json_int_t)res.chunks,
-                                 "numerics_version", SZARC_NUMERICS_VERSION);
+        json_t *root =
+            json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:i, s:I, s:i}", "file", "",
+                      "model", "", "tokens", (json_int_t)n, "bytes", (json_int_t)len, "bits",
+                      res.bits, "bits_per_byte", bpb, "tokens_per_s", tps, "device",
+                      szarc_engine_device(e), "digest", dig, "chunk", (int)chunk, "chunks",
+                      (json_int_t)res.chunks, "numerics_version", SZARC_NUMERICS_VERSION);
+        szarc_json_set_string(root, "file", o.file);
+        szarc_json_set_string(root, "model", m->name);
         json_object_set_new(root, "mode", json_string(o.decode ? "decode" : "teacher-forced"));
         if (o.compare_float) {
             json_object_set_new(root, "float_bits", json_real(fbits));
@@ -409,9 +420,10 @@ static int cmd_model_eval(int argc, char **argv)
         putchar('\n');
         json_decref(root);
     } else {
-        printf("file           %s (%zu bytes, %zu tokens, %llu chunks of <= %u)\n", o.file, len, n,
-               (unsigned long long)res.chunks, chunk);
-        printf("device         %s\n", szarc_engine_device(e));
+        szarc_fprintf_quoted(stdout,
+                             "file           %s (%zu bytes, %zu tokens, %llu chunks of <= %u)\n",
+                             o.file, len, n, (unsigned long long)res.chunks, chunk);
+        szarc_fprintf_quoted(stdout, "device         %s\n", szarc_engine_device(e));
         printf("bits per byte  %.4f (%.0f bits)\n", bpb, res.bits);
         if (o.compare_float)
             printf("float32        %.4f bits per byte; integer path costs %+.2f%%\n",
@@ -462,7 +474,7 @@ int main(int argc, char **argv)
         return cmd_model_info(argc - 3, argv + 3);
     if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "eval"))
         return cmd_model_eval(argc - 3, argv + 3);
-    fprintf(stderr, "szarc: unknown command '%s'\n\n", cmd);
+    szarc_fprintf_quoted(stderr, "szarc: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
 }
