@@ -422,6 +422,7 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
     for (size_t i = 0; i < n_jobs; i++)
         if (szarc_method_uses_model(jobs[i].packet->method) && !jobs[i].status) {
             dj[k].in = &jobs[i].packet->coded;
+            dj[k].max_out = jobs[i].packet->size;
             idx[k++] = i;
         }
     const szarc_status st = szarc_codec_decode(e, m, o, dj, n_model, progress, pctx, err);

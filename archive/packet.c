@@ -222,10 +222,9 @@ static szarc_status parse_protected(szarc_packet *p, uint32_t flags, const uint8
     return SZARC_OK;
 }
 
-szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t src_len,
-                                szarc_err *err)
+szarc_status szarc_packet_parse_header(const uint8_t *src, size_t src_len, uint32_t *method,
+                                       uint64_t *size, szarc_err *err)
 {
-    memset(out, 0, sizeof *out);
     if (src_len < SZARC_PACKET_HEADER_SIZE)
         return szarc_err_set(err, SZARC_E_TRUNCATED,
                              "packet: %zu bytes, shorter than the %d-byte header", src_len,
@@ -237,18 +236,28 @@ szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t sr
                                                                 : SZARC_E_FORMAT,
                              "packet: version %u at offset 4, this reader knows version %d",
                              src[4], SZARC_PACKET_VERSION);
-    out->method = src[5];
-    if (!szarc_method_name(out->method))
+    *method = src[5];
+    if (!szarc_method_name(*method))
         return szarc_err_set(err, SZARC_E_UNSUPPORTED, "packet: unknown method %u at offset 5",
-                             out->method);
+                             *method);
     const uint32_t flags = rd16(src + 6);
-    if (flags && out->method != SZARC_METHOD_SEMANTIC)
+    if (flags && *method != SZARC_METHOD_SEMANTIC)
         return szarc_err_set(err, SZARC_E_FORMAT,
                              "packet: reserved flags 0x%04x at offset 6 must be zero", flags);
-    out->size = rd64(src + 8);
+    *size = rd64(src + 8);
+    return SZARC_OK;
+}
+
+szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t src_len,
+                                szarc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    szarc_status st = szarc_packet_parse_header(src, src_len, &out->method, &out->size, err);
+    if (st)
+        return st;
+    const uint32_t flags = rd16(src + 6);
     out->body = src + SZARC_PACKET_HEADER_SIZE;
     out->body_len = src_len - SZARC_PACKET_HEADER_SIZE;
-    szarc_status st = SZARC_OK;
     switch (out->method) {
     case SZARC_METHOD_STORED:
         if (out->body_len != out->size)
@@ -277,6 +286,13 @@ szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t sr
         break;
     }
     }
+    /* Every token spells at least one byte, and one leading space may be
+     * removed: more tokens than that cannot decode to the declared size. */
+    if (!st && szarc_method_uses_model(out->method) && out->coded.n_tokens > out->size + 1)
+        st = szarc_err_set(err, SZARC_E_FORMAT,
+                           "packet: %llu tokens cannot spell the %llu bytes the header declares",
+                           (unsigned long long)out->coded.n_tokens,
+                           (unsigned long long)out->size);
     if (st)
         szarc_packet_free(out);
     return st;

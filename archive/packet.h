@@ -87,6 +87,13 @@ typedef struct {
 szarc_status szarc_packet_parse(szarc_packet *out, const uint8_t *src, size_t src_len,
                                 szarc_err *err);
 
+/*! szarc_packet_parse_header() :
+ * Checks the 16-byte header alone (magic, version, a known method, reserved
+ * flags), for readers that stream the body: *method and *size.
+ * @return as szarc_packet_parse(). */
+szarc_status szarc_packet_parse_header(const uint8_t *src, size_t src_len, uint32_t *method,
+                                       uint64_t *size, szarc_err *err);
+
 /*! szarc_packet_free() : frees the arrays of a parsed packet; zeroed is fine. */
 void szarc_packet_free(szarc_packet *p);
 

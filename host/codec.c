@@ -278,8 +278,9 @@ szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
             memcpy(all + at, s[i].tok, (size_t)s[i].n * sizeof *all);
             at += s[i].n;
         }
-        jobs[j].status = szarc_tok_decode(m->tok, all, at, &jobs[j].out, &jobs[j].out_len,
-                                          &jobs[j].err);
+        jobs[j].status = szarc_tok_decode_part(m->tok, all, at, !jobs[j].part,
+                                               jobs[j].max_out,
+                                               &jobs[j].out, &jobs[j].out_len, &jobs[j].err);
         free(all);
     }
 done:

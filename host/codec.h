@@ -61,7 +61,11 @@ szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
 void szarc_coded_free(szarc_coded *c);
 
 typedef struct {
-    const szarc_coded *in;   /* streams of one member */
+    const szarc_coded *in;   /* streams of one member, or of consecutive chunks of it */
+    int part;                /* 0: `in` starts the member; 1: it continues it (see
+                              * szarc_tok_decode_part) */
+    uint64_t max_out;        /* most bytes `in` may decode to (checked before the bytes
+                              * are allocated) */
     uint8_t *out;            /* decoded bytes (malloc'd; caller frees) */
     size_t out_len;
     szarc_status status;     /* per member: a bad member does not stop the others */

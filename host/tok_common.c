@@ -332,10 +332,11 @@ szarc_status szarc_tok_encode(const szarc_tok *t, const uint8_t *text, size_t le
     return SZARC_OK;
 }
 
-szarc_status szarc_tok_decode(const szarc_tok *t, const int32_t *ids, size_t n, uint8_t **out,
-                              size_t *len, szarc_err *err)
+szarc_status szarc_tok_decode_part(const szarc_tok *t, const int32_t *ids, size_t n, int first,
+                                   uint64_t max_len, uint8_t **out, size_t *len, szarc_err *err)
 {
-    size_t total = 0, pos = 0;
+    uint64_t total = 0;
+    size_t pos = 0;
     *out = NULL;
     *len = 0;
     for (size_t i = 0; i < n; i++) {
@@ -343,11 +344,21 @@ szarc_status szarc_tok_decode(const szarc_tok *t, const int32_t *ids, size_t n, 
             return szarc_err_set(err, SZARC_E_FORMAT,
                                  "token %zu: id %" PRId32 " is outside the %" PRIu32
                                  "-token vocabulary", i, ids[i], t->n_vocab);
-        if (t->bytes_len[ids[i]] > SIZE_MAX - 1 - total)
-            return szarc_err_set(err, SZARC_E_NOMEM, "decoded text too long");
         total += t->bytes_len[ids[i]];
     }
-    uint8_t *b = malloc(total ? total : 1);
+    size_t lead = 0; /* the first token with bytes: its first byte is the text's */
+    while (lead < n && !t->bytes_len[ids[lead]])
+        lead++;
+    const int strip =
+        first && t->add_space_prefix && lead < n && t->bytes[t->bytes_off[ids[lead]]] == ' ';
+    /* Checked before allocating: the tokens may spell more than was declared. */
+    if (total - (uint64_t)strip > max_len)
+        return szarc_err_set(err, SZARC_E_FORMAT,
+                             "the tokens decode to %" PRIu64 " bytes, more than the %" PRIu64
+                             " declared", total - (uint64_t)strip, max_len);
+    if (total > SIZE_MAX - 1)
+        return szarc_err_set(err, SZARC_E_NOMEM, "decoded text too long");
+    uint8_t *b = malloc(total ? (size_t)total : 1);
     if (!b)
         return szarc_err_set(err, SZARC_E_NOMEM, "out of memory decoding %zu tokens", n);
     for (size_t i = 0; i < n; i++) {
@@ -356,13 +367,19 @@ szarc_status szarc_tok_decode(const szarc_tok *t, const int32_t *ids, size_t n, 
             memcpy(b + pos, t->bytes + t->bytes_off[ids[i]], l);
         pos += l;
     }
-    if (t->add_space_prefix && pos && b[0] == ' ') {
+    if (strip) {
         memmove(b, b + 1, pos - 1);
         pos--;
     }
     *out = b;
     *len = pos;
     return SZARC_OK;
+}
+
+szarc_status szarc_tok_decode(const szarc_tok *t, const int32_t *ids, size_t n, uint8_t **out,
+                              size_t *len, szarc_err *err)
+{
+    return szarc_tok_decode_part(t, ids, n, 1, UINT64_MAX, out, len, err);
 }
 
 szarc_status szarc_tok_encode_exact(const szarc_tok *t, const uint8_t *text, size_t len,

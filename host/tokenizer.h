@@ -103,6 +103,15 @@ szarc_status szarc_tok_encode_exact(const szarc_tok *tok, const uint8_t *text, s
 szarc_status szarc_tok_decode(const szarc_tok *tok, const int32_t *ids, size_t n, uint8_t **out,
                               size_t *len, szarc_err *err);
 
+/*! szarc_tok_decode_part() :
+ * szarc_tok_decode() of a part of a token sequence: the leading space is
+ * removed only when `first` (the part that starts the sequence), and
+ * SZARC_E_FORMAT is returned, before anything is allocated, when the part
+ * would decode to more than max_len bytes. Concatenating the parts of a
+ * sequence gives its szarc_tok_decode(). */
+szarc_status szarc_tok_decode_part(const szarc_tok *tok, const int32_t *ids, size_t n, int first,
+                                   uint64_t max_len, uint8_t **out, size_t *len, szarc_err *err);
+
 /*! szarc_tok_token_bytes() :
  * The raw bytes a token decodes to: for "gpt2" the text mapped back through
  * the byte<->unicode table (user-defined or unmappable tokens as their UTF-8
