@@ -27,7 +27,8 @@
  * UTF-8 (which JSON cannot carry) is written under its key with every byte
  * that does not start a valid sequence replaced by U+FFFD, and its exact
  * bytes in lowercase hex under the key with "_hex" appended ("path" and
- * "path_hex"); the "_hex" key is present only then. */
+ * "path_hex"), added after the keys the object already has; the "_hex" key
+ * is present only then. */
 #ifndef SZARC_QUOTE_H
 #define SZARC_QUOTE_H
 
@@ -73,9 +74,13 @@ int szarc_utf8_valid(const char *s, size_t len);
 /*! szarc_json_set_string() :
  * Sets obj[key] to the NUL-terminated s: s itself when it is valid UTF-8;
  * otherwise s with each byte that does not start a valid sequence replaced
- * by U+FFFD, plus obj[key + "_hex"], the lowercase hex of s's bytes. s NULL
- * sets JSON null. key is at most 64 bytes.
- * @return 0, or -1 when out of memory (obj then lacks key). */
+ * by U+FFFD, and adds obj[key + "_hex"], the lowercase hex of s's bytes. s
+ * NULL sets JSON null. key is at most 64 bytes.
+ * note : an existing obj[key] keeps its place (jansson replaces values in
+ * place), so that a caller who fixes the order of keys packs a placeholder
+ * ("") first, adds the other keys, then sets the string: the "_hex" key, if
+ * any, comes last.
+ * @return 0, or -1 when out of memory (obj may then lack key). */
 int szarc_json_set_string(json_t *obj, const char *key, const char *s);
 
 #endif

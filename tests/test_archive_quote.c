@@ -217,6 +217,14 @@ static void test_json(void)
           "dump: %s", s ? s : "(null)");
     free(s);
     json_decref(o);
+    /* a placeholder keeps the key's place; the _hex key goes last */
+    o = json_pack("{s:s, s:i}", "path", "", "size", 1);
+    szarc_json_set_string(o, "path", "\x9b");
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK(s && !strcmp(s, "{\"path\":\"\xef\xbf\xbd\",\"size\":1,\"path_hex\":\"9b\"}"),
+          "order: %s", s ? s : "(null)");
+    free(s);
+    json_decref(o);
     CHECK(szarc_utf8_valid("caf\xc3\xa9", 5) && !szarc_utf8_valid("\xc3", 1) &&
               szarc_utf8_valid("", 0) && !szarc_utf8_valid("\xed\xa0\x80", 3),
           "szarc_utf8_valid");

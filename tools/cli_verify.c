@@ -108,9 +108,9 @@ static const char *state_name(szarc_verify_member_state s)
                                              : "unchecked";
 }
 
-/* A finding's object: type (when not NULL), check, status, message (and
- * message_hex when the message is not UTF-8), advice. Never NULL but out
- * of memory. */
+/* A finding's object: type (when not NULL), check, status, message,
+ * advice, and last message_hex when the message (which quotes member names)
+ * is not UTF-8. */
 static json_t *finding_obj(const char *type, const char *check, int warning, const char *msg,
                            const char *advice)
 {
@@ -119,8 +119,9 @@ static json_t *finding_obj(const char *type, const char *check, int warning, con
         json_object_set_new(j, "type", json_string(type));
     json_object_set_new(j, "check", json_string(check));
     json_object_set_new(j, "status", json_string(warning ? "warning" : "failed"));
-    szarc_json_set_string(j, "message", msg);
+    json_object_set_new(j, "message", json_string(""));
     json_object_set_new(j, "advice", json_string(advice));
+    szarc_json_set_string(j, "message", msg);
     return j;
 }
 
@@ -164,15 +165,11 @@ static void on_member(void *ctx, const szarc_verify_member *m)
         json_t *fs = json_array();
         for (size_t k = 0; k < m->n_findings; k++)
             json_array_append_new(fs, finding_json(NULL, &m->findings[k]));
-        json_t *j = json_object();
-        json_object_set_new(j, "type", json_string("member"));
-        json_object_set_new(j, "index", json_integer((json_int_t)m->index));
-        szarc_json_set_string(j, "path", m->path);
-        json_object_set_new(j, "method", m->method ? json_string(m->method) : json_null());
-        json_object_set_new(j, "size", json_integer((json_int_t)m->size));
-        json_object_set_new(j, "status", json_string(state_name(m->state)));
-        json_object_set_new(j, "expanded", json_boolean(m->expanded));
-        json_object_set_new(j, "findings", fs);
+        json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member",
+                              "index", (json_int_t)m->index, "path", "", "method", m->method,
+                              "size", (json_int_t)m->size, "status", state_name(m->state),
+                              "expanded", m->expanded, "findings", fs);
+        szarc_json_set_string(j, "path", m->path); /* exact, or with path_hex last */
         json_line(j);
     } else {
         szarc_fprintf_quoted(stdout, "%-9s %s (%s, %llu bytes%s)\n",
@@ -333,28 +330,26 @@ int szarc_cli_verify(int argc, char **argv)
     if (vo.subset_n)
         snprintf(sub, sizeof sub, "%u/%u", vo.subset_k, vo.subset_n);
     if (json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "type", json_string("summary"));
-        szarc_json_set_string(j, "archive", file);
-        json_t *rest = json_pack(
-            "{s:s, s:s, s:s?, s:b, s:b, s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
+        json_t *j = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s?, s:b, s:b, s:I, s:I, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
             "s:b, s:s?, s:f, s:f, s:f, s:s, s:i}",
-            "mode", vo.quick ? "quick" : "full", "signature", sig, "key_fingerprint",
-            s.signed_ ? fp : NULL, "key_required", vo.pubkey != NULL, "key_ok",
+            "type", "summary", "archive", "", "mode", vo.quick ? "quick" : "full", "signature", sig,
+            "key_fingerprint", s.signed_ ? fp : NULL, "key_required", vo.pubkey != NULL, "key_ok",
             s.key_ok && s.signed_, "members", (json_int_t)s.n_members, "selected",
             (json_int_t)s.n_selected, "subset", vo.subset_n ? sub : NULL, "ok", (json_int_t)s.n_ok,
             "failed", (json_int_t)s.n_failed, "unchecked", (json_int_t)s.n_unchecked,
             "archive_failures", (json_int_t)s.n_archive_failures, "warnings",
             (json_int_t)s.n_warnings, "bytes", (json_int_t)s.bytes, "model_unusable",
-            s.model_unusable, "device", s.device[0] ? s.device : NULL, "seconds", secs,
+            s.model_unusable, "device", s.device[0] ? "" : NULL, "seconds", secs,
             "members_per_second", secs > 0 ? s.n_selected / secs : 0.0, "mb_per_second",
             secs > 0 ? s.bytes / secs / 1e6 : 0.0, "result",
             rc == SZARC_EXIT_OK     ? "verified"
             : rc == SZARC_EXIT_FAIL ? "failed"
                                     : "no-model",
             "exit", rc);
-        json_object_update(j, rest);
-        json_decref(rest);
+        szarc_json_set_string(j, "archive", file);
+        if (s.device[0])
+            szarc_json_set_string(j, "device", s.device);
         json_line(j);
     } else {
         printf("signature: %s%s%s%s\n", sig, s.signed_ ? ", key " : "", fp,
