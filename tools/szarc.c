@@ -223,7 +223,7 @@ static int cmd_devices(int argc, char **argv)
         json_t *root = json_pack("{s:o, s:s}", "vulkan", arr, "cpu", "C reference");
         if (st)
             szarc_json_set_string(root, "error", err.msg);
-        json_dumpf(root, stdout, JSON_INDENT(2));
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(root);
         return EXIT_OK;
@@ -269,7 +269,7 @@ static int cmd_model_info(int argc, char **argv)
         szarc_json_set_string(root, "name", m->name);
         szarc_json_set_string(root, "path", m->path);
         szarc_json_set_string(json_object_get(root, "tokenizer"), "pre", szarc_tok_pre(m->tok));
-        json_dumpf(root, stdout, JSON_INDENT(2));
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(root);
     } else {
@@ -416,7 +416,7 @@ static int cmd_model_eval(int argc, char **argv)
             json_object_set_new(root, "integer_over_float",
                                 json_real(fbits > 0 ? res.bits / fbits - 1 : 0));
         }
-        json_dumpf(root, stdout, JSON_INDENT(2));
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(root);
     } else {
