@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "unpack.h"
 #include "utf8.h"
 
 static szarc_status zstd_packet(uint8_t **dst, size_t *dst_len, const uint8_t *data, size_t len,
@@ -76,7 +77,10 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
             out->model_tried = 1;
             out->ideal_bits = c.ideal_bits;
             st = szarc_packet_write_coded(&p, &plen, len, &c, err);
-            if (!st) {
+            if (!st && plen > SZARC_MODEL_PACKET_MAX) { /* readers would refuse it */
+                free(p);
+                p = NULL;
+            } else if (!st) {
                 out->packet = p;
                 out->packet_len = plen;
                 out->method = SZARC_METHOD_MODEL;
@@ -86,7 +90,7 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
             szarc_coded_free(&c);
             if (st)
                 return st;
-            if (force == SZARC_METHOD_MODEL)
+            if (force == SZARC_METHOD_MODEL && out->packet)
                 return SZARC_OK;
         }
     }
@@ -263,7 +267,7 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     free(pat_len);
     if (st)
         goto done;
-    if (force || plen < out->packet_len) {
+    if (plen <= SZARC_MODEL_PACKET_MAX && (force || plen < out->packet_len)) {
         adopt(out, p, plen, SZARC_METHOD_SEMANTIC, &c1); /* ideal bits: before any set-back */
         out->expansion = r.text;
         out->expansion_len = r.len;
@@ -311,8 +315,11 @@ static szarc_status unzstd(szarc_member_job *j)
         return szarc_err_set(err, SZARC_E_FORMAT, "zstd: size %llu too large",
                              (unsigned long long)p->size);
     ZSTD_DStream *ds = ZSTD_createDStream();
-    if (!ds)
+    if (!ds || ZSTD_isError(ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax,
+                                                   SZARC_ZSTD_WINDOW_LOG_MAX))) {
+        ZSTD_freeDStream(ds);
         return szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+    }
     size_t cap = p->size < (1u << 20) ? (size_t)p->size : (1u << 20);
     uint8_t *buf = malloc(cap + 1);
     szarc_status st = SZARC_OK;

@@ -19,6 +19,9 @@
 #include "packet.h"
 
 #define SZARC_ZSTD_LEVEL 19
+/* The largest model-coded packet (methods 2 and 3) a reader holds in memory
+ * to decode; the encoder never writes a larger one (zstd or stored then). */
+#define SZARC_MODEL_PACKET_MAX (64u << 20)
 #define SZARC_METHOD_AUTO (-1)
 
 /* One encoded member. */

@@ -23,6 +23,7 @@ struct szarc_archive_reader {
     size_t model_len;
     pname *names; /* [mf.n_members] */
     uint8_t *seen; /* [mf.n_members] */
+    size_t next_index; /* one past the highest packet index handed out */
     SHA2_CTX sha;
     uint64_t cur_size; /* of the current member */
     char why[512];
@@ -78,7 +79,7 @@ szarc_status szarc_archive_reader_open(szarc_archive_reader **out, int fd, szarc
         goto fail;
     }
     if (sz > SZARC_MANIFEST_MAX) {
-        st = szarc_err_set(err, SZARC_E_LIMIT,
+        st = szarc_err_set(err, SZARC_E_UNSUPPORTED,
                            "archive: manifest of %llu bytes is larger than this reader's limit "
                            "of %u MiB",
                            (unsigned long long)sz, SZARC_MANIFEST_MAX >> 20);
@@ -214,6 +215,9 @@ szarc_status szarc_archive_reader_next(szarc_archive_reader *r, szarc_archive_it
         r->seen[p->index] = 1;
         it->kind = SZARC_ITEM_PACKET;
         it->index = p->index;
+        it->reordered = p->index + 1 < r->next_index;
+        if (p->index + 1 > r->next_index)
+            r->next_index = p->index + 1;
     } else {
         it->kind = SZARC_ITEM_OTHER;
     }
@@ -235,7 +239,7 @@ szarc_status szarc_archive_reader_read_all(szarc_archive_reader *r, uint64_t max
     *data = NULL;
     *len = 0;
     if (r->cur_size > max)
-        return szarc_err_set(err, SZARC_E_LIMIT,
+        return szarc_err_set(err, SZARC_E_UNSUPPORTED,
                              "archive: member of %llu bytes, more than the %llu this reader holds "
                              "in memory",
                              (unsigned long long)r->cur_size, (unsigned long long)max);

@@ -40,6 +40,7 @@ typedef struct {
     const char *name;  /* the tar member's name, valid until the next call */
     uint64_t size;     /* its size in the tar header */
     size_t index;      /* SZARC_ITEM_PACKET: the manifest member */
+    int reordered;     /* SZARC_ITEM_PACKET: it comes after the packet of a later member */
     const char *why;   /* SZARC_ITEM_BAD: the reason, valid until the next call */
     uint64_t trailing; /* SZARC_ITEM_END: offset of the first non-zero byte after the
                         * end-of-archive marker, or UINT64_MAX when there is none */
@@ -49,7 +50,8 @@ typedef struct {
  * Reads the fixed members from fd (not closed by destroy).
  * @return SZARC_OK; SZARC_E_FORMAT ("not a szarc archive", a bad manifest,
  *         a missing README, an embedded model that is not the pinned one),
- *         SZARC_E_TRUNCATED, SZARC_E_UNSUPPORTED, SZARC_E_IO, SZARC_E_NOMEM. */
+ *         SZARC_E_TRUNCATED, SZARC_E_UNSUPPORTED (a later format, or beyond this
+ *         reader's limits), SZARC_E_IO, SZARC_E_NOMEM. */
 szarc_status szarc_archive_reader_open(szarc_archive_reader **out, int fd, szarc_err *err);
 
 /*! szarc_archive_reader_destroy() : NULL is fine. */
@@ -75,7 +77,7 @@ szarc_status szarc_archive_reader_read(szarc_archive_reader *r, void *buf, size_
 
 /*! szarc_archive_reader_read_all() :
  * Reads the whole current member into *data (malloc'd; the caller frees),
- * adding it to its sha256; SZARC_E_LIMIT when it is larger than max, checked
+ * adding it to its sha256; SZARC_E_UNSUPPORTED when it is larger than max, checked
  * before anything is read. */
 szarc_status szarc_archive_reader_read_all(szarc_archive_reader *r, uint64_t max, uint8_t **data,
                                            size_t *len, szarc_err *err);

@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# cli_archive_damage.sh: damaged input gives a clear error, a non-zero exit
-# code and writes nothing: a truncated archive, a flipped byte in a packet
-# (model-coded and stored), in the manifest, a missing member, an extra
-# member, a garbage file, a foreign tar, a manifest path that escapes.
+# cli_archive_damage.sh: damaged input gives a clear error naming the member
+# and the cause, and exit 1; every member that passes its own checks is still
+# extracted, a damaged one never appears: a truncated archive, a flipped byte
+# in a packet (model-coded and stored), in the manifest, a missing member, an
+# extra, duplicate or reordered member, a wrong file hash, a garbage file, a
+# foreign tar, a manifest path that escapes.
 # Usage: cli_archive_damage.sh SZARC
 set -eu
 SZARC=$1
 . "$(dirname "$0")/testlib.sh"
 
-# expect CODE PATTERN ARCHIVE: extract must exit with CODE, say PATTERN on
-# stderr, and leave the target directory empty
+# expect CODE PATTERN ARCHIVE [FILE...]: extract must exit with CODE, say
+# PATTERN on stderr, and write exactly the FILEs (intact, as in in/), nothing
+# else: no damaged file, no temporary file
 expect() {
-  local code=$1 pat=$2 arc=$3 rc=0
+  local code=$1 pat=$2 arc=$3 rc=0 f
+  shift 3
   rm -rf out && mkdir out
   "$SZARC" extract -f "$arc" -C out --device cpu --quiet 2> err.txt || rc=$?
   [ "$rc" = "$code" ] || fail "$arc: exit $rc, want $code ($(cat err.txt))"
   grep -q -- "$pat" err.txt || fail "$arc: message lacks '$pat': $(cat err.txt)"
-  [ -z "$(ls -A out)" ] || fail "$arc: files were written: $(find out | tr '\n' ' ')"
+  for f in "$@"; do
+    cmp -s "in/$f" "out/in/$f" || fail "$arc: in/$f was not extracted intact ($(cat err.txt))"
+  done
+  local want=$# have
+  have=$(find out -type f | wc -l)
+  [ "$have" = "$want" ] || fail "$arc: $have files written, want $want: $(find out -type f | tr '\n' ' ')"
 }
 
 
@@ -41,10 +50,10 @@ expect 1 "szarc: head.szarc:" head.szarc
 # a flipped byte in a model-coded packet and in a stored packet
 off=$(data_offset good.szarc data/in/sample.txt.szp)
 flipbits good.szarc $((off + 40)) 0x55 flip-model.szarc
-expect 1 "member 'data/in/sample.txt.szp' is damaged" flip-model.szarc
+expect 1 "member 'in/sample.txt' (model): the packet is damaged" flip-model.szarc
 off=$(data_offset st.szarc data/in/stored.txt.szp)
 flipbits st.szarc $((off + 20)) 0x55 flip-stored.szarc
-expect 1 "member 'data/in/stored.txt.szp' is damaged" flip-stored.szarc
+expect 1 "member 'in/stored.txt' (stored): the packet is damaged" flip-stored.szarc sample.txt
 
 # a flipped byte in the manifest: a JSON error or a hash that no longer matches
 off=$(data_offset good.szarc szarc/manifest.json)
@@ -55,23 +64,25 @@ expect 1 "manifest" flip-manifest.szarc
 mkdir raw && tar -xf st.szarc -C raw
 (cd raw && tar --format=pax -cf ../missing.szarc szarc/manifest.json szarc/README.txt \
    data/in/sample.txt.szp)
-expect 1 "member 'data/in/stored.txt.szp' is missing" missing.szarc
+expect 1 "member 'in/stored.txt' (stored): its packet is missing" missing.szarc sample.txt
 (cd raw && tar --format=pax -cf ../nomanifest.szarc szarc/README.txt data)
 expect 1 "not a szarc archive" nomanifest.szarc
 echo extra > raw/szarc/extra.txt
 (cd raw && tar --format=pax -cf ../extra.szarc szarc/manifest.json szarc/README.txt \
    data/in/sample.txt.szp data/in/stored.txt.szp szarc/extra.txt)
-expect 1 "unexpected member 'szarc/extra.txt' after the last packet" extra.szarc
+expect 1 "member 'szarc/extra.txt' has no place in the layout" extra.szarc sample.txt stored.txt
 (cd raw && tar --format=pax --hard-dereference -cf ../dup.szarc szarc/manifest.json \
    szarc/README.txt data/in/sample.txt.szp data/in/stored.txt.szp data/in/stored.txt.szp)
-expect 1 "duplicate member 'data/in/stored.txt.szp' after the last packet" dup.szarc
+expect 1 "member 'data/in/stored.txt.szp' has no place in the layout (a duplicate" dup.szarc \
+  sample.txt stored.txt
 (cd raw && tar --format=pax --hard-dereference -cf ../dup2.szarc szarc/manifest.json \
    szarc/README.txt data/in/sample.txt.szp data/in/sample.txt.szp data/in/stored.txt.szp)
-expect 1 "duplicate member 'data/in/sample.txt.szp' where 'data/in/stored.txt.szp' belongs" \
-  dup2.szarc
+expect 1 "member 'data/in/sample.txt.szp' has no place in the layout (a duplicate" \
+  dup2.szarc sample.txt stored.txt
 (cd raw && tar --format=pax -cf ../order.szarc szarc/manifest.json szarc/README.txt \
    data/in/stored.txt.szp data/in/sample.txt.szp)
-expect 1 "unexpected member 'data/in/stored.txt.szp'" order.szarc
+expect 1 "member 'data/in/sample.txt.szp' is out of its place" order.szarc sample.txt \
+  stored.txt
 
 # a manifest whose path escapes the target (its packet renamed to match)
 mkdir evil && tar -xf st.szarc -C evil
@@ -93,8 +104,9 @@ sed -i "s/\"$sha\"/\"$bad\"/" wrong/szarc/manifest.json
 grep -q "$bad" wrong/szarc/manifest.json || fail "could not edit the manifest hash"
 (cd wrong && tar --format=pax -cf ../wrong.szarc szarc/manifest.json szarc/README.txt \
    data/in/sample.txt.szp data/in/stored.txt.szp)
-expect 1 "member 'in/sample.txt' (stored): sha256 of the decoded bytes differs" wrong.szarc
-grep -q "1 of 2 members failed their checks; nothing was written" err.txt || fail "summary line"
+expect 1 "member 'in/sample.txt' (stored): the sha256 of the decoded bytes differs" wrong.szarc \
+  stored.txt
+grep -q "1 of 2 members failed their checks and were not written" err.txt || fail "summary line"
 
 # garbage, an empty file, and a tar that is not a szarc archive
 head -c 20000 /dev/urandom > garbage.szarc

@@ -24,6 +24,7 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "quote.h"
 #include "sig.h"
 #include "statement.h"
 
@@ -38,7 +39,8 @@ int szarc_cli_exit_code(szarc_status st)
     case SZARC_E_FORMAT:
     case SZARC_E_TRUNCATED:
     case SZARC_E_UNSUPPORTED:
-    case SZARC_E_DETERMINISM: return SZARC_EXIT_FAIL;
+    case SZARC_E_DETERMINISM:
+    case SZARC_E_SIGNATURE: return SZARC_EXIT_FAIL;
     case SZARC_E_PIN:
     case SZARC_E_MODEL:
     case SZARC_E_LIMIT: return SZARC_EXIT_NOMODEL;
@@ -51,7 +53,7 @@ int szarc_cli_exit_code(szarc_status st)
 
 int szarc_cli_fail(const szarc_err *err)
 {
-    fprintf(stderr, "szarc: %s\n", err->msg);
+    szarc_fprintf_quoted(stderr, "szarc: %s\n", err->msg); /* messages name members */
     return szarc_cli_exit_code(err->status);
 }
 
@@ -73,7 +75,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--method", 'M', 1},     {"--sign", 'S', 1},
                  {"--mode", 'o', 1},       {"--level", 'L', 1},
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
-                 {"--strict", 's', 0},
+                 {"--strict", 's', 0},     {"--pubkey", 'K', 1},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -112,6 +114,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 's': o->strict = 1; break;
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
+        case 'K': o->pubkey = v; break;
         case 'o':
             if (strcmp(v, "exact") && strcmp(v, "semantic")) {
                 fprintf(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
@@ -276,3 +279,55 @@ szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk)
     return eo;
 }
 
+
+int szarc_cli_open_input(const char *file, int seekable, int *fd)
+{
+    const int use_stdin = !strcmp(file, "-");
+    *fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (*fd < 0 || fstat(*fd, &st)) {
+        szarc_fprintf_quoted(stderr, "szarc: cannot open %s: %s\n", file, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        szarc_fprintf_quoted(stderr, "szarc: %s: is a directory, not an archive\n", file);
+        if (!use_stdin)
+            close(*fd);
+        *fd = -1;
+        return SZARC_EXIT_USAGE;
+    }
+    if (!seekable || lseek(*fd, 0, SEEK_CUR) >= 0)
+        return SZARC_EXIT_OK;
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char tpl[4096];
+    int t = -1;
+    if (snprintf(tpl, sizeof tpl, "%s/szarc-input-XXXXXX", dir) < (int)sizeof tpl &&
+        (t = mkstemp(tpl)) >= 0)
+        unlink(tpl); /* gone with the descriptor */
+    if (t < 0) {
+        szarc_fprintf_quoted(stderr, "szarc: cannot make a temporary copy of %s in %s: %s\n",
+                             file, dir, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    static uint8_t buf[1u << 16];
+    for (;;) {
+        const ssize_t n = read(*fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && write(t, buf, (size_t)n) != n)) {
+            szarc_fprintf_quoted(stderr, "szarc: copying %s to %s: %s\n", file, dir,
+                                 strerror(errno));
+            close(t);
+            return SZARC_EXIT_USAGE;
+        }
+        if (n == 0)
+            break;
+    }
+    if (!use_stdin)
+        close(*fd);
+    lseek(t, 0, SEEK_SET);
+    *fd = t;
+    return SZARC_EXIT_OK;
+}

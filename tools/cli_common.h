@@ -27,6 +27,7 @@ typedef struct {
     const char *model;  /* --model */
     const char *device; /* --device */
     const char *sign;   /* --sign: private key file */
+    const char *pubkey; /* --pubkey: the signer's public key file (extract) */
     uint32_t chunk;     /* --chunk, 0: default */
     int method;         /* --method: SZARC_METHOD_AUTO or one to force */
     int semantic;       /* --mode semantic */
@@ -69,5 +70,11 @@ void szarc_cli_install_handlers(void);
 int szarc_cli_load_model(const char *path_opt, szarc_model **m);
 
 szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
+
+/* Opens the archive `file` ("-": standard input) for reading into *fd: a
+ * directory is an I/O error. With seekable, input that cannot seek (a pipe)
+ * is first copied to an unlinked temporary file in $TMPDIR (or /tmp), so
+ * that it can be read twice. @return an exit code, after a message. */
+int szarc_cli_open_input(const char *file, int seekable, int *fd);
 
 #endif

@@ -440,6 +440,8 @@ static szarc_status build_reference(audit *a, szarc_err *err)
         } else {
             cross_check(a);
             a->trust_mf = 1;
+            a->sum->manifest_signed = 1;
+            memcpy(a->sum->manifest_sha256, h, 32);
         }
     } else if (use_sb && a->trust_sb) {
         /* the manifest did not parse: its digest cannot match either */

@@ -112,6 +112,8 @@ typedef struct {
     size_t n_warnings;
     int model_unusable; /* model-coded members could not be expanded */
     uint64_t bytes;     /* original bytes of the selected members */
+    int manifest_signed;        /* the manifest is the one the valid signature covers */
+    uint8_t manifest_sha256[32]; /* ... and its digest */
     char device[128];   /* the engine's device, or "" when none ran */
 } szarc_verify_summary;
 
