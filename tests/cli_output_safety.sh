@@ -227,6 +227,14 @@ rc=0
 "$SZARC" list -f paths.szarc --json > lj.out 2> lj.err || rc=$?
 check "manifest paths: list --json keeps the paths exactly" \
   '[ $rc = 0 ] && jhas lj.out path "in2/rlo\\u202etxt.exe" "in2/c1\\x9b2J\\x85.txt"'
+rc=0
+"$SZARC" eval "$P_RLO" "$P_RLO" --archive paths.szarc > ev.out 2> ev.err || rc=$?
+check "manifest paths: eval --archive names the member quoted" \
+  '[ $rc = 0 ] && clean ev.out ev.err && grep -qF "in2/rlo\\u202etxt.exe" ev.out'
+rc=0
+"$SZARC" eval "$P_RLO" "$P_RLO" --archive paths.szarc --json > evj.out 2> evj.err || rc=$?
+check "manifest paths: eval --archive --json keeps the member exactly" \
+  '[ $rc = 0 ] && clean evj.out && jhas evj.out archive_member "in2/rlo\\u202etxt.exe"'
 
 # 3. a tar that is not a szarc archive: one line, exit 1, not findings
 python3 names.py - foreign.tar "$(hex 'x')"
