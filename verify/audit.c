@@ -4,10 +4,12 @@
  * its expansion, re-encoding and atoms. Every finding is reported. */
 #include "audit.h"
 
+#include <sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "gguf.h"
@@ -17,8 +19,10 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "reader.h"
 #include "statement.h"
 #include "tar.h"
+#include "unpack.h"
 
 #define ENGINE_SLOTS 64u
 #define BATCH_BYTES (32u << 20) /* original bytes expanded together */
@@ -81,6 +85,15 @@ static const struct {
      "the archive is cut short: copy it again from its source"},
     {SZARC_VERIFY_DAMAGED, "damaged-archive",
      "the tar structure is damaged from this point: copy the archive again from its source"},
+    {SZARC_VERIFY_TRAILING, "trailing-data",
+     "the file holds data after the tar's end-of-archive marker, which tar -i would read as "
+     "more members: the archive was modified; copy it again from its source"},
+    {SZARC_VERIFY_REFUSED, "refused-member",
+     "the archive holds a sparse or non-regular tar member, which szarc never writes: the "
+     "archive was modified"},
+    {SZARC_VERIFY_TOO_LARGE, "too-large",
+     "a member is beyond what this reader holds in memory (docs/robustness.md): szarc never "
+     "writes one; the archive was modified or written by another tool"},
     {0, NULL, NULL}};
 
 const char *szarc_verify_check_name(szarc_verify_check c)
@@ -103,11 +116,26 @@ const char *szarc_verify_check_advice(szarc_verify_check c)
  *  State
  ***********************************************************/
 
-/* A tar member as read. */
+/* What the first pass learned of a packet member. */
+typedef struct {
+    szarc_status st;    /* of parsing it (SZARC_OK: the fields below hold) */
+    char msg[240];
+    uint32_t method;
+    uint64_t size;      /* declared original size */
+    uint32_t chunk, n_chunks;
+    uint64_t n_tokens;
+    uint32_t level;     /* semantic */
+} pkinfo;
+
+/* A tar member as read by the first pass. */
 typedef struct {
     char *name;
-    uint8_t *data;
+    uint64_t size;
+    uint8_t sha256[32]; /* of its data (packets, manifest, signature, model) */
+    uint8_t *data;      /* the manifest, the statement and the model only; else NULL */
     size_t len;
+    int is_packet;      /* named like a packet, and read as one (pk holds) */
+    pkinfo pk;
     int known; /* the layout has a place for it */
 } tmember;
 
@@ -133,6 +161,7 @@ typedef struct {
     int failed;
     int expanded;
     int unchecked;
+    int done; /* every check of this member has run: it can be emitted */
 } mrec;
 
 typedef struct {
@@ -153,8 +182,13 @@ typedef struct {
     uint32_t pin_numerics;
     mrec *r;
     size_t nr;
+    size_t next_emit; /* members [0, next_emit) were emitted */
     uint32_t chunk; /* the coder's chunk size (manifest, else the packets') */
+    uint8_t *buf;   /* PIECE bytes */
+    int tar_damaged; /* the first pass could not read the tar as one */
 } audit;
+
+#define PIECE (64u << 10)
 
 /* How an archive-level finding counts. */
 enum { FAILS = 0, WARNS = 1, NO_MODEL = 2 /* the model, not the archive: exit code 3 */ };
@@ -209,8 +243,130 @@ static void hex32(char out[65], const uint8_t d[32])
 }
 
 /*-*********************************************************
- *  Reading every member
+ *  First pass: every member's name, size and digest
  ***********************************************************/
+
+static int is_packet_name(const char *n)
+{
+    const size_t l = strlen(n);
+    return !strncmp(n, "data/", 5) && l > 9 && !strcmp(n + l - 4, ".szp");
+}
+
+/* Streams the rest of the current member into sha. */
+static szarc_status hash_rest(audit *a, szarc_tar_reader *tr, SHA2_CTX *sha, szarc_err *e)
+{
+    for (;;) {
+        size_t n;
+        const szarc_status st = szarc_tar_read_some(tr, a->buf, PIECE, &n, e);
+        if (st || !n)
+            return st;
+        SHA256Update(sha, a->buf, n);
+    }
+}
+
+/* Reads up to cap bytes of the current member (fewer only at its end). */
+static szarc_status read_full(szarc_tar_reader *tr, uint8_t *dst, size_t cap, size_t *got,
+                              szarc_err *e)
+{
+    *got = 0;
+    while (*got < cap) {
+        size_t n;
+        const szarc_status st = szarc_tar_read_some(tr, dst + *got, cap - *got, &n, e);
+        if (st)
+            return st;
+        if (!n)
+            break;
+        *got += n;
+    }
+    return SZARC_OK;
+}
+
+static void pkinfo_from(pkinfo *pi, const szarc_packet *p)
+{
+    pi->method = p->method;
+    pi->size = p->size;
+    pi->chunk = p->coded.chunk;
+    pi->n_chunks = p->coded.n_chunks;
+    pi->n_tokens = p->coded.n_tokens;
+    pi->level = p->sem.level;
+}
+
+/* A packet member: its header, then the whole packet when it is model-coded
+ * (to check its chunk table), else only its digest. */
+static szarc_status read_packet(audit *a, szarc_tar_reader *tr, tmember *m, szarc_err *e)
+{
+    SHA2_CTX sha;
+    SHA256Init(&sha);
+    uint8_t hdr[SZARC_PACKET_HEADER_SIZE];
+    size_t got;
+    szarc_status st = read_full(tr, hdr, sizeof hdr, &got, e);
+    if (st)
+        return st;
+    SHA256Update(&sha, hdr, got);
+    m->is_packet = 1;
+    szarc_err pe = {0};
+    pkinfo *pi = &m->pk;
+    pi->st = szarc_packet_parse_header(hdr, got, &pi->method, &pi->size, &pe);
+    if (!pi->st && szarc_method_uses_model(pi->method) && m->size > SZARC_MODEL_PACKET_MAX) {
+        pi->st = szarc_err_set(&pe, SZARC_E_UNSUPPORTED,
+                               "a model-coded packet of %llu bytes, more than the %u MiB a "
+                               "reader holds (szarc never writes one)",
+                               (unsigned long long)m->size, SZARC_MODEL_PACKET_MAX >> 20);
+    } else if (!pi->st && szarc_method_uses_model(pi->method)) {
+        uint8_t *p = malloc((size_t)m->size);
+        if (!p)
+            return szarc_err_set(e, SZARC_E_NOMEM, "verify: out of memory");
+        memcpy(p, hdr, got);
+        size_t rest;
+        if ((st = read_full(tr, p + got, (size_t)m->size - got, &rest, e))) {
+            free(p);
+            return st;
+        }
+        SHA256Update(&sha, p + got, rest);
+        szarc_packet pk;
+        if (!(pi->st = szarc_packet_parse(&pk, p, got + rest, &pe)))
+            pkinfo_from(pi, &pk);
+        szarc_packet_free(&pk);
+        free(p);
+    } else {
+        if (!pi->st && pi->method == SZARC_METHOD_STORED && m->size - got != pi->size)
+            pi->st = szarc_err_set(&pe, m->size - got < pi->size ? SZARC_E_TRUNCATED
+                                                                 : SZARC_E_FORMAT,
+                                   "packet: stored body at offset %d has %llu bytes, header at "
+                                   "offset 8 says %llu",
+                                   SZARC_PACKET_HEADER_SIZE, (unsigned long long)(m->size - got),
+                                   (unsigned long long)pi->size);
+        else if (!pi->st && pi->method == SZARC_METHOD_ZSTD && m->size == got)
+            pi->st = szarc_err_set(&pe, SZARC_E_TRUNCATED, "packet: empty zstd body at offset %d",
+                                   SZARC_PACKET_HEADER_SIZE);
+        if ((st = hash_rest(a, tr, &sha, e)))
+            return st;
+    }
+    if (pi->st)
+        snprintf(pi->msg, sizeof pi->msg, "%.*s", (int)sizeof pi->msg - 1, pe.msg);
+    SHA256Final(m->sha256, &sha);
+    return SZARC_OK;
+}
+
+/* The members verify needs whole: the first manifest, statement and model. */
+static uint64_t keep_limit(const char *name)
+{
+    if (!strcmp(name, SZARC_MANIFEST_NAME))
+        return SZARC_MANIFEST_MAX;
+    if (!strcmp(name, SZARC_SIGNATURE_NAME))
+        return SZARC_SIGNATURE_MAX;
+    if (!strcmp(name, SZARC_MODEL_NAME))
+        return SZARC_EMBEDDED_MODEL_MAX;
+    return 0;
+}
+
+static int have_kept(const audit *a, const char *name)
+{
+    for (size_t i = 0; i < a->nt; i++)
+        if (a->t[i].data && !strcmp(a->t[i].name, name))
+            return 1;
+    return 0;
+}
 
 static szarc_status read_all(audit *a, int fd, szarc_err *err)
 {
@@ -218,19 +374,35 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
     szarc_err e = {0};
     szarc_status st = szarc_tar_reader_create(&tr, fd, &e);
     if (st) {
-        if (st == SZARC_E_NOMEM)
+        if (st == SZARC_E_NOMEM || st == SZARC_E_IO)
             return szarc_err_set(err, st, "%s", e.msg);
         archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "not a tar archive: %s", e.msg);
+        a->tar_damaged = 1;
         return SZARC_OK;
     }
     for (;;) {
         const char *name;
         uint64_t size;
         int eof;
-        if ((st = szarc_tar_next(tr, &name, &size, &eof, &e)))
+        if ((st = szarc_tar_next(tr, &name, &size, &eof, &e))) {
+            if (st == SZARC_E_FORMAT && strncmp(e.msg, "tar: bad member header", 22)) {
+                archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
+                                a->nt + 1, e.msg);
+                continue; /* its type is refused; the tar goes on */
+            }
             break;
-        if (eof)
+        }
+        if (eof) {
+            uint64_t end, at;
+            if ((st = szarc_tar_trailing(tr, &end, &at, &e)))
+                break;
+            if (at != UINT64_MAX)
+                archive_finding(a, SZARC_VERIFY_TRAILING, FAILS,
+                                "the tar ends at byte %llu, but the file holds data at byte %llu "
+                                "after it",
+                                (unsigned long long)end, (unsigned long long)at);
             break;
+        }
         if (a->nt == a->capt) {
             const size_t cap = a->capt ? 2 * a->capt : 64;
             tmember *nt = realloc(a->t, cap * sizeof *nt);
@@ -247,17 +419,34 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
             st = SZARC_E_NOMEM;
             break;
         }
+        m->size = size;
         a->nt++;
-        if ((st = szarc_tar_read(tr, &m->data, &m->len, &e))) {
+        const uint64_t keep = keep_limit(m->name);
+        if (keep && size > keep) {
+            archive_finding(a, SZARC_VERIFY_TOO_LARGE, FAILS,
+                            "%s has %llu bytes, more than the %llu this reader holds", m->name,
+                            (unsigned long long)size, (unsigned long long)keep);
+            st = szarc_tar_skip(tr, &e);
+        } else if (keep && !have_kept(a, m->name)) {
+            if (!(st = szarc_tar_read(tr, &m->data, &m->len, &e)))
+                szarc_sha256(m->sha256, m->data, m->len);
+        } else if (is_packet_name(m->name)) {
+            st = read_packet(a, tr, m, &e);
+        } else {
+            st = szarc_tar_skip(tr, &e); /* the README, and what has no place */
+        }
+        if (st) {
             szarc_err_prefix(&e, "member '%s'", m->name);
             free(m->name); /* a member cut short counts as missing */
+            free(m->data);
             a->nt--;
             break;
         }
     }
     szarc_tar_reader_destroy(tr);
-    if (st == SZARC_E_NOMEM)
-        return szarc_err_set(err, st, "verify: out of memory reading the archive");
+    if (st == SZARC_E_NOMEM || st == SZARC_E_IO)
+        return szarc_err_set(err, st, "verify: %s", st == SZARC_E_NOMEM ? "out of memory" : e.msg);
+    a->tar_damaged = st != SZARC_OK;
     if (st == SZARC_E_TRUNCATED || (st && strstr(e.msg, "runcated")))
         archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)", e.msg);
     else if (st)
@@ -491,9 +680,8 @@ static void check_layout(audit *a)
     }
     const tmember *model = embedded && a->pin_gguf ? lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
     if (model) { /* the embedded model must be the pinned one */
-        uint8_t h[32];
-        szarc_sha256(h, model->data, model->len);
-        if ((a->trust_mf && model->len != a->mf.model.embedded_size) || memcmp(h, a->pin_gguf, 32))
+        if ((a->trust_mf && model->size != a->mf.model.embedded_size) ||
+            memcmp(model->sha256, a->pin_gguf, 32))
             archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
                             "%s is not the pinned model (its size or sha256 differs)",
                             SZARC_MODEL_NAME);
@@ -564,8 +752,7 @@ static void check_packet(audit *a, mrec *r)
 {
     if (!r->pk)
         return;
-    uint8_t h[32];
-    szarc_sha256(h, r->pk->data, r->pk->len);
+    const uint8_t *h = r->pk->sha256;
     if (memcmp(h, r->packet_sha256, 32)) {
         char want[65], have[65];
         hex32(want, r->packet_sha256);
@@ -573,11 +760,22 @@ static void check_packet(audit *a, mrec *r)
         member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s", have,
                        a->trust_sb ? "the statement signs" : "the manifest lists", want);
     }
-    szarc_err e = {0};
-    if (szarc_packet_parse(&r->packet, r->pk->data, r->pk->len, &e)) {
-        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", e.msg);
+    const pkinfo *pi = &r->pk->pk;
+    if (pi->st) {
+        member_finding(r, pi->st == SZARC_E_UNSUPPORTED && szarc_method_uses_model(pi->method)
+                              ? SZARC_VERIFY_TOO_LARGE
+                              : SZARC_VERIFY_PACKET_FORMAT,
+                       0, "%s", pi->msg);
         return;
     }
+    /* the fields the checks use; the body is read again by a full audit */
+    memset(&r->packet, 0, sizeof r->packet);
+    r->packet.method = pi->method;
+    r->packet.size = pi->size;
+    r->packet.coded.chunk = pi->chunk;
+    r->packet.coded.n_chunks = pi->n_chunks;
+    r->packet.coded.n_tokens = pi->n_tokens;
+    r->packet.sem.level = pi->level;
     r->parsed = 1;
     const szarc_packet *p = &r->packet;
     const szarc_manifest_member *mm = r->mm;
@@ -612,8 +810,8 @@ static void emit(audit *a, size_t i)
     mrec *r = &a->r[i];
     szarc_verify_member m = {i,
                              r->path,
-                             r->parsed ? szarc_method_name(r->packet.method) : NULL,
-                             r->parsed ? r->packet.size : (r->mm ? r->mm->size : 0),
+                             r->parsed ? szarc_method_name(r->pk->pk.method) : NULL,
+                             r->parsed ? r->pk->pk.size : (r->mm ? r->mm->size : 0),
                              r->failed      ? SZARC_VERIFY_MEMBER_FAILED
                              : r->unchecked ? SZARC_VERIFY_MEMBER_UNCHECKED
                                             : SZARC_VERIFY_MEMBER_OK,
@@ -780,37 +978,43 @@ static szarc_status reencode_semantic(szarc_member_coded *mc, szarc_engine *e,
     return st;
 }
 
-/* Expands and re-encodes the members [lo, hi) that can be, then reports
- * every member of the range in order. */
-static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m,
-                                 const szarc_engine_opts *eo, size_t lo, size_t hi, prog *pg,
-                                 szarc_err *err)
+/* Emits the members whose checks are done, in order. */
+static void emit_ready(audit *a)
 {
-    szarc_member_job *jobs = calloc(hi - lo, sizeof *jobs);
-    size_t *idx = calloc(hi - lo, sizeof *idx);
-    size_t nj = 0;
+    while (a->next_emit < a->nr && (!selected(a, a->next_emit) || a->r[a->next_emit].done)) {
+        if (selected(a, a->next_emit))
+            emit(a, a->next_emit);
+        a->next_emit++;
+    }
+}
+
+/* A batch of members read by the second pass, with their packets. */
+typedef struct {
+    size_t *idx;     /* [BATCH_MEMBERS] */
+    uint8_t **data;  /* [BATCH_MEMBERS] the packets */
+    size_t *len;
+    size_t n;
+    uint64_t bytes;  /* original bytes */
+} batch;
+
+/* Expands and re-encodes the members of the batch, compares each with its
+ * packet, and frees the packets. */
+static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m,
+                                 const szarc_engine_opts *eo, batch *bt, prog *pg, szarc_err *err)
+{
+    szarc_member_job *jobs = calloc(bt->n ? bt->n : 1, sizeof *jobs);
     szarc_status st = SZARC_OK;
-    if (!jobs || !idx) {
+    if (!jobs) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
         goto done;
     }
-    pg->batch = 0;
-    for (size_t i = lo; i < hi; i++) {
-        mrec *r = &a->r[i];
-        if (!selected(a, i) || r->failed || !r->parsed)
-            continue;
-        if (szarc_method_uses_model(r->packet.method) && !e) {
-            r->unchecked = 1;
-            continue;
-        }
-        jobs[nj].packet = &r->packet;
-        idx[nj++] = i;
-        pg->batch += r->packet.size;
-    }
-    if (nj && (st = szarc_members_decode(e, m, eo, jobs, nj, on_tokens, pg, err)))
+    pg->batch = bt->bytes;
+    for (size_t j = 0; j < bt->n; j++)
+        jobs[j].packet = &a->r[bt->idx[j]].packet;
+    if (bt->n && (st = szarc_members_decode(e, m, eo, jobs, bt->n, on_tokens, pg, err)))
         goto done;
-    for (size_t j = 0; j < nj; j++) {
-        mrec *r = &a->r[idx[j]];
+    for (size_t j = 0; j < bt->n; j++) {
+        mrec *r = &a->r[bt->idx[j]];
         szarc_member_job *jb = &jobs[j];
         if (jb->status) {
             member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", jb->err.msg);
@@ -850,14 +1054,16 @@ static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m
             st = SZARC_OK;
             continue;
         }
-        if (mc.packet_len != r->pk->len || memcmp(mc.packet, r->pk->data, mc.packet_len)) {
+        const uint8_t *pk = bt->data[j];
+        const size_t pk_len = bt->len[j];
+        if (mc.packet_len != pk_len || memcmp(mc.packet, pk, mc.packet_len)) {
             size_t at = 0;
-            while (at < mc.packet_len && at < r->pk->len && mc.packet[at] == r->pk->data[at])
+            while (at < mc.packet_len && at < pk_len && mc.packet[at] == pk[at])
                 at++;
             member_finding(r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
                            "re-encoding by method %s gives %zu bytes, the packet has %zu; first "
                            "difference at byte %zu%s",
-                           szarc_method_name(method), mc.packet_len, r->pk->len, at,
+                           szarc_method_name(method), mc.packet_len, pk_len, at,
                            method == SZARC_METHOD_ZSTD
                                ? " (zstd output may change between libzstd versions: not a "
                                  "failure, the expansion's digest matched)"
@@ -866,20 +1072,236 @@ static szarc_status expand_range(audit *a, szarc_engine *e, const szarc_model *m
         free(mc.packet);
     }
 done:
-    for (size_t j = 0; jobs && j < nj; j++)
+    for (size_t j = 0; jobs && j < bt->n; j++)
         free(jobs[j].out);
     free(jobs);
-    free(idx);
-    if (!st) {
-        pg->base += pg->batch;
-        for (size_t i = lo; i < hi; i++)
-            if (selected(a, i))
-                emit(a, i);
+    for (size_t j = 0; j < bt->n; j++) {
+        a->r[bt->idx[j]].done = 1;
+        szarc_packet_free(&a->r[bt->idx[j]].packet);
+        free(bt->data[j]);
     }
+    if (!st)
+        pg->base += bt->bytes;
+    bt->n = 0;
+    bt->bytes = 0;
     return st;
 }
 
-static szarc_status full_audit(audit *a, szarc_err *err)
+/* The expansion's digest of a stored or zstd packet too large to hold,
+ * computed as it streams. */
+typedef struct {
+    SHA2_CTX sha;
+    audit *a;
+    prog *pg;
+    uint64_t n;
+} stream_hash;
+
+static szarc_status hash_sink(void *ctx, const uint8_t *p, size_t n, szarc_err *err)
+{
+    (void)err;
+    stream_hash *sh = ctx;
+    SHA256Update(&sh->sha, p, n);
+    sh->n += n;
+    if (sh->a->sink && sh->a->sink->progress && !(sh->n & ((1u << 24) - 1)))
+        sh->a->sink->progress(sh->a->sink->ctx, sh->pg->base + sh->n, sh->a->sum->bytes);
+    return SZARC_OK;
+}
+
+/* @return an error only when the input cannot be read (the member's
+ * findings say what is wrong with it). */
+static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_tar_reader *tr,
+                                    prog *pg, szarc_err *err)
+{
+    stream_hash sh;
+    memset(&sh, 0, sizeof sh);
+    sh.a = a;
+    sh.pg = pg;
+    SHA256Init(&sh.sha);
+    SHA2_CTX psha;
+    SHA256Init(&psha);
+    szarc_unpack *u = NULL;
+    szarc_err e = {0};
+    uint8_t hdr[SZARC_PACKET_HEADER_SIZE];
+    size_t got;
+    szarc_status st = read_full(tr, hdr, sizeof hdr, &got, &e);
+    if (st)
+        return szarc_err_set(err, st, "verify: %s", e.msg);
+    SHA256Update(&psha, hdr, got);
+    szarc_status ms = szarc_unpack_create(&u, r->packet.method, r->packet.size, hash_sink, &sh, &e);
+    while (!ms) {
+        size_t n;
+        if ((st = szarc_tar_read_some(tr, a->buf, PIECE, &n, &e))) {
+            szarc_unpack_destroy(u);
+            return szarc_err_set(err, st, "verify: %s", e.msg);
+        }
+        if (!n) {
+            ms = szarc_unpack_finish(u, &e);
+            break;
+        }
+        SHA256Update(&psha, a->buf, n);
+        ms = szarc_unpack_feed(u, a->buf, n, &e);
+    }
+    szarc_unpack_destroy(u);
+    if (!ms) /* the rest of the packet, for its digest */
+        st = hash_rest(a, tr, &psha, &e);
+    if (st)
+        return szarc_err_set(err, st, "verify: %s", e.msg);
+    uint8_t h[32], ph[32];
+    SHA256Final(h, &sh.sha);
+    SHA256Final(ph, &psha);
+    pg->base += r->packet.size;
+    if (ms) {
+        member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", e.msg);
+    } else if (memcmp(ph, tm->sha256, 32)) {
+        member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
+                       "the packet changed while it was being read");
+    } else if (memcmp(h, r->expansion_sha256, 32)) {
+        char want[65], have[65];
+        hex32(want, r->expansion_sha256);
+        hex32(have, h);
+        member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s",
+                       have, a->trust_sb ? "the statement signs" : "the manifest lists", want);
+    } else {
+        r->expanded = 1;
+        /* A stored packet is its header and the bytes, both checked: re-encoding
+         * it gives it back. A zstd packet this large is not re-encoded. */
+        if (r->packet.method == SZARC_METHOD_ZSTD)
+            member_finding(r, SZARC_VERIFY_REENCODE, 1,
+                           "not re-encoded: %llu bytes is more than the %u MiB verify holds in "
+                           "memory (the expansion's digest matched)",
+                           (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
+    }
+    r->done = 1;
+    return SZARC_OK;
+}
+
+/* The second pass: reads the archive again, expands each selected member as
+ * its packet passes, in batches, and emits the results in order. */
+static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *eo, prog *pg, szarc_err *err)
+{
+    size_t *want = calloc(a->nt ? a->nt : 1, sizeof *want); /* tar index -> member + 1 */
+    batch bt = {calloc(BATCH_MEMBERS, sizeof(size_t)), calloc(BATCH_MEMBERS, sizeof(uint8_t *)),
+                calloc(BATCH_MEMBERS, sizeof(size_t)), 0, 0};
+    szarc_tar_reader *tr = NULL;
+    szarc_status st = SZARC_OK;
+    if (!want || !bt.idx || !bt.data || !bt.len) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+        goto done;
+    }
+    size_t n_want = 0;
+    for (size_t i = 0; i < a->nr; i++) {
+        mrec *r = &a->r[i];
+        const int model = r->parsed && szarc_method_uses_model(r->packet.method);
+        if (!selected(a, i) || r->failed || !r->parsed || (model && !e)) {
+            r->unchecked = r->parsed && model && !e && !r->failed;
+            r->done = 1;
+        } else if (model && r->packet.size > SZARC_VERIFY_MEM_MAX) {
+            member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
+                           "not expanded: a model-coded member of %llu bytes is more than the %u "
+                           "MiB verify holds in memory",
+                           (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
+            r->unchecked = 1;
+            r->done = 1;
+        } else {
+            want[r->pk - a->t] = i + 1;
+            n_want++;
+        }
+    }
+    emit_ready(a);
+    if (!n_want)
+        goto done;
+    szarc_err e2 = {0};
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        st = szarc_err_set(err, SZARC_E_IO, "verify: a full audit reads the archive twice, and "
+                           "this input cannot seek");
+        goto done;
+    }
+    if ((st = szarc_tar_reader_create(&tr, fd, &e2))) {
+        st = szarc_err_set(err, SZARC_E_IO, "verify: reading the archive again: %s", e2.msg);
+        goto done;
+    }
+    for (size_t t = 0; !st && t < a->nt; t++) {
+        const char *name;
+        uint64_t size;
+        int eof;
+        if ((st = szarc_tar_next(tr, &name, &size, &eof, &e2))) {
+            if (st == SZARC_E_FORMAT && strncmp(e2.msg, "tar: bad member header", 22)) {
+                st = SZARC_OK; /* refused in the first pass, not counted there either */
+                t--;
+                continue;
+            }
+            break;
+        }
+        if (eof)
+            break;
+        if (strcmp(name, a->t[t].name) || size != a->t[t].size) {
+            st = szarc_err_set(&e2, SZARC_E_IO, "the archive changed while it was being read");
+            break;
+        }
+        if (!want[t])
+            continue;
+        mrec *r = &a->r[want[t] - 1];
+        if (r->packet.size > SZARC_VERIFY_MEM_MAX || size > SZARC_MODEL_PACKET_MAX) {
+            if ((st = expand_streamed(a, r, &a->t[t], tr, pg, err)))
+                goto done;
+            emit_ready(a);
+            continue;
+        }
+        uint8_t *data;
+        size_t len;
+        if ((st = szarc_tar_read(tr, &data, &len, &e2)))
+            break;
+        uint8_t h[32];
+        szarc_sha256(h, data, len);
+        szarc_err pe = {0};
+        if (memcmp(h, a->t[t].sha256, 32)) {
+            member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
+                           "the packet changed while it was being read");
+        } else if (szarc_packet_parse(&r->packet, data, len, &pe)) {
+            member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", pe.msg);
+        } else {
+            bt.idx[bt.n] = want[t] - 1;
+            bt.data[bt.n] = data;
+            bt.len[bt.n++] = len;
+            bt.bytes += r->packet.size;
+            if ((bt.bytes >= BATCH_BYTES || bt.n == BATCH_MEMBERS) &&
+                (st = expand_batch(a, e, m, eo, &bt, pg, err)))
+                goto done;
+            emit_ready(a);
+            continue;
+        }
+        free(data);
+        r->done = 1;
+        emit_ready(a);
+    }
+    if (st) {
+        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s", e2.msg);
+        st = SZARC_OK;
+    }
+    if ((st = expand_batch(a, e, m, eo, &bt, pg, err)))
+        goto done;
+    for (size_t i = 0; i < a->nr; i++)
+        if (!a->r[i].done) {
+            member_finding(&a->r[i], SZARC_VERIFY_MISSING, 0,
+                           "the packet was not found when the archive was read again");
+            a->r[i].done = 1;
+        }
+    emit_ready(a);
+done:
+    for (size_t j = 0; bt.data && j < bt.n; j++) {
+        szarc_packet_free(&a->r[bt.idx[j]].packet);
+        free(bt.data[j]);
+    }
+    free(bt.idx);
+    free(bt.data);
+    free(bt.len);
+    free(want);
+    szarc_tar_reader_destroy(tr);
+    return st;
+}
+
+static szarc_status full_audit(audit *a, int fd, szarc_err *err)
 {
     int need_model = 0;
     uint32_t chunk = a->chunk;
@@ -907,22 +1329,7 @@ static szarc_status full_audit(audit *a, szarc_err *err)
             snprintf(a->sum->device, sizeof a->sum->device, "%s", szarc_engine_device(e));
     }
     prog pg = {a, 0, 0};
-    size_t lo = 0;
-    uint64_t bytes = 0;
-    size_t count = 0;
-    for (size_t i = 0; i < a->nr; i++) {
-        if (selected(a, i) && a->r[i].parsed) {
-            bytes += a->r[i].packet.size;
-            count++;
-        }
-        if (bytes >= BATCH_BYTES || count >= BATCH_MEMBERS || i + 1 == a->nr) {
-            if ((st = expand_range(a, e, m, &eo, lo, i + 1, &pg, err)))
-                goto done;
-            lo = i + 1;
-            bytes = 0;
-            count = 0;
-        }
-    }
+    st = second_pass(a, fd, e, m, &eo, &pg, err);
 done:
     szarc_engine_destroy(e);
     szarc_model_destroy(m);
@@ -942,8 +1349,12 @@ szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc
     a.o = opts;
     a.sink = sink;
     a.sum = sum;
-    szarc_status st = read_all(&a, fd, err);
-    if (st)
+    szarc_status st = SZARC_OK;
+    if (!(a.buf = malloc(PIECE))) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+        goto done;
+    }
+    if ((st = read_all(&a, fd, err)))
         goto done;
     a.by_name = malloc((a.nt ? a.nt : 1) * sizeof *a.by_name);
     if (!a.by_name) {
@@ -955,6 +1366,15 @@ szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc
         a.by_name[i].idx = i;
     }
     qsort(a.by_name, a.nt, sizeof *a.by_name, cmp_name);
+    /* A tar, but not a szarc archive: say so once, as list and extract do. */
+    if (!a.tar_damaged && !lookup(&a, SZARC_MANIFEST_NAME, NULL) &&
+        !lookup(&a, SZARC_SIGNATURE_NAME, NULL)) {
+        st = szarc_err_set(err, SZARC_E_FORMAT,
+                           "archive: not a szarc archive (first member is %s%s%s, not '%s')",
+                           a.nt ? "'" : "missing", a.nt ? a.t[0].name : "", a.nt ? "'" : "",
+                           SZARC_MANIFEST_NAME);
+        goto done;
+    }
 
     check_manifest_and_signature(&a);
     if ((st = build_reference(&a, err)))
@@ -974,9 +1394,10 @@ szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc
             if (selected(&a, i))
                 emit(&a, i);
     } else {
-        st = full_audit(&a, err);
+        st = full_audit(&a, fd, err);
     }
 done:
+    free(a.buf);
     for (size_t i = 0; a.r && i < a.nr; i++)
         szarc_packet_free(&a.r[i].packet);
     free(a.r);

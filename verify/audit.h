@@ -14,8 +14,17 @@
  * together, as extract does) on the engine given by opts->device, re-encode
  * each expansion with the chunk size of its packet and compare the bytes.
  *
- * Safe on untrusted archives: every parser it uses is. Memory: the archive's
- * members are held in memory, and the expansions of one batch. */
+ * Safe on untrusted archives: every parser it uses is. Memory is bounded
+ * whatever the archive's size: a first pass streams every tar member,
+ * keeping its name, size and sha256, the manifest, the statement and the
+ * embedded model, and parsing each packet of at most SZARC_VERIFY_MEM_MAX
+ * bytes as it passes (larger stored and zstd packets: the header only). A
+ * full audit then reads the archive again (fd must be seekable) and expands
+ * the members in batches of at most 32 MiB of original bytes; a stored or
+ * zstd member larger than SZARC_VERIFY_MEM_MAX is expanded as it streams and
+ * hashed, and is not re-encoded (stored: its packet is then implied by the
+ * header and the digest; zstd: a warning says so); a model-coded member whose
+ * expansion is larger is left unchecked, with a warning. */
 #ifndef SZARC_AUDIT_H
 #define SZARC_AUDIT_H
 
@@ -24,6 +33,8 @@
 
 #include "sig.h"
 #include "status.h"
+
+#define SZARC_VERIFY_MEM_MAX (32u << 20) /* bytes of one packet or expansion held */
 
 /* What a finding is about. The names (szarc_verify_check_name) are stable:
  * they appear in --json output. */
@@ -47,7 +58,10 @@ typedef enum {
     SZARC_VERIFY_DUPLICATE,        /* a member appears twice */
     SZARC_VERIFY_REORDERED,        /* a member is out of its place */
     SZARC_VERIFY_TRUNCATED,        /* the tar ends inside a member or without its end */
-    SZARC_VERIFY_DAMAGED           /* the tar cannot be read further */
+    SZARC_VERIFY_DAMAGED,          /* the tar cannot be read further */
+    SZARC_VERIFY_TRAILING,         /* data after the tar's end-of-archive marker */
+    SZARC_VERIFY_REFUSED,          /* a sparse or non-regular tar member */
+    SZARC_VERIFY_TOO_LARGE         /* a member beyond this reader's limits (docs/robustness.md) */
 } szarc_verify_check;
 
 /*! szarc_verify_check_name() : "bad-signature", "packet-digest", ...; never NULL. */
@@ -118,10 +132,14 @@ typedef struct {
 } szarc_verify_summary;
 
 /*! szarc_verify_run() :
- * Audits the archive read from fd. Findings go to the sink as they happen;
- * *sum says how it ended.
+ * Audits the archive read from fd (seekable unless opts->quick). Findings go
+ * to the sink as they happen; *sum says how it ended.
  * @return SZARC_OK when the audit ran to the end (whatever it found: see
- *         *sum); SZARC_E_IO or SZARC_E_NOMEM; an engine error
+ *         *sum); SZARC_E_FORMAT, before any finding, when the input is a tar
+ *         but not a szarc archive (err says so in one line: no member
+ *         szarc/manifest.json or szarc/signature, and the first member is
+ *         another); SZARC_E_IO (also: a full audit of input that cannot
+ *         seek) or SZARC_E_NOMEM; an engine error
  *         (SZARC_E_VULKAN, SZARC_E_NODEVICE, ...) when the device cannot be
  *         used. */
 szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
