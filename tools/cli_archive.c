@@ -23,6 +23,7 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "quote.h"
 #include "sig.h"
 #include "statement.h"
 
@@ -45,10 +46,10 @@ static void on_not_stored(void *ctx, szarc_fs_event ev, const char *path, const 
     not_stored *ns = ctx;
     if (ev == SZARC_FS_SKIP) {
         if (!ns->quiet)
-            fprintf(stderr, "szarc: warning: %s: %s\n", path, why);
+            szarc_fprintf_quoted(stderr, "szarc: warning: %s: %s\n", path, why);
         return;
     }
-    fprintf(stderr, "szarc: warning: %s: %s; not stored\n", path, why);
+    szarc_fprintf_quoted(stderr, "szarc: warning: %s: %s; not stored\n", path, why);
     if (ns->n_failed == ns->cap) {
         const size_t cap = ns->cap ? 2 * ns->cap : 16;
         char **nf = realloc(ns->failed, cap * sizeof *nf);
@@ -67,10 +68,10 @@ static void on_not_stored(void *ctx, szarc_fs_event ev, const char *path, const 
  * above have them all. */
 static void print_summary(const not_stored *ns)
 {
-    fprintf(stderr, "szarc: %zu path%s could not be stored:", ns->n_failed,
+    szarc_fprintf_quoted(stderr, "szarc: %zu path%s could not be stored:", ns->n_failed,
             ns->n_failed == 1 ? "" : "s");
     for (size_t i = 0; i < ns->n_failed && i < 10; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", ns->failed[i]);
+        szarc_fprintf_quoted(stderr, "%s %s", i ? "," : "", ns->failed[i]);
     if (ns->n_failed > 10)
         fprintf(stderr, " and %zu more (see the warnings above)", ns->n_failed - 10);
     fputc('\n', stderr);
@@ -83,7 +84,7 @@ static void check_key_mode(const char *path)
     struct stat st;
     if (stat(path, &st) || !(st.st_mode & 066))
         return;
-    fprintf(stderr, "szarc: warning: private key %s is %s by others (mode %04o); chmod 600 it\n",
+    szarc_fprintf_quoted(stderr, "szarc: warning: private key %s is %s by others (mode %04o); chmod 600 it\n",
             path, st.st_mode & 044 ? "readable" : "writable", (unsigned)(st.st_mode & 07777));
 }
 
@@ -100,7 +101,7 @@ static int creation_time(int64_t *t)
     errno = 0;
     const long long v = strtoll(s, &end, 10);
     if (*end || errno || v < 0 || v > 253402300799LL) {
-        fprintf(stderr, "szarc: SOURCE_DATE_EPOCH=%s: expected seconds since 1970\n", s);
+        szarc_fprintf_quoted(stderr, "szarc: SOURCE_DATE_EPOCH=%s: expected seconds since 1970\n", s);
         return -1;
     }
     *t = v;
@@ -143,7 +144,7 @@ int szarc_cli_create(int argc, char **argv)
     else if (!o.semantic && o.method == SZARC_METHOD_SEMANTIC)
         fprintf(stderr, "szarc: --method semantic needs --mode semantic\n");
     else if (o.semantic && !o.atoms && szarc_atoms_create(&o.atoms, &err))
-        fprintf(stderr, "szarc: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
     else {
         if (o.semantic && o.level < 0)
             o.level = 1;
@@ -171,7 +172,7 @@ static int create(cli_opts o)
     size_t n_skip = 0;
     if (!to_stdout && lstat(o.file, &skip[0]) == 0) {
         if (!o.force) {
-            fprintf(stderr, "szarc: %s exists (use --force to overwrite)\n", o.file);
+            szarc_fprintf_quoted(stderr, "szarc: %s exists (use --force to overwrite)\n", o.file);
             return SZARC_EXIT_USAGE;
         }
         n_skip++;
@@ -188,7 +189,7 @@ static int create(cli_opts o)
     size_t *packet_len = NULL, gguf_len = 0;
     szarc_sig_key *key = NULL; /* --sign, loaded first: a bad key fails before any work */
     if (o.sign && szarc_sig_key_load(&key, o.sign, &err)) {
-        fprintf(stderr, "szarc: --sign: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: --sign: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
     if (key)
@@ -201,12 +202,12 @@ static int create(cli_opts o)
         const int dl = slash ? (int)(slash - o.file + 1) : 0;
         if (snprintf(g_tmp_path, sizeof g_tmp_path, "%.*s.%s.szarc-XXXXXX", dl, o.file,
                      slash ? slash + 1 : o.file) >= (int)sizeof g_tmp_path) {
-            fprintf(stderr, "szarc: %s: path too long\n", o.file);
+            szarc_fprintf_quoted(stderr, "szarc: %s: path too long\n", o.file);
             return SZARC_EXIT_USAGE;
         }
         fd = mkstemp(g_tmp_path);
         if (fd < 0) {
-            fprintf(stderr, "szarc: cannot create a temporary file next to %s: %s\n", o.file,
+            szarc_fprintf_quoted(stderr, "szarc: cannot create a temporary file next to %s: %s\n", o.file,
                     strerror(errno));
             return SZARC_EXIT_USAGE;
         }
@@ -222,7 +223,7 @@ static int create(cli_opts o)
         goto done;
     }
     if (o.strict && ns.n_failed) {
-        fprintf(stderr, "szarc: --strict: %zu path%s could not be stored; no archive written\n",
+        szarc_fprintf_quoted(stderr, "szarc: --strict: %zu path%s could not be stored; no archive written\n",
                 ns.n_failed, ns.n_failed == 1 ? "" : "s");
         rc = SZARC_EXIT_USAGE;
         goto done;
@@ -291,7 +292,7 @@ static int create(cli_opts o)
             if (!strncmp(why, files[i].fspath, pl) && !strncmp(why + pl, ": ", 2))
                 why += pl + 2;
             if (o.strict) {
-                fprintf(stderr, "szarc: %s: %s; --strict: no archive written\n",
+                szarc_fprintf_quoted(stderr, "szarc: %s: %s; --strict: no archive written\n",
                         files[i].fspath, why);
                 rc = SZARC_EXIT_USAGE;
                 goto done;
@@ -327,11 +328,11 @@ static int create(cli_opts o)
             mm->n_atoms = (uint32_t)mc.sem_atoms;
             memcpy(mm->atoms_root, mc.atoms_root, 32);
             if (!o.quiet)
-                fprintf(stderr, "szarc: %s: semantic level %u: %zu deviations, %zu atoms kept "
+                szarc_fprintf_quoted(stderr, "szarc: %s: semantic level %u: %zu deviations, %zu atoms kept "
                                 "exact, %zu -> %zu bytes\n",
                         mm->path, mc.level, mc.sem_deviations, mc.sem_atoms, len, mc.packet_len);
         } else if (!st && o.semantic && !o.quiet && mc.model_tried)
-            fprintf(stderr, "szarc: %s: semantic level %d: %zu of %zu candidate positions "
+            szarc_fprintf_quoted(stderr, "szarc: %s: semantic level %d: %zu of %zu candidate positions "
                             "deviate, no smaller than exact; stored exact (%s)\n",
                     mm->path, o.level, mc.sem_deviations, mc.sem_candidates,
                     szarc_method_name(mc.method));
@@ -381,7 +382,7 @@ static int create(cli_opts o)
         umask(um);
         if (fchmod(fd, 0666 & ~um) || fsync(fd) || close(fd)) {
             fd = -1;
-            fprintf(stderr, "szarc: %s: %s\n", g_tmp_path, strerror(errno));
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", g_tmp_path, strerror(errno));
             rc = SZARC_EXIT_USAGE;
             goto done;
         }
@@ -389,7 +390,7 @@ static int create(cli_opts o)
         /* link() refuses to replace an archive that appeared meanwhile. */
         const int r = o.force ? rename(g_tmp_path, o.file) : link(g_tmp_path, o.file);
         if (r) {
-            fprintf(stderr, "szarc: %s: %s\n", o.file,
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o.file,
                     errno == EEXIST ? "exists (use --force to overwrite)" : strerror(errno));
             rc = SZARC_EXIT_USAGE;
             goto done;
@@ -399,7 +400,7 @@ static int create(cli_opts o)
         g_tmp_active = 0;
     }
     if (!o.quiet)
-        fprintf(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
+        szarc_fprintf_quoted(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
                 "byte), chunk %u, %s\n",
                 mf.n_members, (unsigned long long)total_in, (unsigned long long)total_out,
                 total_in ? 8.0 * total_out / total_in : 0.0, chunk, szarc_engine_device(e));

@@ -92,13 +92,13 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         while (table[k].flag && strcmp(table[k].flag, a))
             k++;
         if (!table[k].flag || !strchr(accept, table[k].key)) {
-            fprintf(stderr, "szarc: unknown option %s (see szarc --help)\n", a);
+            szarc_fprintf_quoted(stderr, "szarc: unknown option %s (see szarc --help)\n", a);
             return -1;
         }
         const char *v = NULL;
         if (table[k].has_value) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "szarc: %s needs a value\n", a);
+                szarc_fprintf_quoted(stderr, "szarc: %s needs a value\n", a);
                 return -1;
             }
             v = argv[++i];
@@ -117,7 +117,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'K': o->pubkey = v; break;
         case 'o':
             if (strcmp(v, "exact") && strcmp(v, "semantic")) {
-                fprintf(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
+                szarc_fprintf_quoted(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
                 return -1;
             }
             o->semantic = !strcmp(v, "semantic");
@@ -126,7 +126,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || !*v || n < 0 || n > SZARC_SEM_MAX_LEVEL) {
-                fprintf(stderr, "szarc: --level %s: expected 0..%d\n", v, SZARC_SEM_MAX_LEVEL);
+                szarc_fprintf_quoted(stderr, "szarc: --level %s: expected 0..%d\n", v, SZARC_SEM_MAX_LEVEL);
                 return -1;
             }
             o->level = (int)n;
@@ -138,7 +138,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             if ((!o->atoms && szarc_atoms_create(&o->atoms, &err)) ||
                 (table[k].key == 'P' ? szarc_atoms_add_regex(o->atoms, v, &err)
                                      : szarc_atoms_add_file(o->atoms, v, &err))) {
-                fprintf(stderr, "szarc: %s: %s\n", a, err.msg);
+                szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", a, err.msg);
                 return -1;
             }
             break;
@@ -150,7 +150,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             } else if (!szarc_method_from_name(v, &mt)) {
                 o->method = (int)mt;
             } else {
-                fprintf(stderr, "szarc: --method %s: expected auto, model, zstd, stored or "
+                szarc_fprintf_quoted(stderr, "szarc: --method %s: expected auto, model, zstd, stored or "
                                 "semantic\n", v);
                 return -1;
             }
@@ -160,7 +160,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > SZ_MAX_CTX) {
-                fprintf(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
+                szarc_fprintf_quoted(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
                 return -1;
             }
             o->chunk = (uint32_t)n;
@@ -207,7 +207,7 @@ void szarc_cli_bar_draw(bar *b, uint64_t done, int final)
     fill[30] = 0;
     const int mb = b->total >= 10000000;
     const double unit = mb ? 1e6 : 1e3;
-    fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f %s %6.0f tok/s ETA %s ", fill, 100 * frac,
+    szarc_fprintf_quoted(stderr, "\r[%s] %3.0f%% %.1f/%.1f %s %6.0f tok/s ETA %s ", fill, 100 * frac,
             done / unit, b->total / unit, mb ? "MB" : "kB", el > 0 ? b->tok / el : 0, eta);
     if (final)
         fputc('\n', stderr);
@@ -259,14 +259,14 @@ int szarc_cli_load_model(const char *path_opt, szarc_model **m)
     if (path_opt)
         snprintf(path, sizeof path, "%s", path_opt);
     else if (szarc_model_default_path(path, sizeof path)) {
-        fprintf(stderr,
+        szarc_fprintf_quoted(stderr,
                 "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
                 path);
         return SZARC_EXIT_NOMODEL;
     }
     szarc_err err = {0};
     if (szarc_model_load(m, path, &err)) {
-        fprintf(stderr, "szarc: %s\n", err.msg);
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         return err.status == SZARC_E_NOMEM ? SZARC_EXIT_USAGE : SZARC_EXIT_NOMODEL;
     }
     return SZARC_EXIT_OK;

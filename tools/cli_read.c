@@ -320,7 +320,7 @@ static void list_json(const szarc_manifest *mf, const list_state *ls, uint64_t t
         mf->model.embedded, "chunk", (int)mf->chunk, "members", arr, "bytes", (json_int_t)tin,
         "packet_bytes", (json_int_t)tout, "bits_per_byte", tin ? 8.0 * tout / tin : 0.0,
         "problems", probs);
-    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     putchar('\n');
     json_decref(root);
 }

@@ -3,6 +3,7 @@
  * and messages come from the archive: text output quotes them, JSON output
  * carries them exactly (archive/quote.h). */
 #include "cli.h"
+#include "cli_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -281,28 +282,18 @@ int szarc_cli_verify(int argc, char **argv)
         }
         vo.pubkey = pub;
     }
-    const int use_stdin = !strcmp(file, "-");
-    const int fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        szarc_fprintf_quoted(stderr, "szarc: cannot open %s: %s\n", file, strerror(errno));
-        return SZARC_EXIT_USAGE;
-    }
-    /* A directory opens, then fails every read: an I/O error, not a damaged archive. */
-    struct stat sb;
-    const int stat_errno = fstat(fd, &sb) ? errno : 0;
-    if (stat_errno || S_ISDIR(sb.st_mode)) {
-        szarc_fprintf_quoted(stderr, "szarc: verify: %s: %s\n", file,
-                             stat_errno ? strerror(stat_errno) : "is a directory, not an archive");
-        if (!use_stdin)
-            close(fd);
-        return SZARC_EXIT_USAGE;
-    }
+    /* A full audit reads the archive twice: a pipe is copied to a temporary
+     * file first. A directory is an I/O error, not a damaged archive. */
+    int fd;
+    const int orc = szarc_cli_open_input(file, !vo.quick, &fd);
+    if (orc)
+        return orc;
     out_ctx oc = {json, !vo.quiet && isatty(2), 0, now(), 0, 0, 0};
     const szarc_verify_sink sink = {on_finding, on_member, on_progress, &oc};
     szarc_verify_summary s;
     const double t0 = now();
     const szarc_status st = szarc_verify_run(fd, &vo, &sink, &s, &err);
-    if (!use_stdin)
+    if (fd > 0)
         close(fd);
     bar_clear(&oc);
     if (st == SZARC_E_FORMAT) {
