@@ -173,6 +173,9 @@ static void on_member(void *ctx, const szarc_verify_member *m)
         szarc_json_set_string(j, "path", m->path); /* exact, or with path_hex last */
         json_line(j);
     } else {
+        int reencoded = m->expanded;
+        for (size_t k = 0; k < m->n_findings; k++)
+            reencoded &= m->findings[k].check != SZARC_VERIFY_TOO_LARGE;
         szarc_fprintf_quoted(stdout, "%-9s %s (%s, %llu bytes%s)\n",
                              m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
                              : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
@@ -180,6 +183,7 @@ static void on_member(void *ctx, const szarc_verify_member *m)
                              m->path, m->method ? m->method : "unreadable",
                              (unsigned long long)m->size,
                              !m->expanded ? ""
+                             : !reencoded  ? ", expanded"
                              : m->method && !strcmp(m->method, "semantic")
                                  ? ", expanded, protected atoms checked, re-encoded"
                                  : ", expanded and re-encoded");

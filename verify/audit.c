@@ -92,8 +92,8 @@ static const struct {
      "the archive holds a sparse or non-regular tar member, which szarc never writes: the "
      "archive was modified"},
     {SZARC_VERIFY_TOO_LARGE, "too-large",
-     "a member is beyond what this reader holds in memory (docs/robustness.md): szarc never "
-     "writes one; the archive was modified or written by another tool"},
+     "the member is beyond what verify holds in memory (docs/robustness.md), so the check the "
+     "message names was not done; a failure means the member is larger than szarc ever writes"},
     {0, NULL, NULL}};
 
 const char *szarc_verify_check_name(szarc_verify_check c)
@@ -1166,7 +1166,7 @@ static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_
         /* A stored packet is its header and the bytes, both checked: re-encoding
          * it gives it back. A zstd packet this large is not re-encoded. */
         if (r->packet.method == SZARC_METHOD_ZSTD)
-            member_finding(r, SZARC_VERIFY_REENCODE, 1,
+            member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
                            "not re-encoded: %llu bytes is more than the %u MiB verify holds in "
                            "memory (the expansion's digest matched)",
                            (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
