@@ -266,9 +266,21 @@ static szarc_status extract_streamed(job *j, size_t i, szarc_err *err)
     szarc_unpack_destroy(u);
     uint8_t h[32];
     SHA256Final(h, &s.sha);
-    if (!st && !packet_digest_ok(j, mm))
+    int tar_ok = !st || st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED || st == SZARC_E_EXISTS ||
+                 st == SZARC_E_ARG;
+    if (st && !s.write_failed && tar_ok) { /* the packet's digest says more than a decoder */
+        size_t n;
+        szarc_err e2 = {0};
+        while (!szarc_archive_reader_read(j->r, j->buf, PIECE, &n, &e2) && n)
+            ;
+        tar_ok = !e2.status;
+    }
+    if (tar_ok && !s.write_failed && !packet_digest_ok(j, mm)) {
+        char why[sizeof e.msg];
+        snprintf(why, sizeof why, "%s", st ? e.msg : "");
         st = szarc_err_set(&e, SZARC_E_FORMAT, "the packet is damaged: its sha256 differs "
-                           "from the manifest's");
+                           "from the manifest's%s%.300s%s", st ? " (" : "", why, st ? ")" : "");
+    }
     if (!st && memcmp(h, mm->sha256, 32))
         st = szarc_err_set(&e, SZARC_E_FORMAT, "the sha256 of the decoded bytes differs from "
                            "the manifest's");
