@@ -75,7 +75,8 @@ for t in "${targets[@]}"; do
   else
     status=1
     art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n1)
-    why=$(grep -m1 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | cut -c1-120)
+    why=$( (grep -m1 'runtime error:' "$log" || grep -m1 '^SUMMARY:' "$log" ||
+            grep -m1 'ERROR:' "$log") | cut -c1-160)
     result="CRASH (exit $rc) ${art:-no reproducer written}: ${why:-see $log}"
   fi
   printf '%-16s %12s %9s %6s %7s  %s\n' "$t" "${execs:--}" "${speed:--}" "${cov:--}" \
