@@ -52,6 +52,7 @@ cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]}" >"$build/fuzz-bu
 
 work=$build/fuzz-work
 mkdir -p "$work/crashes" "$work/logs"
+read -ra extra <<<"${FUZZ_ARGS:-}"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 echo "fuzz.sh: $what per target, one core; corpora in $work"
 printf '%-16s %12s %9s %6s %7s  %s\n' target executions exec/s cov ft result
@@ -62,7 +63,7 @@ for t in "${targets[@]}"; do
   log=$work/logs/$t.log
   # the seeds are read, never written: new inputs go to the work corpus
   "$build/fuzz/$t" "${limit[@]}" -print_final_stats=1 -timeout=25 \
-    -artifact_prefix="$work/crashes/$t-" ${FUZZ_ARGS:-} \
+    -artifact_prefix="$work/crashes/$t-" "${extra[@]}" \
     "$work/$corpus" "$src/tests/data/fuzz/$corpus" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)

@@ -159,5 +159,5 @@ tar -xOf signed_semantic.szarc szarc/signature > archive_signed_semantic.txt
 copy statement archive_signed.txt archive_signed_semantic.txt
 
 for d in archive verify decode; do
-  printf '%-10s %3d files %8d bytes\n' "$d" "$(ls "$out/$d" | wc -l)" "$(cat "$out/$d"/* | wc -c)"
+  printf '%-10s %3d files %8d bytes\n' "$d" "$(find "$out/$d" -type f | wc -l)" "$(cat "$out/$d"/* | wc -c)"
 done
