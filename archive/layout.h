@@ -20,7 +20,7 @@
 #include "status.h"
 
 #define SZARC_SIGNATURE_NAME "szarc/signature"
-#define SZARC_SIGNATURE_MAX (1u << 30)
+#define SZARC_SIGNATURE_MAX (64u << 20)
 
 /* An archive read into memory. */
 typedef struct {
