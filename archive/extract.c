@@ -577,6 +577,8 @@ static szarc_status run(job *j, szarc_err *err)
             break;
         case SZARC_ITEM_BAD: problem(j, "%s; skipped", it.why); break;
         case SZARC_ITEM_END:
+            if (it.no_marker)
+                problem(j, "the archive ends without its end-of-archive marker (cut short?)");
             if (it.trailing != UINT64_MAX)
                 problem(j, "data after the end-of-archive marker, at byte %llu, is not part of "
                         "the archive; ignored", (unsigned long long)it.trailing);

@@ -200,8 +200,11 @@ szarc_status szarc_archive_reader_next(szarc_archive_reader *r, szarc_archive_it
     }
     if (eof) {
         uint64_t end;
+        int marker;
         it->kind = SZARC_ITEM_END;
-        return szarc_tar_trailing(r->tar, &end, &it->trailing, err);
+        st = szarc_tar_trailing(r->tar, &end, &it->trailing, &marker, err);
+        it->no_marker = !marker;
+        return st;
     }
     if (!strcmp(it->name, SZARC_SIGNATURE_NAME)) {
         it->kind = SZARC_ITEM_SIGNATURE;

@@ -44,6 +44,7 @@ typedef struct {
     const char *why;   /* SZARC_ITEM_BAD: the reason, valid until the next call */
     uint64_t trailing; /* SZARC_ITEM_END: offset of the first non-zero byte after the
                         * end-of-archive marker, or UINT64_MAX when there is none */
+    int no_marker;     /* SZARC_ITEM_END: the file ends without the marker (cut short?) */
 } szarc_archive_item;
 
 /*! szarc_archive_reader_open() :

@@ -55,6 +55,7 @@ struct szarc_tar_reader {
     int read_errno;
     uint64_t size; /* of the current member */
     uint64_t done; /* its bytes read so far */
+    uint64_t member_end; /* file offset just past the last member's padded data */
     int have;      /* a current member whose data is unread */
     int at_end;    /* the end-of-archive marker was read */
 };
@@ -215,6 +216,7 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
     *size = r->size = (uint64_t)archive_entry_size(e);
     r->done = 0;
     r->have = 1;
+    r->member_end = (uint64_t)archive_filter_bytes(r->a, 0) + ((r->size + 511) & ~(uint64_t)511);
     return SZARC_OK;
 }
 
@@ -304,13 +306,16 @@ static int all_zero(const uint8_t *p, size_t n, size_t *at)
 }
 
 szarc_status szarc_tar_trailing(szarc_tar_reader *r, uint64_t *end, uint64_t *nonzero,
-                                szarc_err *err)
+                                int *marker, szarc_err *err)
 {
     *nonzero = UINT64_MAX;
     if (!r->at_end)
         return szarc_err_set(err, SZARC_E_USAGE, "tar: the end of the archive was not reached");
     const uint64_t consumed = (uint64_t)archive_filter_bytes(r->a, 0);
     *end = consumed;
+    /* libarchive accepts a file that ends right after a member: the two
+     * zero blocks of the end marker must have been read past it */
+    *marker = consumed >= r->member_end + 1024;
     /* What libarchive was handed but did not consume: in the last two buffers. */
     for (int i = 0; i < 2; i++) {
         const int k = r->cur ^ 1 ^ i; /* the older buffer first */

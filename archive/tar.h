@@ -61,12 +61,14 @@ szarc_status szarc_tar_skip(szarc_tar_reader *r, szarc_err *err);
 
 /*! szarc_tar_trailing() :
  * After szarc_tar_next() reported the end: *end is the offset just past the
- * end-of-archive marker, and *nonzero the offset of the first non-zero byte
+ * end-of-archive marker, *nonzero the offset of the first non-zero byte
  * after it (UINT64_MAX when the rest of the file is zero padding, as tar
- * writes it). Reads the input to its end. Data there is invisible to a
- * reader that stops at the marker, but GNU tar -i lists it. */
+ * writes it), and *marker 0 when the file ended without the marker's two
+ * zero blocks (cut short at a member boundary). Reads the input to its end.
+ * Data after the marker is invisible to a reader that stops there, but GNU
+ * tar -i lists it. */
 szarc_status szarc_tar_trailing(szarc_tar_reader *r, uint64_t *end, uint64_t *nonzero,
-                                szarc_err *err);
+                                int *marker, szarc_err *err);
 
 /*! szarc_tar_reader_destroy() : NULL is fine. */
 void szarc_tar_reader_destroy(szarc_tar_reader *r);

@@ -47,6 +47,14 @@ expect 1 "szarc: half.szarc:" half.szarc
 head -c 700 good.szarc > head.szarc
 expect 1 "szarc: head.szarc:" head.szarc
 
+# cut right after the last member: no end-of-archive marker (libarchive and
+# GNU tar read it without a word); the member itself is intact
+end=$(python3 -c "import tarfile; m=tarfile.open('good.szarc').getmembers()[-1]; print(m.offset_data + (m.size + 511) // 512 * 512)")
+head -c "$end" good.szarc > noend.szarc
+expect 1 "without its end-of-archive marker" noend.szarc sample.txt
+rc=0; "$SZARC" verify -f noend.szarc --quick > v.txt 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "truncated-archive" v.txt || fail "verify of an archive without its end marker: exit $rc"
+
 # a flipped byte in a model-coded packet and in a stored packet
 off=$(data_offset good.szarc data/in/sample.txt.szp)
 flipbits good.szarc $((off + 40)) 0x55 flip-model.szarc

@@ -227,6 +227,9 @@ static szarc_status scan(szarc_archive_reader *r, list_state *ls, szarc_err *err
             break;
         }
         if (it.kind == SZARC_ITEM_END) {
+            if (it.no_marker)
+                add_problem(ls, dupf("the archive ends without its end-of-archive marker (cut "
+                                     "short?)"));
             if (it.trailing != UINT64_MAX)
                 add_problem(ls, dupf("data after the end-of-archive marker, at byte %llu, is "
                                      "not part of the archive",

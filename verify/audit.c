@@ -394,8 +394,14 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         }
         if (eof) {
             uint64_t end, at;
-            if ((st = szarc_tar_trailing(tr, &end, &at, &e)))
+            int marker;
+            if ((st = szarc_tar_trailing(tr, &end, &at, &marker, &e)))
                 break;
+            if (!marker)
+                archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS,
+                                "the archive ends without its end-of-archive marker (cut short "
+                                "after member %zu?)",
+                                a->nt);
             if (at != UINT64_MAX)
                 archive_finding(a, SZARC_VERIFY_TRAILING, FAILS,
                                 "the tar ends at byte %llu, but the file holds data at byte %llu "
