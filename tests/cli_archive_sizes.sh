@@ -23,22 +23,34 @@ SZARC=$1
 
 # Sizes where a buffer of the reading or writing code changes; re-grep
 # archive/tar.c, archive/layout.c, archive/member.c, archive/packet.c,
-# verify/audit.c and tools/cli_read.c when they change (keep in step with
-# tests/test_archive_tar.c):
+# archive/reader.c, archive/unpack.c, archive/extract.h, verify/audit.[ch]
+# and tools/cli_read.c when they change (keep in step with
+# tests/test_archive_tar.c). As of 2026-11-30:
 #   512       tar block: every header and the padding of every member's data
 #   10240     tar record: 20 blocks, the unit libarchive writes
-#   65536     libarchive's read block (archive_read_open_fd in archive/tar.c)
-#   1048576   1 MiB: first capacity of the tar member buffer (archive/tar.c
-#             szarc_tar_read) and of the zstd output (archive/member.c
-#             unzstd); both read one spare byte past the capacity, hence +2
-#             for these (1048578 is the smallest member issue 10 lost)
+#   65536     the tar reader's blocks (TAR_BLOCK in archive/tar.c) and the
+#             pieces extract and verify read (tools/cli_read.c, PIECE in
+#             verify/audit.c); the first capacity of szarc_tar_read's buffer
+#   131072    zstd output pieces (OUT_CAP in archive/unpack.c)
+#   262144, 524288: doublings of szarc_tar_read's buffer
+#   1048576   1 MiB: the next doubling, and the first capacity of the zstd
+#             output in archive/member.c (unzstd, verify's expansion), which
+#             reads one spare byte past it: hence B+2 from here on (the tar
+#             reader had that spare byte until 2026-11-30: 1048578 is the
+#             smallest member issue 10 lost)
 #   2, 4, 8, 16 MiB: the doublings of those buffers
-#   33554432  32 MiB: the next doubling, and verify's expansion batch
-#             (BATCH_BYTES in verify/audit.c)
-# Not here: the manifest's cap of 1 GiB (archive/layout.c; too large for a
-# round trip, tests/cli_hostile.sh declares one) and the 16-byte packet
-# header, which the packet-size variants below account for.
-SIZES="512 10240 65536 1048576 2097152 4194304 8388608 16777216 33554432"
+#   33554432  32 MiB: verify holds a member up to this size and streams a
+#             larger one (SZARC_VERIFY_MEM_MAX in verify/audit.h), its
+#             expansion batch (BATCH_BYTES in verify/audit.c), extract's
+#             pending model packets (SZARC_EXTRACT_PENDING_MAX)
+# Not here: the manifest's limit of 64 MiB and the statement's
+# (SZARC_MANIFEST_MAX in archive/reader.h, SZARC_SIGNATURE_MAX: about 150,000
+# members; tests/cli_hostile.sh declares a larger manifest), the 64 MiB
+# model-coded packet and 2^20 tokens per batch (archive/member.h,
+# archive/extract.h: model coding of megabytes is minutes on the C
+# reference), the 4 GiB embedded model. The 16-byte packet header is
+# accounted for by the packet-size variants below.
+SIZES="512 10240 65536 131072 262144 524288 1048576 2097152 4194304 8388608 16777216 33554432"
 SPARE_FROM=1048576 # boundaries from here on also get B+2 (the spare byte)
 HDR=16             # packet header: a stored packet is its file + 16 bytes
 

@@ -4,14 +4,16 @@
  * over 1,048,577 bytes could not be read back).
  *
  * Sizes, each boundary B as B-1, B, B+1 (keep in step with
- * tests/cli_archive_sizes.sh, which does the same through the szarc command):
+ * tests/cli_archive_sizes.sh, which does the same through the szarc command
+ * and says where each size comes from):
  *   512              tar block: headers and padded data (libarchive, GNU tar)
  *   10240            tar record: 20 blocks, libarchive's default write unit
- *   65536            libarchive read block (archive_read_open_fd in archive/tar.c)
- *   1 MiB            first capacity of szarc_tar_read's buffer, which reads one
- *                    spare byte past its capacity: B+2 too (1048578 is the
- *                    smallest member the bug of issue 10 lost)
- *   2, 4, 8, 16 MiB  the doublings of that buffer (B+2 too)
+ *   65536            the reader's blocks (TAR_BLOCK in archive/tar.c) and the
+ *                    first capacity of szarc_tar_read's buffer
+ *   128 KiB to 16 MiB  its doublings; from 1 MiB on also B+2: until
+ *                    2026-11-30 the buffer started at 1 MiB and read one spare
+ *                    byte past its capacity (1048578 is the smallest member
+ *                    the bug of issue 10 lost)
  * Plus 0 and 1 byte. Member names cross the ustar fields (name 100, prefix
  * 155), 256 and the 4096-byte path limit, in multibyte UTF-8.
  *
@@ -34,7 +36,8 @@
 
 #define MIB ((size_t)1 << 20)
 
-static const size_t boundaries[] = {512, 10240, 65536, MIB, 2 * MIB, 4 * MIB, 8 * MIB, 16 * MIB};
+static const size_t boundaries[] = {512,     10240,   65536,   131072,  262144,  524288,
+                                    MIB,     2 * MIB, 4 * MIB, 8 * MIB, 16 * MIB};
 #define N_BOUND (sizeof boundaries / sizeof boundaries[0])
 #define MAX_SIZE (16 * MIB + 2)
 
