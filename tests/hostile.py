@@ -411,7 +411,7 @@ def make_sparse_readme(base, out, big, kind):
 def make_sparse_packet(base, out, big, kind):
     size = big - 16  # the packet, expanded, is BIG bytes
     hdr = packet(0, size, b"")
-    path = "sparse/zeros.bin"
+    path = "holes/zeros.bin"
     rec = base.record(path, size, sha_zeros(size), "stored", (big, sha_zeros(size, hdr)))
 
     def put(t, name):

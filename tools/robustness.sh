@@ -95,9 +95,9 @@ done <<< "$names"
 rm -rf "$W/out"
 
 via=$(python3 "$HOSTILE" measure -- true | python3 -c 'import json, sys; print(json.load(sys.stdin)["via"])')
-echo "szarc robustness: $(date -u +%Y-%m-%dT%H:%M:%SZ), $SZARC" \
-  "($(git -C "$HERE" describe --always --dirty 2> /dev/null || echo unknown))," \
-  "--device $DEVICE, model ${SZARC_MODEL:-default}, bombs of $big_mib MiB, peak RSS via $via"
+echo "szarc robustness, $(date -u +%Y-%m-%dT%H:%M:%SZ): binary $SZARC;" \
+  "inputs from tests/hostile.py of $(git -C "$HERE" describe --always --dirty 2> /dev/null || echo unknown);" \
+  "--device $DEVICE, model ${SZARC_MODEL:-default}; bombs of $big_mib MiB; peak RSS via $via"
 echo
 echo "| input | command | exit | peak RSS MiB | seconds | first line |"
 echo "|---|---|---|---|---|---|"
