@@ -7,9 +7,7 @@
  *   szarc/signature       optional, last: the signed statement (verify/, docs/format.md)
  * and nothing else.
  *
- * The reader trusts nothing: it parses the manifest first, then requires
- * every member in order with the size and sha256 the manifest gives, and
- * reports duplicate, unexpected, missing and damaged members by name. */
+ * Reading is reader.h (list, extract) and verify/audit.h. */
 #ifndef SZARC_LAYOUT_H
 #define SZARC_LAYOUT_H
 
@@ -21,18 +19,6 @@
 
 #define SZARC_SIGNATURE_NAME "szarc/signature"
 #define SZARC_SIGNATURE_MAX (64u << 20)
-
-/* An archive read into memory. */
-typedef struct {
-    szarc_manifest manifest;
-    uint8_t *model;         /* the embedded GGUF, checked against the pin's sha256; or NULL */
-    size_t model_len;
-    uint8_t **packets;      /* [manifest.n_members], each checked against its record */
-    size_t *packet_len;
-    uint8_t *signature;     /* the last member szarc/signature, not checked here (verify/
-                             * checks it); or NULL for an unsigned archive */
-    size_t signature_len;
-} szarc_archive;
 
 /*! szarc_archive_write() :
  * Writes the whole archive to fd: the manifest, the README made from it, the
@@ -50,17 +36,6 @@ szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
                                         uint8_t *const *packets, const size_t *packet_len,
                                         const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
                                         size_t sig_len, szarc_err *err);
-
-/*! szarc_archive_read() :
- * Reads and checks a whole archive from fd into *out (free with
- * szarc_archive_free). Safe on untrusted input.
- * @return SZARC_OK; SZARC_E_FORMAT or SZARC_E_TRUNCATED for a damaged or
- *         foreign archive (err names the member and the cause);
- *         SZARC_E_UNSUPPORTED for a later format version; SZARC_E_NOMEM. */
-szarc_status szarc_archive_read(szarc_archive *out, int fd, szarc_err *err);
-
-/*! szarc_archive_free() : zeroed is fine. */
-void szarc_archive_free(szarc_archive *a);
 
 /*! szarc_archive_readme() : the README text for a manifest (malloc'd, NUL-terminated). */
 char *szarc_archive_readme(const szarc_manifest *mf);

@@ -15,6 +15,7 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A UTF-8 LC_CTYPE for the calling thread; (locale_t)0 when none exists. */
@@ -53,6 +54,7 @@ struct szarc_tar_reader {
     size_t len[2];
     uint64_t fed;      /* bytes handed to libarchive */
     int read_errno;
+    int seekable;      /* a regular file: skipping seeks */
     uint64_t size; /* of the current member */
     uint64_t done; /* its bytes read so far */
     uint64_t member_end; /* file offset just past the last member's padded data */
@@ -79,6 +81,25 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **out)
     r->len[k] = (size_t)n;
     r->fed += (uint64_t)n;
     *out = r->buf[k];
+    return n;
+}
+
+/* Skips member data by seeking, in a regular file, never past its end: a
+ * member cut short must still read as truncated. 0: libarchive reads. */
+static la_int64_t skip_cb(struct archive *a, void *ctx, la_int64_t request)
+{
+    (void)a;
+    szarc_tar_reader *r = ctx;
+    struct stat st;
+    if (!r->seekable || request <= 0 || fstat(r->fd, &st))
+        return 0;
+    const off_t pos = lseek(r->fd, 0, SEEK_CUR);
+    if (pos < 0 || st.st_size <= pos)
+        return 0;
+    const la_int64_t n = request < st.st_size - pos ? request : (la_int64_t)(st.st_size - pos);
+    if (lseek(r->fd, (off_t)n, SEEK_CUR) < 0)
+        return 0;
+    r->fed += (uint64_t)n;
     return n;
 }
 
@@ -167,9 +188,14 @@ szarc_status szarc_tar_reader_create(szarc_tar_reader **out, int fd, szarc_err *
         return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
     }
     r->fd = fd;
+    struct stat sb;
+    r->seekable = !fstat(fd, &sb) && S_ISREG(sb.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
     /* tar only, no compression filters: a szarc archive is a plain tar. */
     if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
-        archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
+        archive_read_set_read_callback(r->a, read_cb) != ARCHIVE_OK ||
+        archive_read_set_skip_callback(r->a, skip_cb) != ARCHIVE_OK ||
+        archive_read_set_callback_data(r->a, r) != ARCHIVE_OK ||
+        archive_read_open1(r->a) != ARCHIVE_OK) {
         const szarc_status st = tar_fail(r->a, err, r->read_errno ? SZARC_E_IO : SZARC_E_FORMAT,
                                          r->read_errno ? "cannot read" : "not a tar archive");
         szarc_tar_reader_destroy(r);
@@ -251,16 +277,17 @@ szarc_status szarc_tar_read(szarc_tar_reader *r, uint8_t **data, size_t *len, sz
     *len = 0;
     if (!r->have)
         return szarc_err_set(err, SZARC_E_USAGE, "tar: no current member");
-    if (r->size > SIZE_MAX - 1)
+    const uint64_t left = r->size - r->done; /* what szarc_tar_read_some() left */
+    if (left > SIZE_MAX - 1)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member too large");
     /* The buffer grows as data arrives: a lying size costs no memory. */
-    size_t cap = r->size < TAR_BLOCK ? (size_t)r->size : TAR_BLOCK, n = 0;
+    size_t cap = left < TAR_BLOCK ? (size_t)left : TAR_BLOCK, n = 0;
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
         return szarc_err_set(err, SZARC_E_NOMEM, "tar: out of memory");
-    while (n < r->size) {
+    while (n < left) {
         if (n == cap) {
-            const size_t ncap = cap * 2 < r->size ? cap * 2 : (size_t)r->size;
+            const size_t ncap = cap * 2 < left ? cap * 2 : (size_t)left;
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);

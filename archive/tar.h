@@ -43,7 +43,8 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
                             szarc_err *err);
 
 /*! szarc_tar_read() :
- * Reads the current member's data: exactly its size in bytes, or
+ * Reads the current member's data (what szarc_tar_read_some() has not read
+ * of it): exactly that many bytes, or
  * SZARC_E_TRUNCATED. *data is malloc'd (the caller frees); the buffer grows as
  * data arrives, so a lying size in a header costs no memory by itself. Callers
  * bound the size first: this holds the whole member. */

@@ -1,16 +1,18 @@
 /* fuzz_archive.c: libFuzzer target for the archive reader that `szarc list`
- * and `szarc extract` use: the input is a whole archive file, read with
- * szarc_archive_read() (archive/layout.h). That reaches the tar reader, the
- * manifest and the layout checks; when the archive reads, this goes on as
- * extract does: parses every packet, decodes the stored and zstd ones (up to
- * FUZZ_MAX_DECODE bytes each, so an execution stays fast) and hashes what
- * they give, builds the README, parses the embedded model's GGUF and the
- * signature member (statement and signature check). The reader checks every
- * packet's sha256 against the manifest, so mutations reach the packet parsers
- * only through the seeds; fuzz_packet and fuzz_verify cover them directly. */
+ * and `szarc extract` use (archive/reader.h): the input is a whole archive
+ * file. That reaches the tar reader, the manifest, the embedded model's
+ * checks and the classification of every further member; then this goes on
+ * as extract does, whatever the digests say: each packet's header, stored
+ * and zstd bodies decoded as they stream (archive/unpack.h; declared sizes
+ * up to FUZZ_MAX_DECODE, so an execution stays fast) and hashed, model-coded
+ * packets parsed, the README built, the embedded GGUF parsed, the signature
+ * member parsed and checked. Checked: every message is terminated, nothing
+ * decodes past its declared size, a packet's digest is that of its bytes. */
 #include "../archive/layout.h"
 #include "../archive/member.h"
 #include "../archive/packet.h"
+#include "../archive/reader.h"
+#include "../archive/unpack.h"
 #include "../host/gguf.h"
 #include "../verify/sig.h"
 #include "../verify/statement.h"
@@ -22,36 +24,87 @@
 #include <string.h>
 
 #define FUZZ_MAX_DECODE (256u << 10)
+#define FUZZ_MAX_HOLD (1u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A packet the reader accepted: parse it, check it against its record as
- * extract does, and expand it when that is cheap. */
-static void one_packet(const szarc_manifest *mf, size_t i, const uint8_t *pk, size_t len)
+static szarc_status count(void *ctx, const uint8_t *p, size_t n, szarc_err *err)
 {
-    const szarc_manifest_member *mm = &mf->members[i];
-    szarc_packet p;
+    (void)p;
+    (void)err;
+    *(uint64_t *)ctx += n;
+    return SZARC_OK;
+}
+
+static void terminated(const szarc_err *err)
+{
+    if (!memchr(err->msg, 0, sizeof err->msg))
+        __builtin_trap();
+}
+
+/* One packet member: the header, then by method. */
+static void one_packet(szarc_archive_reader *r, const szarc_manifest_member *mm, uint64_t size)
+{
+    uint8_t buf[4096];
     szarc_err err = {0};
-    if (szarc_packet_parse(&p, pk, len, &err) != SZARC_OK) {
-        if (!memchr(err.msg, 0, sizeof err.msg))
-            __builtin_trap();
+    size_t got = 0, n;
+    while (got < SZARC_PACKET_HEADER_SIZE &&
+           !szarc_archive_reader_read(r, buf + got, SZARC_PACKET_HEADER_SIZE - got, &n, &err) && n)
+        got += n;
+    uint32_t method;
+    uint64_t declared;
+    if (szarc_packet_parse_header(buf, got, &method, &declared, &err)) {
+        terminated(&err);
         return;
     }
-    if (p.size == mm->size && p.method == mm->method && !szarc_method_uses_model(p.method) &&
-        p.size <= FUZZ_MAX_DECODE) {
-        szarc_member_job job = {&p, NULL, 0, SZARC_OK, {0}};
-        (void)szarc_members_decode(NULL, NULL, NULL, &job, 1, NULL, NULL, &err);
-        if (job.status == SZARC_OK) {
-            if (job.out_len != p.size)
-                __builtin_trap();
-            uint8_t h[32];
-            szarc_sha256(h, job.out, job.out_len);
-            volatile int same = !memcmp(h, mm->sha256, 32);
-            (void)same;
+    if (szarc_method_uses_model(method)) {
+        if (size > FUZZ_MAX_HOLD)
+            return;
+        uint8_t *rest = NULL;
+        size_t len = 0;
+        if (szarc_archive_reader_read_all(r, FUZZ_MAX_HOLD, &rest, &len, &err)) {
+            terminated(&err);
+            return;
         }
-        free(job.out);
+        uint8_t *pk = malloc(got + len + 1);
+        if (pk) {
+            memcpy(pk, buf, got);
+            if (len)
+                memcpy(pk + got, rest, len);
+            szarc_packet p;
+            if (!szarc_packet_parse(&p, pk, got + len, &err)) {
+                if (p.coded.n_tokens > p.size + 1)
+                    __builtin_trap(); /* the parser's bound */
+                szarc_packet_free(&p);
+            }
+            terminated(&err);
+        }
+        free(pk);
+        free(rest);
+        return;
     }
-    szarc_packet_free(&p);
+    if (declared > FUZZ_MAX_DECODE)
+        return;
+    uint64_t out = 0;
+    szarc_unpack *u = NULL;
+    szarc_status st = szarc_unpack_create(&u, method, declared, count, &out, &err);
+    while (!st) {
+        if ((st = szarc_archive_reader_read(r, buf, sizeof buf, &n, &err)))
+            break;
+        if (!n) {
+            st = szarc_unpack_finish(u, &err);
+            break;
+        }
+        st = szarc_unpack_feed(u, buf, n, &err);
+    }
+    szarc_unpack_destroy(u);
+    terminated(&err);
+    if (out > declared || (!st && out != declared))
+        __builtin_trap();
+    uint8_t h[32];
+    szarc_archive_reader_digest(r, h);
+    volatile int same = !memcmp(h, mm->packet_sha256, 32);
+    (void)same;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,35 +112,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int fd = fuzz_input_fd(data, size);
     if (fd < 0)
         __builtin_trap();
-    szarc_archive a;
+    szarc_archive_reader *r = NULL;
     szarc_err err = {0};
-    if (szarc_archive_read(&a, fd, &err) != SZARC_OK) {
-        if (!memchr(err.msg, 0, sizeof err.msg) || a.packets || a.model || a.signature)
-            __builtin_trap(); /* a failed read leaves *out zeroed */
+    if (szarc_archive_reader_open(&r, fd, &err) != SZARC_OK) {
+        terminated(&err);
+        if (r)
+            __builtin_trap();
         return 0;
     }
-    const szarc_manifest *mf = &a.manifest;
-    if (mf->model.embedded != (a.model != NULL) ||
-        (a.model && a.model_len != mf->model.embedded_size))
+    const szarc_manifest *mf = szarc_archive_reader_manifest(r);
+    size_t model_len;
+    const uint8_t *model = szarc_archive_reader_model(r, &model_len);
+    if (mf->model.embedded != (model != NULL) || (model && model_len != mf->model.embedded_size))
         __builtin_trap();
-    for (size_t i = 0; i < mf->n_members; i++) {
-        if (a.packet_len[i] != mf->members[i].packet_size)
-            __builtin_trap();
-        one_packet(mf, i, a.packets[i], a.packet_len[i]);
-    }
     free(szarc_archive_readme(mf));
-    if (a.model) {
+    if (model) {
         szarc_gguf *g = NULL;
-        if (szarc_gguf_parse(&g, a.model, a.model_len, &err) == SZARC_OK)
+        if (szarc_gguf_parse(&g, model, model_len, &err) == SZARC_OK)
             szarc_gguf_destroy(g);
     }
-    if (a.signature) {
-        szarc_sigblock b;
-        if (szarc_sigblock_parse(&b, a.signature, a.signature_len, &err) == SZARC_OK) {
-            (void)szarc_sig_check(b.pub, b.sig, a.signature, b.signed_len, &err);
-            szarc_sigblock_free(&b);
+    for (size_t items = 0; items < 4096; items++) {
+        szarc_archive_item it;
+        if (szarc_archive_reader_next(r, &it, &err)) {
+            terminated(&err);
+            break;
+        }
+        if (it.kind == SZARC_ITEM_END)
+            break;
+        if (it.kind == SZARC_ITEM_PACKET) {
+            if (it.index >= mf->n_members)
+                __builtin_trap();
+            one_packet(r, &mf->members[it.index], it.size);
+        } else if (it.kind == SZARC_ITEM_SIGNATURE && it.size <= FUZZ_MAX_HOLD) {
+            uint8_t *sig = NULL;
+            size_t len = 0;
+            szarc_sigblock b;
+            if (!szarc_archive_reader_read_all(r, FUZZ_MAX_HOLD, &sig, &len, &err) &&
+                szarc_sigblock_parse(&b, sig, len, &err) == SZARC_OK) {
+                (void)szarc_sig_check(b.pub, b.sig, sig, b.signed_len, &err);
+                szarc_sigblock_free(&b);
+            }
+            free(sig);
+        } else if (it.kind == SZARC_ITEM_BAD && (!it.why || !*it.why)) {
+            __builtin_trap();
         }
     }
-    szarc_archive_free(&a);
+    szarc_archive_reader_destroy(r);
     return 0;
 }

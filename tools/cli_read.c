@@ -252,8 +252,28 @@ static szarc_status scan(szarc_archive_reader *r, list_state *ls, szarc_err *err
                                      (unsigned long long)mm->packet_size);
             continue;
         }
-        size_t n;
-        while (!(st = szarc_archive_reader_read(r, buf, 1u << 16, &n, &e)) && n)
+        /* the header, against the manifest's record (cheap, unlike decoding) */
+        size_t n, got = 0;
+        while (got < SZARC_PACKET_HEADER_SIZE &&
+               !(st = szarc_archive_reader_read(r, buf + got, SZARC_PACKET_HEADER_SIZE - got, &n,
+                                                &e)) &&
+               n)
+            got += n;
+        uint32_t method;
+        uint64_t declared;
+        szarc_err he = {0};
+        if (!st && szarc_packet_parse_header(buf, got, &method, &declared, &he))
+            ls->why[it.index] = dupf("%s", he.msg);
+        else if (!st && (method != mm->method || declared != mm->size))
+            ls->why[it.index] = dupf("packet says %llu bytes by method %s, the manifest %llu by "
+                                     "%s",
+                                     (unsigned long long)declared, szarc_method_name(method),
+                                     (unsigned long long)mm->size, szarc_method_name(mm->method));
+        else if (!st && method == SZARC_METHOD_STORED && it.size - got != declared)
+            ls->why[it.index] = dupf("a stored packet of %llu bytes cannot hold the %llu it "
+                                     "declares",
+                                     (unsigned long long)it.size, (unsigned long long)declared);
+        while (!st && !(st = szarc_archive_reader_read(r, buf, 1u << 16, &n, &e)) && n)
             ;
         if (st) {
             ls->why[it.index] = dupf("%s", e.msg);
@@ -262,9 +282,11 @@ static szarc_status scan(szarc_archive_reader *r, list_state *ls, szarc_err *err
         }
         uint8_t h[32];
         szarc_archive_reader_digest(r, h);
-        if (memcmp(h, mm->packet_sha256, 32))
+        if (memcmp(h, mm->packet_sha256, 32)) {
+            free(ls->why[it.index]);
             ls->why[it.index] = dupf("the packet is damaged: its sha256 differs from the "
                                      "manifest's");
+        }
     }
     for (size_t i = 0; i < mf->n_members; i++)
         if (!seen[i] && !ls->why[i])

@@ -18,8 +18,10 @@
 #include "utf8.h"
 #include "layout.h"
 #include "manifest.h"
+#include "member.h"
 #include "packet.h"
 #include "quote.h"
+#include "reader.h"
 
 /*-*********************************************************
  *  Shared: options, input, escaping
@@ -252,8 +254,8 @@ static double trunc6(double x)
 
 /* eval --archive: the member whose original is ORIGINAL. */
 typedef struct {
-    szarc_archive ar;
-    const szarc_manifest_member *mm; /* into ar.manifest */
+    szarc_archive_reader *ar;
+    const szarc_manifest_member *mm; /* into the reader's manifest */
     int expansion_matches;           /* EXPANSION is what extract writes for mm */
     uint32_t n_patterns;             /* the member's user patterns, added to the extractor */
 } eval_member;
@@ -278,10 +280,10 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
         return SZARC_EXIT_USAGE;
     }
     szarc_err err = {0};
-    const szarc_status st = szarc_archive_read(&em->ar, fd, &err);
-    if (!use_stdin)
-        close(fd);
+    szarc_status st = szarc_archive_reader_open(&em->ar, fd, &err);
     if (st) {
+        if (!use_stdin)
+            close(fd);
         szarc_fprintf_quoted(stderr, "szarc: eval: %s: %s\n", file, err.msg);
         return st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED || st == SZARC_E_UNSUPPORTED
                    ? SZARC_EXIT_FAIL
@@ -290,7 +292,7 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     uint8_t ho[32], he[32];
     szarc_sha256(ho, orig, olen);
     szarc_sha256(he, exp, elen);
-    const szarc_manifest *mf = &em->ar.manifest;
+    const szarc_manifest *mf = szarc_archive_reader_manifest(em->ar);
     for (size_t i = 0; i < mf->n_members; i++) {
         const szarc_manifest_member *mm = &mf->members[i];
         if (memcmp(mm->semantic ? mm->original_sha256 : mm->sha256, ho, 32))
@@ -317,15 +319,41 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
                                      o->files[0], mf->members[i].path);
                 break;
             }
+        if (!use_stdin)
+            close(fd);
         return SZARC_EXIT_USAGE;
     }
-    if (em->mm->method != SZARC_METHOD_SEMANTIC)
+    if (em->mm->method != SZARC_METHOD_SEMANTIC) {
+        if (!use_stdin)
+            close(fd);
         return SZARC_EXIT_OK;
+    }
+    /* the semantic member's packet, for its user patterns */
     const size_t idx = (size_t)(em->mm - mf->members);
+    szarc_archive_item it;
+    uint8_t *pk = NULL;
+    size_t pk_len = 0;
+    while (!(st = szarc_archive_reader_next(em->ar, &it, &err)) && it.kind != SZARC_ITEM_END &&
+           (it.kind != SZARC_ITEM_PACKET || it.index != idx))
+        ;
+    if (!st && it.kind == SZARC_ITEM_END)
+        st = szarc_err_set(&err, SZARC_E_TRUNCATED, "its packet is missing from the archive");
+    if (!st)
+        st = szarc_archive_reader_read_all(em->ar, SZARC_MODEL_PACKET_MAX, &pk, &pk_len, &err);
+    if (!use_stdin)
+        close(fd);
+    uint8_t ph[32];
+    if (!st) {
+        szarc_archive_reader_digest(em->ar, ph);
+        if (memcmp(ph, em->mm->packet_sha256, 32))
+            st = szarc_err_set(&err, SZARC_E_FORMAT, "the packet is damaged: its sha256 differs "
+                               "from the manifest's");
+    }
     szarc_packet p;
-    if (szarc_packet_parse(&p, em->ar.packets[idx], em->ar.packet_len[idx], &err)) {
+    if (st || szarc_packet_parse(&p, pk, pk_len, &err)) {
         szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: %s\n", file, em->mm->path,
                              err.msg);
+        free(pk);
         return SZARC_EXIT_FAIL;
     }
     int rc = SZARC_EXIT_OK;
@@ -347,6 +375,7 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
     }
     em->n_patterns = p.sem.n_patterns;
     szarc_packet_free(&p);
+    free(pk); /* after the packet, which borrows its bytes */
     return rc;
 }
 
@@ -464,7 +493,7 @@ int szarc_cli_eval(int argc, char **argv)
         rc = SZARC_EXIT_OK;
     }
 done:
-    szarc_archive_free(&em.ar);
+    szarc_archive_reader_destroy(em.ar);
     szarc_atom_list_free(&lo);
     szarc_atom_list_free(&le);
     szarc_atoms_destroy(a);
