@@ -544,8 +544,7 @@ static szarc_status run(job *j, szarc_err *err)
         j->sum->n_selected++;
         j->total += mm->size;
         need_model |= szarc_method_uses_model(mm->method);
-        if ((st = szarc_fs_restore(j->o->root_fd, mm->path, NULL, 0, 0, 0, j->o->force, NULL,
-                                   err)))
+        if ((st = szarc_fs_out_check(j->o->root_fd, mm->path, j->o->force, err)))
             return st;
     }
     if (need_model && (st = load_model(j, err)))

@@ -22,11 +22,13 @@ struct szarc_fs_out {
     char path[SZARC_PATH_MAX + 1];
 };
 
-/* Opens the directory of `path` under root_fd, creating what is missing,
- * never through a symbolic link; *base gets the last component. */
-static szarc_status open_parent(int root_fd, const char *path, int *out, const char **base,
-                                szarc_err *err)
+/* Opens the directory of `path` under root_fd, never through a symbolic
+ * link; *base gets the last component. With create, missing directories are
+ * made; without, *out is -1 when one is missing (nothing below it exists). */
+static szarc_status open_parent(int root_fd, const char *path, int create, int *out,
+                                const char **base, szarc_err *err)
 {
+    *out = -1;
     int dfd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return szarc_err_set(err, SZARC_E_IO, "target directory: %s", strerror(errno));
@@ -37,6 +39,10 @@ static szarc_status open_parent(int root_fd, const char *path, int *out, const c
         memcpy(comp, p, l);
         comp[l] = 0;
         int nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0 && errno == ENOENT && !create) {
+            close(dfd);
+            return SZARC_OK;
+        }
         if (nfd < 0 && errno == ENOENT) {
             if (mkdirat(dfd, comp, 0777) && errno != EEXIST) {
                 const int e = errno;
@@ -69,6 +75,34 @@ static szarc_status open_parent(int root_fd, const char *path, int *out, const c
     return SZARC_OK;
 }
 
+/* Whether `base` in dfd may be written: nothing there, or a file and force. */
+static szarc_status may_write(int dfd, const char *base, const char *path, int force,
+                              szarc_err *err)
+{
+    struct stat st;
+    const int exists = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISDIR(st.st_mode))
+        return szarc_err_set(err, SZARC_E_EXISTS, "%s: a directory is in the way", path);
+    if (exists && !force)
+        return szarc_err_set(err, SZARC_E_EXISTS, "%s: exists (use --force to overwrite)", path);
+    return SZARC_OK;
+}
+
+szarc_status szarc_fs_out_check(int root_fd, const char *path, int force, szarc_err *err)
+{
+    const char *why = szarc_path_check(path, strlen(path));
+    if (why)
+        return szarc_err_set(err, SZARC_E_ARG, "refusing to extract '%s': %s", path, why);
+    int dfd;
+    const char *base;
+    szarc_status s = open_parent(root_fd, path, 0, &dfd, &base, err);
+    if (s || dfd < 0)
+        return s;
+    s = may_write(dfd, base, path, force, err);
+    close(dfd);
+    return s;
+}
+
 szarc_status szarc_fs_out_begin(szarc_fs_out **out, int root_fd, const char *path, int force,
                                 szarc_fs_tmp *tmp, szarc_err *err)
 {
@@ -82,21 +116,13 @@ szarc_status szarc_fs_out_begin(szarc_fs_out **out, int root_fd, const char *pat
     o->fd = -1;
     o->force = force;
     snprintf(o->path, sizeof o->path, "%s", path);
-    szarc_status s = open_parent(root_fd, o->path, &o->dfd, &o->base, err);
+    szarc_status s = open_parent(root_fd, o->path, 1, &o->dfd, &o->base, err);
     if (s) {
         free(o);
         return s;
     }
-    struct stat st;
-    const int exists = fstatat(o->dfd, o->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        s = szarc_err_set(err, SZARC_E_EXISTS, "%s: a directory is in the way", path);
+    if ((s = may_write(o->dfd, o->base, path, force, err)))
         goto fail;
-    }
-    if (exists && !force) {
-        s = szarc_err_set(err, SZARC_E_EXISTS, "%s: exists (use --force to overwrite)", path);
-        goto fail;
-    }
     static unsigned counter;
     for (int tries = 0; o->fd < 0 && tries < 100; tries++) {
         snprintf(o->tname, sizeof o->tname, ".szarc-tmp-%ld-%u", (long)getpid(), counter++);
@@ -183,4 +209,21 @@ void szarc_fs_out_abort(szarc_fs_out *o)
 {
     if (o)
         release(o, 0);
+}
+
+szarc_status szarc_fs_restore(int root_fd, const char *path, const uint8_t *data, size_t len,
+                              uint32_t perm, int64_t mtime, int force, szarc_fs_tmp *tmp,
+                              szarc_err *err)
+{
+    if (!data)
+        return szarc_fs_out_check(root_fd, path, force, err);
+    szarc_fs_out *o;
+    szarc_status s = szarc_fs_out_begin(&o, root_fd, path, force, tmp, err);
+    if (s)
+        return s;
+    if ((s = szarc_fs_out_write(o, data, len, err))) {
+        szarc_fs_out_abort(o);
+        return s;
+    }
+    return szarc_fs_out_commit(o, perm, mtime, err);
 }

@@ -1,6 +1,8 @@
 /* restore.h: restoring one file from pieces, safely (the streaming form of
  * szarc_fs_restore() in fsio.h, with the same rules).
  *
+ * szarc_fs_restore() (fsio.h) is implemented here, on top of it.
+ *
  * The file is written to a temporary file in its target directory, reached
  * by opening every directory on the way with O_NOFOLLOW relative to the
  * previous one (a path that would leave the target through ".." or a
@@ -27,6 +29,12 @@ typedef struct szarc_fs_out szarc_fs_out;
  *         non-directory); SZARC_E_IO; SZARC_E_NOMEM. */
 szarc_status szarc_fs_out_begin(szarc_fs_out **out, int root_fd, const char *path, int force,
                                 szarc_fs_tmp *tmp, szarc_err *err);
+
+/*! szarc_fs_out_check() :
+ * Checks only, creating nothing: that `path` stays inside root (no symbolic
+ * link or non-directory on the way) and that no file is there unless force.
+ * @return as szarc_fs_out_begin(). */
+szarc_status szarc_fs_out_check(int root_fd, const char *path, int force, szarc_err *err);
 
 /*! szarc_fs_out_write() : appends len bytes. */
 szarc_status szarc_fs_out_write(szarc_fs_out *o, const void *p, size_t len, szarc_err *err);
