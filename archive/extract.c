@@ -318,51 +318,56 @@ static void on_tokens(void *ctx, uint64_t done, uint64_t total)
     progress(j, total ? j->batch_bytes * done / total : 0);
 }
 
-/* Finishes the pending members that are complete or failed. */
+/* A pending member whose parts are all written: checked, then named (or
+ * removed). @return a write error that ends the job, else SZARC_OK (the
+ * member is reported either way). */
+static szarc_status finish(job *j, pending *p, szarc_err *err)
+{
+    const szarc_manifest_member *mm = &j->mf->members[p->index];
+    szarc_err e = {0};
+    uint8_t h[32];
+    SHA256Final(h, &p->sha);
+    szarc_status st = SZARC_OK;
+    if (p->written != mm->size)
+        st = szarc_err_set(&e, SZARC_E_FORMAT, "the streams give %llu bytes, the manifest says "
+                           "%llu", (unsigned long long)p->written, (unsigned long long)mm->size);
+    else if (memcmp(h, mm->sha256, 32))
+        st = szarc_err_set(&e, SZARC_E_FORMAT, "the sha256 of the decoded bytes differs from "
+                           "the manifest's");
+    else if (!p->out && (st = szarc_fs_out_begin(&p->out, j->o->root_fd, mm->path, j->o->force,
+                                                 j->o->tmp, &e)))
+        ; /* an empty member: nothing was written yet */
+    else {
+        st = szarc_fs_out_commit(p->out, mm->perm, mm->mtime, &e);
+        p->out = NULL;
+    }
+    p->failed = 1; /* done, either way: settle() drops it */
+    report(j, p->index, st, &e);
+    if (st == SZARC_E_IO) {
+        *err = e;
+        return st;
+    }
+    return SZARC_OK;
+}
+
+/* Finishes the complete pending members and drops the finished and failed. */
 static szarc_status settle(job *j, szarc_err *err)
 {
+    szarc_status st = SZARC_OK;
     size_t keep = 0;
     for (size_t k = 0; k < j->npq; k++) {
         pending *p = &j->pq[k];
-        const szarc_manifest_member *mm = &j->mf->members[p->index];
-        if (!p->failed && p->next < p->p.coded.n_chunks) {
+        if (!p->failed && p->next == p->p.coded.n_chunks && !st)
+            st = finish(j, p, err);
+        if (!p->failed && !st) {
             j->pq[keep++] = *p;
             continue;
-        }
-        if (!p->failed) {
-            szarc_err e = {0};
-            uint8_t h[32];
-            SHA256Final(h, &p->sha);
-            szarc_status st = SZARC_OK;
-            if (p->written != mm->size)
-                st = szarc_err_set(&e, SZARC_E_FORMAT, "the streams give %llu bytes, the "
-                                   "manifest says %llu", (unsigned long long)p->written,
-                                   (unsigned long long)mm->size);
-            else if (memcmp(h, mm->sha256, 32))
-                st = szarc_err_set(&e, SZARC_E_FORMAT, "the sha256 of the decoded bytes "
-                                   "differs from the manifest's");
-            else if (!p->out && (st = szarc_fs_out_begin(&p->out, j->o->root_fd, mm->path,
-                                                         j->o->force, j->o->tmp, &e)))
-                ; /* an empty member: nothing was written yet */
-            else {
-                st = szarc_fs_out_commit(p->out, mm->perm, mm->mtime, &e);
-                p->out = NULL;
-            }
-            if (st == SZARC_E_IO) {
-                *err = e;
-                report(j, p->index, st, &e);
-                for (size_t r = k; r < j->npq; r++)
-                    pending_free(&j->pq[r]);
-                j->npq = 0;
-                return st;
-            }
-            report(j, p->index, st, &e);
         }
         j->pq_bytes -= p->len;
         pending_free(p);
     }
     j->npq = keep;
-    return SZARC_OK;
+    return st;
 }
 
 /* Decodes every pending member, in batches of at most
@@ -412,10 +417,16 @@ static szarc_status flush(job *j, szarc_err *err)
             if (dj[q].status) {
                 p->failed = 1;
                 report(j, p->index, dj[q].status, &dj[q].err);
-            } else if (!st && ((!p->out && (ws = szarc_fs_out_begin(&p->out, j->o->root_fd,
-                                                                    mm->path, j->o->force,
-                                                                    j->o->tmp, &e))) ||
-                               (ws = szarc_fs_out_write(p->out, dj[q].out, dj[q].out_len, &e)))) {
+            } else if (st) {
+                ; /* a write failed: the job ends, nothing more is written */
+            } else if (((!p->out &&
+                         (ws = szarc_fs_out_begin(&p->out, j->o->root_fd, mm->path, j->o->force,
+                                                  /* a member written over several batches has
+                                                   * a slot of its own */
+                                                  upto[q] < p->p.coded.n_chunks ? j->o->tmp_long
+                                                                                : j->o->tmp,
+                                                  &e))) ||
+                        (ws = szarc_fs_out_write(p->out, dj[q].out, dj[q].out_len, &e)))) {
                 p->failed = 1;
                 report(j, p->index, ws, &e);
                 if (ws == SZARC_E_IO) { /* the disk, not the archive: stop */
@@ -427,6 +438,9 @@ static szarc_status flush(job *j, szarc_err *err)
                 p->written += dj[q].out_len;
                 p->next = upto[q];
                 j->done += dj[q].out_len;
+                /* named at once: at most one temporary file per slot is open */
+                if (p->next == p->p.coded.n_chunks)
+                    st = finish(j, p, err);
             }
             free(dj[q].out);
             dj[q].out = NULL;

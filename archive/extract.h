@@ -38,6 +38,7 @@ typedef struct {
     const uint8_t *manifest_sha256; /* [32]: the manifest must have this digest (the signed
                                      * one, from a verify of the same file); or NULL */
     szarc_fs_tmp *tmp;           /* the temporary file being written, for a signal handler */
+    szarc_fs_tmp *tmp_long;      /* ... and that of a member written over several batches */
 } szarc_extract_opts;
 
 /* One member's outcome, valid during the callback only. */

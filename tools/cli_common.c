@@ -226,7 +226,7 @@ void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total)
 
 char g_tmp_path[4096];
 volatile sig_atomic_t g_tmp_active;
-szarc_fs_tmp g_fs_tmp;
+szarc_fs_tmp g_fs_tmp, g_fs_tmp_long;
 
 static void on_signal(int sig)
 {
@@ -234,6 +234,8 @@ static void on_signal(int sig)
         unlink(g_tmp_path);
     if (g_fs_tmp.active)
         unlinkat(g_fs_tmp.dirfd, g_fs_tmp.name, 0);
+    if (g_fs_tmp_long.active)
+        unlinkat(g_fs_tmp_long.dirfd, g_fs_tmp_long.name, 0);
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -60,10 +60,11 @@ void szarc_cli_bar_draw(bar *b, uint64_t done, int final);
 void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total); /* a szarc_codec_progress */
 
 /* Cleanup on SIGINT, SIGTERM and SIGHUP: the archive's temporary file
- * (g_tmp_path while g_tmp_active) and the restored file's (g_fs_tmp). */
+ * (g_tmp_path while g_tmp_active) and the restored files' (g_fs_tmp, and
+ * g_fs_tmp_long for a member extracted over several batches). */
 extern char g_tmp_path[4096];
 extern volatile sig_atomic_t g_tmp_active;
-extern szarc_fs_tmp g_fs_tmp;
+extern szarc_fs_tmp g_fs_tmp, g_fs_tmp_long;
 void szarc_cli_install_handlers(void);
 
 /* Loads --model, or the default model. @return an exit code. */

@@ -125,7 +125,8 @@ int szarc_cli_extract(int argc, char **argv)
                                    (const char *const *)o.paths,
                                    (size_t)o.n_paths,
                                    o.pubkey ? signed_mf : NULL,
-                                   &g_fs_tmp};
+                                   &g_fs_tmp,
+                                   &g_fs_tmp_long};
     const szarc_extract_sink sink = {on_member, on_problem, on_progress, &ui};
     szarc_extract_summary sum;
     szarc_err err = {0};
