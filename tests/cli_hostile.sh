@@ -37,6 +37,8 @@ python3 "$HOSTILE" --szarc "$SZARC" --big-mib 300 --readme-mb 300 \
   --only bomb,zstd-liar,huge-stored,huge-zstd,sparse-gnu-readme,sparse-pax-readme,sparse-pax-packet,sparse-gnu-packet,readme-big,names-escape,names-bidi-c1,names-badutf8,hidden-after-eoa,truncated,damaged-packet,manifest-1g,base \
   in || fail "hostile.py"
 python3 "$HOSTILE" --szarc "$SZARC" --big-mib 64 --bombs 5 --only bomb-x5 in5 || fail "hostile.py (x5)"
+python3 "$HOSTILE" --szarc "$SZARC" --big-mib 48 --bombs 8 --only model-bulky in8 ||
+  fail "hostile.py (model-bulky)"
 
 # run NAME CMD ARGS...: szarc CMD on in/NAME.szarc (extract into a fresh
 # out/); sets rc, rss (MiB), secs; output in out.txt and err.txt
@@ -45,6 +47,7 @@ run() {
   shift 2
   f=in/$name.szarc
   [ -f "$f" ] || f=in5/$name.szarc
+  [ -f "$f" ] || f=in8/$name.szarc
   rm -rf out && mkdir out
   local args=(-f "$f")
   case $cmd in
@@ -105,6 +108,15 @@ PY'
   done
   run $name verify --quick
   check "$name: verify --quick exits 0" '[ "$rc" = 0 ] || { first; false; }'
+done
+
+# --- 1b: model-coded packets large in bytes, tiny in declared size -------------
+# 8 x 48 MiB: a reader that held every packet of a batch would need 384 MiB
+for cmd in extract verify; do
+  run model-bulky $cmd
+  check "model-bulky: $cmd exits 1" '[ "$rc" = 1 ] || { first; false; }'
+  check "model-bulky: $cmd peak RSS $rss MiB <= ${base_rss[$cmd]} + $BUDGET" "rss_ok $cmd"
+  [ $cmd = extract ] && check "model-bulky: no file written" 'nofiles || find out -type f'
 done
 
 # --- 2: a zstd packet that decodes past its declared size -----------------------

@@ -397,6 +397,24 @@ def make_huge(base, out, big, method):
     return {}, [path]
 
 
+def make_model_bulky(base, out, big, count):
+    """count model-coded members, each a packet of `big` bytes (one chunk of
+    one token, its stream `big` bytes of zeros) that declares 1 byte: many
+    bytes to hold, nothing to decode. Manifest consistent; the chunk is the
+    coder's."""
+    chunk = base.manifest["coder"]["chunk"]
+    stream = big - 16 - 16 - 8
+    body = struct.pack("<IIQ", chunk, 1, 1) + struct.pack("<II", 1, stream) + bytes(stream)
+    pkt = packet(2, 1, body)
+    recs = []
+    for i in range(count):
+        r = base.record("bulky/model-%d.txt" % i, 1, sha(b"x"), "model", pkt)
+        r.update(chunks=1, tokens=1)
+        recs.append(r)
+    write_layout(out, base, recs, {r["path"]: pkt for r in recs})
+    return {}, [r["path"] for r in recs]
+
+
 def make_sparse_readme(base, out, big, kind):
     def readme(t):
         if kind == "gnu":
@@ -543,6 +561,10 @@ def inputs(a):
          "extract and verify succeed with bounded memory"),
         ("bomb-x5", 1, lambda b, o: make_bomb(b, o, big, a.bombs),
          "%d such members" % a.bombs, "extract and verify succeed with bounded memory"),
+        ("model-bulky", 1, lambda b, o: make_model_bulky(b, o, min(big, 60 * MIB), a.bombs),
+         "%d model-coded packets of %d MiB, each declaring 1 byte"
+         % (a.bombs, min(a.big_mib, 60)),
+         "each fails with bounded memory (packets held for a batch are bounded in bytes)"),
         ("zstd-liar", 2, lambda b, o: make_liar(b, o, big),
          "zstd packet declaring 1 MiB, decoding to %d MiB" % a.big_mib,
          "fail at the first byte past the declared size"),

@@ -1001,6 +1001,7 @@ typedef struct {
     size_t *len;
     size_t n;
     uint64_t bytes;  /* original bytes */
+    uint64_t packet_bytes;
 } batch;
 
 /* Expands and re-encodes the members of the batch, compares each with its
@@ -1090,6 +1091,7 @@ done:
         pg->base += bt->bytes;
     bt->n = 0;
     bt->bytes = 0;
+    bt->packet_bytes = 0;
     return st;
 }
 
@@ -1188,7 +1190,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
 {
     size_t *want = calloc(a->nt ? a->nt : 1, sizeof *want); /* tar index -> member + 1 */
     batch bt = {calloc(BATCH_MEMBERS, sizeof(size_t)), calloc(BATCH_MEMBERS, sizeof(uint8_t *)),
-                calloc(BATCH_MEMBERS, sizeof(size_t)), 0, 0};
+                calloc(BATCH_MEMBERS, sizeof(size_t)), 0, 0, 0};
     szarc_tar_reader *tr = NULL;
     szarc_status st = SZARC_OK;
     if (!want || !bt.idx || !bt.data || !bt.len) {
@@ -1248,7 +1250,9 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         if (!want[t])
             continue;
         mrec *r = &a->r[want[t] - 1];
-        if (r->packet.size > SZARC_VERIFY_MEM_MAX || size > SZARC_MODEL_PACKET_MAX) {
+        const int model = szarc_method_uses_model(r->packet.method);
+        if (r->packet.size > SZARC_VERIFY_MEM_MAX ||
+            size > (model ? SZARC_MODEL_PACKET_MAX : SZARC_VERIFY_MEM_MAX)) {
             if ((st = expand_streamed(a, r, &a->t[t], tr, pg, err)))
                 goto done;
             emit_ready(a);
@@ -1271,7 +1275,9 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
             bt.data[bt.n] = data;
             bt.len[bt.n++] = len;
             bt.bytes += r->packet.size;
-            if ((bt.bytes >= BATCH_BYTES || bt.n == BATCH_MEMBERS) &&
+            bt.packet_bytes += len;
+            if ((bt.bytes >= BATCH_BYTES || bt.packet_bytes >= BATCH_BYTES ||
+                 bt.n == BATCH_MEMBERS) &&
                 (st = expand_batch(a, e, m, eo, &bt, pg, err)))
                 goto done;
             emit_ready(a);
