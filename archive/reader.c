@@ -185,7 +185,7 @@ szarc_status szarc_archive_reader_next(szarc_archive_reader *r, szarc_archive_it
     szarc_status st = szarc_tar_next(r->tar, &it->name, &it->size, &eof, &e);
     r->cur_size = it->size;
     SHA256Init(&r->sha);
-    if (st == SZARC_E_FORMAT && strncmp(e.msg, "tar: bad member header", 22)) {
+    if (st == SZARC_E_UNSUPPORTED) {
         /* a member refused for its type: the tar itself goes on */
         snprintf(r->why, sizeof r->why, "%s", e.msg);
         it->kind = SZARC_ITEM_BAD;

@@ -229,14 +229,15 @@ szarc_status szarc_tar_next(szarc_tar_reader *r, const char **name, uint64_t *si
     if (!n)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member without a name");
     if (archive_entry_filetype(e) != AE_IFREG)
-        return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' is not a regular file", n);
+        return szarc_err_set(err, SZARC_E_UNSUPPORTED, "tar: member '%s' is not a regular file",
+                             n);
     if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
         return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' has no size", n);
     /* libarchive would expand the holes of a GNU or pax sparse file: a small
      * archive could then declare a member of any size. szarc never writes
      * sparse members. */
     if (archive_entry_sparse_count(e) > 0)
-        return szarc_err_set(err, SZARC_E_FORMAT, "tar: member '%s' is a sparse file (refused: "
+        return szarc_err_set(err, SZARC_E_UNSUPPORTED, "tar: member '%s' is a sparse file (refused: "
                              "szarc archives never hold sparse members)", n);
     *name = n;
     *size = r->size = (uint64_t)archive_entry_size(e);

@@ -4,8 +4,9 @@
  * Written members are deterministic: every header carries the same mtime
  * (the archive's creation time), mode 0644, owner and group 0 with empty
  * names, so that the same members give the same bytes. The reader accepts
- * only regular-file members and reports anything else, sparse files included,
- * as SZARC_E_FORMAT. It reads from fd in 64 KiB blocks and holds no more than
+ * only regular-file members and refuses anything else, sparse files
+ * included, with SZARC_E_UNSUPPORTED: the tar itself goes on, and the next
+ * szarc_tar_next() skips the refused member. It reads from fd in 64 KiB blocks and holds no more than
  * two of them, whatever the members' sizes. */
 #ifndef SZARC_TAR_H
 #define SZARC_TAR_H

@@ -385,7 +385,7 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         uint64_t size;
         int eof;
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e))) {
-            if (st == SZARC_E_FORMAT && strncmp(e.msg, "tar: bad member header", 22)) {
+            if (st == SZARC_E_UNSUPPORTED) {
                 archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
                                 a->nt + 1, e.msg);
                 continue; /* its type is refused; the tar goes on */
@@ -1234,7 +1234,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         uint64_t size;
         int eof;
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e2))) {
-            if (st == SZARC_E_FORMAT && strncmp(e2.msg, "tar: bad member header", 22)) {
+            if (st == SZARC_E_UNSUPPORTED) {
                 st = SZARC_OK; /* refused in the first pass, not counted there either */
                 t--;
                 continue;
