@@ -364,6 +364,70 @@ static void test_names(void)
     close(fd);
 }
 
+/* Reads fd (from offset 0) to its end, skipping members, then reports what
+ * szarc_tar_trailing() says. @return 0, or -1 when the tar did not read. */
+static int trailing_of(int fd, uint64_t *end, uint64_t *nonzero, int *marker)
+{
+    szarc_err err = {0};
+    szarc_tar_reader *r = NULL;
+    lseek(fd, 0, SEEK_SET);
+    if (szarc_tar_reader_create(&r, fd, &err))
+        return -1;
+    int rc = -1;
+    for (;;) {
+        const char *name;
+        uint64_t size;
+        int eof;
+        if (szarc_tar_next(r, &name, &size, &eof, &err))
+            break;
+        if (eof) {
+            rc = szarc_tar_trailing(r, end, nonzero, marker, &err) ? -1 : 0;
+            break;
+        }
+        if (szarc_tar_skip(r, &err))
+            break;
+    }
+    szarc_tar_reader_destroy(r);
+    return rc;
+}
+
+/* The end of the archive: the marker present, cut away, and data after it
+ * (the offsets of GNU tar: two zero blocks after the last member). */
+static void test_end(uint8_t *buf)
+{
+    const size_t sz[] = {3000, 100};
+    const int fd = tmpfile_fd();
+    if (fd < 0 || write_archive(fd, sz, 2, buf))
+        return;
+    const off_t total = lseek(fd, 0, SEEK_END);
+    uint64_t end = 0, nonzero = 0;
+    int marker = -1;
+    CHECK(!trailing_of(fd, &end, &nonzero, &marker) && marker == 1 && nonzero == UINT64_MAX,
+          "a whole archive: marker %d, non-zero byte at %llu", marker,
+          (unsigned long long)nonzero);
+    const uint64_t last_end = end - 1024; /* just past the last member's padded data */
+    /* data after the marker: at once, further on, after a long run of zeros */
+    const off_t at[] = {(off_t)end, (off_t)end + 700, (off_t)end + 65535, (off_t)end + 65536,
+                        (off_t)end + 131073, (off_t)end + 1234567};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        CHECK(pwrite(fd, "X", 1, at[i]) == 1, "pwrite");
+        CHECK(!trailing_of(fd, &end, &nonzero, &marker) && marker == 1 &&
+                  nonzero == (uint64_t)at[i],
+              "a byte at %lld after the marker: found at %llu", (long long)at[i],
+              (unsigned long long)nonzero);
+        CHECK(pwrite(fd, "", 1, at[i]) == 1, "pwrite");
+        CHECK(!ftruncate(fd, total), "ftruncate");
+    }
+    /* cut right after the last member: libarchive reads it as the end */
+    CHECK(!ftruncate(fd, (off_t)last_end), "ftruncate");
+    CHECK(!trailing_of(fd, &end, &nonzero, &marker) && marker == 0,
+          "an archive without its end marker: marker %d", marker);
+    CHECK(!ftruncate(fd, (off_t)last_end + 512), "ftruncate");
+    CHECK(!trailing_of(fd, &end, &nonzero, &marker) && marker == 0,
+          "an archive with half its end marker: marker %d", marker);
+    close(fd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -376,6 +440,7 @@ int main(void)
     test_sizes(buf, want);
     test_truncated(buf, want);
     test_names();
+    test_end(buf);
     free(buf);
     free(want);
     return tu_finish();
