@@ -62,8 +62,10 @@ static szarc_status add_file(collector *c, const char *name, const char *fspath,
                              szarc_err *err)
 {
     const char *why = szarc_path_check(name, strlen(name));
-    if (why)
-        return szarc_err_set(err, SZARC_E_ARG, "%s: cannot store this name: %s", fspath, why);
+    if (why) { /* a name found in a directory (operands are checked before) */
+        report(c, SZARC_FS_FAIL, fspath, "cannot store this name: %s", why);
+        return SZARC_OK;
+    }
     if (c->n == c->cap) {
         const size_t cap = c->cap ? 2 * c->cap : 64;
         szarc_fs_file *nf = realloc(c->f, cap * sizeof *nf);

@@ -101,6 +101,16 @@ else
   echo "no /proc/self/mem that fails to read: the read-time case is not checked"
 fi
 
+# a file whose name is not UTF-8, found in a walk: it cannot be stored, the
+# rest is (as with an unreadable file: exit 1, named in the summary)
+mkdir -p names && echo keep > names/good.txt && echo lost > "names/bad-$(printf '\377')-name.txt"
+run 1 "$SZARC" create -f names.szarc $C names
+grep -q "cannot store this name" err.txt || fail "non-UTF-8 name: $(cat err.txt)"
+grep -q "could not be stored" err.txt || fail "non-UTF-8 name: no summary: $(cat err.txt)"
+"$SZARC" list -f names.szarc | grep -q "names/good.txt" || fail "non-UTF-8 name: the rest"
+run 2 "$SZARC" create -f names2.szarc $C --strict names
+[ ! -e names2.szarc ] || fail "--strict wrote an archive (non-UTF-8 name)"
+
 # --sign with a private key others can read: a warning, as ssh gives
 "$SZARC" keygen -o k > /dev/null || fail "keygen"
 chmod 644 k
