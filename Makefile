@@ -42,10 +42,10 @@ test-asan: deps
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS) -L unit
 
 demo: build
-	bash tools/demo.sh $(BUILD)
+	bash tools/bench/demo.sh $(BUILD)
 
 bench: build
-	bash tools/bench.sh $(BUILD)
+	bash tools/bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -6,7 +6,7 @@
  * version must be known, every field must be present with its type and range,
  * unknown keys and duplicate keys are errors, member paths must be safe
  * relative paths (szarc_path_check) and unique, packet names must follow
- * from the paths. Safe on untrusted bytes (fuzz/fuzz_manifest.c). */
+ * from the paths. Safe on untrusted bytes (tests/fuzz/fuzz_manifest.c). */
 #ifndef SZARC_MANIFEST_H
 #define SZARC_MANIFEST_H
 

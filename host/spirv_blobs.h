@@ -1,6 +1,6 @@
 /* spirv_blobs.h: the SPIR-V of every shaders/<name>.comp, embedded at build time.
  *
- * tools/embed/embed_spirv.c writes the table (build dir: shaders/spirv_blobs.c,
+ * tools/gen/embed/embed_spirv.c writes the table (build dir: shaders/spirv_blobs.c,
  * CMake target szarc_spirv). It also reflects each module, so the runtime can
  * check the hand-written kernel table (host/vk_kernels.c) against what the
  * shader really declares instead of trusting it. No shader file is read at

@@ -21,7 +21,7 @@
 #   8 a damaged packet among intact ones: extract writes the intact members,
 #     not the damaged one, exits 1 and names it with its reason; a truncated
 #     archive likewise; a manifest declaring 1 GiB + 1 bytes is refused.
-# The 1 GiB and five-times-1 GiB bombs of the issue are in tools/robustness.sh;
+# The 1 GiB and five-times-1 GiB bombs of the issue are in tools/bench/robustness.sh;
 # here at most about 1 GB of disk at a time (the README, one bomb extracted)
 # and about a minute.
 # Skipped (exit 77) unless SZARC_HOSTILE=1, until the streaming reader lands.

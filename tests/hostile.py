@@ -23,7 +23,7 @@ Writes OUTDIR/NAME.szarc for each input and OUTDIR/index.json: a list of
 "damaged": [paths that must not be written]}.
 
 `measure` runs one command and prints its exit status, peak RSS (MiB) and
-wall time as one JSON line (tools/robustness.sh, tests/cli_hostile.sh).
+wall time as one JSON line (tools/bench/robustness.sh, tests/cli_hostile.sh).
 
 BIG is --big-mib MiB (default 1024: the issue's 1 GiB; the test uses less).
 Inputs:

@@ -13,7 +13,7 @@
  *
  * Untrusted input: szarc_sigblock_parse() reads only the bytes it is given,
  * accepts exactly the canonical form (any other byte sequence is
- * SZARC_E_FORMAT, naming the line), and never aborts (fuzz/fuzz_statement.c).
+ * SZARC_E_FORMAT, naming the line), and never aborts (tests/fuzz/fuzz_statement.c).
  * A parsed statement is not trusted until szarc_sig_check() accepts its
  * signature. */
 #ifndef SZARC_STATEMENT_H

@@ -6,7 +6,7 @@
 # weighted atom recall, atom precision). Every archive must verify (full
 # audit; SZARC_BENCH_VERIFY=0 skips it, the tests cover it). Prints a
 # Markdown table for docs/semantic.md.
-#   tools/bench_semantic.sh BUILD_DIR [MODEL] FILE...
+#   tools/bench/bench_semantic.sh BUILD_DIR [MODEL] FILE...
 # SZARC_BENCH_DEVICE picks the device (default cpu: the C reference).
 set -euo pipefail
 build=${1:?build dir}; shift

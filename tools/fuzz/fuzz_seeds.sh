@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz_seeds.sh: regenerates the seed corpora of the whole-archive and
-# decoding fuzz targets (fuzz/) from real archives made by the built szarc
+# decoding fuzz targets (tests/fuzz/) from real archives made by the built szarc
 # with the tiny test model:
 #   tests/data/fuzz/archive/, tests/data/fuzz/verify/   whole archives: stored,
 #       zstd, model-coded and mixed members, an empty file member, semantic
@@ -14,10 +14,10 @@
 # The output is the same on every run (SOURCE_DATE_EPOCH, fixed mtimes and
 # modes, a fixed throwaway signing key, the C reference); files are written
 # over, never deleted, so crash reproducers kept in the corpora stay.
-#   tools/fuzz_seeds.sh [BUILD_DIR]     (default: build)
+#   tools/fuzz/fuzz_seeds.sh [BUILD_DIR]     (default: build)
 # BUILD_DIR must hold szarc, tools/gen_model and models/tiny-gqa.gguf.
 set -euo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
 szarc=$build/szarc
 model=$build/models/tiny-gqa.gguf

@@ -4,13 +4,13 @@
 # one signed archive made from the given files (model-coded, so that the
 # full audit runs the model: expand, then re-encode). Prints a Markdown table
 # for docs/benchmarks.md; every run must verify (exit 0).
-#   tools/bench_verify.sh BUILD_DIR [MODEL] [FILE...]
+#   tools/bench/bench_verify.sh BUILD_DIR [MODEL] [FILE...]
 # Defaults: the default model; ../shared/bench/canterbury/*.txt (or, when
 # absent, tests/data/text/sample.txt). SZARC_BENCH_CHUNK sets --chunk.
 set -euo pipefail
 build=${1:?build dir}; shift
 model=${1:-}; [ $# -gt 0 ] && shift
-src=$(cd "$(dirname "$0")/.." && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
 files=("$@")
 if [ ${#files[@]} = 0 ]; then
   for f in "$src"/../shared/bench/canterbury/*.txt; do [ -f "$f" ] && files+=("$f"); done

@@ -2,7 +2,7 @@
 # robustness.sh: runs szarc on every hostile input of issue 10 and prints a
 # Markdown table: input | command | exit | peak RSS MiB | seconds | first line.
 #
-#   tools/robustness.sh SZARC [--big-mib N] [--bombs K] [--readme-mb N] [--only NAME,...]
+#   tools/bench/robustness.sh SZARC [--big-mib N] [--bombs K] [--readme-mb N] [--only NAME,...]
 #
 # Builds nothing. tests/hostile.py crafts the inputs (from a small archive
 # that SZARC itself writes) into a temporary directory, removed at the end;
@@ -25,7 +25,7 @@ set -eu
 SZARC=$(readlink -f "$1")
 shift
 [ -x "$SZARC" ] || { echo "robustness.sh: $SZARC is not executable" >&2; exit 2; }
-HERE=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
 HOSTILE=$HERE/tests/hostile.py
 DEVICE=${SZARC_DEVICE:-cpu}
 TIMEOUT=${SZARC_ROBUSTNESS_TIMEOUT:-300}

@@ -7,7 +7,7 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 szarc=$build/szarc
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # the sample documents: the project's own texts (MIT, see LICENSE)
 docs=(README.md LICENSE docs/numerics.md docs/format.md tests/data/text/sample.txt)
 tmp=$(mktemp -d)

@@ -4,7 +4,7 @@
 # step, streams batched), on every Vulkan device and on the C reference, for
 # the given models. Prints a Markdown table for docs/benchmarks.md and checks
 # that every engine produced the same digest.
-#   tools/bench_engine.sh BUILD_DIR TEXT [MODEL...]
+#   tools/bench/bench_engine.sh BUILD_DIR TEXT [MODEL...]
 set -euo pipefail
 build=${1:?build dir}; text=${2:?text file}; shift 2
 models=("$@")

@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# fuzz.sh: a fuzzing campaign. Builds the libFuzzer targets (fuzz/fuzz_*.c)
+# fuzz.sh: a fuzzing campaign. Builds the libFuzzer targets (tests/fuzz/fuzz_*.c)
 # with clang in build-fuzz (-DSZARC_FUZZ=ON: the libraries carry coverage and
 # ASan+UBSan too), then runs every target, or the ones named, one after the
 # other on one core, and prints per target the executions, executions per
 # second, the final coverage (libFuzzer's cov: edges and ft: features) and
 # any crash with its reproducer.
-#   tools/fuzz.sh [SECONDS | -runs N] [TARGET...]      (default: 60 seconds each)
-#   tools/fuzz.sh -runs 10000000 packet verify
+#   tools/fuzz/fuzz.sh [SECONDS | -runs N] [TARGET...]      (default: 60 seconds each)
+#   tools/fuzz/fuzz.sh -runs 10000000 packet verify
 # TARGET is fuzz_X or X. Each target starts from its seeds tests/data/fuzz/X/
 # (read only) and from what earlier campaigns found, kept in
 # build-fuzz/fuzz-work/X/; a crash's input goes to
 # build-fuzz/fuzz-work/crashes/fuzz_X-crash-*. Replay one with
-# build-fuzz/fuzz/fuzz_X FILE; once fixed, copy it to tests/data/fuzz/X/ so
+# build-fuzz/tests/fuzz/fuzz_X FILE; once fixed, copy it to tests/data/fuzz/X/ so
 # ctest replays it for good.
 # Environment: SZARC_FUZZ_BUILD (build directory, default build-fuzz),
 # FUZZ_ARGS (more libFuzzer flags, e.g. -max_len=4096), JOBS (build jobs, 2).
 # Exit status: 0 when no target crashed, 1 when one did, 2 on a usage or
 # build error.
 set -uo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SZARC_FUZZ_BUILD:-$src/build-fuzz}
 limit=(-max_total_time=60)
 what="60 s"
@@ -34,11 +34,11 @@ esac
 
 targets=()
 if [ $# = 0 ]; then
-  for f in "$src"/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
+  for f in "$src"/tests/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
 else
   for t; do
     t=fuzz_${t#fuzz_}
-    [ -f "$src/fuzz/$t.c" ] || { echo "fuzz.sh: no target $t (fuzz/$t.c)" >&2; exit 2; }
+    [ -f "$src/tests/fuzz/$t.c" ] || { echo "fuzz.sh: no target $t (tests/fuzz/$t.c)" >&2; exit 2; }
     targets+=("$t")
   done
 fi
@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$corpus"
   log=$work/logs/$t.log
   # the seeds are read, never written: new inputs go to the work corpus
-  "$build/fuzz/$t" "${limit[@]}" -print_final_stats=1 -timeout=25 \
+  "$build/tests/fuzz/$t" "${limit[@]}" -print_final_stats=1 -timeout=25 \
     -artifact_prefix="$work/crashes/$t-" "${extra[@]}" \
     "$work/$corpus" "$src/tests/data/fuzz/$corpus" >"$log" 2>&1
   rc=$?

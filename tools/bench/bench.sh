@@ -3,7 +3,7 @@
 # texts of ../shared/bench/canterbury: bits per byte and MB/s of create and
 # extract for szarc (on each engine given) against gzip -9, bzip2 -9,
 # xz -9e and zstd -19; and the coder's overhead over the ideal code length.
-#   tools/bench.sh BUILD [DEVICE...]        (default devices: auto cpu)
+#   tools/bench/bench.sh BUILD [DEVICE...]        (default devices: auto cpu)
 # Env: BENCH_DIR (default ../shared/bench/canterbury), BENCH_FILES,
 #      SZARC_MODEL / BENCH_MODEL (default model otherwise).
 set -euo pipefail
@@ -11,7 +11,7 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}  # identical archives 
 build=$(cd "${1:?build dir}" && pwd); shift
 devices=("$@"); [ ${#devices[@]} -gt 0 ] || devices=(auto cpu)
 szarc=$build/szarc
-dir=${BENCH_DIR:-$(dirname "$0")/../../shared/bench/canterbury}
+dir=${BENCH_DIR:-$(dirname "$0")/../../../shared/bench/canterbury}
 dir=$(cd "$dir" && pwd)
 files=(${BENCH_FILES:-alice29.txt asyoulik.txt lcet10.txt plrabn12.txt})
 margs=(); [ -n "${BENCH_MODEL:-}" ] && margs=(--model "$BENCH_MODEL")

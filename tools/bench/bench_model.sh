@@ -3,13 +3,13 @@
 # coder uses) on ../shared/bench/canterbury, beside gzip -9, bzip2 -9, xz -9e,
 # zstd -19 and brotli (when installed) measured in the same run; optionally
 # the float32 model on the same chunks (--compare-float; slow).
-#   tools/bench_model.sh BUILD [FLOAT_FILES...]
+#   tools/bench/bench_model.sh BUILD [FLOAT_FILES...]
 # Env: BENCH_DIR, BENCH_FILES, BENCH_MODEL, BENCH_DEVICE (default cpu).
 set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd); shift
 float_files=" $* "
 szarc=$build/szarc
-dir=$(cd "${BENCH_DIR:-$(dirname "$0")/../../shared/bench/canterbury}" && pwd)
+dir=$(cd "${BENCH_DIR:-$(dirname "$0")/../../../shared/bench/canterbury}" && pwd)
 files=(${BENCH_FILES:-alice29.txt asyoulik.txt lcet10.txt plrabn12.txt})
 margs=(); [ -n "${BENCH_MODEL:-}" ] && margs=(--model "$BENCH_MODEL")
 dev=${BENCH_DEVICE:-cpu}
