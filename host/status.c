@@ -11,6 +11,7 @@ const char *szarc_status_str(szarc_status s)
     case SZARC_OK: return "ok";
     case SZARC_E_USAGE: return "usage error";
     case SZARC_E_ARG: return "invalid argument";
+    case SZARC_E_CANCELLED: return "cancelled";
     case SZARC_E_IO: return "I/O error";
     case SZARC_E_NOMEM: return "out of memory";
     case SZARC_E_EXISTS: return "already exists";

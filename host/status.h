@@ -16,6 +16,7 @@ typedef enum {
     /* usage: the caller asked for something impossible */
     SZARC_E_USAGE = 100,
     SZARC_E_ARG = 101,
+    SZARC_E_CANCELLED = 102, /* the caller cancelled the job */
 
     /* I/O and resources */
     SZARC_E_IO = 200,

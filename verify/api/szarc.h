@@ -1,0 +1,377 @@
+/* szarc.h: the szarc library's public interface, the job API.
+ *
+ * Introduction
+ *   szarc stores text in tar-compatible archives whose members are coded
+ *   with a language model (docs/format.md). This header is the whole
+ *   contract a front end needs: the four jobs (create, extract, list,
+ *   verify) and key generation. The command line (tools/cli/) and the
+ *   service are two callers of these functions; neither reaches below them.
+ *
+ *   A job is one call: options in, a sink of callbacks for what happens
+ *   while it runs, a summary and a status out. A job never prints, never
+ *   exits, installs no signal handler and keeps no global state.
+ *
+ * Status and messages
+ *   Every job returns a szarc_status (status.h). SZARC_OK means the job ran
+ *   to its end; what it found on the way (a damaged member, a path that
+ *   could not be stored, a failed check) is in the summary and was given to
+ *   the sink, member by member, each with a status and a one-line message.
+ *   Any other status means the job stopped; err->msg names the file and the
+ *   cause in one line, ready to be shown after "szarc: ".
+ *
+ * Ownership
+ *   Options and everything they point to belong to the caller and must stay
+ *   valid for the duration of the call. Pointers given to a sink callback
+ *   (paths, messages, member structs) are valid only during that callback.
+ *   File descriptors passed in stay open and belong to the caller.
+ *
+ * Threads
+ *   Jobs share nothing: two jobs may run at the same time in different
+ *   threads, each with its own options, sink and descriptors. Callbacks run
+ *   on the caller's thread. A model file or device is opened per job.
+ *
+ * Cancellation
+ *   Every option struct has `cancel`: when it points to a nonzero value the
+ *   job stops at the next member or batch boundary, removes its temporary
+ *   files and returns SZARC_E_CANCELLED. Setting it from a signal handler or
+ *   another thread is safe (it is an atomic_int).
+ *
+ * Untrusted input
+ *   Archives, models and keys are untrusted: every job is safe on hostile
+ *   input (bounded memory, no path escapes the target directory, nothing
+ *   overwritten without `force`); docs/robustness.md lists what was tried.
+ */
+#ifndef SZARC_H
+#define SZARC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define SZARC_KEY_FINGERPRINT_SIZE 32
+
+/*-*********************************************************
+ *  Temporary files
+ ***********************************************************/
+
+/* The temporary files a job has open at this moment (extract writes each
+ * member to one before giving it its name). A front end that dies on a
+ * signal calls szarc_tmpfiles_unlink() from its handler so that nothing
+ * half-written stays behind. */
+typedef struct szarc_tmpfiles szarc_tmpfiles;
+
+/*! szarc_tmpfiles_create() : @return an empty set, or NULL when out of memory. */
+szarc_tmpfiles *szarc_tmpfiles_create(void);
+
+/*! szarc_tmpfiles_free() : NULL is fine. */
+void szarc_tmpfiles_free(szarc_tmpfiles *t);
+
+/*! szarc_tmpfiles_unlink() :
+ * Removes the temporary files open now. Async-signal-safe: meant for a
+ * signal handler, after which the process must exit (the job's state is
+ * left as it was). NULL is fine. */
+void szarc_tmpfiles_unlink(szarc_tmpfiles *t);
+
+/*-*********************************************************
+ *  create
+ ***********************************************************/
+
+/* A file or folder that must not be archived, by identity (the archive
+ * being written, the file it replaces). */
+typedef struct {
+    uint64_t dev, ino;
+} szarc_file_id;
+
+typedef struct {
+    const char *const *paths;   /* files and folders to store (folders: walked) */
+    size_t n_paths;
+    const szarc_file_id *skip;  /* never stored; may be NULL */
+    size_t n_skip;
+    const char *model;          /* a GGUF file, or NULL: the default model */
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    uint32_t chunk;             /* positions per chunk; 0: min(512, the model's context) */
+    const char *method;         /* NULL or "auto", "model", "zstd", "stored", "semantic" */
+    int semantic;               /* 1: semantic mode (docs/semantic.md) */
+    int level;                  /* semantic level 0..3; -1: the default (1) */
+    const char *const *protect; /* more atom patterns (semantic mode) */
+    size_t n_protect;
+    const char *protect_file;   /* a file of patterns, one per line, or NULL */
+    int embed_model;            /* store the model's GGUF in the archive */
+    const char *sign_key;       /* an Ed25519 private key file (PEM), or NULL */
+    int64_t created;            /* the manifest's creation time (seconds since 1970) */
+    int strict;                 /* a path that cannot be stored stops the job */
+    const atomic_int *cancel;   /* may be NULL */
+} szarc_create_opts;
+
+/* One stored member, valid during the callback only. */
+typedef struct {
+    size_t index;            /* in the manifest */
+    const char *path;        /* the stored (member) path */
+    const char *method;      /* "stored", "zstd", "model", "semantic" */
+    uint64_t size;           /* bytes of the original */
+    uint64_t packet_size;    /* bytes of its packet */
+    uint64_t tokens;         /* model tokens coded (0 for stored, zstd) */
+    /* semantic mode only */
+    int semantic;            /* 1: stored as a semantic expansion */
+    uint32_t level;
+    size_t deviations;       /* positions where the expansion differs */
+    size_t candidates;       /* positions that could have deviated */
+    size_t atoms;            /* protected atoms kept byte-exact */
+    uint64_t expansion_size; /* bytes the member expands to */
+    int model_tried;         /* semantic coding was tried and was no smaller */
+} szarc_create_member;
+
+typedef struct {
+    /* A path that is not stored. failed 0: skipped by design (a symbolic
+     * link met in a walk, a device, a FIFO); failed 1: it should have been
+     * (missing, unreadable, vanished, a name that cannot be stored), which
+     * the summary counts. */
+    void (*not_stored)(void *ctx, const char *path, const char *why, int failed);
+    /* Each member once it is coded. */
+    void (*member)(void *ctx, const szarc_create_member *m);
+    /* Original bytes coded so far of `total`, and model tokens coded. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total, uint64_t tokens);
+    /* Something the user should know that changes nothing (a private key
+     * readable by others, the C reference used for want of a device). */
+    void (*warning)(void *ctx, const char *msg);
+    void *ctx;
+} szarc_create_sink;
+
+typedef struct {
+    size_t n_members;        /* stored */
+    size_t n_failed;         /* paths that should have been stored and were not */
+    uint64_t bytes_in;       /* original bytes */
+    uint64_t bytes_out;      /* packet bytes */
+    uint32_t chunk;
+    char device[128];        /* the engine's device */
+} szarc_create_summary;
+
+/*! szarc_create() :
+ * Writes a complete archive of opts->paths to fd, from its current offset
+ * (a file or a pipe; the caller makes it a temporary file and renames it).
+ * Inputs are read, coded, and written as one tar with the manifest, the
+ * signature when a key is given, and the model when embedded.
+ * @return SZARC_OK when the archive is complete (sum->n_failed paths may be
+ *         missing from it); SZARC_E_USAGE for options that do not go
+ *         together or nothing to archive (nothing written);
+ *         SZARC_E_NOTFOUND, SZARC_E_IO for unreadable inputs with `strict`
+ *         or a failed write; SZARC_E_SIGNATURE for an unusable key; model
+ *         (SZARC_E_MODEL, ...) and device (SZARC_E_VULKAN, ...) errors;
+ *         SZARC_E_CANCELLED. On failure what was written to fd is not an
+ *         archive. */
+szarc_status szarc_create(int fd, const szarc_create_opts *opts, const szarc_create_sink *sink,
+                          szarc_create_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  list
+ ***********************************************************/
+
+typedef struct {
+    const atomic_int *cancel; /* may be NULL */
+} szarc_list_opts;
+
+/* One member as the manifest describes it, valid during the callback only. */
+typedef struct {
+    size_t index;                /* in the manifest */
+    const char *path;
+    const char *method;          /* "stored", "zstd", "model", "semantic" */
+    uint64_t size;               /* bytes it extracts to */
+    uint64_t packet_size;
+    uint32_t perm;               /* permission bits */
+    int64_t mtime;               /* seconds since 1970 */
+    uint8_t sha256[32];          /* of the bytes it extracts to */
+    uint8_t packet_sha256[32];
+    uint64_t tokens;
+    /* semantic members */
+    int semantic;
+    uint32_t level;
+    uint64_t original_size;
+    uint8_t original_sha256[32];
+    uint32_t n_atoms;
+    /* what reading the archive found: 1 when its packet is present, in its
+     * place, of the size and digest the manifest gives */
+    int intact;
+    const char *damage;          /* when !intact: why, one line */
+} szarc_list_member;
+
+typedef struct {
+    void (*member)(void *ctx, const szarc_list_member *m);
+    /* A problem of the archive itself (an unexpected tar member, data
+     * after the end marker); the members it damages are marked too. */
+    void (*problem)(void *ctx, const char *msg);
+    void *ctx;
+} szarc_list_sink;
+
+typedef struct {
+    uint32_t format_version;
+    int64_t created;
+    char tool_version[32];
+    size_t n_members;
+    size_t n_damaged;           /* members not intact */
+    size_t n_problems;
+    uint64_t bytes;             /* the members' sizes */
+    uint64_t packet_bytes;
+    uint32_t chunk;
+    char model_name[128];
+    uint8_t model_sha256[32];   /* the pinned model's GGUF */
+    int model_embedded;
+    int signed_;                /* a signature member is present (not checked: see verify) */
+} szarc_list_summary;
+
+/*! szarc_list() :
+ * Reads the archive from fd, in one pass, and describes every member. No
+ * model runs and no signature is checked.
+ * @return SZARC_OK when the manifest was read (damage is reported per
+ *         member); SZARC_E_FORMAT for input that is not a szarc archive,
+ *         SZARC_E_TRUNCATED, SZARC_E_UNSUPPORTED, SZARC_E_IO,
+ *         SZARC_E_CANCELLED. */
+szarc_status szarc_list(int fd, const szarc_list_opts *opts, const szarc_list_sink *sink,
+                        szarc_list_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  extract
+ ***********************************************************/
+
+typedef struct {
+    int root_fd;                /* the target directory, open */
+    int force;                  /* replace existing files */
+    const char *model;          /* a model file, or NULL: the embedded one, then the default */
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    const char *const *names;   /* members to extract (a path, or a folder: all below it) */
+    size_t n_names;             /* 0: all */
+    const char *pubkey;         /* a public key file: extract only if the archive is
+                                 * signed by it and its manifest is the signed one */
+    szarc_tmpfiles *tmp;        /* kept up to date for a signal handler; may be NULL */
+    const atomic_int *cancel;   /* may be NULL */
+} szarc_extract_opts;
+
+/* One member's outcome, valid during the callback only. */
+typedef struct {
+    size_t index;               /* in the manifest */
+    const char *path;
+    const char *method;         /* "stored", "zstd", "model", "semantic" */
+    uint64_t size;              /* bytes written */
+    int semantic;               /* 1: a semantic expansion, not the original bytes */
+    szarc_status status;        /* SZARC_OK: written; else why not */
+    const char *msg;            /* with status: the reason */
+} szarc_extract_member;
+
+typedef struct {
+    void (*member)(void *ctx, const szarc_extract_member *m);
+    void (*problem)(void *ctx, const char *msg);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void (*warning)(void *ctx, const char *msg);
+    void *ctx;
+} szarc_extract_sink;
+
+typedef struct {
+    size_t n_members, n_selected, n_written, n_failed, n_semantic;
+    size_t n_problems;
+    uint64_t bytes;             /* written */
+    char device[128];           /* the engine's device, or "" when no model ran */
+} szarc_extract_summary;
+
+/*! szarc_extract() :
+ * Restores the members of the archive read from fd (seekable when
+ * opts->pubkey is given: it is read twice) under opts->root_fd. Every member
+ * is written to a temporary file and named only when its packet digest, its
+ * size and its sha256 match the manifest; a member that fails is reported
+ * and never appears, and the others are extracted all the same.
+ * @return SZARC_OK when the job ran to its end, whatever failed (*sum);
+ *         else nothing more was written: SZARC_E_FORMAT, SZARC_E_TRUNCATED,
+ *         SZARC_E_UNSUPPORTED, SZARC_E_IO (the archive), SZARC_E_NOTFOUND (a
+ *         name not in it), SZARC_E_EXISTS, SZARC_E_ARG (a target exists or
+ *         escapes), SZARC_E_SIGNATURE (not signed by opts->pubkey), model
+ *         and device errors, SZARC_E_CANCELLED. */
+szarc_status szarc_extract(int fd, const szarc_extract_opts *opts, const szarc_extract_sink *sink,
+                           szarc_extract_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  verify
+ ***********************************************************/
+
+typedef struct {
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    const char *model;          /* a model file, or NULL: the embedded one, then the default */
+    const char *pubkey;         /* a public key file: the archive must be signed by it */
+    int quick;                  /* 1: no model runs (digests, form, signature) */
+    uint32_t subset_k;          /* 1..subset_n: members whose index % n == k - 1 */
+    uint32_t subset_n;          /* 0: all members */
+    const atomic_int *cancel;   /* may be NULL */
+} szarc_verify_opts;
+
+/* One finding. `check` is a stable name ("bad-signature", "packet-digest",
+ * ...; docs/format.md lists them) and `advice` one sentence on what to do. */
+typedef struct {
+    const char *check;
+    const char *advice;
+    int warning;                /* 1: reported, not a failure */
+    const char *msg;
+} szarc_verify_finding;
+
+typedef enum {
+    SZARC_VERIFY_MEMBER_OK = 0,
+    SZARC_VERIFY_MEMBER_FAILED = 1,
+    SZARC_VERIFY_MEMBER_UNCHECKED = 2 /* not expanded: no usable model */
+} szarc_verify_member_state;
+
+typedef struct {
+    size_t index;
+    const char *path;
+    const char *method;         /* NULL when the packet is unreadable */
+    uint64_t size;
+    szarc_verify_member_state state;
+    int expanded;
+    size_t n_findings;
+    const szarc_verify_finding *findings;
+} szarc_verify_member;
+
+typedef struct {
+    void (*finding)(void *ctx, const szarc_verify_finding *f); /* archive-level */
+    void (*member)(void *ctx, const szarc_verify_member *m);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void (*warning)(void *ctx, const char *msg);
+    void *ctx;
+} szarc_verify_sink;
+
+typedef struct {
+    int signed_;
+    int signature_ok;
+    int key_ok;
+    uint8_t key_fingerprint[SZARC_KEY_FINGERPRINT_SIZE];
+    size_t n_members, n_selected;
+    size_t n_ok, n_failed, n_unchecked;
+    size_t n_archive_failures;
+    size_t n_warnings;
+    int model_unusable;
+    uint64_t bytes;
+    int manifest_signed;
+    uint8_t manifest_sha256[32];
+    char device[128];
+} szarc_verify_summary;
+
+/*! szarc_verify() :
+ * Audits the archive read from fd (seekable unless opts->quick) and reports
+ * every finding, not only the first (docs/format.md, section 10).
+ * @return SZARC_OK when the audit ran to its end, whatever it found (*sum);
+ *         SZARC_E_FORMAT for a tar that is not a szarc archive;
+ *         SZARC_E_NOTFOUND, SZARC_E_SIGNATURE for an unusable opts->pubkey;
+ *         SZARC_E_IO, SZARC_E_NOMEM; device errors; SZARC_E_CANCELLED. */
+szarc_status szarc_verify(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
+                          szarc_verify_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  keys
+ ***********************************************************/
+
+/*! szarc_keygen() :
+ * Makes an Ed25519 key pair: the private key in `path` (mode 0600), the
+ * public key in `path`.pub. Without force an existing file is
+ * SZARC_E_EXISTS and nothing is written.
+ * @return SZARC_OK and the public key's fingerprint (sha256 of the raw key). */
+szarc_status szarc_keygen(uint8_t fingerprint[SZARC_KEY_FINGERPRINT_SIZE], const char *path,
+                          int force, szarc_err *err);
+
+#endif /* SZARC_H */
