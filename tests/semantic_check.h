@@ -1,5 +1,5 @@
-/* semantic_check.h: the checks shared by test_semantic.c (small, also run
- * under the sanitizers) and test_model_semantic.c (the whole corpus): every
+/* semantic_check.h: the checks shared by test_semantic_encoder.c (small, also run
+ * under the sanitizers) and test_semantic_corpus.c (the whole corpus): every
  * promise of an expansion and of a semantic packet (header-only). */
 #ifndef SZARC_SEMANTIC_CHECK_H
 #define SZARC_SEMANTIC_CHECK_H

@@ -68,7 +68,7 @@ static const golden goldens[] = {
     {"invoice\xe2\x80\xaetxt.exe", 0, "invoice\\u202etxt.exe"},
 };
 
-static void test_golden(void)
+static void test_engine_golden(void)
 {
     for (size_t i = 0; i < sizeof goldens / sizeof goldens[0]; i++) {
         const golden *g = &goldens[i];
@@ -321,7 +321,7 @@ static void test_random(void)
 
 int main(void)
 {
-    test_golden();
+    test_engine_golden();
     test_truncation();
     test_print();
     test_json();

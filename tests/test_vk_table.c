@@ -1,5 +1,5 @@
 /* test_vk_table.c: the kernel table and the embedded shaders agree, one to
- * one: every shaders/<name>.comp has exactly one row in host/vk_kernels.c,
+ * one: every shaders/<name>.comp has exactly one row in host/vk/vk_kernels.c,
  * every row names an embedded shader, and each row's binding count and push
  * size equal what the build reflected from the SPIR-V. Needs no device. */
 #include <stdio.h>

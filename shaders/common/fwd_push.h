@@ -1,5 +1,5 @@
 /* fwd_push.h: push constants of the forward-pass kernels, shared by C
- * (host/forward_vk.c) and GLSL (shaders/<kernel>.comp). 32-bit scalars only. */
+ * (host/engine/forward_vk.c) and GLSL (shaders/<kernel>.comp). 32-bit scalars only. */
 #ifndef SZARC_FWD_PUSH_H
 #define SZARC_FWD_PUSH_H
 #include "push.h"

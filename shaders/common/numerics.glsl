@@ -1,4 +1,4 @@
-// numerics.glsl: the GLSL twin of host/numerics.h (docs/numerics.md section 2).
+// numerics.glsl: the GLSL twin of host/common/numerics.h (docs/numerics.md section 2).
 // Every function must return exactly what its C twin returns. 64-bit values
 // are (int hi, uint lo) pairs: Vulkan 1.1 core has no 64-bit integers.
 #ifndef SZARC_NUMERICS_GLSL

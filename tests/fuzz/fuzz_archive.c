@@ -8,14 +8,14 @@
  * packets parsed, the README built, the embedded GGUF parsed, the signature
  * member parsed and checked. Checked: every message is terminated, nothing
  * decodes past its declared size, a packet's digest is that of its bytes. */
-#include "../archive/layout.h"
-#include "../archive/member.h"
-#include "../archive/packet.h"
-#include "../archive/reader.h"
-#include "../archive/unpack.h"
-#include "../host/gguf.h"
-#include "../verify/sig.h"
-#include "../verify/statement.h"
+#include "layout.h"
+#include "member.h"
+#include "packet.h"
+#include "reader.h"
+#include "unpack.h"
+#include "gguf.h"
+#include "sig.h"
+#include "statement.h"
 #include "input_fd.h"
 
 #include <stddef.h>

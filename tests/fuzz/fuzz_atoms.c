@@ -6,7 +6,7 @@
  * agree, and comparing a text with itself must give exactly 1.0 for every
  * measure. A bit of the first byte also adds the start of the input as a user
  * term, so literal escaping meets hostile bytes. */
-#include "../host/atoms.h"
+#include "atoms.h"
 
 #include <stdint.h>
 #include <stdlib.h>

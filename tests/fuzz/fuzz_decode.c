@@ -12,10 +12,10 @@
  * Packets with more than FUZZ_MAX_TOKENS tokens or FUZZ_MAX_CHUNKS chunks
  * are skipped: each token costs a forward pass row, and the fuzzer must stay
  * fast. */
-#include "../archive/member.h"
-#include "../archive/packet.h"
-#include "../host/engine.h"
-#include "../host/model.h"
+#include "member.h"
+#include "packet.h"
+#include "engine.h"
+#include "model.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* fuzz_gguf.c: libFuzzer target for the GGUF reader. Parses the input and,
  * when it parses, touches every key, array element and tensor element the
  * API exposes, so that any bounds mistake shows up under the sanitizers. */
-#include "../host/gguf.h"
+#include "gguf.h"
 
 #include <stddef.h>
 #include <stdint.h>

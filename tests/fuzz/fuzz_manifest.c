@@ -1,7 +1,7 @@
 /* fuzz_manifest.c: libFuzzer target for the manifest reader. Parses the
  * input; when it parses, writes it back and parses that again, which must
  * succeed and give the same members. */
-#include "../archive/manifest.h"
+#include "manifest.h"
 
 #include <stddef.h>
 #include <stdint.h>

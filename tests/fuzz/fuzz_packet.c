@@ -2,8 +2,8 @@
  * zstd decoders. Parses the input; when it parses, touches every chunk-table
  * entry and stream byte, and decodes stored and zstd bodies (model streams
  * need a model: the codec's own tests cover them). */
-#include "../archive/member.h"
-#include "../archive/packet.h"
+#include "member.h"
+#include "packet.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * statement written back must be byte for byte the signed part of the input
  * (the form is canonical: one byte sequence per statement), and checking its
  * signature must give an answer, never a crash. */
-#include "../verify/sig.h"
-#include "../verify/statement.h"
+#include "sig.h"
+#include "statement.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * prefix, one of them lacking some byte tokens); the rest is text.
  * encode_exact must round-trip or report SZARC_E_TOKENIZER, and an accepted
  * encoding must decode to the input again. */
-#include "../host/gguf.h"
-#include "../host/tokenizer.h"
+#include "gguf.h"
+#include "tokenizer.h"
 
 #include <stdint.h>
 #include <stdio.h>

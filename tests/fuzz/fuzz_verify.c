@@ -6,7 +6,7 @@
  * SZARC_OK (findings are results, not errors), every finding names a known
  * check and carries a terminated message, members come once each in
  * increasing order, none is expanded, and the summary counts them. */
-#include "../verify/audit.h"
+#include "audit.h"
 #include "input_fd.h"
 
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* cli_semantic.c: szarc atoms and szarc eval, over host/atoms.h: what
+/* cli_semantic.c: szarc atoms and szarc eval, over host/semantic/atoms.h: what
  * semantic mode would protect in a file, and how faithfully an expansion
  * keeps an original's atoms (docs/semantic.md); eval --archive adds what an
  * archive's member for the original costs. File names, member paths and

@@ -1,4 +1,4 @@
-/* szarc.c: the command line, a thin dispatcher over the libraries.
+/* szarc.c: the command line, a thin dispatcher over the job API (szarc.h).
  * Only this file maps statuses to exit codes (see usage()). Strings from
  * files and drivers (model names, paths, messages) are printed quoted in
  * text output and exactly in JSON (archive/quote.h). */
@@ -10,14 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "engine.h"
-#include "eval.h"
-#include "gguf.h"
-#include "model.h"
-#include "numerics.h"
 #include "quote.h"
-#include "tokenizer.h"
-#include "vk.h"
+#include "szarc.h"
 
 enum {
     EXIT_OK = 0,
@@ -102,17 +96,6 @@ static void usage(FILE *f)
             "  4  the requested device cannot be used\n");
 }
 
-static int status_exit(szarc_status st)
-{
-    if (st == SZARC_OK)
-        return EXIT_OK;
-    if (st == SZARC_E_VULKAN || st == SZARC_E_NODEVICE || st == SZARC_E_VALIDATION)
-        return EXIT_DEVICE;
-    if (st == SZARC_E_DETERMINISM)
-        return EXIT_FAIL;
-    return EXIT_USAGE;
-}
-
 static void hex(char *out, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -150,9 +133,9 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
             else {
                 char *end;
                 const long n = strtol(v, &end, 10);
-                if (*end || n < 1 || n > SZ_MAX_CTX) {
+                if (*end || n < 1 || n > SZARC_MAX_CONTEXT) {
                     szarc_fprintf_quoted(stderr, "szarc: %s %s: expected 1..%d\n", a, v,
-                                         SZ_MAX_CTX);
+                                         SZARC_MAX_CONTEXT);
                     return -1;
                 }
                 if (!strcmp(a, "--chunk"))
@@ -177,23 +160,21 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
     return 0;
 }
 
-static int load_model(const opts *o, szarc_model **m)
+/* The exit code of a failure to load or run a model (usage()). */
+static int model_exit(szarc_status st)
 {
-    char path[4096];
-    if (o->model)
-        snprintf(path, sizeof path, "%s", o->model);
-    else if (szarc_model_default_path(path, sizeof path)) {
-        szarc_fprintf_quoted(
-            stderr, "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
-            path);
-        return EXIT_NOMODEL;
+    switch (st) {
+    case SZARC_E_NOMEM:
+    case SZARC_E_IO: return EXIT_USAGE;
+    case SZARC_E_TOKENIZER:
+    case SZARC_E_DETERMINISM: return EXIT_FAIL;
+    case SZARC_E_VULKAN:
+    case SZARC_E_NODEVICE:
+    case SZARC_E_VALIDATION: return EXIT_DEVICE;
+    case SZARC_E_USAGE:
+    case SZARC_E_ARG: return EXIT_USAGE;
+    default: return EXIT_NOMODEL;
     }
-    szarc_err err = {0};
-    if (szarc_model_load(m, path, &err)) {
-        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
-        return err.status == SZARC_E_NOMEM || err.status == SZARC_E_IO ? EXIT_USAGE : EXIT_NOMODEL;
-    }
-    return EXIT_OK;
 }
 
 static int cmd_devices(int argc, char **argv)
@@ -201,10 +182,10 @@ static int cmd_devices(int argc, char **argv)
     opts o = {0};
     if (parse_opts(argc, argv, &o, 0))
         return EXIT_USAGE;
-    szarc_vk_device_info dev[16];
+    szarc_device dev[16];
     size_t n = 0;
     szarc_err err = {0};
-    szarc_status st = szarc_vk_list(dev, 16, &n, &err);
+    szarc_status st = szarc_devices(dev, 16, &n, &err);
     if (n > 16)
         n = 16;
     if (o.json) {
@@ -213,7 +194,7 @@ static int cmd_devices(int argc, char **argv)
             char id[16];
             snprintf(id, sizeof id, "vk:%u", dev[i].index);
             json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "device", id, "name", "",
-                                  "type", szarc_vk_dev_type_str(dev[i].type), "driver", "",
+                                  "type", dev[i].type, "driver", "",
                                   "vendor_id", (int)dev[i].vendor_id, "max_shared_bytes",
                                   (int)dev[i].max_shared_bytes, "compute", dev[i].has_compute);
             szarc_json_set_string(d, "name", dev[i].name);
@@ -232,7 +213,7 @@ static int cmd_devices(int argc, char **argv)
         szarc_fprintf_quoted(stdout, "no Vulkan device: %s\n", err.msg);
     for (size_t i = 0; !st && i < n; i++)
         szarc_fprintf_quoted(stdout, "vk:%u  %-40s %-10s %s%s\n", dev[i].index, dev[i].name,
-                             szarc_vk_dev_type_str(dev[i].type), dev[i].driver_info,
+                             dev[i].type, dev[i].driver_info,
                              dev[i].has_compute ? "" : "  (no compute queue)");
     printf("cpu   C reference (bit-identical to every Vulkan device)\n");
     return EXIT_OK;
@@ -243,50 +224,51 @@ static int cmd_model_info(int argc, char **argv)
     opts o = {0};
     if (parse_opts(argc, argv, &o, 0))
         return EXIT_USAGE;
-    szarc_model *m = NULL;
-    int rc = load_model(&o, &m);
-    if (rc)
-        return rc;
-    const szarc_mcfg *c = &m->cfg;
+    szarc_model_info mi;
+    szarc_err err = {0};
+    const szarc_status st = szarc_model_describe(o.model, &mi, &err);
+    if (st) {
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
+        return model_exit(st);
+    }
+    const szarc_model_info *c = &mi;
     char gsha[65], wsha[65], tsha[65];
-    hex(gsha, m->gguf_sha256, 32);
-    hex(wsha, m->weights_sha256, 32);
-    hex(tsha, m->tok_sha256, 32);
-    const char *arch = c->arch == SZARC_ARCH_QWEN2 ? "qwen2" : "llama";
+    hex(gsha, mi.gguf_sha256, 32);
+    hex(wsha, mi.weights_sha256, 32);
+    hex(tsha, mi.tokenizer_sha256, 32);
+    const char *arch = mi.architecture;
     if (o.json) {
         json_t *root = json_pack(
             "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}, s:I, "
             "s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i}}",
             "name", "", "path", "", "architecture", arch, "hyperparameters", "embedding_length",
             (int)c->d, "block_count", (int)c->n_layer, "head_count", (int)c->n_head,
-            "head_count_kv", (int)c->n_kv, "head_dim", (int)c->hd, "feed_forward_length",
-            (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length", (int)c->n_ctx, "rope",
-            c->rope_neox ? "neox" : "normal", "parameters", (json_int_t)m->n_params, "tokenizer",
-            "model", szarc_tok_kind(m->tok), "pre", "", "vocab_size",
-            (int)szarc_tok_vocab_size(m->tok), "sha256", tsha, "pin", "gguf_sha256", gsha,
-            "weights_sha256", wsha, "numerics_version", SZARC_NUMERICS_VERSION);
+            "head_count_kv", (int)c->n_kv, "head_dim", (int)c->head_dim, "feed_forward_length",
+            (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length", (int)c->context, "rope",
+            c->rope, "parameters", (json_int_t)c->parameters, "tokenizer",
+            "model", c->tokenizer, "pre", "", "vocab_size",
+            (int)c->tokenizer_vocab, "sha256", tsha, "pin", "gguf_sha256", gsha,
+            "weights_sha256", wsha, "numerics_version", SZARC_NUMERICS);
         /* from the GGUF file: exact, or with name_hex etc. when not UTF-8 */
-        szarc_json_set_string(root, "name", m->name);
-        szarc_json_set_string(root, "path", m->path);
-        szarc_json_set_string(json_object_get(root, "tokenizer"), "pre", szarc_tok_pre(m->tok));
+        szarc_json_set_string(root, "name", c->name);
+        szarc_json_set_string(root, "path", c->path);
+        szarc_json_set_string(json_object_get(root, "tokenizer"), "pre", c->tokenizer_pre);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(root);
     } else {
-        szarc_fprintf_quoted(stdout, "model          %s\n", m->name);
-        szarc_fprintf_quoted(stdout, "file           %s\n", m->path);
+        szarc_fprintf_quoted(stdout, "model          %s\n", c->name);
+        szarc_fprintf_quoted(stdout, "file           %s\n", c->path);
         printf("architecture   %s\n", arch);
-        printf("parameters     %llu\n", (unsigned long long)m->n_params);
+        printf("parameters     %llu\n", (unsigned long long)c->parameters);
         printf("dimensions     d %u, layers %u, heads %u (kv %u, head dim %u), ffn %u, vocab %u\n",
-               c->d, c->n_layer, c->n_head, c->n_kv, c->hd, c->d_ff, c->vocab);
-        printf("context        %u positions per stream\n", c->n_ctx);
+               c->d, c->n_layer, c->n_head, c->n_kv, c->head_dim, c->d_ff, c->vocab);
+        printf("context        %u positions per stream\n", c->context);
         szarc_fprintf_quoted(stdout, "tokenizer      %s (pre %s), %u tokens, sha256 %s\n",
-                             szarc_tok_kind(m->tok), szarc_tok_pre(m->tok),
-                             szarc_tok_vocab_size(m->tok), tsha);
+                             c->tokenizer, c->tokenizer_pre, c->tokenizer_vocab, tsha);
         printf("gguf sha256    %s\n", gsha);
-        printf("weights sha256 %s (numerics v%d)\n", wsha, SZARC_NUMERICS_VERSION);
+        printf("weights sha256 %s (numerics v%d)\n", wsha, SZARC_NUMERICS);
     }
-    szarc_model_destroy(m);
     return EXIT_OK;
 }
 
@@ -353,50 +335,20 @@ static int cmd_model_eval(int argc, char **argv)
     size_t len = 0;
     if (read_file(o.file, &text, &len))
         return EXIT_USAGE;
-    szarc_model *m = NULL;
-    int rc = load_model(&o, &m);
-    if (rc) {
-        free(text);
-        return rc;
-    }
     szarc_err err = {0};
-    int32_t *tok = NULL;
-    size_t n = 0;
-    szarc_engine *e = NULL;
-    if (szarc_tok_encode_exact(m->tok, text, len, &tok, &n, &err)) {
-        szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o.file, err.msg);
-        rc = EXIT_FAIL;
-        goto done;
-    }
-    uint32_t chunk = o.chunk ? o.chunk : m->cfg.n_ctx < 512 ? m->cfg.n_ctx : 512;
-    if (chunk > m->cfg.n_ctx)
-        chunk = m->cfg.n_ctx;
-    /* teacher forcing: several whole chunks per call; decoding: up to
-     * --streams (default 64) streams per step */
-    const uint32_t streams = o.streams ? o.streams : 64;
-    const szarc_engine_opts eo = {o.decode ? streams : (chunk * 4 > 1024 ? chunk * 4 : 1024),
-                                  o.decode ? streams : 1024 / chunk + 4, chunk};
-    if (szarc_engine_create(&e, m, o.device, &eo, 0, &err)) {
-        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
-        rc = status_exit(err.status);
-        goto done;
-    }
-    szarc_eval_result res;
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
-    const szarc_status est =
-        o.decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err)
-                 : szarc_eval_tokens(e, m, tok, n, chunk, &eo, progress, &pc, &res, &err);
-    if (est) {
-        szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o.file, err.msg);
-        rc = status_exit(err.status);
-        goto done;
-    }
-    double fbits = 0;
-    if (o.compare_float && szarc_eval_float(m, tok, n, chunk, &fbits, &err)) {
+    const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
+                                      o.compare_float, 0, o.file, NULL};
+    szarc_model_eval_result res;
+    const szarc_status st = szarc_model_eval(text, len, &eo, progress, &pc, &res, &err);
+    free(text);
+    if (st) {
         szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
-        rc = EXIT_USAGE;
-        goto done;
+        return model_exit(st);
     }
+    const size_t n = res.tokens;
+    const uint32_t chunk = res.chunk;
+    const double fbits = res.float_bits;
     char dig[65];
     hex(dig, res.digest, 32);
     const double bpb = len ? res.bits / len : 0, tps = res.seconds > 0 ? n / res.seconds : 0;
@@ -405,10 +357,10 @@ static int cmd_model_eval(int argc, char **argv)
             json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:i, s:I, s:i}", "file", "",
                       "model", "", "tokens", (json_int_t)n, "bytes", (json_int_t)len, "bits",
                       res.bits, "bits_per_byte", bpb, "tokens_per_s", tps, "device",
-                      szarc_engine_device(e), "digest", dig, "chunk", (int)chunk, "chunks",
-                      (json_int_t)res.chunks, "numerics_version", SZARC_NUMERICS_VERSION);
+                      res.device, "digest", dig, "chunk", (int)chunk, "chunks",
+                      (json_int_t)res.chunks, "numerics_version", SZARC_NUMERICS);
         szarc_json_set_string(root, "file", o.file);
-        szarc_json_set_string(root, "model", m->name);
+        szarc_json_set_string(root, "model", res.model);
         json_object_set_new(root, "mode", json_string(o.decode ? "decode" : "teacher-forced"));
         if (o.compare_float) {
             json_object_set_new(root, "float_bits", json_real(fbits));
@@ -423,7 +375,7 @@ static int cmd_model_eval(int argc, char **argv)
         szarc_fprintf_quoted(stdout,
                              "file           %s (%zu bytes, %zu tokens, %llu chunks of <= %u)\n",
                              o.file, len, n, (unsigned long long)res.chunks, chunk);
-        szarc_fprintf_quoted(stdout, "device         %s\n", szarc_engine_device(e));
+        szarc_fprintf_quoted(stdout, "device         %s\n", res.device);
         printf("bits per byte  %.4f (%.0f bits)\n", bpb, res.bits);
         if (o.compare_float)
             printf("float32        %.4f bits per byte; integer path costs %+.2f%%\n",
@@ -431,12 +383,7 @@ static int cmd_model_eval(int argc, char **argv)
         printf("speed          %.0f tokens/s\n", tps);
         printf("digest         %s\n", dig);
     }
-done:
-    szarc_engine_destroy(e);
-    free(tok);
-    szarc_model_destroy(m);
-    free(text);
-    return rc;
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -451,7 +398,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS_VERSION);
+        printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS);
         return EXIT_OK;
     }
     if (!strcmp(cmd, "create"))

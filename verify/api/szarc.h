@@ -374,4 +374,92 @@ szarc_status szarc_verify(int fd, const szarc_verify_opts *opts, const szarc_ver
 szarc_status szarc_keygen(uint8_t fingerprint[SZARC_KEY_FINGERPRINT_SIZE], const char *path,
                           int force, szarc_err *err);
 
+/*-*********************************************************
+ *  Models and devices
+ ***********************************************************/
+
+/* The version of docs/numerics.md this library implements: the arithmetic
+ * from token ids to the coder's frequency tables. */
+#define SZARC_NUMERICS 1
+
+/* The most positions per stream any model is run with (a chunk's length). */
+#define SZARC_MAX_CONTEXT 2048
+
+/* A Vulkan device as `szarc devices` shows it. */
+typedef struct {
+    uint32_t index;             /* N in "vk:N" */
+    char name[256];
+    const char *type;           /* "discrete", "integrated", "virtual", "cpu", "other" */
+    char driver_info[256];
+    uint32_t vendor_id;
+    uint32_t max_shared_bytes;
+    int has_compute;            /* 0: no compute queue, szarc cannot use it */
+} szarc_device;
+
+/*! szarc_devices() :
+ * Lists the Vulkan devices (through a temporary instance): up to cap into
+ * out, the total into *n (which may exceed cap). The C reference ("cpu") is
+ * always there and not listed.
+ * @return SZARC_OK; SZARC_E_NODEVICE when Vulkan is unusable (no loader, no
+ *         driver), with the reason in err. */
+szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *err);
+
+typedef struct {
+    char name[128];             /* general.name, as stored (may not be UTF-8) */
+    char path[1024];
+    const char *architecture;   /* "llama", "qwen2" */
+    uint64_t parameters;
+    uint32_t d, n_layer, n_head, n_kv, head_dim, d_ff, vocab;
+    uint32_t context;           /* positions per stream */
+    const char *rope;           /* "normal", "neox" */
+    const char *tokenizer;      /* "gpt2", "llama" */
+    char tokenizer_pre[64];
+    uint32_t tokenizer_vocab;
+    uint8_t tokenizer_sha256[32];
+    uint8_t gguf_sha256[32];    /* the pin: the file */
+    uint8_t weights_sha256[32]; /* the pin: the integer weights (numerics version) */
+} szarc_model_info;
+
+/*! szarc_model_describe() :
+ * Loads the model file `path` (NULL: the default model: $SZARC_MODEL, the
+ * installed one, then models/ of the source tree) and describes it.
+ * @return SZARC_OK; SZARC_E_NOTFOUND when there is no model (err names
+ *         where it looked); SZARC_E_MODEL, SZARC_E_FORMAT, ... for a file
+ *         that is not a usable model; SZARC_E_IO. */
+szarc_status szarc_model_describe(const char *path, szarc_model_info *info, szarc_err *err);
+
+typedef struct {
+    const char *model;          /* a GGUF file, or NULL: the default model */
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    uint32_t chunk;             /* 0: min(512, the model's context); larger: clamped */
+    int decode;                 /* 1: step token by token as a decoder does */
+    uint32_t streams;           /* streams stepped together when decoding; 0: 64 */
+    int compare_float;          /* also the float32 reference's bits */
+    int quiet;                  /* no warning when falling back to the C reference */
+    const char *name;           /* the text's name, to prefix its messages; may be NULL */
+    const atomic_int *cancel;   /* may be NULL */
+} szarc_model_eval_opts;
+
+typedef struct {
+    char model[128];            /* the model's name */
+    char device[128];
+    uint64_t bytes, tokens, chunks;
+    uint32_t chunk;
+    double bits;                /* the ideal code length under the integer model */
+    double float_bits;          /* with compare_float: under float32 */
+    double seconds;             /* wall time of the forward passes */
+    uint8_t digest[32];         /* sha256 over every frequency table, in order */
+} szarc_model_eval_result;
+
+/*! szarc_model_eval() :
+ * Evaluates the model on text[0..len): tokenizes it exactly, cuts it into
+ * chunks and computes every position's frequency table, their digest (equal
+ * on every device: docs/numerics.md) and the bits a coder would spend.
+ * progress (may be NULL) gets the tokens done of the total.
+ * @return SZARC_OK; SZARC_E_TOKENIZER when the tokenizer cannot represent
+ *         the text exactly; model and device errors; SZARC_E_CANCELLED. */
+szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model_eval_opts *opts,
+                              void (*progress)(void *ctx, uint64_t done, uint64_t total),
+                              void *ctx, szarc_model_eval_result *res, szarc_err *err);
+
 #endif /* SZARC_H */

@@ -5,7 +5,7 @@
  * Reads every compiled kernel, checks it, reflects the facts the runtime needs
  * (storage-buffer bindings, push-constant block size, local size, shared memory,
  * capabilities) and writes OUT.c holding one `static const uint32_t` array per
- * module and the table `szarc_spirv_blobs[]` declared in host/spirv_blobs.h.
+ * module and the table `szarc_spirv_blobs[]` declared in host/vk/spirv_blobs.h.
  *
  * Checks that fail the build (exit status 1, one line on stderr naming the file):
  *  - not a SPIR-V module, truncated instruction, no GLCompute entry point "main";
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_BINDINGS 16 /* = SZARC_SPIRV_MAX_BINDINGS in host/spirv_blobs.h */
+#define MAX_BINDINGS 16 /* = SZARC_SPIRV_MAX_BINDINGS in host/vk/spirv_blobs.h */
 
 /* SPIR-V opcodes, storage classes and decorations used below (SPIR-V 1.3 spec). */
 enum {
@@ -40,11 +40,11 @@ enum { DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_ARRAY_STRIDE = 6, DEC_BUILTIN = 
        DEC_BINDING = 33, DEC_DESCRIPTOR_SET = 34, DEC_OFFSET = 35 };
 enum { MODE_LOCAL_SIZE = 17, MODE_LOCAL_SIZE_ID = 38, BUILTIN_WORKGROUP_SIZE = 25 };
 enum { DIM_BUFFER = 5, FORMAT_R32I = 24, FORMAT_R32UI = 33 };
-/* binding kinds, = SZARC_SPIRV_* in host/spirv_blobs.h */
+/* binding kinds, = SZARC_SPIRV_* in host/vk/spirv_blobs.h */
 enum { K_STORAGE_BUFFER = 0, K_UNIFORM_TEXEL_U32 = 1, K_UNIFORM_TEXEL_I32 = 2,
        K_STORAGE_TEXEL_U32 = 3, K_STORAGE_TEXEL_I32 = 4 };
 
-/* Capability bits, = SZARC_SPIRV_CAP_* in host/spirv_blobs.h. */
+/* Capability bits, = SZARC_SPIRV_CAP_* in host/vk/spirv_blobs.h. */
 enum { CAP_INT64 = 1, CAP_INT16 = 2, CAP_INT8 = 4, CAP_STORAGE8 = 8, CAP_STORAGE16 = 16,
        CAP_SUBGROUP = 32 };
 

@@ -1,0 +1,83 @@
+/* codec.h: model-driven coding of one member's bytes as independent chunk
+ * streams (exact mode), and batched decoding of many members at once.
+ *
+ * Encoding: the text is tokenized (the tokenizer must round-trip it exactly,
+ * else SZARC_E_TOKENIZER and the caller stores the member another way), cut
+ * into chunks of at most `chunk` tokens, every chunk is evaluated
+ * teacher-forced (all positions in parallel, several chunks per forward call)
+ * and its tokens are range-coded with the frequency tables of
+ * szarc_freq_from_logits() (host/coder/rc.h). Each chunk is an independent stream.
+ *
+ * Decoding: all open streams of all given members advance together, one
+ * batched forward pass per step (one row per stream), so throughput grows
+ * with the number of streams.
+ *
+ * Untrusted input: decoding reads only the stream bytes it is given, never
+ * past them, and reports SZARC_E_FORMAT for a stream that ends early, decodes
+ * a token outside the vocabulary, or leaves unread bytes or a final state
+ * that does not match. */
+#ifndef SZARC_CODEC_H
+#define SZARC_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "model.h"
+#include "status.h"
+
+typedef struct {
+    uint32_t chunk;          /* most tokens per chunk */
+    uint64_t n_tokens;
+    uint32_t n_chunks;
+    uint32_t *chunk_tokens;  /* [n_chunks] tokens in each chunk */
+    uint8_t **streams;       /* [n_chunks] coded bytes */
+    size_t *stream_len;      /* [n_chunks] */
+    double ideal_bits;       /* sum of -log2(freq/2^24): the coder's target */
+} szarc_coded;
+
+/* Progress: tokens done / total, called after each forward pass. */
+typedef void (*szarc_codec_progress)(void *ctx, uint64_t done, uint64_t total);
+
+/*! szarc_codec_encode() :
+ * Fills *out (free with szarc_coded_free). The engine must have been created
+ * with max_pos >= chunk and max_rows >= chunk.
+ * @return SZARC_OK; SZARC_E_TOKENIZER when the text is not exactly
+ *         representable; engine errors. */
+szarc_status szarc_codec_encode(szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *o, const uint8_t *text, size_t len,
+                                uint32_t chunk, szarc_codec_progress progress, void *pctx,
+                                szarc_coded *out, szarc_err *err);
+
+/*! szarc_codec_encode_freq() :
+ * As szarc_codec_encode(); with freq_out not NULL it also receives, for every
+ * token, the frequency (out of 2^24) the coder gave it (n_tokens entries,
+ * malloc'd; the caller frees). */
+szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, const uint8_t *text, size_t len,
+                                     uint32_t chunk, szarc_codec_progress progress, void *pctx,
+                                     szarc_coded *out, uint32_t **freq_out, szarc_err *err);
+
+void szarc_coded_free(szarc_coded *c);
+
+typedef struct {
+    const szarc_coded *in;   /* streams of one member, or of consecutive chunks of it */
+    int part;                /* 0: `in` starts the member; 1: it continues it (see
+                              * szarc_tok_decode_part) */
+    uint64_t max_out;        /* most bytes `in` may decode to (checked before the bytes
+                              * are allocated) */
+    uint8_t *out;            /* decoded bytes (malloc'd; caller frees) */
+    size_t out_len;
+    szarc_status status;     /* per member: a bad member does not stop the others */
+    szarc_err err;
+} szarc_decode_job;
+
+/*! szarc_codec_decode() :
+ * Decodes every job's streams, all streams of all jobs stepped together.
+ * @return SZARC_OK if the engine ran (check each job's status), or the
+ *         engine's error. */
+szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *o, szarc_decode_job *jobs, size_t n_jobs,
+                                szarc_codec_progress progress, void *pctx, szarc_err *err);
+
+#endif

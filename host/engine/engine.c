@@ -1,0 +1,145 @@
+/* engine.c: backend choice and the logits-to-frequencies stage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "backend.h"
+#include "numerics.h"
+
+struct szarc_engine {
+    szarc_backend *b;
+    const szarc_model *m;
+    szarc_engine_opts o; /* max_pos resolved */
+    int vulkan;
+    char device[256];
+};
+
+szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
+                                 const szarc_engine_opts *opts, int quiet, szarc_err *err)
+{
+    *out = NULL;
+    if (!device)
+        device = "auto";
+    if (opts->max_rows == 0 || opts->max_slots == 0)
+        return szarc_err_set(err, SZARC_E_ARG, "engine: max_rows and max_slots must be > 0");
+    szarc_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return szarc_err_set(err, SZARC_E_NOMEM, "engine: out of memory");
+    const szarc_backend_opts bo = {opts->max_rows, opts->max_slots,
+                                   szarc_engine_max_pos(m, opts)};
+    szarc_status st;
+    if (!strcmp(device, "cpu")) {
+        st = szarc_ref_create(&e->b, m, &bo, err);
+    } else if (!strcmp(device, "auto") || !strncmp(device, "vk:", 3)) {
+        st = szarc_vkfwd_create(&e->b, m, device, &bo, err);
+        if (st == SZARC_E_NODEVICE && !strcmp(device, "auto")) {
+            if (!quiet)
+                fprintf(stderr, "szarc: warning: %s; using the C reference (identical results)\n",
+                        err ? err->msg : "no Vulkan device");
+            st = szarc_ref_create(&e->b, m, &bo, err);
+        } else if (!st) {
+            e->vulkan = 1;
+        }
+    } else {
+        st = szarc_err_set(err, SZARC_E_USAGE,
+                           "unknown device \"%s\" (expected auto, cpu or vk:N)", device);
+    }
+    if (st) {
+        free(e);
+        return st;
+    }
+    e->m = m;
+    e->o = *opts;
+    e->o.max_pos = szarc_engine_max_pos(m, opts);
+    snprintf(e->device, sizeof e->device, "%s", e->vulkan ? e->b->name : "cpu (C reference)");
+    *out = e;
+    return SZARC_OK;
+}
+
+void szarc_engine_destroy(szarc_engine *e)
+{
+    if (!e)
+        return;
+    if (e->b)
+        e->b->destroy(e->b);
+    free(e);
+}
+
+const char *szarc_engine_device(const szarc_engine *e) { return e->device; }
+int szarc_engine_is_vulkan(const szarc_engine *e) { return e->vulkan; }
+
+szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_t *tok,
+                                  const uint32_t *slot, const uint32_t *pos, int32_t *z,
+                                  szarc_err *err)
+{
+    if (n_rows == 0)
+        return SZARC_OK;
+    if (n_rows > e->o.max_rows)
+        return szarc_err_set(err, SZARC_E_ARG, "forward: %u rows, at most %u", n_rows,
+                             e->o.max_rows);
+    for (uint32_t r = 0; r < n_rows; r++) {
+        if (tok[r] < 0 || (uint32_t)tok[r] >= e->m->cfg.vocab || slot[r] >= e->o.max_slots ||
+            pos[r] >= e->o.max_pos)
+            return szarc_err_set(err, SZARC_E_ARG,
+                                 "forward: row %u (token %d, slot %u, position %u) out of range",
+                                 r, tok[r], slot[r], pos[r]);
+    }
+    return e->b->forward(e->b, n_rows, tok, slot, pos, z, err);
+}
+
+uint32_t szarc_engine_max_pos(const szarc_model *m, const szarc_engine_opts *o)
+{
+    return o->max_pos && o->max_pos < m->cfg.n_ctx ? o->max_pos : m->cfg.n_ctx;
+}
+
+uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, size_t *at,
+                            uint32_t chunk, uint32_t k, int32_t *in, uint32_t *slot,
+                            uint32_t *pos)
+{
+    uint32_t rows = 0;
+    for (uint32_t c = 0; c < k && *at < n; c++) {
+        const size_t len = n - *at < chunk ? n - *at : chunk;
+        for (size_t p = 0; p < len; p++) {
+            in[rows] = p == 0 ? m->start_token : tok[*at + p - 1];
+            slot[rows] = c;
+            pos[rows] = (uint32_t)p;
+            rows++;
+        }
+        *at += len;
+    }
+    return rows;
+}
+
+szarc_status szarc_freq_from_logits(const uint32_t *lut, const int32_t *z, uint32_t vocab,
+                                    uint32_t *freq)
+{
+    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
+        return SZARC_E_DETERMINISM;
+    int32_t zmax = z[0];
+    uint32_t arg = 0;
+    for (uint32_t v = 1; v < vocab; v++) {
+        if (z[v] > zmax) {
+            zmax = z[v];
+            arg = v;
+        }
+    }
+    uint64_t sum = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        const uint32_t d = (uint32_t)zmax - (uint32_t)z[v];
+        const uint32_t n = d >> 16;
+        const uint32_t ev = n >= 31 ? 0 : lut[(d & 0xFFFFu) >> (16 - SZ_EXP2_BITS)] >> n;
+        freq[v] = ev; /* temporarily */
+        sum += ev;
+    }
+    const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    uint64_t total = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        freq[v] = 1 + (uint32_t)(((uint64_t)freq[v] * room) / sum);
+        total += freq[v];
+    }
+    if (total > SZ_FREQ_TOTAL)
+        return SZARC_E_DETERMINISM;
+    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
+    return SZARC_OK;
+}

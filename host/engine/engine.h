@@ -1,0 +1,65 @@
+/* engine.h: the forward pass behind one interface, on the C reference or on
+ * a Vulkan device. Both give bit-identical logits by construction
+ * (docs/numerics.md); the tests prove it.
+ *
+ * The engine evaluates a batch of rows. Row i feeds token tok[i] at position
+ * pos[i] of stream slot[i] and yields that position's logits (int32, Q16
+ * log2 units, model vocab entries). A stream's key/value cache lives in its
+ * slot, so a batch may hold a whole chunk (teacher forcing, all positions in
+ * parallel) or one position of each of many streams (decoding). Rule: every
+ * position before pos[i] of slot[i] was fed in an earlier call since the
+ * slot was reset, or is in the same batch. Rows are checked here (token,
+ * slot and position in range) before any backend sees them. */
+#ifndef SZARC_ENGINE_H
+#define SZARC_ENGINE_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "status.h"
+
+typedef struct szarc_engine szarc_engine;
+
+typedef struct {
+    uint32_t max_rows;  /* rows per forward call */
+    uint32_t max_slots; /* streams with a cache */
+    uint32_t max_pos;   /* positions per stream; 0 means the model's n_ctx */
+} szarc_engine_opts;
+
+/*! szarc_engine_create() :
+ * device: "cpu" (C reference), "auto" (best Vulkan device, else cpu with one
+ * warning on stderr unless quiet), or "vk:N". The model must outlive the
+ * engine. */
+szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
+                                 const szarc_engine_opts *opts, int quiet, szarc_err *err);
+void szarc_engine_destroy(szarc_engine *e);
+
+/*! szarc_engine_device() : "cpu (C reference)" or the Vulkan device name. */
+const char *szarc_engine_device(const szarc_engine *e);
+int szarc_engine_is_vulkan(const szarc_engine *e);
+
+/*! szarc_engine_forward() : z receives n_rows * vocab logits. */
+szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_t *tok,
+                                  const uint32_t *slot, const uint32_t *pos, int32_t *z,
+                                  szarc_err *err);
+
+/*! szarc_engine_max_pos() : positions per stream the options give (0 = n_ctx). */
+uint32_t szarc_engine_max_pos(const szarc_model *m, const szarc_engine_opts *o);
+
+/*! szarc_rows_teacher() :
+ * Teacher-forcing rows for up to k chunks of tok[*at..n), chunk c in slot c:
+ * position p feeds the start token (p = 0) or the previous token, so row r
+ * predicts tok[start + r]. Advances *at past the chunks taken.
+ * @return the number of rows written to in, slot and pos (k * chunk at most). */
+uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, size_t *at,
+                            uint32_t chunk, uint32_t k, int32_t *in, uint32_t *slot,
+                            uint32_t *pos);
+
+/*! szarc_freq_from_logits() :
+ * The coder's frequency table for one position (docs/numerics.md 3.9):
+ * freq[v] >= 1 and the sum is exactly SZ_FREQ_TOTAL.
+ * @return SZARC_OK, or SZARC_E_DETERMINISM if an invariant fails. */
+szarc_status szarc_freq_from_logits(const uint32_t *exp2_lut, const int32_t *z, uint32_t vocab,
+                                    uint32_t *freq);
+
+#endif

@@ -1,0 +1,380 @@
+/* forward_ref.c: the C reference forward pass, the executable form of
+ * docs/numerics.md section 3. Each stage is one function named after the
+ * shader that implements it on Vulkan (shaders/<stage>.comp) and computes the
+ * same integers. Reads top to bottom like the maths of a llama block. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "numerics.h"
+
+typedef struct {
+    szarc_backend base;
+    const szarc_model *m;
+    szarc_backend_opts o;
+    uint32_t max_pos;
+    uint32_t n_threads;
+    /* activations, [max_rows][...] */
+    int32_t *h;      /* d: residual stream, Q16 */
+    int8_t *xq;      /* max(d, d_ff, n_head*hd) padded: quantized matmul input */
+    sz_scale *t;     /* per row scale of xq */
+    int32_t *qkv;    /* (n_head + 2 n_kv) * hd */
+    int32_t *att;    /* n_head * hd, Q26 */
+    int32_t *gu;     /* 2 * d_ff, then the SwiGLU product in the first d_ff */
+    uint32_t xq_stride;
+    /* per-thread attention scratch */
+    int32_t *zscr;   /* [n_threads][SZ_MAX_CTX] */
+    /* key/value cache, [slot][layer][pos][kv head] */
+    int8_t *kq;      /* hd each */
+    sz_scale *kt;
+    int32_t *v;      /* hd each, Q11 */
+} ref_backend;
+
+static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint32_t pos,
+                       uint32_t head)
+{
+    const szarc_mcfg *c = &b->m->cfg;
+    return (((size_t)slot * c->n_layer + layer) * b->max_pos + pos) * c->n_kv + head;
+}
+
+/* The hot loops are compiled twice on x86-64 (AVX2 and baseline) and the
+ * loader picks one; integer results are the same either way. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#define SZ_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define SZ_HOT
+#endif
+
+/* ---- a tiny parallel-for over [0, n) ---- */
+
+typedef struct {
+    void (*fn)(void *ctx, uint32_t lo, uint32_t hi, uint32_t tid);
+    void *ctx;
+    uint32_t n, tid, parts;
+} pf_job;
+
+static void *pf_thread(void *arg)
+{
+    pf_job *j = arg;
+    const uint32_t lo = (uint32_t)((uint64_t)j->n * j->tid / j->parts);
+    const uint32_t hi = (uint32_t)((uint64_t)j->n * (j->tid + 1) / j->parts);
+    if (lo < hi)
+        j->fn(j->ctx, lo, hi, j->tid);
+    return NULL;
+}
+
+static void parallel_for(uint32_t threads, uint32_t n,
+                         void (*fn)(void *, uint32_t, uint32_t, uint32_t), void *ctx)
+{
+    enum { MAXT = 64 };
+    if (threads > MAXT)
+        threads = MAXT;
+    if (threads <= 1 || n < 2) {
+        if (n)
+            fn(ctx, 0, n, 0);
+        return;
+    }
+    pthread_t th[MAXT];
+    pf_job jobs[MAXT];
+    uint32_t started = 0;
+    for (uint32_t t = 0; t < threads; t++) {
+        jobs[t] = (pf_job){fn, ctx, n, t, threads};
+        if (t == 0)
+            continue;
+        if (pthread_create(&th[t], NULL, pf_thread, &jobs[t]) != 0)
+            break;
+        started = t;
+    }
+    /* Threads that failed to start: run their share here. Results do not
+     * depend on the split: every element is computed independently. */
+    for (uint32_t t = started + 1; t < threads; t++)
+        pf_thread(&jobs[t]);
+    pf_thread(&jobs[0]);
+    for (uint32_t t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* ---- stages ---- */
+
+/* embed: h = emb[tok] rescaled to Q16 */
+static void stage_embed(ref_backend *b, uint32_t n, const int32_t *tok)
+{
+    const szarc_qmat *E = &b->m->emb;
+    const uint32_t d = b->m->cfg.d;
+    for (uint32_t r = 0; r < n; r++) {
+        const int8_t *w = E->w + (size_t)tok[r] * E->cols_pad;
+        const unsigned s = sz_clamp_shift(E->e[tok[r]]);
+        for (uint32_t i = 0; i < d; i++)
+            b->h[(size_t)r * d + i] = sz_mulshift(w[i], E->m[tok[r]], s);
+    }
+}
+
+/* quant: rows of x (width n, stride xs) to int8 rows of xq */
+static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
+                        uint32_t xs, int rms, int32_t f)
+{
+    for (uint32_t r = 0; r < rows; r++) {
+        int8_t *q = b->xq + (size_t)r * b->xq_stride;
+        b->t[r] = sz_quant_row(q, x + (size_t)r * xs, n, rms, f, b->m->cfg.sqrt_d_q8);
+        memset(q + n, 0, b->xq_stride - n);
+    }
+}
+
+typedef struct {
+    ref_backend *b;
+    const szarc_qmat *W;
+    uint32_t rows;
+    int32_t *y;
+    uint32_t ys;
+    int add;
+} mm_ctx;
+
+SZ_HOT static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const mm_ctx *c = arg;
+    const szarc_qmat *W = c->W;
+    for (uint32_t j = lo; j < hi; j++) {
+        const int8_t *w = W->w + (size_t)j * W->cols_pad;
+        for (uint32_t r = 0; r < c->rows; r++) {
+            const int8_t *x = c->b->xq + (size_t)r * c->b->xq_stride;
+            int32_t acc = 0;
+            for (uint32_t i = 0; i < W->cols_pad; i++)
+                acc += (int32_t)w[i] * (int32_t)x[i];
+            int32_t y = sz_requant(acc, c->b->t[r], W->m[j], W->e[j]);
+            if (W->bias)
+                y = sz_sat((int64_t)y + W->bias[j]);
+            int32_t *dst = c->y + (size_t)r * c->ys + j;
+            *dst = c->add ? sz_sat((int64_t)*dst + y) : y;
+        }
+    }
+}
+
+/* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]) */
+static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t rows, int32_t *y,
+                         uint32_t ys, int add)
+{
+    mm_ctx c = {b, W, rows, y, ys, add};
+    parallel_for(b->n_threads, W->rows, mm_part, &c);
+}
+
+/* rope: rotate the q and k heads of every row by its position */
+static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
+{
+    const szarc_mcfg *c = &b->m->cfg;
+    const uint32_t half = c->hd / 2, heads = c->n_head + c->n_kv;
+    const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
+    for (uint32_t r = 0; r < rows; r++) {
+        const int32_t *tab = b->m->rope + (size_t)pos[r] * half * 2;
+        for (uint32_t h = 0; h < heads; h++) {
+            int32_t *x = b->qkv + (size_t)r * w + (size_t)h * c->hd;
+            for (uint32_t i = 0; i < half; i++) {
+                const uint32_t ia = c->rope_neox ? i : 2 * i;
+                const uint32_t ib = c->rope_neox ? i + half : 2 * i + 1;
+                const int64_t xa = x[ia], xb = x[ib];
+                const int64_t cs = tab[2 * i], sn = tab[2 * i + 1];
+                const int64_t rnd = (int64_t)1 << (SZ_F_ROPE - 1);
+                x[ia] = sz_sat(sz_asr64(xa * cs - xb * sn + rnd, SZ_F_ROPE));
+                x[ib] = sz_sat(sz_asr64(xa * sn + xb * cs + rnd, SZ_F_ROPE));
+            }
+        }
+    }
+}
+
+/* kvstore: quantize each k head, convert each v head to Q11, into the cache */
+static void stage_kvstore(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
+                          const uint32_t *pos)
+{
+    const szarc_mcfg *c = &b->m->cfg;
+    const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
+    for (uint32_t r = 0; r < rows; r++) {
+        for (uint32_t h = 0; h < c->n_kv; h++) {
+            const size_t ki = kv_index(b, slot[r], layer, pos[r], h);
+            const int32_t *k = b->qkv + (size_t)r * w + (size_t)(c->n_head + h) * c->hd;
+            const int32_t *v = k + (size_t)c->n_kv * c->hd;
+            b->kt[ki] = sz_quant_row(b->kq + ki * c->hd, k, c->hd, 0, SZ_F_ACT, 0);
+            for (uint32_t i = 0; i < c->hd; i++) {
+                int64_t q = sz_asr64((int64_t)v[i] + (1 << (SZ_F_ACT - SZ_F_V - 1)),
+                                     SZ_F_ACT - SZ_F_V);
+                q = q > SZ_V_MAX ? SZ_V_MAX : q < -SZ_V_MAX ? -SZ_V_MAX : q;
+                b->v[ki * c->hd + i] = (int32_t)q;
+            }
+        }
+    }
+}
+
+typedef struct {
+    ref_backend *b;
+    uint32_t layer;
+    const uint32_t *slot, *pos;
+} att_ctx;
+
+SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const att_ctx *a = arg;
+    ref_backend *b = a->b;
+    const szarc_mcfg *c = &b->m->cfg;
+    const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd, group = c->n_head / c->n_kv;
+    int32_t *z = b->zscr + (size_t)tid * SZ_MAX_CTX;
+    int8_t qq[SZ_MAX_HEAD_DIM];
+    for (uint32_t item = lo; item < hi; item++) {
+        const uint32_t r = item / c->n_head, h = item % c->n_head, kvh = h / group;
+        const uint32_t np = a->pos[r] + 1;
+        const sz_scale tq = sz_quant_row(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd,
+                                         0, SZ_F_ACT, 0);
+        int32_t zmax = -SZ_ACT_MAX;
+        for (uint32_t t = 0; t < np; t++) {
+            const size_t ki = kv_index(b, a->slot[r], a->layer, t, kvh);
+            const int8_t *k = b->kq + ki * c->hd;
+            int32_t s = 0;
+            for (uint32_t i = 0; i < c->hd; i++)
+                s += (int32_t)qq[i] * (int32_t)k[i];
+            const sz_scale tk = b->kt[ki];
+            const int32_t a1 = sz_mulshift(s, tk.m, 24);
+            z[t] = sz_mulshift(a1, tq.m, sz_clamp_shift(tq.e + tk.e - 40));
+            if (z[t] > zmax)
+                zmax = z[t];
+        }
+        uint32_t sum = 0;
+        for (uint32_t t = 0; t < np; t++) {
+            z[t] = (int32_t)sz_exp2neg_q15(b->m->exp2_lut, (uint32_t)zmax - (uint32_t)z[t]);
+            sum += (uint32_t)z[t];
+        }
+        int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
+        for (uint32_t i = 0; i < c->hd; i++)
+            o[i] = 0;
+        for (uint32_t t = 0; t < np; t++) {
+            const int32_t p = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
+            const int32_t *v = b->v + kv_index(b, a->slot[r], a->layer, t, kvh) * c->hd;
+            for (uint32_t i = 0; i < c->hd; i++)
+                o[i] += p * v[i];
+        }
+    }
+}
+
+/* attn: softmax(q k) v for every (row, head); output Q26 */
+static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
+                       const uint32_t *pos)
+{
+    att_ctx a = {b, layer, slot, pos};
+    parallel_for(b->n_threads, rows * b->m->cfg.n_head, att_part, &a);
+}
+
+/* swiglu: a = silu(gate) * up, in place in the gate half */
+static void stage_swiglu(ref_backend *b, uint32_t rows)
+{
+    const uint32_t f = b->m->cfg.d_ff;
+    for (uint32_t r = 0; r < rows; r++) {
+        int32_t *g = b->gu + (size_t)r * 2 * f;
+        for (uint32_t i = 0; i < f; i++) {
+            const int32_t s = sz_sigmoid_q15(b->m->exp2_lut, g[i]);
+            const int32_t silu = sz_mulshift(g[i], s, 15);
+            g[i] = sz_mulshift(silu, g[f + i], 16);
+        }
+    }
+}
+
+static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *tok,
+                                const uint32_t *slot, const uint32_t *pos, int32_t *z,
+                                szarc_err *err)
+{
+    ref_backend *b = (ref_backend *)base;
+    const szarc_model *m = b->m;
+    const szarc_mcfg *c = &m->cfg;
+    /* rows were checked by szarc_engine_forward() */
+    const uint32_t wqkv = (c->n_head + 2 * c->n_kv) * c->hd;
+    stage_embed(b, n, tok);
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const szarc_qlayer *L = &m->layer[l];
+        /* attention block */
+        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+        stage_matmul(b, &L->qkv, n, b->qkv, wqkv, 0);
+        stage_rope(b, n, pos);
+        stage_kvstore(b, n, l, slot, pos);
+        stage_attn(b, n, l, slot, pos);
+        stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
+        stage_matmul(b, &L->o, n, b->h, c->d, 1);
+        /* feed-forward block */
+        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+        stage_matmul(b, &L->gu, n, b->gu, 2 * c->d_ff, 0);
+        stage_swiglu(b, n);
+        stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
+        stage_matmul(b, &L->down, n, b->h, c->d, 1);
+    }
+    stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+    stage_matmul(b, &m->head, n, z, c->vocab, 0);
+    return SZARC_OK;
+}
+
+static void ref_destroy(szarc_backend *base)
+{
+    ref_backend *b = (ref_backend *)base;
+    if (!b)
+        return;
+    free(b->h);
+    free(b->xq);
+    free(b->t);
+    free(b->qkv);
+    free(b->att);
+    free(b->gu);
+    free(b->zscr);
+    free(b->kq);
+    free(b->kt);
+    free(b->v);
+    free(b);
+}
+
+static uint32_t default_threads(void)
+{
+    const char *s = getenv("SZARC_THREADS");
+    if (s && *s) {
+        const long v = strtol(s, NULL, 10);
+        if (v >= 1 && v <= 64)
+            return (uint32_t)v;
+    }
+    return 2;
+}
+
+szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
+                              const szarc_backend_opts *o, szarc_err *err)
+{
+    *out = NULL;
+    const szarc_mcfg *c = &m->cfg;
+    ref_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+    b->base.name = "cpu";
+    b->base.forward = ref_forward;
+    b->base.destroy = ref_destroy;
+    b->m = m;
+    b->o = *o;
+    b->n_threads = default_threads();
+    b->max_pos = o->max_pos;
+    uint32_t xw = c->d;
+    if (c->d_ff > xw)
+        xw = c->d_ff;
+    if (c->n_head * c->hd > xw)
+        xw = c->n_head * c->hd;
+    b->xq_stride = (xw + 3) & ~3u;
+    const size_t R = o->max_rows;
+    const size_t cache = (size_t)o->max_slots * c->n_layer * b->max_pos * c->n_kv;
+    b->h = malloc(R * c->d * sizeof *b->h);
+    b->xq = malloc(R * b->xq_stride);
+    b->t = malloc(R * sizeof *b->t);
+    b->qkv = malloc(R * (c->n_head + 2 * c->n_kv) * c->hd * sizeof *b->qkv);
+    b->att = malloc(R * c->n_head * c->hd * sizeof *b->att);
+    b->gu = malloc(R * 2 * c->d_ff * sizeof *b->gu);
+    b->zscr = malloc((size_t)b->n_threads * SZ_MAX_CTX * sizeof *b->zscr);
+    b->kq = calloc(cache * c->hd, 1);
+    b->kt = calloc(cache, sizeof *b->kt);
+    b->v = calloc(cache * c->hd, sizeof *b->v);
+    if (!b->h || !b->xq || !b->t || !b->qkv || !b->att || !b->gu || !b->zscr || !b->kq ||
+        !b->kt || !b->v) {
+        ref_destroy(&b->base);
+        return szarc_err_set(err, SZARC_E_NOMEM,
+                             "C reference: out of memory for %u rows and %u streams",
+                             o->max_rows, o->max_slots);
+    }
+    *out = &b->base;
+    return SZARC_OK;
+}
