@@ -1,5 +1,6 @@
 /* cli_common.c: options, exit codes, progress, signals and input for the
  * archive commands (cli_common.h). */
+#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 

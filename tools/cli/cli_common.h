@@ -38,6 +38,11 @@ typedef struct {
  * (see the table in cli_common.c). @return 0, or -1 after a message. */
 int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
 
+/* create's --method, --chunk and --level (keys 'M', 'c', 'L' of the
+ * table), for szarc_cli_parse (cli_create_compat.c); key 0 sets their
+ * defaults. @return 0, or -1 after a message. */
+int szarc_cli_parse_create_opt(char key, const char *v, cli_opts *o);
+
 double szarc_cli_now(void);
 
 /* Lowercase hex of a digest. */
@@ -74,8 +79,10 @@ int szarc_cli_open_input(const char *file, int seekable, int *fd);
 /*-*********************************************************
  *  create only (cli_archive.c), until it calls szarc_create():
  *  the model and the engine, reached below the job API
- *  (cli_create_compat.c)
+ *  (cli_create_compat.c). Files that define SZARC_CLI_API_ONLY before
+ *  including this header see none of it.
  ***********************************************************/
+#ifndef SZARC_CLI_API_ONLY
 
 #include "engine.h"
 #include "model.h"
@@ -88,9 +95,5 @@ int szarc_cli_load_model(const char *path_opt, szarc_model **m);
 
 szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
 
-/* --method, --chunk and --level (key 'M', 'c', 'L' of the table) for
- * szarc_cli_parse; key 0 sets their defaults. @return 0, or -1 after a
- * message. */
-int szarc_cli_parse_create_opt(char key, const char *v, cli_opts *o);
-
+#endif /* SZARC_CLI_API_ONLY */
 #endif
