@@ -37,9 +37,9 @@ typedef struct {
 } pending;
 
 typedef struct {
-    const szarc_extract_opts *o;
-    const szarc_extract_sink *sink;
-    szarc_extract_summary *sum;
+    const szarc_extract_job_opts *o;
+    const szarc_extract_job_sink *sink;
+    szarc_extract_job_summary *sum;
     szarc_archive_reader *r;
     const szarc_manifest *mf;
     uint8_t *state; /* [n_members]: 0 not selected, 1 selected, 2 reported */
@@ -82,7 +82,7 @@ static void report(job *j, size_t i, szarc_status st, const szarc_err *err)
         return;
     j->state[i] = 2;
     const szarc_manifest_member *mm = &j->mf->members[i];
-    const szarc_extract_member m = {i,  mm->path, szarc_method_name(mm->method), mm->size,
+    const szarc_extract_job_member m = {i,  mm->path, szarc_method_name(mm->method), mm->size,
                                     mm->semantic, st, st ? err->msg : NULL};
     if (st) {
         j->sum->n_failed++;
@@ -112,6 +112,17 @@ static void fail_member(job *j, size_t i, szarc_status st, const char *fmt, ...)
     report(j, i, st, &e);
 }
 
+/* The caller asked the job to stop (polled between members and batches). */
+static int cancelled(const job *j)
+{
+    return j->o->cancel && atomic_load(j->o->cancel);
+}
+
+static szarc_status cancel_err(szarc_err *err)
+{
+    return szarc_err_set(err, SZARC_E_CANCELLED, "extract: cancelled");
+}
+
 static void progress(job *j, uint64_t extra)
 {
     if (j->sink && j->sink->progress)
@@ -125,7 +136,7 @@ static void progress(job *j, uint64_t extra)
 static szarc_status select_members(job *j, szarc_err *err)
 {
     const szarc_manifest *mf = j->mf;
-    const szarc_extract_opts *o = j->o;
+    const szarc_extract_job_opts *o = j->o;
     memset(j->state, o->n_names ? 0 : 1, mf->n_members);
     szarc_status st = SZARC_OK;
     for (size_t k = 0; k < o->n_names; k++) {
@@ -153,7 +164,7 @@ static szarc_status select_members(job *j, szarc_err *err)
 
 static szarc_status load_model(job *j, szarc_err *err)
 {
-    const szarc_extract_opts *o = j->o;
+    const szarc_extract_job_opts *o = j->o;
     size_t len;
     const uint8_t *emb = szarc_archive_reader_model(j->r, &len);
     szarc_status st;
@@ -185,8 +196,19 @@ static szarc_status load_model(job *j, szarc_err *err)
     const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
                                   ENGINE_SLOTS, chunk};
     j->eo = eo;
-    if ((st = szarc_engine_create(&j->e, j->m, o->device, &j->eo, o->quiet, err)))
+    /* quiet: the fallback to the C reference goes to the sink, not stderr */
+    szarc_err ee = {0};
+    if ((st = szarc_engine_create(&j->e, j->m, o->device, &j->eo, 1, &ee))) {
+        *err = ee;
         return st;
+    }
+    if ((!o->device || !strcmp(o->device, "auto")) && !szarc_engine_is_vulkan(j->e) &&
+        j->sink && j->sink->warning) {
+        char msg[sizeof ee.msg + 64];
+        snprintf(msg, sizeof msg, "%s; using the C reference (identical results)",
+                 ee.status ? ee.msg : "no Vulkan device");
+        j->sink->warning(j->sink->ctx, msg);
+    }
     snprintf(j->sum->device, sizeof j->sum->device, "%s", szarc_engine_device(j->e));
     return SZARC_OK;
 }
@@ -383,6 +405,10 @@ static szarc_status flush(job *j, szarc_err *err)
     if (!dj || !view || !own || !upto)
         st = szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
     while (!st && j->npq) {
+        if (cancelled(j)) {
+            st = cancel_err(err);
+            break;
+        }
         size_t nj = 0;
         uint64_t tokens = 0;
         j->batch_bytes = 0;
@@ -569,6 +595,8 @@ static szarc_status run(job *j, szarc_err *err)
     for (;;) {
         szarc_archive_item it;
         szarc_err e = {0};
+        if (cancelled(j))
+            return cancel_err(err);
         if ((st = szarc_archive_reader_next(j->r, &it, &e))) {
             if (st == SZARC_E_NOMEM)
                 return szarc_err_set(err, st, "%s", e.msg);
@@ -608,8 +636,8 @@ static szarc_status run(job *j, szarc_err *err)
     return SZARC_OK;
 }
 
-szarc_status szarc_extract_run(int fd, const szarc_extract_opts *o, const szarc_extract_sink *sink,
-                               szarc_extract_summary *sum, szarc_err *err)
+szarc_status szarc_extract_run(int fd, const szarc_extract_job_opts *o, const szarc_extract_job_sink *sink,
+                               szarc_extract_job_summary *sum, szarc_err *err)
 {
     memset(sum, 0, sizeof *sum);
     job j;

@@ -17,6 +17,7 @@
 #ifndef SZARC_EXTRACT_H
 #define SZARC_EXTRACT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +30,6 @@
 typedef struct {
     int root_fd;                 /* the target directory */
     int force;                   /* replace existing files */
-    int quiet;                   /* no engine warnings on stderr */
     const char *model;           /* a model file, or NULL: the embedded one, then the default */
     const char *device;          /* "auto", "cpu", "vk:N" */
     const char *const *names;    /* members to extract (a path, or a folder: all below
@@ -39,7 +39,9 @@ typedef struct {
                                      * one, from a verify of the same file); or NULL */
     szarc_fs_tmp *tmp;           /* the temporary file being written, for a signal handler */
     szarc_fs_tmp *tmp_long;      /* ... and that of a member written over several batches */
-} szarc_extract_opts;
+    const atomic_int *cancel;    /* nonzero: stop at the next member or batch, removing the
+                                  * temporary files (SZARC_E_CANCELLED); may be NULL */
+} szarc_extract_job_opts;
 
 /* One member's outcome, valid during the callback only. */
 typedef struct {
@@ -50,26 +52,29 @@ typedef struct {
     int semantic;         /* 1: a semantic expansion, not the original bytes */
     szarc_status status;  /* SZARC_OK: written; else why not */
     const char *msg;      /* with status: the reason */
-} szarc_extract_member;
+} szarc_extract_job_member;
 
 typedef struct {
     /* Each selected member once, when it is written or has failed. */
-    void (*member)(void *ctx, const szarc_extract_member *m);
+    void (*member)(void *ctx, const szarc_extract_job_member *m);
     /* Problems of the archive that cost no selected member by themselves:
      * unexpected or refused tar members, data after the end marker, a tar
      * that cannot be read further. */
     void (*problem)(void *ctx, const char *msg);
     /* Bytes written so far, of the selected members' bytes. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    /* Something that changes no result: the C reference runs for want of a
+     * Vulkan device (device "auto"). Nothing is printed: this is the only way. */
+    void (*warning)(void *ctx, const char *msg);
     void *ctx;
-} szarc_extract_sink;
+} szarc_extract_job_sink;
 
 typedef struct {
     size_t n_members, n_selected, n_written, n_failed, n_semantic;
     size_t n_problems;  /* archive-level problems reported */
     uint64_t bytes;     /* written */
     char device[128];   /* the engine's device, or "" when no model was needed */
-} szarc_extract_summary;
+} szarc_extract_job_summary;
 
 /*! szarc_extract_run() :
  * Extracts the archive read from fd.
@@ -80,9 +85,10 @@ typedef struct {
  *         (SZARC_E_NOTFOUND), a target exists or escapes (SZARC_E_EXISTS,
  *         SZARC_E_ARG), the manifest is not the signed one (SZARC_E_SIGNATURE),
  *         no usable model (SZARC_E_PIN, SZARC_E_MODEL, ...), the device
- *         (SZARC_E_VULKAN, ...); or, midway, a write error (SZARC_E_IO) or an
- *         engine error, after which the files already named stay. */
-szarc_status szarc_extract_run(int fd, const szarc_extract_opts *o, const szarc_extract_sink *sink,
-                               szarc_extract_summary *sum, szarc_err *err);
+ *         (SZARC_E_VULKAN, ...); or, midway, a write error (SZARC_E_IO), an
+ *         engine error or SZARC_E_CANCELLED, after which the files already
+ *         named stay and no temporary file is left. */
+szarc_status szarc_extract_run(int fd, const szarc_extract_job_opts *o, const szarc_extract_job_sink *sink,
+                               szarc_extract_job_summary *sum, szarc_err *err);
 
 #endif

@@ -327,3 +327,30 @@ done:
     *len = n;
     return SZARC_OK;
 }
+
+/*-*********************************************************
+ *  Temporary files, for a signal handler
+ ***********************************************************/
+
+szarc_tmpfiles *szarc_tmpfiles_create(void)
+{
+    szarc_tmpfiles *t = calloc(1, sizeof *t);
+    if (t)
+        for (size_t k = 0; k < sizeof t->slot / sizeof t->slot[0]; k++)
+            t->slot[k].dirfd = -1;
+    return t;
+}
+
+void szarc_tmpfiles_free(szarc_tmpfiles *t)
+{
+    free(t);
+}
+
+void szarc_tmpfiles_unlink(szarc_tmpfiles *t)
+{
+    if (!t)
+        return;
+    for (size_t k = 0; k < sizeof t->slot / sizeof t->slot[0]; k++)
+        if (t->slot[k].active)
+            unlinkat(t->slot[k].dirfd, t->slot[k].name, 0);
+}

@@ -82,6 +82,25 @@ typedef struct {
     char name[64];
 } szarc_fs_tmp;
 
+/* The temporary files a job has open, for a signal handler: szarc.h's
+ * opaque szarc_tmpfiles, defined here for the jobs. Extract uses both slots
+ * (szarc_extract_job_opts.tmp and tmp_long). */
+typedef struct szarc_tmpfiles szarc_tmpfiles;
+struct szarc_tmpfiles {
+    szarc_fs_tmp slot[2];
+};
+
+/*! szarc_tmpfiles_create() : @return an empty set, or NULL when out of memory. */
+szarc_tmpfiles *szarc_tmpfiles_create(void);
+
+/*! szarc_tmpfiles_free() : NULL is fine. */
+void szarc_tmpfiles_free(szarc_tmpfiles *t);
+
+/*! szarc_tmpfiles_unlink() :
+ * Removes the temporary files active now. Async-signal-safe (unlinkat only);
+ * NULL is fine. */
+void szarc_tmpfiles_unlink(szarc_tmpfiles *t);
+
 /*! szarc_fs_restore() :
  * Restores `path` (a member path) under the directory open as root_fd. With
  * data == NULL it only checks: that the path stays inside root (no symlink

@@ -33,7 +33,7 @@ static const char text[] =
 /* What the sink saw. */
 typedef struct {
     size_t n;
-    szarc_verify_member_state state[N_MEMBERS];
+    szarc_audit_member_state state[N_MEMBERS];
     size_t index[N_MEMBERS];
     szarc_verify_check first[N_MEMBERS]; /* the first finding, or 0 */
     int warning[N_MEMBERS];
@@ -41,14 +41,14 @@ typedef struct {
     size_t archive_findings;
 } seen;
 
-static void on_finding(void *ctx, const szarc_verify_finding *f)
+static void on_finding(void *ctx, const szarc_audit_finding *f)
 {
     seen *s = ctx;
     s->archive_findings++;
     fprintf(stderr, "  archive finding: %s: %s\n", szarc_verify_check_name(f->check), f->msg);
 }
 
-static void on_member(void *ctx, const szarc_verify_member *m)
+static void on_member(void *ctx, const szarc_audit_member *m)
 {
     seen *s = ctx;
     if (s->n == N_MEMBERS)
@@ -190,26 +190,26 @@ int main(void)
 
     /* full audit */
     seen s = {0};
-    const szarc_verify_sink sink = {on_finding, on_member, NULL, &s};
-    szarc_verify_opts vo = {"cpu", model_path, pub, 0, 0, 0, 1};
-    szarc_verify_summary sum;
+    const szarc_audit_sink sink = {on_finding, on_member, NULL, NULL, &s};
+    szarc_audit_opts vo = {"cpu", model_path, pub, 0, 0, 0, NULL};
+    szarc_audit_summary sum;
     lseek(fd, 0, SEEK_SET);
-    CHECK(!szarc_verify_run(fd, &vo, &sink, &sum, &err), "audit: %s", err.msg);
+    CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err), "audit: %s", err.msg);
     CHECK(s.n == N_MEMBERS && s.archive_findings == 0, "%zu members, %zu archive findings", s.n,
           s.archive_findings);
     CHECK(sum.signed_ && sum.signature_ok && sum.key_ok, "signature");
-    CHECK(s.state[0] == SZARC_VERIFY_MEMBER_OK && s.expanded[0] && !s.first[0],
+    CHECK(s.state[0] == SZARC_AUDIT_MEMBER_OK && s.expanded[0] && !s.first[0],
           "canonical model member: state %d, finding %s", s.state[0],
           szarc_verify_check_name(s.first[0]));
-    CHECK(s.state[1] == SZARC_VERIFY_MEMBER_FAILED && s.first[1] == SZARC_VERIFY_REENCODE &&
+    CHECK(s.state[1] == SZARC_AUDIT_MEMBER_FAILED && s.first[1] == SZARC_VERIFY_REENCODE &&
               !s.warning[1],
           "split model member: state %d, finding %s", s.state[1],
           szarc_verify_check_name(s.first[1]));
-    CHECK(s.state[2] == SZARC_VERIFY_MEMBER_OK && s.first[2] == SZARC_VERIFY_REENCODE &&
+    CHECK(s.state[2] == SZARC_AUDIT_MEMBER_OK && s.first[2] == SZARC_VERIFY_REENCODE &&
               s.warning[2],
           "zstd level 3 member: state %d, finding %s", s.state[2],
           szarc_verify_check_name(s.first[2]));
-    CHECK(s.state[3] == SZARC_VERIFY_MEMBER_OK && s.expanded[3] && !s.first[3],
+    CHECK(s.state[3] == SZARC_AUDIT_MEMBER_OK && s.expanded[3] && !s.first[3],
           "stored member: state %d", s.state[3]);
     CHECK(sum.n_ok == 3 && sum.n_failed == 1 && sum.n_warnings == 1, "summary %zu/%zu/%zu",
           sum.n_ok, sum.n_failed, sum.n_warnings);
@@ -218,7 +218,7 @@ int main(void)
     memset(&s, 0, sizeof s);
     vo.quick = 1;
     lseek(fd, 0, SEEK_SET);
-    CHECK(!szarc_verify_run(fd, &vo, &sink, &sum, &err) && sum.n_ok == N_MEMBERS &&
+    CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err) && sum.n_ok == N_MEMBERS &&
               !s.expanded[0],
           "quick audit");
 
@@ -227,7 +227,7 @@ int main(void)
     vo.subset_k = 2;
     vo.subset_n = 3;
     lseek(fd, 0, SEEK_SET);
-    CHECK(!szarc_verify_run(fd, &vo, &sink, &sum, &err) && s.n == 1 && s.index[0] == 1 &&
+    CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err) && s.n == 1 && s.index[0] == 1 &&
               sum.n_selected == 1 && sum.n_members == N_MEMBERS,
           "subset 2/3: %zu members", s.n);
 

@@ -156,7 +156,7 @@ typedef struct {
     const tmember *pk;               /* its packet member (first occurrence), or NULL */
     szarc_packet packet;
     int parsed;
-    szarc_verify_finding f[MEMBER_FINDINGS];
+    szarc_audit_finding f[MEMBER_FINDINGS];
     size_t nf;
     int failed;
     int expanded;
@@ -165,9 +165,9 @@ typedef struct {
 } mrec;
 
 typedef struct {
-    const szarc_verify_opts *o;
-    const szarc_verify_sink *sink;
-    szarc_verify_summary *sum;
+    const szarc_audit_opts *o;
+    const szarc_audit_sink *sink;
+    szarc_audit_summary *sum;
     tmember *t; /* the tar members, in order */
     size_t nt, capt;
     named *by_name; /* the members sorted by name, then index */
@@ -190,6 +190,12 @@ typedef struct {
 
 #define PIECE (64u << 10)
 
+/* The caller asked the audit to stop (polled between members and batches). */
+static int cancelled(const audit *a)
+{
+    return a->o->cancel && atomic_load(a->o->cancel);
+}
+
 /* How an archive-level finding counts. */
 enum { FAILS = 0, WARNS = 1, NO_MODEL = 2 /* the model, not the archive: exit code 3 */ };
 
@@ -201,7 +207,7 @@ static void archive_finding(audit *a, szarc_verify_check c, int kind, const char
 
 static void archive_finding(audit *a, szarc_verify_check c, int kind, const char *fmt, ...)
 {
-    szarc_verify_finding f = {c, kind == WARNS, ""};
+    szarc_audit_finding f = {c, kind == WARNS, ""};
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f.msg, sizeof f.msg, fmt, ap);
@@ -228,7 +234,7 @@ static void member_finding(mrec *r, szarc_verify_check c, int warning, const cha
         r->failed = 1;
     if (r->nf == MEMBER_FINDINGS)
         return;
-    szarc_verify_finding *f = &r->f[r->nf++];
+    szarc_audit_finding *f = &r->f[r->nf++];
     f->check = c;
     f->warning = warning;
     va_list ap;
@@ -384,6 +390,10 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         const char *name;
         uint64_t size;
         int eof;
+        if (cancelled(a)) {
+            szarc_tar_reader_destroy(tr);
+            return szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
+        }
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e))) {
             if (st == SZARC_E_UNSUPPORTED) {
                 archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
@@ -814,19 +824,19 @@ static void check_packet(audit *a, mrec *r)
 static void emit(audit *a, size_t i)
 {
     mrec *r = &a->r[i];
-    szarc_verify_member m = {i,
+    szarc_audit_member m = {i,
                              r->path,
                              r->parsed ? szarc_method_name(r->pk->pk.method) : NULL,
                              r->parsed ? r->pk->pk.size : (r->mm ? r->mm->size : 0),
-                             r->failed      ? SZARC_VERIFY_MEMBER_FAILED
-                             : r->unchecked ? SZARC_VERIFY_MEMBER_UNCHECKED
-                                            : SZARC_VERIFY_MEMBER_OK,
+                             r->failed      ? SZARC_AUDIT_MEMBER_FAILED
+                             : r->unchecked ? SZARC_AUDIT_MEMBER_UNCHECKED
+                                            : SZARC_AUDIT_MEMBER_OK,
                              r->expanded,
                              r->nf,
                              r->f};
-    if (m.state == SZARC_VERIFY_MEMBER_FAILED)
+    if (m.state == SZARC_AUDIT_MEMBER_FAILED)
         a->sum->n_failed++;
-    else if (m.state == SZARC_VERIFY_MEMBER_UNCHECKED)
+    else if (m.state == SZARC_AUDIT_MEMBER_UNCHECKED)
         a->sum->n_unchecked++;
     else
         a->sum->n_ok++;
@@ -1233,6 +1243,10 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         const char *name;
         uint64_t size;
         int eof;
+        if (cancelled(a)) {
+            st = szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
+            goto done;
+        }
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e2))) {
             if (st == SZARC_E_UNSUPPORTED) {
                 st = SZARC_OK; /* refused in the first pass, not counted there either */
@@ -1291,6 +1305,10 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s", e2.msg);
         st = SZARC_OK;
     }
+    if (cancelled(a)) {
+        st = szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
+        goto done;
+    }
     if ((st = expand_batch(a, e, m, eo, &bt, pg, err)))
         goto done;
     for (size_t i = 0; i < a->nr; i++)
@@ -1311,6 +1329,26 @@ done:
     free(want);
     szarc_tar_reader_destroy(tr);
     return st;
+}
+
+/* The engine, quiet: the fallback to the C reference goes to the sink. */
+static szarc_status engine_create(audit *a, szarc_engine **e, const szarc_model *m,
+                                  const szarc_engine_opts *eo, szarc_err *err)
+{
+    szarc_err ee = {0};
+    const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, 1, &ee);
+    if (st) {
+        *err = ee;
+        return st;
+    }
+    if ((!a->o->device || !strcmp(a->o->device, "auto")) && !szarc_engine_is_vulkan(*e) &&
+        a->sink && a->sink->warning) {
+        char msg[sizeof ee.msg + 64];
+        snprintf(msg, sizeof msg, "%s; using the C reference (identical results)",
+                 ee.status ? ee.msg : "no Vulkan device");
+        a->sink->warning(a->sink->ctx, msg);
+    }
+    return SZARC_OK;
 }
 
 static szarc_status full_audit(audit *a, int fd, szarc_err *err)
@@ -1335,7 +1373,7 @@ static szarc_status full_audit(audit *a, int fd, szarc_err *err)
     if (need_model) {
         if (load_model(a, &m))
             a->sum->model_unusable = 1;
-        else if ((st = szarc_engine_create(&e, m, a->o->device, &eo, a->o->quiet, err)))
+        else if ((st = engine_create(a, &e, m, &eo, err)))
             goto done;
         else
             snprintf(a->sum->device, sizeof a->sum->device, "%s", szarc_engine_device(e));
@@ -1352,8 +1390,8 @@ done:
  *  The audit
  ***********************************************************/
 
-szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
-                              szarc_verify_summary *sum, szarc_err *err)
+szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_audit_sink *sink,
+                              szarc_audit_summary *sum, szarc_err *err)
 {
     memset(sum, 0, sizeof *sum);
     audit a;

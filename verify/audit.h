@@ -28,6 +28,7 @@
 #ifndef SZARC_AUDIT_H
 #define SZARC_AUDIT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,13 +75,13 @@ typedef struct {
     szarc_verify_check check;
     int warning; /* 1: reported, but not a failure (unsigned archive, zstd re-encoding) */
     char msg[480];
-} szarc_verify_finding;
+} szarc_audit_finding;
 
 typedef enum {
-    SZARC_VERIFY_MEMBER_OK = 0,
-    SZARC_VERIFY_MEMBER_FAILED = 1,
-    SZARC_VERIFY_MEMBER_UNCHECKED = 2 /* not expanded: no usable model */
-} szarc_verify_member_state;
+    SZARC_AUDIT_MEMBER_OK = 0,
+    SZARC_AUDIT_MEMBER_FAILED = 1,
+    SZARC_AUDIT_MEMBER_UNCHECKED = 2 /* not expanded: no usable model */
+} szarc_audit_member_state;
 
 /* One member's result, valid during the callback only. */
 typedef struct {
@@ -88,21 +89,24 @@ typedef struct {
     const char *path;
     const char *method; /* "stored", "zstd", "model", or NULL when the packet is unreadable */
     uint64_t size;      /* original bytes (0 when unknown) */
-    szarc_verify_member_state state;
+    szarc_audit_member_state state;
     int expanded; /* 1 when the expansion was checked */
     size_t n_findings;
-    const szarc_verify_finding *findings;
-} szarc_verify_member;
+    const szarc_audit_finding *findings;
+} szarc_audit_member;
 
 typedef struct {
     /* An archive-level finding, as soon as it is known. */
-    void (*finding)(void *ctx, const szarc_verify_finding *f);
+    void (*finding)(void *ctx, const szarc_audit_finding *f);
     /* Each selected member once, in order, when its checks are done. */
-    void (*member)(void *ctx, const szarc_verify_member *m);
+    void (*member)(void *ctx, const szarc_audit_member *m);
     /* Original bytes expanded so far, of all selected members' bytes. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    /* Something that changes no result: the C reference runs for want of a
+     * Vulkan device (device "auto"). Nothing is printed: this is the only way. */
+    void (*warning)(void *ctx, const char *msg);
     void *ctx;
-} szarc_verify_sink;
+} szarc_audit_sink;
 
 typedef struct {
     const char *device;    /* "auto", "cpu", "vk:N" */
@@ -111,8 +115,9 @@ typedef struct {
     int quick;             /* 1: no model run */
     uint32_t subset_k;     /* 1..subset_n: members with index % n == k - 1; 0: all */
     uint32_t subset_n;
-    int quiet; /* no warnings on stderr from the engine */
-} szarc_verify_opts;
+    const atomic_int *cancel; /* nonzero: stop at the next member or batch (SZARC_E_CANCELLED);
+                               * may be NULL */
+} szarc_audit_opts;
 
 typedef struct {
     int signed_;                 /* a szarc/signature member is present */
@@ -129,9 +134,9 @@ typedef struct {
     int manifest_signed;        /* the manifest is the one the valid signature covers */
     uint8_t manifest_sha256[32]; /* ... and its digest */
     char device[128];   /* the engine's device, or "" when none ran */
-} szarc_verify_summary;
+} szarc_audit_summary;
 
-/*! szarc_verify_run() :
+/*! szarc_audit_run() :
  * Audits the archive read from fd (seekable unless opts->quick). Findings go
  * to the sink as they happen; *sum says how it ended.
  * @return SZARC_OK when the audit ran to the end (whatever it found: see
@@ -141,8 +146,9 @@ typedef struct {
  *         another); SZARC_E_IO (also: a full audit of input that cannot
  *         seek) or SZARC_E_NOMEM; an engine error
  *         (SZARC_E_VULKAN, SZARC_E_NODEVICE, ...) when the device cannot be
- *         used. */
-szarc_status szarc_verify_run(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
-                              szarc_verify_summary *sum, szarc_err *err);
+ *         used; SZARC_E_CANCELLED when opts->cancel was set (members not yet
+ *         reported are not). */
+szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_audit_sink *sink,
+                              szarc_audit_summary *sum, szarc_err *err);
 
 #endif

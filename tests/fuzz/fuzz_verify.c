@@ -1,5 +1,5 @@
 /* fuzz_verify.c: libFuzzer target for `szarc verify --quick`: the input is a
- * whole archive file, audited by szarc_verify_run() (verify/audit.h) with no
+ * whole archive file, audited by szarc_audit_run() (verify/audit.h) with no
  * model run. That reaches the tar reader, the manifest, the layout checks,
  * every packet's parser and digest, and the signed statement with its
  * signature, whatever is wrong with the archive. Checked: the audit ends with
@@ -20,7 +20,7 @@ typedef struct {
     size_t next;      /* smallest index the next member may have */
 } seen;
 
-static void check_finding(const szarc_verify_finding *f)
+static void check_finding(const szarc_audit_finding *f)
 {
     if (f->check < SZARC_VERIFY_UNSIGNED || f->check > SZARC_VERIFY_TOO_LARGE ||
         !szarc_verify_check_name(f->check) || !szarc_verify_check_advice(f->check) ||
@@ -28,17 +28,17 @@ static void check_finding(const szarc_verify_finding *f)
         __builtin_trap();
 }
 
-static void on_finding(void *ctx, const szarc_verify_finding *f)
+static void on_finding(void *ctx, const szarc_audit_finding *f)
 {
     (void)ctx;
     check_finding(f);
 }
 
-static void on_member(void *ctx, const szarc_verify_member *m)
+static void on_member(void *ctx, const szarc_audit_member *m)
 {
     seen *s = ctx;
     if (m->index < s->next || m->expanded || (m->n_findings && !m->findings) ||
-        m->state > SZARC_VERIFY_MEMBER_UNCHECKED)
+        m->state > SZARC_AUDIT_MEMBER_UNCHECKED)
         __builtin_trap();
     s->next = m->index + 1;
     s->n_members++;
@@ -54,11 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0)
         __builtin_trap();
     seen s = {0, 0};
-    const szarc_verify_sink sink = {on_finding, on_member, NULL, &s};
-    const szarc_verify_opts vo = {"cpu", NULL, NULL, 1, 0, 0, 1};
-    szarc_verify_summary sum;
+    const szarc_audit_sink sink = {on_finding, on_member, NULL, NULL, &s};
+    const szarc_audit_opts vo = {"cpu", NULL, NULL, 1, 0, 0, NULL};
+    szarc_audit_summary sum;
     szarc_err err = {0};
-    const szarc_status st = szarc_verify_run(fd, &vo, &sink, &sum, &err);
+    const szarc_status st = szarc_audit_run(fd, &vo, &sink, &sum, &err);
     if (st == SZARC_E_NOMEM)
         return 0;
     if (st == SZARC_E_FORMAT) { /* a tar, but not a szarc archive: nothing reported */

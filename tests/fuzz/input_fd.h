@@ -1,5 +1,5 @@
 /* input_fd.h: the fuzz input as a file descriptor, for the readers that take
- * one (szarc_archive_reader_open, szarc_verify_run). One unlinked temporary file
+ * one (szarc_archive_reader_open, szarc_audit_run). One unlinked temporary file
  * (tmpfile) serves every input: truncated, rewritten from the start and
  * rewound, so an execution costs three system calls, not a file creation.
  * Not thread-safe; libFuzzer and the replay driver run one input at a time. */

@@ -1,11 +1,11 @@
-/* cli_common.c: options, exit codes, progress, signals, model and engine
- * for the archive commands (cli_common.h). */
+/* cli_common.c: options, exit codes, progress, signals and input for the
+ * archive commands (cli_common.h). */
+#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "engine.h"
-#include "fsio.h"
-#include "gguf.h"
-#include "layout.h"
-#include "manifest.h"
-#include "member.h"
-#include "model.h"
-#include "numerics.h"
-#include "packet.h"
 #include "quote.h"
-#include "sig.h"
-#include "statement.h"
 
 /*-*********************************************************
  *  Exit codes, messages, options
@@ -61,7 +49,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->device = "auto";
-    o->method = SZARC_METHOD_AUTO;
+    szarc_cli_parse_create_opt(0, NULL, o);
     o->level = -1;
     o->paths = argv;
     static const struct {
@@ -122,16 +110,12 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             }
             o->semantic = !strcmp(v, "semantic");
             break;
-        case 'L': {
-            char *end;
-            const long n = strtol(v, &end, 10);
-            if (*end || !*v || n < 0 || n > SZARC_SEM_MAX_LEVEL) {
-                szarc_fprintf_quoted(stderr, "szarc: --level %s: expected 0..%d\n", v, SZARC_SEM_MAX_LEVEL);
+        case 'L':
+        case 'M':
+        case 'c':
+            if (szarc_cli_parse_create_opt(table[k].key, v, o))
                 return -1;
-            }
-            o->level = (int)n;
             break;
-        }
         case 'P':
         case 'p': {
             szarc_err err = {0};
@@ -143,29 +127,6 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             }
             break;
         }
-        case 'M': {
-            uint32_t mt;
-            if (!strcmp(v, "auto")) {
-                o->method = SZARC_METHOD_AUTO;
-            } else if (!szarc_method_from_name(v, &mt)) {
-                o->method = (int)mt;
-            } else {
-                szarc_fprintf_quoted(stderr, "szarc: --method %s: expected auto, model, zstd, stored or "
-                                "semantic\n", v);
-                return -1;
-            }
-            break;
-        }
-        case 'c': {
-            char *end;
-            const long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > SZ_MAX_CTX) {
-                szarc_fprintf_quoted(stderr, "szarc: --chunk %s: expected 1..%d\n", v, SZ_MAX_CTX);
-                return -1;
-            }
-            o->chunk = (uint32_t)n;
-            break;
-        }
         }
     }
     if (!o->file) {
@@ -173,6 +134,16 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         return -1;
     }
     return 0;
+}
+
+void szarc_cli_hex32(char out[65], const uint8_t d[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = 0;
 }
 
 double szarc_cli_now(void)
@@ -226,18 +197,20 @@ void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total)
 
 char g_tmp_path[4096];
 volatile sig_atomic_t g_tmp_active;
-szarc_fs_tmp g_fs_tmp, g_fs_tmp_long;
+static szarc_tmpfiles *volatile g_tmpfiles;
 
 static void on_signal(int sig)
 {
     if (g_tmp_active)
         unlink(g_tmp_path);
-    if (g_fs_tmp.active)
-        unlinkat(g_fs_tmp.dirfd, g_fs_tmp.name, 0);
-    if (g_fs_tmp_long.active)
-        unlinkat(g_fs_tmp_long.dirfd, g_fs_tmp_long.name, 0);
+    szarc_tmpfiles_unlink(g_tmpfiles); /* async-signal-safe */
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t)
+{
+    g_tmpfiles = t;
 }
 
 void szarc_cli_install_handlers(void)
@@ -250,37 +223,6 @@ void szarc_cli_install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 }
-
-/*-*********************************************************
- *  Model and engine
- ***********************************************************/
-
-int szarc_cli_load_model(const char *path_opt, szarc_model **m)
-{
-    char path[4096];
-    if (path_opt)
-        snprintf(path, sizeof path, "%s", path_opt);
-    else if (szarc_model_default_path(path, sizeof path)) {
-        szarc_fprintf_quoted(stderr,
-                "szarc: no model found (looked at %s); pass --model FILE or set SZARC_MODEL\n",
-                path);
-        return SZARC_EXIT_NOMODEL;
-    }
-    szarc_err err = {0};
-    if (szarc_model_load(m, path, &err)) {
-        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
-        return err.status == SZARC_E_NOMEM ? SZARC_EXIT_USAGE : SZARC_EXIT_NOMODEL;
-    }
-    return SZARC_EXIT_OK;
-}
-
-szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk)
-{
-    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
-                                  ENGINE_SLOTS, chunk};
-    return eo;
-}
-
 
 int szarc_cli_open_input(const char *file, int seekable, int *fd)
 {

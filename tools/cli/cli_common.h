@@ -1,5 +1,5 @@
 /* cli_common.h: what the archive commands share (cli_common.c): options,
- * exit codes, the progress bar, cleanup on signals, the model and engine. */
+ * exit codes, the progress bar, cleanup on signals, opening the archive. */
 #ifndef SZARC_CLI_COMMON_H
 #define SZARC_CLI_COMMON_H
 
@@ -7,13 +7,8 @@
 #include <stdint.h>
 
 #include "atoms.h"
-#include "engine.h"
-#include "fsio.h"
-#include "model.h"
 #include "status.h"
-
-#define DEFAULT_CHUNK 512u
-#define ENGINE_SLOTS 64u
+#include "szarc.h"
 
 /* The exit code for a status (SZARC_EXIT_*). */
 int szarc_cli_exit_code(szarc_status st);
@@ -43,7 +38,15 @@ typedef struct {
  * (see the table in cli_common.c). @return 0, or -1 after a message. */
 int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
 
+/* create's --method, --chunk and --level (keys 'M', 'c', 'L' of the
+ * table), for szarc_cli_parse (cli_create_compat.c); key 0 sets their
+ * defaults. @return 0, or -1 after a message. */
+int szarc_cli_parse_create_opt(char key, const char *v, cli_opts *o);
+
 double szarc_cli_now(void);
+
+/* Lowercase hex of a digest. */
+void szarc_cli_hex32(char out[65], const uint8_t d[32]);
 
 /* Progress bar: stderr, only on a terminal. */
 typedef struct {
@@ -60,17 +63,12 @@ void szarc_cli_bar_draw(bar *b, uint64_t done, int final);
 void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total); /* a szarc_codec_progress */
 
 /* Cleanup on SIGINT, SIGTERM and SIGHUP: the archive's temporary file
- * (g_tmp_path while g_tmp_active) and the restored files' (g_fs_tmp, and
- * g_fs_tmp_long for a member extracted over several batches). */
+ * (g_tmp_path while g_tmp_active) and the temporary files of the job given
+ * to szarc_cli_watch_tmpfiles(). */
 extern char g_tmp_path[4096];
 extern volatile sig_atomic_t g_tmp_active;
-extern szarc_fs_tmp g_fs_tmp, g_fs_tmp_long;
 void szarc_cli_install_handlers(void);
-
-/* Loads --model, or the default model. @return an exit code. */
-int szarc_cli_load_model(const char *path_opt, szarc_model **m);
-
-szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
+void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t); /* NULL: none */
 
 /* Opens the archive `file` ("-": standard input) for reading into *fd: a
  * directory is an I/O error. With seekable, input that cannot seek (a pipe)
@@ -78,4 +76,24 @@ szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
  * that it can be read twice. @return an exit code, after a message. */
 int szarc_cli_open_input(const char *file, int seekable, int *fd);
 
+/*-*********************************************************
+ *  create only (cli_archive.c), until it calls szarc_create():
+ *  the model and the engine, reached below the job API
+ *  (cli_create_compat.c). Files that define SZARC_CLI_API_ONLY before
+ *  including this header see none of it.
+ ***********************************************************/
+#ifndef SZARC_CLI_API_ONLY
+
+#include "engine.h"
+#include "model.h"
+
+#define DEFAULT_CHUNK 512u
+#define ENGINE_SLOTS 64u
+
+/* Loads --model, or the default model. @return an exit code. */
+int szarc_cli_load_model(const char *path_opt, szarc_model **m);
+
+szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
+
+#endif /* SZARC_CLI_API_ONLY */
 #endif

@@ -4,6 +4,7 @@
  * archive's member for the original costs. File names, member paths and
  * messages are printed quoted in text output, exactly in JSON
  * (archive/quote.h). */
+#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 
 #include <errno.h>
@@ -15,13 +16,10 @@
 #include <unistd.h>
 
 #include "atoms.h"
-#include "utf8.h"
-#include "layout.h"
-#include "manifest.h"
-#include "member.h"
-#include "packet.h"
+#include "cli_common.h"
 #include "quote.h"
-#include "reader.h"
+#include "szarc.h"
+#include "utf8.h"
 
 /*-*********************************************************
  *  Shared: options, input, escaping
@@ -252,19 +250,75 @@ static double trunc6(double x)
     return (double)(long long)(x * 1e6) / 1e6;
 }
 
-/* eval --archive: the member whose original is ORIGINAL. */
+/* eval --archive: the member whose original is ORIGINAL, copied out of
+ * szarc_list's callbacks. */
 typedef struct {
-    szarc_archive_reader *ar;
-    const szarc_manifest_member *mm; /* into the reader's manifest */
-    int expansion_matches;           /* EXPANSION is what extract writes for mm */
-    uint32_t n_patterns;             /* the member's user patterns, added to the extractor */
+    uint8_t orig_sha[32], exp_sha[32];
+    int found;
+    int expansion_matches;    /* EXPANSION is what extract writes for the member */
+    char *path;
+    int semantic;
+    uint32_t level;
+    char method[16];
+    uint64_t packet_size;
+    char *damage;             /* a semantic member's packet cannot be read: why */
+    char **patterns;          /* a semantic member's user patterns */
+    size_t n_patterns;
+    char *expansion_of;       /* ORIGINAL is the expansion of this semantic member */
+    int oom;
 } eval_member;
 
-/* Reads the archive, finds the member whose original's sha256 (a semantic
- * member's original_sha256, an exact member's sha256) is that of orig,
- * preferring one whose expansion is exp, and adds a semantic member's user
- * patterns to the extractor a, so that both texts' atoms are the ones the
- * archive protects. */
+static void eval_member_clear(eval_member *em)
+{
+    free(em->path);
+    free(em->damage);
+    for (size_t k = 0; k < em->n_patterns; k++)
+        free(em->patterns[k]);
+    free(em->patterns);
+    em->path = em->damage = NULL;
+    em->patterns = NULL;
+    em->n_patterns = 0;
+}
+
+/* Keeps the first member whose original's sha256 (a semantic member's
+ * original_sha256, an exact member's sha256) is ORIGINAL's, or a later one
+ * whose expansion is also EXPANSION's. */
+static void on_eval_member(void *ctx, const szarc_list_member *m)
+{
+    eval_member *em = ctx;
+    if (m->semantic && !em->expansion_of && !memcmp(m->sha256, em->orig_sha, 32) &&
+        !(em->expansion_of = strdup(m->path)))
+        em->oom = 1;
+    if (memcmp(m->semantic ? m->original_sha256 : m->sha256, em->orig_sha, 32))
+        return;
+    const int same = !memcmp(m->sha256, em->exp_sha, 32);
+    if (em->found && (!same || em->expansion_matches))
+        return;
+    eval_member_clear(em);
+    em->found = 1;
+    em->expansion_matches = same;
+    em->semantic = m->semantic;
+    em->level = m->level;
+    snprintf(em->method, sizeof em->method, "%s", m->method ? m->method : "?");
+    em->packet_size = m->packet_size;
+    em->path = strdup(m->path);
+    em->damage = m->damage ? strdup(m->damage) : NULL;
+    em->patterns = calloc(m->n_patterns ? m->n_patterns : 1, sizeof *em->patterns);
+    if (!em->path || (m->damage && !em->damage) || !em->patterns) {
+        em->oom = 1;
+        return;
+    }
+    for (; em->n_patterns < m->n_patterns; em->n_patterns++)
+        if (!(em->patterns[em->n_patterns] = strdup(m->patterns[em->n_patterns]))) {
+            em->oom = 1;
+            return;
+        }
+}
+
+/* Lists the archive, finds the member whose original is orig, preferring
+ * one whose expansion is exp, and adds a semantic member's user patterns
+ * to the extractor a, so that both texts' atoms are the ones the archive
+ * protects. */
 static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, const uint8_t *exp,
                        size_t elen, szarc_atoms *a, eval_member *em)
 {
@@ -279,104 +333,55 @@ static int find_member(const sem_opts *o, const uint8_t *orig, size_t olen, cons
         szarc_fprintf_quoted(stderr, "szarc: eval: cannot open %s: %s\n", file, strerror(errno));
         return SZARC_EXIT_USAGE;
     }
+    szarc_hash_sha256(em->orig_sha, orig, olen);
+    szarc_hash_sha256(em->exp_sha, exp, elen);
+    const szarc_list_opts lo = {em->orig_sha, NULL};
+    const szarc_list_sink sink = {on_eval_member, NULL, em};
+    szarc_list_summary sum;
     szarc_err err = {0};
-    szarc_status st = szarc_archive_reader_open(&em->ar, fd, &err);
+    const szarc_status st = szarc_list(fd, &lo, &sink, &sum, &err);
+    if (!use_stdin)
+        close(fd);
     if (st) {
-        if (!use_stdin)
-            close(fd);
         szarc_fprintf_quoted(stderr, "szarc: eval: %s: %s\n", file, err.msg);
         return st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED || st == SZARC_E_UNSUPPORTED
                    ? SZARC_EXIT_FAIL
                    : SZARC_EXIT_USAGE;
     }
-    uint8_t ho[32], he[32];
-    szarc_sha256(ho, orig, olen);
-    szarc_sha256(he, exp, elen);
-    const szarc_manifest *mf = szarc_archive_reader_manifest(em->ar);
-    for (size_t i = 0; i < mf->n_members; i++) {
-        const szarc_manifest_member *mm = &mf->members[i];
-        if (memcmp(mm->semantic ? mm->original_sha256 : mm->sha256, ho, 32))
-            continue;
-        const int same = !memcmp(mm->sha256, he, 32);
-        if (!em->mm || (same && !em->expansion_matches)) {
-            em->mm = mm;
-            em->expansion_matches = same;
-        }
+    if (em->oom) {
+        fprintf(stderr, "szarc: eval: out of memory\n");
+        return SZARC_EXIT_USAGE;
     }
-    if (!em->mm) {
+    if (!em->found) {
         char hex[65];
-        szarc_sha256_hex(hex, ho);
+        szarc_cli_hex32(hex, em->orig_sha);
         szarc_fprintf_quoted(
             stderr,
             "szarc: eval: %s: no member of the archive has %s as its original (sha256 %s, "
             "%zu bytes; see szarc list -f %s --json)\n",
             file, o->files[0], hex, olen, file);
-        for (size_t i = 0; i < mf->n_members; i++)
-            if (mf->members[i].semantic && !memcmp(mf->members[i].sha256, ho, 32)) {
-                szarc_fprintf_quoted(stderr,
-                                     "szarc: eval: %s is the expansion of the semantic member %s: "
-                                     "give the original first\n",
-                                     o->files[0], mf->members[i].path);
-                break;
-            }
-        if (!use_stdin)
-            close(fd);
+        if (em->expansion_of)
+            szarc_fprintf_quoted(stderr,
+                                 "szarc: eval: %s is the expansion of the semantic member %s: "
+                                 "give the original first\n",
+                                 o->files[0], em->expansion_of);
         return SZARC_EXIT_USAGE;
     }
-    if (em->mm->method != SZARC_METHOD_SEMANTIC) {
-        if (!use_stdin)
-            close(fd);
+    if (strcmp(em->method, "semantic"))
         return SZARC_EXIT_OK;
-    }
     /* the semantic member's packet, for its user patterns */
-    const size_t idx = (size_t)(em->mm - mf->members);
-    szarc_archive_item it;
-    uint8_t *pk = NULL;
-    size_t pk_len = 0;
-    while (!(st = szarc_archive_reader_next(em->ar, &it, &err)) && it.kind != SZARC_ITEM_END &&
-           (it.kind != SZARC_ITEM_PACKET || it.index != idx))
-        ;
-    if (!st && it.kind == SZARC_ITEM_END)
-        st = szarc_err_set(&err, SZARC_E_TRUNCATED, "its packet is missing from the archive");
-    if (!st)
-        st = szarc_archive_reader_read_all(em->ar, SZARC_MODEL_PACKET_MAX, &pk, &pk_len, &err);
-    if (!use_stdin)
-        close(fd);
-    uint8_t ph[32];
-    if (!st) {
-        szarc_archive_reader_digest(em->ar, ph);
-        if (memcmp(ph, em->mm->packet_sha256, 32))
-            st = szarc_err_set(&err, SZARC_E_FORMAT, "the packet is damaged: its sha256 differs "
-                               "from the manifest's");
-    }
-    szarc_packet p;
-    if (st || szarc_packet_parse(&p, pk, pk_len, &err)) {
-        szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: %s\n", file, em->mm->path,
-                             err.msg);
-        free(pk);
+    if (em->damage) {
+        szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: %s\n", file, em->path,
+                             em->damage);
         return SZARC_EXIT_FAIL;
     }
-    int rc = SZARC_EXIT_OK;
-    for (uint32_t i = 0; !rc && i < p.sem.n_patterns; i++) {
-        char *re = malloc(p.sem.pattern_len[i] + 1);
-        if (!re) {
-            fprintf(stderr, "szarc: eval: out of memory\n");
-            rc = SZARC_EXIT_USAGE;
-            break;
+    for (size_t i = 0; i < em->n_patterns; i++)
+        if (szarc_atoms_add_regex(a, em->patterns[i], &err)) {
+            szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: user pattern %zu: %s\n",
+                                 file, em->path, i, err.msg);
+            return err.status == SZARC_E_ARG ? SZARC_EXIT_FAIL : SZARC_EXIT_USAGE;
         }
-        memcpy(re, p.sem.pattern[i], p.sem.pattern_len[i]);
-        re[p.sem.pattern_len[i]] = 0;
-        if (szarc_atoms_add_regex(a, re, &err)) {
-            szarc_fprintf_quoted(stderr, "szarc: eval: %s: member %s: user pattern %u: %s\n", file,
-                                 em->mm->path, i, err.msg);
-            rc = err.status == SZARC_E_ARG ? SZARC_EXIT_FAIL : SZARC_EXIT_USAGE;
-        }
-        free(re);
-    }
-    em->n_patterns = p.sem.n_patterns;
-    szarc_packet_free(&p);
-    free(pk); /* after the packet, which borrows its bytes */
-    return rc;
+    return SZARC_EXIT_OK;
 }
 
 int szarc_cli_eval(int argc, char **argv)
@@ -403,7 +408,7 @@ int szarc_cli_eval(int argc, char **argv)
         rc = find_member(&o, orig, olen, exp, elen, a, &em);
     if (rc)
         goto done;
-    const szarc_manifest_member *mm = em.mm;
+    const eval_member *mm = em.found ? &em : NULL;
     const double bpb = mm && olen ? 8.0 * (double)mm->packet_size / (double)olen : 0.0;
     rc = SZARC_EXIT_USAGE;
     if (szarc_atoms_extract(a, orig, olen, &lo, &err) ||
@@ -432,10 +437,10 @@ int szarc_cli_eval(int argc, char **argv)
             szarc_json_set_string(root, "archive_member", mm->path);
             json_object_set_new(root, "mode", json_string(mm->semantic ? "semantic" : "exact"));
             json_object_set_new(root, "level", json_integer(mm->semantic ? mm->level : 0));
-            json_object_set_new(root, "method", json_string(szarc_method_name(mm->method)));
+            json_object_set_new(root, "method", json_string(mm->method));
             json_object_set_new(root, "packet_bytes", json_integer((json_int_t)mm->packet_size));
             json_object_set_new(root, "bits_per_byte", json_real(bpb));
-            json_object_set_new(root, "archive_patterns", json_integer(em.n_patterns));
+            json_object_set_new(root, "archive_patterns", json_integer((json_int_t)em.n_patterns));
             json_object_set_new(root, "expansion_matches", json_boolean(em.expansion_matches));
         }
         json_object_set_new(root, "original_atoms", json_integer((json_int_t)r.orig_atoms));
@@ -467,11 +472,11 @@ int szarc_cli_eval(int argc, char **argv)
             szarc_fprintf_quoted(stdout, "archive_member        %s\n", mm->path);
             printf("mode                  %s\n", mm->semantic ? "semantic" : "exact");
             printf("level                 %u\n", mm->semantic ? mm->level : 0);
-            printf("method                %s\n", szarc_method_name(mm->method));
+            printf("method                %s\n", mm->method);
             printf("original_bytes        %zu\n", olen);
             printf("packet_bytes          %llu\n", (unsigned long long)mm->packet_size);
             printf("bits_per_byte         %.6f\n", bpb);
-            printf("archive_patterns      %u\n", em.n_patterns);
+            printf("archive_patterns      %zu\n", em.n_patterns);
             printf("expansion_matches     %s\n",
                    em.expansion_matches ? "yes (what szarc extract writes for the member)"
                                         : "no (szarc extract writes other bytes for the member)");
@@ -493,7 +498,8 @@ int szarc_cli_eval(int argc, char **argv)
         rc = SZARC_EXIT_OK;
     }
 done:
-    szarc_archive_reader_destroy(em.ar);
+    eval_member_clear(&em);
+    free(em.expansion_of);
     szarc_atom_list_free(&lo);
     szarc_atom_list_free(&le);
     szarc_atoms_destroy(a);

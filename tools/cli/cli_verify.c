@@ -1,7 +1,8 @@
-/* cli_verify.c: szarc keygen and szarc verify, over verify/. Maps the
- * audit's summary to exit codes (docs/format.md, section 10). Member names
+/* cli_verify.c: szarc keygen and szarc verify, over the job API (szarc.h:
+ * szarc_keygen, szarc_verify). Maps the audit's summary to exit codes (docs/format.md, section 10). Member names
  * and messages come from the archive: text output quotes them, JSON output
  * carries them exactly (archive/quote.h). */
+#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 
@@ -15,11 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "manifest.h"
 #include "quote.h"
-#include "sig.h"
-#include "statement.h"
+#include "szarc.h"
 
 static double now(void)
 {
@@ -53,14 +51,14 @@ int szarc_cli_keygen(int argc, char **argv)
         fprintf(stderr, "szarc: keygen needs -o NAME (writes NAME and NAME.pub)\n");
         return SZARC_EXIT_USAGE;
     }
-    uint8_t fp[32];
+    uint8_t fp[SZARC_KEY_FINGERPRINT_SIZE];
     szarc_err err = {0};
-    if (szarc_sig_keygen(fp, out, force, &err)) {
+    if (szarc_keygen(fp, out, force, &err)) {
         szarc_fprintf_quoted(stderr, "szarc: keygen: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
     char hex[65];
-    szarc_sha256_hex(hex, fp);
+    szarc_cli_hex32(hex, fp);
     szarc_fprintf_quoted(stdout, "private key  %s (mode 0600: keep it secret)\n", out);
     szarc_fprintf_quoted(stdout, "public key   %s.pub\n", out);
     printf("fingerprint  %s\n", hex);
@@ -73,6 +71,7 @@ int szarc_cli_keygen(int argc, char **argv)
 
 typedef struct {
     int json;
+    int quiet;   /* --quiet: no warnings */
     int bar;     /* progress bar on stderr */
     size_t done; /* members reported */
     double t0, last;
@@ -128,8 +127,7 @@ static json_t *finding_obj(const char *type, const char *check, int warning, con
 
 static json_t *finding_json(const char *type, const szarc_verify_finding *f)
 {
-    return finding_obj(type, szarc_verify_check_name(f->check), f->warning, f->msg,
-                       szarc_verify_check_advice(f->check));
+    return finding_obj(type, f->check, f->warning, f->msg, f->advice);
 }
 
 static void json_line(json_t *j)
@@ -150,8 +148,8 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
         json_line(finding_json("archive", f));
     } else {
         szarc_fprintf_quoted(stdout, "%-9s archive: %s: %s\n", f->warning ? "warning" : "FAILED",
-                             szarc_verify_check_name(f->check), f->msg);
-        printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
+                             f->check, f->msg);
+        printf("          what to do: %s\n", f->advice);
         fflush(stdout);
     }
     bar_draw(o, 1);
@@ -175,7 +173,7 @@ static void on_member(void *ctx, const szarc_verify_member *m)
     } else {
         int reencoded = m->expanded;
         for (size_t k = 0; k < m->n_findings; k++)
-            reencoded &= m->findings[k].check != SZARC_VERIFY_TOO_LARGE;
+            reencoded &= strcmp(m->findings[k].check, "too-large") != 0;
         szarc_fprintf_quoted(stdout, "%-9s %s (%s, %llu bytes%s)\n",
                              m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
                              : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
@@ -190,8 +188,8 @@ static void on_member(void *ctx, const szarc_verify_member *m)
         for (size_t k = 0; k < m->n_findings; k++) {
             const szarc_verify_finding *f = &m->findings[k];
             szarc_fprintf_quoted(stdout, "          %s%s: %s\n", f->warning ? "warning: " : "",
-                                 szarc_verify_check_name(f->check), f->msg);
-            printf("          what to do: %s\n", szarc_verify_check_advice(f->check));
+                                 f->check, f->msg);
+            printf("          what to do: %s\n", f->advice);
         }
         if (m->state == SZARC_VERIFY_MEMBER_UNCHECKED && !m->n_findings)
             printf("          not expanded: no usable model (see model-pin or no-model above)\n");
@@ -206,6 +204,15 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     o->bytes_done = done;
     o->bytes_total = total;
     bar_draw(o, 0);
+}
+
+static void on_warning(void *ctx, const char *msg)
+{
+    out_ctx *o = ctx;
+    if (o->quiet)
+        return;
+    bar_clear(o);
+    szarc_fprintf_quoted(stderr, "szarc: warning: %s\n", msg);
 }
 
 /*-*********************************************************
@@ -240,8 +247,8 @@ static int status_exit(szarc_status st)
 int szarc_cli_verify(int argc, char **argv)
 {
     const char *file = NULL, *pubkey_path = NULL, *subset = NULL;
-    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, 0};
-    int json = 0;
+    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, NULL};
+    int json = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const int has_value = i + 1 < argc;
@@ -260,7 +267,7 @@ int szarc_cli_verify(int argc, char **argv)
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-            vo.quiet = 1;
+            quiet = 1;
         else {
             szarc_fprintf_quoted(stderr, "szarc: verify: %s %s (see szarc --help)\n",
                                  a[0] == '-' && !has_value ? "missing value or unknown option"
@@ -278,28 +285,25 @@ int szarc_cli_verify(int argc, char **argv)
         return SZARC_EXIT_USAGE;
     }
     szarc_err err = {0};
-    uint8_t pub[SZARC_SIG_PUBLIC_SIZE];
-    if (pubkey_path) {
-        if (szarc_sig_pubkey_load(pub, pubkey_path, &err)) {
-            szarc_fprintf_quoted(stderr, "szarc: --pubkey: %s\n", err.msg);
-            return SZARC_EXIT_USAGE;
-        }
-        vo.pubkey = pub;
-    }
+    vo.pubkey = pubkey_path;
     /* A full audit reads the archive twice: a pipe is copied to a temporary
      * file first. A directory is an I/O error, not a damaged archive. */
     int fd;
     const int orc = szarc_cli_open_input(file, !vo.quick, &fd);
     if (orc)
         return orc;
-    out_ctx oc = {json, !vo.quiet && isatty(2), 0, now(), 0, 0, 0};
-    const szarc_verify_sink sink = {on_finding, on_member, on_progress, &oc};
+    out_ctx oc = {json, quiet, !quiet && isatty(2), 0, now(), 0, 0, 0};
+    const szarc_verify_sink sink = {on_finding, on_member, on_progress, on_warning, &oc};
     szarc_verify_summary s;
     const double t0 = now();
-    const szarc_status st = szarc_verify_run(fd, &vo, &sink, &s, &err);
+    const szarc_status st = szarc_verify(fd, &vo, &sink, &s, &err);
     if (fd > 0)
         close(fd);
     bar_clear(&oc);
+    if (s.pubkey_unusable) {
+        szarc_fprintf_quoted(stderr, "szarc: --pubkey: %s\n", err.msg);
+        return SZARC_EXIT_USAGE;
+    }
     if (st == SZARC_E_FORMAT) {
         /* not a szarc archive (the audit reported nothing): one line, as list and extract */
         if (json)
@@ -319,7 +323,7 @@ int szarc_cli_verify(int argc, char **argv)
     const int rc = failed ? SZARC_EXIT_FAIL : s.model_unusable ? SZARC_EXIT_NOMODEL : SZARC_EXIT_OK;
     char fp[65] = "";
     if (s.signed_)
-        szarc_sha256_hex(fp, s.key_fingerprint);
+        szarc_cli_hex32(fp, s.key_fingerprint);
     const char *sig = !s.signed_ ? "unsigned" : s.signature_ok ? "ok" : "bad";
     char sub[32] = "";
     if (vo.subset_n)

@@ -169,6 +169,10 @@ szarc_status szarc_create(int fd, const szarc_create_opts *opts, const szarc_cre
  ***********************************************************/
 
 typedef struct {
+    /* [32] or NULL: the semantic members whose original_sha256 is this get
+     * their user patterns read (szarc_list_member.patterns); their packets
+     * are then held, one at a time */
+    const uint8_t *patterns_for;
     const atomic_int *cancel; /* may be NULL */
 } szarc_list_opts;
 
@@ -184,22 +188,32 @@ typedef struct {
     uint8_t sha256[32];          /* of the bytes it extracts to */
     uint8_t packet_sha256[32];
     uint64_t tokens;
+    uint32_t chunks;             /* model-coded: chunks of the coder */
     /* semantic members */
     int semantic;
     uint32_t level;
     uint64_t original_size;
     uint8_t original_sha256[32];
     uint32_t n_atoms;
-    /* what reading the archive found: 1 when its packet is present, in its
-     * place, of the size and digest the manifest gives */
+    uint8_t atoms_sha256[32];    /* the protected atoms' root digest */
+    /* with opts->patterns_for naming this member and its packet intact: the
+     * user patterns it protects with (regex sources); else 0 and NULL */
+    size_t n_patterns;
+    const char *const *patterns;
+    /* what reading the archive found: 1 when its packet is present, of the
+     * size, header and digest the manifest gives */
     int intact;
-    const char *damage;          /* when !intact: why, one line */
+    const char *damage;          /* when !intact: why, one line; else NULL */
 } szarc_list_member;
 
 typedef struct {
+    /* Every member once, in manifest order, after the whole archive was read
+     * (a missing packet is known only at its end). */
     void (*member)(void *ctx, const szarc_list_member *m);
-    /* A problem of the archive itself (an unexpected tar member, data
-     * after the end marker); the members it damages are marked too. */
+    /* A problem of the archive itself (an unexpected, refused or reordered
+     * tar member, data after the end marker, a tar that cannot be read
+     * further), as it is met, before any member; the members it damages are
+     * marked too. */
     void (*problem)(void *ctx, const char *msg);
     void *ctx;
 } szarc_list_sink;
@@ -211,7 +225,8 @@ typedef struct {
     size_t n_members;
     size_t n_damaged;           /* members not intact */
     size_t n_problems;
-    uint64_t bytes;             /* the members' sizes */
+    uint64_t bytes;             /* the originals' sizes (a semantic member's original,
+                                 * not its expansion) */
     uint64_t packet_bytes;
     uint32_t chunk;
     char model_name[128];
@@ -221,8 +236,10 @@ typedef struct {
 } szarc_list_summary;
 
 /*! szarc_list() :
- * Reads the archive from fd, in one pass, and describes every member. No
- * model runs and no signature is checked.
+ * Reads the archive from fd (a pipe is fine), in one pass, and describes
+ * every member. Every packet is read and hashed, not decoded: no model runs
+ * and no signature is checked. Memory: the manifest, one line per damaged
+ * member and 64 KiB (plus the packets opts->patterns_for asks for).
  * @return SZARC_OK when the manifest was read (damage is reported per
  *         member); SZARC_E_FORMAT for input that is not a szarc archive,
  *         SZARC_E_TRUNCATED, SZARC_E_UNSUPPORTED, SZARC_E_IO,
@@ -259,9 +276,16 @@ typedef struct {
 } szarc_extract_member;
 
 typedef struct {
+    /* Each selected member once, when it is written or has failed. */
     void (*member)(void *ctx, const szarc_extract_member *m);
+    /* A problem of the archive that costs no selected member by itself (an
+     * unexpected or refused tar member, data after the end marker, a tar
+     * that cannot be read further), or a name of opts->names not in it. */
     void (*problem)(void *ctx, const char *msg);
+    /* Bytes written so far, of the selected members' bytes. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    /* Something that changes no result (the C reference runs for want of a
+     * Vulkan device, device "auto"). */
     void (*warning)(void *ctx, const char *msg);
     void *ctx;
 } szarc_extract_sink;
@@ -271,6 +295,11 @@ typedef struct {
     size_t n_problems;
     uint64_t bytes;             /* written */
     char device[128];           /* the engine's device, or "" when no model ran */
+    /* why a job with opts->pubkey stopped before anything was written (err
+     * says it in one line): */
+    int pubkey_unusable;        /* opts->pubkey cannot be read as a public key */
+    int signature_refused;      /* the archive is not signed by it, or is not what was
+                                 * signed (szarc_verify with the same key says why) */
 } szarc_extract_summary;
 
 /*! szarc_extract() :
@@ -284,7 +313,12 @@ typedef struct {
  *         SZARC_E_UNSUPPORTED, SZARC_E_IO (the archive), SZARC_E_NOTFOUND (a
  *         name not in it), SZARC_E_EXISTS, SZARC_E_ARG (a target exists or
  *         escapes), SZARC_E_SIGNATURE (not signed by opts->pubkey), model
- *         and device errors, SZARC_E_CANCELLED. */
+ *         and device errors, SZARC_E_CANCELLED (the members already named
+ *         stay; no temporary file does). With opts->pubkey, the archive is
+ *         first audited quickly (signature, signer, every packet digest),
+ *         and only the manifest that was signed is then extracted.
+ *         A stop after members were written: SZARC_E_IO (a write), engine
+ *         errors, SZARC_E_CANCELLED; sum->n_written says how many stay. */
 szarc_status szarc_extract(int fd, const szarc_extract_opts *opts, const szarc_extract_sink *sink,
                            szarc_extract_summary *sum, szarc_err *err);
 
@@ -329,9 +363,14 @@ typedef struct {
 } szarc_verify_member;
 
 typedef struct {
-    void (*finding)(void *ctx, const szarc_verify_finding *f); /* archive-level */
+    /* An archive-level finding, as soon as it is known. */
+    void (*finding)(void *ctx, const szarc_verify_finding *f);
+    /* Each selected member once, in order, when its checks are done. */
     void (*member)(void *ctx, const szarc_verify_member *m);
+    /* Original bytes expanded so far, of all selected members' bytes. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    /* Something that changes no result (the C reference runs for want of a
+     * Vulkan device, device "auto"). */
     void (*warning)(void *ctx, const char *msg);
     void *ctx;
 } szarc_verify_sink;
@@ -345,11 +384,12 @@ typedef struct {
     size_t n_ok, n_failed, n_unchecked;
     size_t n_archive_failures;
     size_t n_warnings;
-    int model_unusable;
-    uint64_t bytes;
-    int manifest_signed;
+    int model_unusable;         /* model-coded members could not be expanded */
+    uint64_t bytes;             /* original bytes of the selected members */
+    int manifest_signed;        /* the manifest is the one the valid signature covers */
     uint8_t manifest_sha256[32];
-    char device[128];
+    char device[128];           /* the engine's device, or "" when none ran */
+    int pubkey_unusable;        /* stopped: opts->pubkey cannot be read as a public key */
 } szarc_verify_summary;
 
 /*! szarc_verify() :
@@ -357,10 +397,22 @@ typedef struct {
  * every finding, not only the first (docs/format.md, section 10).
  * @return SZARC_OK when the audit ran to its end, whatever it found (*sum);
  *         SZARC_E_FORMAT for a tar that is not a szarc archive;
- *         SZARC_E_NOTFOUND, SZARC_E_SIGNATURE for an unusable opts->pubkey;
- *         SZARC_E_IO, SZARC_E_NOMEM; device errors; SZARC_E_CANCELLED. */
+ *         SZARC_E_NOTFOUND, SZARC_E_IO, SZARC_E_SIGNATURE for an unusable
+ *         opts->pubkey (sum->pubkey_unusable; nothing read); SZARC_E_IO
+ *         (also: a full audit of input that cannot seek), SZARC_E_NOMEM;
+ *         device errors; SZARC_E_CANCELLED (members not yet reported are
+ *         not). */
 szarc_status szarc_verify(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
                           szarc_verify_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  digests
+ ***********************************************************/
+
+/*! szarc_hash_sha256() :
+ * The sha256 of data[0..len), as the member structs carry them, so that a
+ * front end can find the member of a file it holds. */
+void szarc_hash_sha256(uint8_t out[32], const void *data, size_t len);
 
 /*-*********************************************************
  *  keys
