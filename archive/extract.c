@@ -196,19 +196,10 @@ static szarc_status load_model(job *j, szarc_err *err)
     const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
                                   ENGINE_SLOTS, chunk};
     j->eo = eo;
-    /* quiet: the fallback to the C reference goes to the sink, not stderr */
-    szarc_err ee = {0};
-    if ((st = szarc_engine_create(&j->e, j->m, o->device, &j->eo, 1, &ee))) {
-        *err = ee;
+    if ((st = szarc_engine_create(&j->e, j->m, o->device, &j->eo, err)))
         return st;
-    }
-    if ((!o->device || !strcmp(o->device, "auto")) && !szarc_engine_is_vulkan(j->e) &&
-        j->sink && j->sink->warning) {
-        char msg[sizeof ee.msg + 64];
-        snprintf(msg, sizeof msg, "%s; using the C reference (identical results)",
-                 ee.status ? ee.msg : "no Vulkan device");
-        j->sink->warning(j->sink->ctx, msg);
-    }
+    if (szarc_engine_fallback(j->e) && j->sink && j->sink->warning)
+        j->sink->warning(j->sink->ctx, szarc_engine_fallback(j->e));
     snprintf(j->sum->device, sizeof j->sum->device, "%s", szarc_engine_device(j->e));
     return SZARC_OK;
 }

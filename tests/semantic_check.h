@@ -152,7 +152,7 @@ static szarc_model *load_default(szarc_engine **e, const szarc_engine_opts *eo)
     snprintf(path, sizeof path, "%s/models/szarc-default.gguf", src ? src : ".");
     szarc_model *m = NULL;
     szarc_err err = {0};
-    if (szarc_model_load(&m, path, &err) || szarc_engine_create(e, m, "cpu", eo, 1, &err)) {
+    if (szarc_model_load(&m, path, &err) || szarc_engine_create(e, m, "cpu", eo, &err)) {
         fprintf(stderr, "FAIL: %s\n", err.msg);
         exit(1);
     }

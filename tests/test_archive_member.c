@@ -21,7 +21,7 @@ int main(void)
         return 1;
     }
     const szarc_engine_opts eo = {4 * CHUNK, 64, CHUNK};
-    if (szarc_engine_create(&e, m, "cpu", &eo, 1, &err)) {
+    if (szarc_engine_create(&e, m, "cpu", &eo, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

@@ -75,8 +75,8 @@ int main(void)
         const szarc_engine_opts o = {N, STREAMS, CHUNK};
         szarc_engine *cpu = NULL, *vk = NULL;
         szarc_eval_result rc, rv;
-        if (szarc_engine_create(&cpu, m, "cpu", &o, 1, &err) ||
-            szarc_engine_create(&vk, m, "vk:0", &o, 1, &err) ||
+        if (szarc_engine_create(&cpu, m, "cpu", &o, &err) ||
+            szarc_engine_create(&vk, m, "vk:0", &o, &err) ||
             szarc_eval_tokens(cpu, m, tok, N, CHUNK, &o, NULL, NULL, &rc, &err) ||
             szarc_eval_tokens(vk, m, tok, N, CHUNK, &o, NULL, NULL, &rv, &err)) {
             CHECK(0, "%s: %s", models[g], err.msg);
@@ -93,7 +93,7 @@ int main(void)
             szarc_engine *vs = NULL;
             szarc_eval_result rs;
             setenv("SZARC_VK_NO_TEXEL", "1", 1);
-            if (szarc_engine_create(&vs, m, "vk:0", &o, 1, &err) ||
+            if (szarc_engine_create(&vs, m, "vk:0", &o, &err) ||
                 szarc_eval_tokens(vs, m, tok, N, CHUNK, &o, NULL, NULL, &rs, &err))
                 CHECK(0, "%s: storage-buffer path: %s", models[g], err.msg);
             else

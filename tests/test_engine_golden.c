@@ -41,7 +41,7 @@ int main(void)
         const szarc_engine_opts o = {CHUNK * 2, 2, CHUNK};
         szarc_engine *e = NULL;
         szarc_eval_result r;
-        if (szarc_engine_create(&e, m, "cpu", &o, 1, &err) ||
+        if (szarc_engine_create(&e, m, "cpu", &o, &err) ||
             szarc_eval_tokens(e, m, tok, N, CHUNK, &o, NULL, NULL, &r, &err)) {
             CHECK(0, "%s: %s", golden[g].model, err.msg);
         } else {

@@ -1331,24 +1331,14 @@ done:
     return st;
 }
 
-/* The engine, quiet: the fallback to the C reference goes to the sink. */
+/* The engine; a fallback to the C reference goes to the sink as a warning. */
 static szarc_status engine_create(audit *a, szarc_engine **e, const szarc_model *m,
                                   const szarc_engine_opts *eo, szarc_err *err)
 {
-    szarc_err ee = {0};
-    const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, 1, &ee);
-    if (st) {
-        *err = ee;
-        return st;
-    }
-    if ((!a->o->device || !strcmp(a->o->device, "auto")) && !szarc_engine_is_vulkan(*e) &&
-        a->sink && a->sink->warning) {
-        char msg[sizeof ee.msg + 64];
-        snprintf(msg, sizeof msg, "%s; using the C reference (identical results)",
-                 ee.status ? ee.msg : "no Vulkan device");
-        a->sink->warning(a->sink->ctx, msg);
-    }
-    return SZARC_OK;
+    const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, err);
+    if (!st && szarc_engine_fallback(*e) && a->sink && a->sink->warning)
+        a->sink->warning(a->sink->ctx, szarc_engine_fallback(*e));
+    return st;
 }
 
 static szarc_status full_audit(audit *a, int fd, szarc_err *err)

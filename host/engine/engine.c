@@ -13,10 +13,11 @@ struct szarc_engine {
     szarc_engine_opts o; /* max_pos resolved */
     int vulkan;
     char device[256];
+    char fallback[640]; /* why "auto" runs the C reference, or "" */
 };
 
 szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
-                                 const szarc_engine_opts *opts, int quiet, szarc_err *err)
+                                 const szarc_engine_opts *opts, szarc_err *err)
 {
     *out = NULL;
     if (!device)
@@ -34,9 +35,9 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
     } else if (!strcmp(device, "auto") || !strncmp(device, "vk:", 3)) {
         st = szarc_vkfwd_create(&e->b, m, device, &bo, err);
         if (st == SZARC_E_NODEVICE && !strcmp(device, "auto")) {
-            if (!quiet)
-                fprintf(stderr, "szarc: warning: %s; using the C reference (identical results)\n",
-                        err ? err->msg : "no Vulkan device");
+            snprintf(e->fallback, sizeof e->fallback,
+                     "%s; using the C reference (identical results)",
+                     err && err->msg[0] ? err->msg : "no Vulkan device");
             st = szarc_ref_create(&e->b, m, &bo, err);
         } else if (!st) {
             e->vulkan = 1;
@@ -68,6 +69,7 @@ void szarc_engine_destroy(szarc_engine *e)
 
 const char *szarc_engine_device(const szarc_engine *e) { return e->device; }
 int szarc_engine_is_vulkan(const szarc_engine *e) { return e->vulkan; }
+const char *szarc_engine_fallback(const szarc_engine *e) { return e->fallback[0] ? e->fallback : NULL; }
 
 szarc_status szarc_engine_forward(szarc_engine *e, uint32_t n_rows, const int32_t *tok,
                                   const uint32_t *slot, const uint32_t *pos, int32_t *z,

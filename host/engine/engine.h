@@ -27,11 +27,18 @@ typedef struct {
 } szarc_engine_opts;
 
 /*! szarc_engine_create() :
- * device: "cpu" (C reference), "auto" (best Vulkan device, else cpu with one
- * warning on stderr unless quiet), or "vk:N". The model must outlive the
- * engine. */
+ * device: "cpu" (C reference), "auto" (best Vulkan device, else the C
+ * reference: see szarc_engine_fallback()), or "vk:N". The model must outlive
+ * the engine. Prints nothing. */
 szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
-                                 const szarc_engine_opts *opts, int quiet, szarc_err *err);
+                                 const szarc_engine_opts *opts, szarc_err *err);
+
+/*! szarc_engine_fallback() :
+ * @return NULL, or, when "auto" found no usable Vulkan device and fell back
+ *         to the C reference, one line saying why ("no Vulkan device: ...;
+ *         using the C reference (identical results)") for the caller to
+ *         show as a warning. Valid while the engine lives. */
+const char *szarc_engine_fallback(const szarc_engine *e);
 void szarc_engine_destroy(szarc_engine *e);
 
 /*! szarc_engine_device() : "cpu (C reference)" or the Vulkan device name. */

@@ -44,7 +44,7 @@ static void setup(void)
         path = SZARC_FUZZ_MODEL;
     setenv("SZARC_THREADS", "1", 0); /* one core, and the same coverage on every run */
     if (szarc_model_load(&g_model, path, &err) != SZARC_OK ||
-        szarc_engine_create(&g_engine, g_model, "cpu", &g_opts, 1, &err) != SZARC_OK) {
+        szarc_engine_create(&g_engine, g_model, "cpu", &g_opts, &err) != SZARC_OK) {
         fprintf(stderr, "fuzz_decode: %s (set SZARC_FUZZ_MODEL to tiny-gqa.gguf)\n", err.msg);
         abort();
     }

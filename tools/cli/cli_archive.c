@@ -250,10 +250,12 @@ static int create(cli_opts o)
         goto done;
     }
     const szarc_engine_opts eo = szarc_cli_engine_opts(chunk);
-    if ((st = szarc_engine_create(&e, m, o.device, &eo, o.quiet, &err))) {
+    if ((st = szarc_engine_create(&e, m, o.device, &eo, &err))) {
         rc = szarc_cli_fail(&err);
         goto done;
     }
+    if (szarc_engine_fallback(e) && !o.quiet)
+        szarc_fprintf_quoted(stderr, "szarc: warning: %s\n", szarc_engine_fallback(e));
 
     mf.format_version = SZARC_FORMAT_VERSION;
     snprintf(mf.tool_version, sizeof mf.tool_version, "%s", SZARC_VERSION);

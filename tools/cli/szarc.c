@@ -326,6 +326,12 @@ static void progress(void *p, uint64_t done, uint64_t total)
         fputc('\n', stderr);
 }
 
+static void warning(void *p, const char *msg)
+{
+    (void)p;
+    szarc_fprintf_quoted(stderr, "szarc: warning: %s\n", msg);
+}
+
 static int cmd_model_eval(int argc, char **argv)
 {
     opts o = {0};
@@ -338,9 +344,10 @@ static int cmd_model_eval(int argc, char **argv)
     szarc_err err = {0};
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
     const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
-                                      o.compare_float, 0, o.file, NULL};
+                                      o.compare_float, o.file, NULL};
+    const szarc_model_eval_sink sink = {progress, warning, &pc};
     szarc_model_eval_result res;
-    const szarc_status st = szarc_model_eval(text, len, &eo, progress, &pc, &res, &err);
+    const szarc_status st = szarc_model_eval(text, len, &eo, &sink, &res, &err);
     free(text);
     if (st) {
         szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);

@@ -87,24 +87,18 @@ szarc_status szarc_model_describe(const char *path, szarc_model_info *info, szar
     return SZARC_OK;
 }
 
-/* Progress of the evaluation, with the caller's cancel flag checked on the
- * way: eval.c has no cancellation of its own, so a cancelled job stops
- * reporting and is failed when the pass returns. */
-typedef struct {
-    void (*fn)(void *ctx, uint64_t done, uint64_t total);
-    void *ctx;
-} eval_progress;
-
+/* Progress of the evaluation. eval.c has no cancellation of its own: a
+ * cancelled job is failed when the pass returns. */
 static void on_progress(void *p, uint64_t done, uint64_t total)
 {
-    const eval_progress *ep = p;
-    if (ep->fn)
-        ep->fn(ep->ctx, done, total);
+    const szarc_model_eval_sink *sink = p;
+    if (sink && sink->progress)
+        sink->progress(sink->ctx, done, total);
 }
 
 szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model_eval_opts *o,
-                              void (*progress)(void *ctx, uint64_t done, uint64_t total),
-                              void *ctx, szarc_model_eval_result *res, szarc_err *err)
+                              const szarc_model_eval_sink *sink, szarc_model_eval_result *res,
+                              szarc_err *err)
 {
     memset(res, 0, sizeof *res);
     if (o->cancel && atomic_load(o->cancel))
@@ -129,12 +123,14 @@ szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model
     const uint32_t streams = o->streams ? o->streams : 64;
     const szarc_engine_opts eo = {o->decode ? streams : (chunk * 4 > 1024 ? chunk * 4 : 1024),
                                   o->decode ? streams : 1024 / chunk + 4, chunk};
-    if ((st = szarc_engine_create(&e, m, o->device, &eo, o->quiet, err)))
+    if ((st = szarc_engine_create(&e, m, o->device, &eo, err)))
         goto done;
+    if (szarc_engine_fallback(e) && sink && sink->warning)
+        sink->warning(sink->ctx, szarc_engine_fallback(e));
     szarc_eval_result r;
-    eval_progress ep = {progress, ctx};
-    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, on_progress, &ep, &r, err)
-                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, on_progress, &ep, &r, err);
+    void *pctx = (void *)sink;
+    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err)
+                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err);
     if (st) {
         if (o->name)
             szarc_err_prefix(err, "%s", o->name);

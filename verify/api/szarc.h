@@ -487,7 +487,6 @@ typedef struct {
     int decode;                 /* 1: step token by token as a decoder does */
     uint32_t streams;           /* streams stepped together when decoding; 0: 64 */
     int compare_float;          /* also the float32 reference's bits */
-    int quiet;                  /* no warning when falling back to the C reference */
     const char *name;           /* the text's name, to prefix its messages; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
 } szarc_model_eval_opts;
@@ -503,15 +502,23 @@ typedef struct {
     uint8_t digest[32];         /* sha256 over every frequency table, in order */
 } szarc_model_eval_result;
 
+typedef struct {
+    /* Tokens evaluated so far, of the total. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    /* The C reference runs for want of a Vulkan device ("auto"), and why. */
+    void (*warning)(void *ctx, const char *msg);
+    void *ctx;
+} szarc_model_eval_sink;
+
 /*! szarc_model_eval() :
  * Evaluates the model on text[0..len): tokenizes it exactly, cuts it into
  * chunks and computes every position's frequency table, their digest (equal
  * on every device: docs/numerics.md) and the bits a coder would spend.
- * progress (may be NULL) gets the tokens done of the total.
+ * sink and its callbacks may be NULL.
  * @return SZARC_OK; SZARC_E_TOKENIZER when the tokenizer cannot represent
  *         the text exactly; model and device errors; SZARC_E_CANCELLED. */
 szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model_eval_opts *opts,
-                              void (*progress)(void *ctx, uint64_t done, uint64_t total),
-                              void *ctx, szarc_model_eval_result *res, szarc_err *err);
+                              const szarc_model_eval_sink *sink, szarc_model_eval_result *res,
+                              szarc_err *err);
 
 #endif /* SZARC_H */
