@@ -281,9 +281,9 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
 
     if ((st = load_model(&m, o->model, err)))
         goto fail;
-    const uint32_t chunk = o->chunk               ? o->chunk
-                           : m->cfg.n_ctx < SZARC_CREATE_DEFAULT_CHUNK ? m->cfg.n_ctx
-                                                                        : SZARC_CREATE_DEFAULT_CHUNK;
+    const uint32_t dflt = m->cfg.n_ctx < SZARC_CREATE_DEFAULT_CHUNK ? m->cfg.n_ctx
+                                                                   : SZARC_CREATE_DEFAULT_CHUNK;
+    const uint32_t chunk = o->chunk ? o->chunk : dflt;
     if (chunk > m->cfg.n_ctx) {
         st = szarc_err_set(err, SZARC_E_USAGE,
                            "--chunk %u exceeds the model's context of %u positions", chunk,
