@@ -137,7 +137,7 @@ typedef struct {
      * (missing, unreadable, vanished, a name that cannot be stored), which
      * the summary counts. */
     void (*not_stored)(void *ctx, const char *path, const char *why, int failed);
-    /* Each member once it is coded. */
+    /* Each member once it is coded, in manifest order. */
     void (*member)(void *ctx, const szarc_create_member *m);
     /* Original bytes coded so far of `total`, and model tokens coded. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total, uint64_t tokens);
@@ -165,15 +165,17 @@ typedef struct {
  * (a file or a pipe; the caller makes it a temporary file and renames it).
  * Inputs are read, coded, and written as one tar with the manifest, the
  * signature when a key is given, and the model when embedded.
- * Nothing is written before every member is coded.
+ * Nothing is written before every member is coded; `cancel` is polled
+ * before each member and before writing (a member being coded runs to its
+ * end).
  * @return SZARC_OK when the archive is complete (sum->n_failed paths may be
  *         missing from it); SZARC_E_USAGE for options that do not go
  *         together, a sign_key that cannot be used (the message begins with
  *         "--sign: "), a chunk beyond the model's context, or nothing to
  *         archive (nothing written); SZARC_E_ARG for a path that cannot be
  *         stored (absolute, "..", not UTF-8) or a protect pattern that does
- *         not compile; SZARC_E_NOTFOUND, SZARC_E_IO
- *         for unreadable inputs with `strict` or a failed write;
+ *         not compile; SZARC_E_NOTFOUND, SZARC_E_IO for unreadable inputs
+ *         with `strict` or a failed write;
  *         SZARC_E_SIGNATURE when signing fails; SZARC_E_MODEL (no usable
  *         model) and device (SZARC_E_VULKAN, ...) errors; SZARC_E_NOMEM;
  *         SZARC_E_CANCELLED. On failure what was written to fd is not an
