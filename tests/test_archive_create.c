@@ -10,7 +10,8 @@
  *   decoding the packets (model-coded ones on the C reference) gives the
  *   original files back. Signed with a key from szarc_keygen() (and the
  *   method forced to model), the archive ends with szarc/signature.
- * - A cancel flag already set: SZARC_E_CANCELLED, nothing written.
+ * - A cancel flag already set, or set by the sink after the first member:
+ *   SZARC_E_CANCELLED, nothing written.
  * - Nothing to archive (no path, an empty folder, only a missing file), and
  *   options that do not go together: SZARC_E_USAGE, nothing written.
  *
@@ -286,6 +287,15 @@ static void test_create(int sign)
     unlink("in/out.szarc");
 }
 
+/* A member callback that cancels the job: the next member is not coded. */
+static atomic_int cancel_midway;
+
+static void cancel_member(void *ctx, const szarc_create_member *m)
+{
+    rec_member(ctx, m);
+    atomic_store(&cancel_midway, 1);
+}
+
 static void test_cancelled(void)
 {
     const int fd = open_out("cancelled.szarc");
@@ -303,6 +313,16 @@ static void test_cancelled(void)
     CHECK(s == SZARC_E_CANCELLED, "cancelled: %s (%s)", szarc_status_str(s), err.msg);
     CHECK(rec.n_members == 0 && sum.n_members == 0, "cancelled: %zu members", rec.n_members);
     CHECK(size_of(fd) == 0, "cancelled: %lld bytes written", (long long)size_of(fd));
+
+    /* cancelled while it runs: after the first member */
+    o.cancel = &cancel_midway;
+    memset(&rec, 0, sizeof rec);
+    const szarc_create_sink midway = {rec_not_stored, cancel_member, rec_progress, rec_warning,
+                                      NULL, &rec};
+    const szarc_status s2 = szarc_create(fd, &o, &midway, &sum, &err);
+    CHECK(s2 == SZARC_E_CANCELLED, "cancelled midway: %s (%s)", szarc_status_str(s2), err.msg);
+    CHECK(rec.n_members == 1, "cancelled midway: %zu members coded", rec.n_members);
+    CHECK(size_of(fd) == 0, "cancelled midway: %lld bytes written", (long long)size_of(fd));
     close(fd);
 }
 
