@@ -24,12 +24,12 @@ SZARC=$1
 # Sizes where a buffer of the reading or writing code changes; re-grep
 # archive/tar.c, archive/layout.c, archive/member.c, archive/packet.c,
 # archive/reader.c, archive/unpack.c, archive/extract.h, verify/audit.[ch]
-# and tools/cli/cli_read.c when they change (keep in step with
+# and archive/list.c when they change (keep in step with
 # tests/test_archive_tar.c). As of 2026-11-30:
 #   512       tar block: every header and the padding of every member's data
 #   10240     tar record: 20 blocks, the unit libarchive writes
 #   65536     the tar reader's blocks (TAR_BLOCK in archive/tar.c) and the
-#             pieces extract and verify read (tools/cli/cli_read.c, PIECE in
+#             pieces list, extract and verify read (PIECE in archive/list.c, extract.c,
 #             verify/audit.c); the first capacity of szarc_tar_read's buffer
 #   131072    zstd output pieces (OUT_CAP in archive/unpack.c)
 #   262144, 524288: doublings of szarc_tar_read's buffer

@@ -1,6 +1,5 @@
 /* cli_common.c: options, exit codes, progress, signals and input for the
  * archive commands (cli_common.h). */
-#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 
@@ -49,7 +48,6 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->device = "auto";
-    szarc_cli_parse_create_opt(0, NULL, o);
     o->level = -1;
     o->paths = argv;
     static const struct {
@@ -110,23 +108,46 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             }
             o->semantic = !strcmp(v, "semantic");
             break;
-        case 'L':
-        case 'M':
-        case 'c':
-            if (szarc_cli_parse_create_opt(table[k].key, v, o))
-                return -1;
-            break;
-        case 'P':
-        case 'p': {
-            szarc_err err = {0};
-            if ((!o->atoms && szarc_atoms_create(&o->atoms, &err)) ||
-                (table[k].key == 'P' ? szarc_atoms_add_regex(o->atoms, v, &err)
-                                     : szarc_atoms_add_file(o->atoms, v, &err))) {
-                szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", a, err.msg);
+        case 'L': {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || !*v || n < 0 || n > SZARC_SEMANTIC_MAX_LEVEL) {
+                szarc_fprintf_quoted(stderr, "szarc: --level %s: expected 0..%d\n", v,
+                                     SZARC_SEMANTIC_MAX_LEVEL);
                 return -1;
             }
+            o->level = (int)n;
             break;
         }
+        case 'M':
+            if (strcmp(v, "auto") && strcmp(v, "model") && strcmp(v, "zstd") &&
+                strcmp(v, "stored") && strcmp(v, "semantic")) {
+                szarc_fprintf_quoted(stderr, "szarc: --method %s: expected auto, model, zstd, "
+                                             "stored or semantic\n", v);
+                return -1;
+            }
+            o->method = v;
+            break;
+        case 'c': {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > SZARC_MAX_CONTEXT) {
+                szarc_fprintf_quoted(stderr, "szarc: --chunk %s: expected 1..%d\n", v,
+                                     SZARC_MAX_CONTEXT);
+                return -1;
+            }
+            o->chunk = (uint32_t)n;
+            break;
+        }
+        case 'P':
+        case 'p':
+            /* compiled, in this order, by the job (szarc_create) */
+            if (!o->protect && !(o->protect = calloc((size_t)argc, sizeof *o->protect))) {
+                fprintf(stderr, "szarc: out of memory\n");
+                return -1;
+            }
+            o->protect[o->n_protect++] = (szarc_protect){v, table[k].key == 'p'};
+            break;
         }
     }
     if (!o->file) {
@@ -134,6 +155,13 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         return -1;
     }
     return 0;
+}
+
+void szarc_cli_opts_free(cli_opts *o)
+{
+    free(o->protect);
+    o->protect = NULL;
+    o->n_protect = 0;
 }
 
 void szarc_cli_hex32(char out[65], const uint8_t d[32])
@@ -182,13 +210,6 @@ void szarc_cli_bar_draw(bar *b, uint64_t done, int final)
             done / unit, b->total / unit, mb ? "MB" : "kB", el > 0 ? b->tok / el : 0, eta);
     if (final)
         fputc('\n', stderr);
-}
-
-void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total)
-{
-    bar *b = p;
-    b->tok = b->tok_base + done;
-    szarc_cli_bar_draw(b, b->base + (total ? b->cur * done / total : b->cur), 0);
 }
 
 /*-*********************************************************

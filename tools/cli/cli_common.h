@@ -4,9 +4,9 @@
 #define SZARC_CLI_COMMON_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "atoms.h"
 #include "status.h"
 #include "szarc.h"
 
@@ -24,10 +24,11 @@ typedef struct {
     const char *sign;   /* --sign: private key file */
     const char *pubkey; /* --pubkey: the signer's public key file (extract) */
     uint32_t chunk;     /* --chunk, 0: default */
-    int method;         /* --method: SZARC_METHOD_AUTO or one to force */
+    const char *method; /* --method: auto, model, zstd, stored, semantic; NULL: not given */
     int semantic;       /* --mode semantic */
     int level;          /* --level, -1: not given */
-    szarc_atoms *atoms; /* built-in patterns plus --protect, --protect-file (create) */
+    szarc_protect *protect; /* every --protect and --protect-file, in order */
+    size_t n_protect;
     int embed, force, quiet, json;
     int strict;         /* --strict (create): a path that cannot be stored is fatal */
     char **paths;       /* the remaining arguments */
@@ -35,13 +36,10 @@ typedef struct {
 } cli_opts;
 
 /* Parses the options a command accepts, given as a string of key letters
- * (see the table in cli_common.c). @return 0, or -1 after a message. */
+ * (see the table in cli_common.c). @return 0, or -1 after a message. Free
+ * with szarc_cli_opts_free(), also after a failure. */
 int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
-
-/* create's --method, --chunk and --level (keys 'M', 'c', 'L' of the
- * table), for szarc_cli_parse (cli_create_compat.c); key 0 sets their
- * defaults. @return 0, or -1 after a message. */
-int szarc_cli_parse_create_opt(char key, const char *v, cli_opts *o);
+void szarc_cli_opts_free(cli_opts *o);
 
 double szarc_cli_now(void);
 
@@ -60,7 +58,6 @@ typedef struct {
 } bar;
 
 void szarc_cli_bar_draw(bar *b, uint64_t done, int final);
-void szarc_cli_bar_tokens(void *p, uint64_t done, uint64_t total); /* a szarc_codec_progress */
 
 /* Cleanup on SIGINT, SIGTERM and SIGHUP: the archive's temporary file
  * (g_tmp_path while g_tmp_active) and the temporary files of the job given
@@ -76,24 +73,4 @@ void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t); /* NULL: none */
  * that it can be read twice. @return an exit code, after a message. */
 int szarc_cli_open_input(const char *file, int seekable, int *fd);
 
-/*-*********************************************************
- *  create only (cli_archive.c), until it calls szarc_create():
- *  the model and the engine, reached below the job API
- *  (cli_create_compat.c). Files that define SZARC_CLI_API_ONLY before
- *  including this header see none of it.
- ***********************************************************/
-#ifndef SZARC_CLI_API_ONLY
-
-#include "engine.h"
-#include "model.h"
-
-#define DEFAULT_CHUNK 512u
-#define ENGINE_SLOTS 64u
-
-/* Loads --model, or the default model. @return an exit code. */
-int szarc_cli_load_model(const char *path_opt, szarc_model **m);
-
-szarc_engine_opts szarc_cli_engine_opts(uint32_t chunk);
-
-#endif /* SZARC_CLI_API_ONLY */
 #endif

@@ -1,7 +1,6 @@
 /* cli_read.c: szarc extract and list, front ends of the job API (szarc.h:
  * szarc_extract, szarc_list). Names and messages from the archive are
  * printed quoted (archive/quote.h). */
-#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 

@@ -4,7 +4,6 @@
  * archive's member for the original costs. File names, member paths and
  * messages are printed quoted in text output, exactly in JSON
  * (archive/quote.h). */
-#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 
 #include <errno.h>

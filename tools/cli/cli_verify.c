@@ -2,7 +2,6 @@
  * szarc_keygen, szarc_verify). Maps the audit's summary to exit codes (docs/format.md, section 10). Member names
  * and messages come from the archive: text output quotes them, JSON output
  * carries them exactly (archive/quote.h). */
-#define SZARC_CLI_API_ONLY /* the job API only (cli_common.h) */
 #include "cli.h"
 #include "cli_common.h"
 

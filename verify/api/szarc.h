@@ -84,6 +84,15 @@ typedef struct {
     uint64_t dev, ino;
 } szarc_file_id;
 
+/* A user pattern for protected atoms (semantic mode, docs/semantic.md):
+ * every match is kept byte for byte. Patterns are added in the order given,
+ * which is the order the archive records them in. */
+typedef struct {
+    const char *pattern;        /* a PCRE2 regex; with `file`, the path of a file of patterns */
+    int file;                   /* 1: a file: one entry a line, "re:PATTERN" a regex, any
+                                 * other line a literal term; '#' lines are comments */
+} szarc_protect;
+
 typedef struct {
     const char *const *paths;   /* files and folders to store (folders: walked) */
     size_t n_paths;
@@ -94,10 +103,9 @@ typedef struct {
     uint32_t chunk;             /* positions per chunk; 0: min(512, the model's context) */
     const char *method;         /* NULL or "auto", "model", "zstd", "stored", "semantic" */
     int semantic;               /* 1: semantic mode (docs/semantic.md) */
-    int level;                  /* semantic level 0..3; -1: the default (1) */
-    const char *const *protect; /* more atom patterns (semantic mode) */
+    int level;                  /* semantic level 0..3; -1: the default (1); exact mode: 0 or -1 */
+    const szarc_protect *protect; /* more atom patterns (semantic mode), in order */
     size_t n_protect;
-    const char *protect_file;   /* a file of patterns, one per line, or NULL */
     int embed_model;            /* store the model's GGUF in the archive */
     const char *sign_key;       /* an Ed25519 private key file (PEM), or NULL */
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
@@ -113,14 +121,14 @@ typedef struct {
     uint64_t size;           /* bytes of the original */
     uint64_t packet_size;    /* bytes of its packet */
     uint64_t tokens;         /* model tokens coded (0 for stored, zstd) */
-    /* semantic mode only */
+    /* semantic mode only (0 otherwise) */
     int semantic;            /* 1: stored as a semantic expansion */
-    uint32_t level;
+    uint32_t level;          /* the expansion's level, or the level tried */
     size_t deviations;       /* positions where the expansion differs */
     size_t candidates;       /* positions that could have deviated */
     size_t atoms;            /* protected atoms kept byte-exact */
-    uint64_t expansion_size; /* bytes the member expands to */
-    int model_tried;         /* semantic coding was tried and was no smaller */
+    uint64_t expansion_size; /* bytes the member expands to (== size unless semantic) */
+    int model_tried;         /* stored exact: semantic coding was tried and was no smaller */
 } szarc_create_member;
 
 typedef struct {
@@ -129,13 +137,17 @@ typedef struct {
      * (missing, unreadable, vanished, a name that cannot be stored), which
      * the summary counts. */
     void (*not_stored)(void *ctx, const char *path, const char *why, int failed);
-    /* Each member once it is coded. */
+    /* Each member once it is coded, in manifest order. */
     void (*member)(void *ctx, const szarc_create_member *m);
     /* Original bytes coded so far of `total`, and model tokens coded. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total, uint64_t tokens);
-    /* Something the user should know that changes nothing (a private key
-     * readable by others, the C reference used for want of a device). */
+    /* A risk the user should know of that stops nothing (a private key
+     * that others can read): shown even by a quiet front end. */
     void (*warning)(void *ctx, const char *msg);
+    /* Something that changes nothing (the C reference used for want of a
+     * Vulkan device: identical archives, more time); a quiet front end
+     * drops it. */
+    void (*notice)(void *ctx, const char *msg);
     void *ctx;
 } szarc_create_sink;
 
@@ -153,14 +165,24 @@ typedef struct {
  * (a file or a pipe; the caller makes it a temporary file and renames it).
  * Inputs are read, coded, and written as one tar with the manifest, the
  * signature when a key is given, and the model when embedded.
+ * Nothing is written before every member is coded; `cancel` is polled
+ * before each member and before writing (a member being coded runs to its
+ * end).
  * @return SZARC_OK when the archive is complete (sum->n_failed paths may be
  *         missing from it); SZARC_E_USAGE for options that do not go
- *         together or nothing to archive (nothing written);
- *         SZARC_E_NOTFOUND, SZARC_E_IO for unreadable inputs with `strict`
- *         or a failed write; SZARC_E_SIGNATURE for an unusable key; model
- *         (SZARC_E_MODEL, ...) and device (SZARC_E_VULKAN, ...) errors;
+ *         together, a sign_key that cannot be used (the message begins with
+ *         "--sign: "), a chunk beyond the model's context, or nothing to
+ *         archive (nothing written); SZARC_E_ARG for a path that cannot be
+ *         stored (absolute, "..", not UTF-8) or a protect pattern that does
+ *         not compile; SZARC_E_NOTFOUND, SZARC_E_IO for unreadable inputs
+ *         with `strict` or a failed write;
+ *         SZARC_E_SIGNATURE when signing fails; SZARC_E_MODEL (no usable
+ *         model) and device (SZARC_E_VULKAN, ...) errors; SZARC_E_NOMEM;
  *         SZARC_E_CANCELLED. On failure what was written to fd is not an
- *         archive. */
+ *         archive.
+ * note : messages use the command line's names for options (--strict,
+ *        --chunk, --sign), which users of every front end know from the
+ *        documentation. */
 szarc_status szarc_create(int fd, const szarc_create_opts *opts, const szarc_create_sink *sink,
                           szarc_create_summary *sum, szarc_err *err);
 
@@ -436,6 +458,9 @@ szarc_status szarc_keygen(uint8_t fingerprint[SZARC_KEY_FINGERPRINT_SIZE], const
 
 /* The most positions per stream any model is run with (a chunk's length). */
 #define SZARC_MAX_CONTEXT 2048
+
+/* Semantic levels run from 0 to this (docs/semantic.md). */
+#define SZARC_SEMANTIC_MAX_LEVEL 3
 
 /* A Vulkan device as `szarc devices` shows it. */
 typedef struct {

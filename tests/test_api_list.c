@@ -1,4 +1,4 @@
-/* test_archive_list.c: the read side of the job API (szarc.h) called
+/* test_api_list.c: the read side of the job API (szarc.h) called
  * directly: szarc_list, szarc_extract and szarc_verify on a small archive
  * made by the szarc command ($SZARC_BUILD_DIR/szarc, the tiny model of
  * $SZARC_MODEL, on the C reference). Checks the per-member callbacks, a job
@@ -195,7 +195,7 @@ int main(void)
 {
     const char *bd = getenv("SZARC_BUILD_DIR");
     if (!bd) {
-        fprintf(stderr, "test_archive_list: SZARC_BUILD_DIR not set: skipped\n");
+        fprintf(stderr, "test_api_list: SZARC_BUILD_DIR not set: skipped\n");
         return 77;
     }
     char dir[] = "/tmp/szarc-test-list-XXXXXX";

@@ -1,0 +1,352 @@
+/* create.c: the create job (create.h). */
+#include "create.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "engine.h"
+#include "fsio.h"
+#include "layout.h"
+#include "member.h"
+#include "model.h"
+#include "numerics.h"
+#include "packet.h"
+
+#define ENGINE_SLOTS 64u
+
+typedef struct {
+    const szarc_create_job_opts *o;
+    const szarc_create_job_sink *sink;
+    szarc_create_job_summary *sum;
+    uint64_t total;    /* bytes of the files collected */
+    uint64_t base;     /* bytes of the members coded */
+    uint64_t cur;      /* bytes of the member being coded */
+    uint64_t tok_base; /* tokens of the members coded */
+} job;
+
+/*-*********************************************************
+ *  Reporting
+ ***********************************************************/
+
+static int cancelled(const job *j)
+{
+    return j->o->cancel && atomic_load(j->o->cancel) != 0;
+}
+
+static szarc_status cancel_status(szarc_err *err)
+{
+    return szarc_err_set(err, SZARC_E_CANCELLED, "cancelled; no archive written");
+}
+
+/* A szarc_fs_warn: paths that collecting, or reading, leaves out. */
+static void not_stored(void *ctx, szarc_fs_event ev, const char *path, const char *why)
+{
+    job *j = ctx;
+    const int failed = ev == SZARC_FS_FAIL;
+    j->sum->n_failed += failed != 0;
+    if (j->sink && j->sink->not_stored)
+        j->sink->not_stored(j->sink->ctx, path, why, failed);
+}
+
+static void progress(const job *j, uint64_t done, uint64_t tokens)
+{
+    if (j->sink && j->sink->progress)
+        j->sink->progress(j->sink->ctx, done, j->total, tokens);
+}
+
+/* A szarc_codec_progress: tokens of the member being coded; its bytes are
+ * counted in proportion. */
+static void on_tokens(void *ctx, uint64_t done, uint64_t total)
+{
+    const job *j = ctx;
+    progress(j, j->base + (total ? j->cur * done / total : j->cur), j->tok_base + done);
+}
+
+/*-*********************************************************
+ *  The model and the engine
+ ***********************************************************/
+
+static szarc_status load_model(szarc_model **m, const char *opt, szarc_err *err)
+{
+    char path[4096];
+    if (opt)
+        snprintf(path, sizeof path, "%s", opt);
+    else if (szarc_model_default_path(path, sizeof path))
+        return szarc_err_set(err, SZARC_E_MODEL,
+                             "no model found (looked at %s); pass --model FILE or set "
+                             "SZARC_MODEL",
+                             path);
+    const szarc_status st = szarc_model_load(m, path, err);
+    if (!st || st == SZARC_E_NOMEM)
+        return st;
+    if (err) /* missing, unreadable or inconsistent: no usable model */
+        err->status = SZARC_E_MODEL;
+    return SZARC_E_MODEL;
+}
+
+/* The engine on o->device; a fallback of "auto" to the C reference becomes
+ * a notice. */
+static szarc_status create_engine(szarc_engine **e, const job *j, const szarc_model *m,
+                                  const szarc_engine_opts *eo, szarc_err *err)
+{
+    const szarc_status st = szarc_engine_create(e, m, j->o->device ? j->o->device : "auto", eo,
+                                                err);
+    if (!st && szarc_engine_fallback(*e) && j->sink && j->sink->notice)
+        j->sink->notice(j->sink->ctx, szarc_engine_fallback(*e));
+    return st;
+}
+
+/* Reads the model's GGUF again for embedding, checking that it is still the
+ * file that was loaded. */
+static szarc_status read_gguf(const szarc_model *m, uint8_t **data, size_t *len, szarc_err *err)
+{
+    int64_t mtime;
+    uint32_t perm;
+    const szarc_status st = szarc_fs_read(m->path, 1, data, len, &mtime, &perm, err);
+    if (st)
+        return st;
+    uint8_t h[32];
+    szarc_sha256(h, *data, *len);
+    if (memcmp(h, m->gguf_sha256, 32)) {
+        free(*data);
+        *data = NULL;
+        return szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running", m->path);
+    }
+    return SZARC_OK;
+}
+
+/*-*********************************************************
+ *  Members
+ ***********************************************************/
+
+/* Codes files[i] as member mf->n_members, or reports it not stored when it
+ * vanished or became unreadable since it was collected (as tar: the rest is
+ * stored). On success the packet is packets[k], owned by the caller. */
+static szarc_status code_member(job *j, szarc_manifest *mf, const szarc_fs_file *f,
+                                szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *eo, uint8_t **packet,
+                                size_t *packet_len, szarc_err *err)
+{
+    const szarc_create_job_opts *o = j->o;
+    const size_t k = mf->n_members;
+    szarc_manifest_member *mm = &mf->members[k];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    szarc_err re = {0};
+    szarc_status st = szarc_fs_read(f->fspath, f->follow, &data, &len, &mm->mtime, &mm->perm, &re);
+    if (st == SZARC_E_NOTFOUND || st == SZARC_E_IO) {
+        char why[sizeof re.msg];
+        const size_t pl = strlen(f->fspath);
+        const int named = !strncmp(re.msg, f->fspath, pl) && !strncmp(re.msg + pl, ": ", 2);
+        snprintf(why, sizeof why, "%s", re.msg + (named ? pl + 2 : 0));
+        memset(mm, 0, sizeof *mm);
+        if (o->strict)
+            return szarc_err_set(err, st, "%s: %s; --strict: no archive written", f->fspath,
+                                 why);
+        not_stored(j, SZARC_FS_FAIL, f->fspath, why);
+        return SZARC_OK;
+    }
+    if (st) {
+        if (err)
+            *err = re;
+        return st;
+    }
+    mm->path = f->name; /* borrowed from the collected files */
+    mm->size = len;
+    szarc_sha256(mm->sha256, data, len);
+    j->cur = len;
+    szarc_member_coded mc;
+    memset(&mc, 0, sizeof mc);
+    if (o->semantic)
+        st = szarc_member_encode_semantic(&mc, e, m, eo, mf->chunk, o->atoms, o->level,
+                                          o->method == SZARC_METHOD_SEMANTIC, data, len,
+                                          on_tokens, j, err);
+    else
+        st = szarc_member_encode(&mc, e, m, eo, mf->chunk, o->method, data, len, on_tokens, j,
+                                 err);
+    free(data);
+    if (st) {
+        szarc_member_coded_free(&mc);
+        memset(mm, 0, sizeof *mm);
+        szarc_err_prefix(err, "%s", f->fspath);
+        return st;
+    }
+    if (mc.method == SZARC_METHOD_SEMANTIC) {
+        mm->semantic = 1;
+        mm->level = mc.level;
+        mm->original_size = len;
+        memcpy(mm->original_sha256, mm->sha256, 32);
+        mm->size = mc.expansion_len;
+        szarc_sha256(mm->sha256, mc.expansion, mc.expansion_len);
+        mm->n_atoms = (uint32_t)mc.sem_atoms;
+        memcpy(mm->atoms_root, mc.atoms_root, 32);
+    }
+    free(mc.expansion);
+    mc.expansion = NULL;
+    mm->method = mc.method;
+    mm->chunks = mc.chunks;
+    mm->tokens = mc.tokens;
+    mm->packet_size = mc.packet_len;
+    szarc_sha256(mm->packet_sha256, mc.packet, mc.packet_len);
+    *packet = mc.packet;
+    *packet_len = mc.packet_len;
+    mf->n_members = k + 1;
+
+    if (j->sink && j->sink->member) {
+        szarc_create_job_member cm;
+        memset(&cm, 0, sizeof cm);
+        cm.index = k;
+        cm.path = mm->path;
+        cm.method = szarc_method_name(mc.method);
+        cm.size = len;
+        cm.packet_size = mc.packet_len;
+        cm.tokens = mc.tokens;
+        if (o->semantic) {
+            cm.semantic = mm->semantic;
+            cm.level = mm->semantic ? mc.level : o->level;
+            cm.deviations = mc.sem_deviations;
+            cm.candidates = mc.sem_candidates;
+            cm.atoms = mc.sem_atoms;
+            cm.model_tried = !mm->semantic && mc.model_tried;
+        }
+        cm.expansion_size = mm->size;
+        j->sink->member(j->sink->ctx, &cm);
+    }
+    j->base += len;
+    j->tok_base += mc.tokens;
+    j->sum->bytes_in += len;
+    j->sum->bytes_out += mc.packet_len;
+    progress(j, j->base, j->tok_base);
+    return SZARC_OK;
+}
+
+/*-*********************************************************
+ *  The job
+ ***********************************************************/
+
+szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
+                              const szarc_create_job_sink *sink, szarc_create_job_summary *sum,
+                              szarc_err *err)
+{
+    memset(sum, 0, sizeof *sum);
+    job j = {o, sink, sum, 0, 0, 0, 0};
+    szarc_fs_file *files = NULL;
+    size_t n_files = 0;
+    szarc_model *m = NULL;
+    szarc_engine *e = NULL;
+    szarc_manifest mf;
+    memset(&mf, 0, sizeof mf);
+    uint8_t **packets = NULL, *gguf = NULL, *sig = NULL;
+    size_t *packet_len = NULL, gguf_len = 0, sig_len = 0;
+    szarc_status st;
+
+    if (o->semantic && !o->atoms)
+        return szarc_err_set(err, SZARC_E_USAGE, "semantic mode needs an atom extractor");
+    if (!o->n_paths)
+        return szarc_err_set(err, SZARC_E_USAGE, "nothing to archive: no path given");
+    if (cancelled(&j))
+        return cancel_status(err);
+
+    if ((st = szarc_fs_collect(&files, &n_files, o->paths, o->n_paths, o->skip, o->n_skip,
+                               not_stored, &j, err)))
+        goto fail;
+    if (o->strict && sum->n_failed) {
+        st = szarc_err_set(err, SZARC_E_IO,
+                           "--strict: %zu path%s could not be stored; no archive written",
+                           sum->n_failed, sum->n_failed == 1 ? "" : "s");
+        goto fail;
+    }
+    if (!n_files) { /* an archive that stores nothing is never what was meant */
+        st = szarc_err_set(err, SZARC_E_USAGE, "%s",
+                           sum->n_failed
+                               ? "nothing to archive: no path given could be stored; no "
+                                 "archive written"
+                               : "nothing to archive: no regular file in the paths given "
+                                 "(symbolic links met in a directory, devices, FIFOs and "
+                                 "empty directories are not stored); no archive written");
+        goto fail;
+    }
+
+    if ((st = load_model(&m, o->model, err)))
+        goto fail;
+    const uint32_t dflt = m->cfg.n_ctx < SZARC_CREATE_DEFAULT_CHUNK ? m->cfg.n_ctx
+                                                                   : SZARC_CREATE_DEFAULT_CHUNK;
+    const uint32_t chunk = o->chunk ? o->chunk : dflt;
+    if (chunk > m->cfg.n_ctx) {
+        st = szarc_err_set(err, SZARC_E_USAGE,
+                           "--chunk %u exceeds the model's context of %u positions", chunk,
+                           m->cfg.n_ctx);
+        goto fail;
+    }
+    const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
+                                  ENGINE_SLOTS, chunk};
+    if ((st = create_engine(&e, &j, m, &eo, err)))
+        goto fail;
+    sum->chunk = chunk;
+    snprintf(sum->device, sizeof sum->device, "%s", szarc_engine_device(e));
+
+    mf.format_version = SZARC_FORMAT_VERSION;
+    snprintf(mf.tool_version, sizeof mf.tool_version, "%s", SZARC_VERSION);
+    mf.created = o->created;
+    szarc_manifest_pin_model(&mf.model, m);
+    mf.freq_total = SZ_FREQ_TOTAL;
+    mf.chunk = chunk;
+    mf.members = calloc(n_files, sizeof *mf.members);
+    packets = calloc(n_files, sizeof *packets);
+    packet_len = calloc(n_files, sizeof *packet_len);
+    if (!mf.members || !packets || !packet_len) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        goto fail;
+    }
+
+    for (size_t i = 0; i < n_files; i++) {
+        struct stat fs;
+        if (!stat(files[i].fspath, &fs))
+            j.total += (uint64_t)fs.st_size;
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        if (cancelled(&j)) {
+            st = cancel_status(err);
+            goto fail;
+        }
+        const size_t k = mf.n_members;
+        if ((st = code_member(&j, &mf, &files[i], e, m, &eo, &packets[k], &packet_len[k], err)))
+            goto fail;
+    }
+    sum->n_members = mf.n_members;
+    if (!mf.n_members) {
+        st = szarc_err_set(err, SZARC_E_USAGE,
+                           "nothing to archive: none of the %zu files found could be read; no "
+                           "archive written",
+                           n_files);
+        goto fail;
+    }
+    if (o->embed_model) {
+        if ((st = read_gguf(m, &gguf, &gguf_len, err)))
+            goto fail;
+        mf.model.embedded = 1;
+        mf.model.embedded_size = gguf_len;
+    }
+    if (cancelled(&j)) {
+        st = cancel_status(err);
+        goto fail;
+    }
+    if (o->signer && (st = o->signer->sign(o->signer->ctx, &sig, &sig_len, &mf, err)))
+        goto fail;
+    st = szarc_archive_write_signed(fd, &mf, packets, packet_len, gguf, gguf_len, sig, sig_len,
+                                    err);
+fail:
+    for (size_t i = 0; packets && i < n_files; i++)
+        free(packets[i]);
+    free(packets);
+    free(packet_len);
+    free(gguf);
+    free(sig);
+    free(mf.members); /* the paths belong to files[] */
+    szarc_fs_files_free(files, n_files);
+    szarc_engine_destroy(e);
+    szarc_model_destroy(m);
+    return st;
+}
