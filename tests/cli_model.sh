@@ -74,4 +74,13 @@ check "no loader: devices still lists the C reference" '[ $rc = 0 ] && grep -q "
 check "unknown command: exit 2" '[ $rc = 2 ]'
 "$szarc" --help | grep -q "exit codes"
 check "help documents exit codes" '[ $? = 0 ]'
+# gen_model's shape options: a model of any size with seeded weights
+gen=${SZARC_BUILD_DIR}/tools/gen_model
+"$gen" --out custom.gguf --shape tiny-gqa --dim 128 --layers 3 --heads 4 --kv-heads 2 --ffn 320
+check "gen_model --dim/--layers/...: exit 0" '[ $? = 0 ]'
+"$szarc" model info --model custom.gguf > custom.txt
+check "the custom shape is the one asked for" \
+  'grep -q "d 128, layers 3, heads 4 (kv 2, head dim 32), ffn 320" custom.txt'
+"$gen" --out baddim.gguf --shape tiny-gqa --dim 100 --heads 3 2> baddim.err; rc=$?
+check "gen_model refuses a dimension the heads do not divide" '[ $rc = 2 ] && [ ! -e baddim.gguf ]'
 exit $fail

@@ -3,6 +3,12 @@
  *
  *   gen_model --out FILE --shape tiny-gqa|small-mha|qwen-tiny [--seed S]
  *             [--type f32|f16|bf16|q8_0]
+ *             [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
+ *
+ * --dim, --layers, --heads, --kv-heads and --ffn replace those of the shape,
+ * for models of any size with seeded weights (the scaling runs of
+ * docs/benchmarks.md: for example --shape tiny-gqa --dim 512 --layers 8
+ * --heads 8 --kv-heads 4 --ffn 1536, about 25 M parameters).
  *
  * Everything is integer arithmetic, so a given (shape, seed, type) gives the
  * same bytes on every platform. Every weight is k * 2^-e with |k| <= 127 (or
@@ -691,7 +697,9 @@ done:
 static int usage(void)
 {
     fprintf(stderr, "usage: gen_model --out FILE --shape tiny-gqa|small-mha|qwen-tiny "
-                    "[--seed S] [--type f32|f16|bf16|q8_0]\n");
+                    "[--seed S] [--type f32|f16|bf16|q8_0]\n"
+                    "                 [--dim D] [--layers L] [--heads H] [--kv-heads K] "
+                    "[--ffn F]\n");
     return 2;
 }
 
@@ -699,6 +707,9 @@ int main(int argc, char **argv)
 {
     const char *out = NULL, *shape_name = NULL, *type_name = "f32";
     uint64_t seed = 1;
+    /* --dim, --layers, --heads, --kv-heads, --ffn; 0: the shape's */
+    static const char *const dims[] = {"--dim", "--layers", "--heads", "--kv-heads", "--ffn"};
+    uint32_t dim[5] = {0};
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             return usage();
@@ -713,14 +724,45 @@ int main(int argc, char **argv)
             seed = strtoull(argv[++i], &end, 10);
             if (*end || !*argv[i])
                 return usage();
-        } else
-            return usage();
+        } else {
+            int k = 0;
+            while (k < 5 && strcmp(argv[i], dims[k]))
+                k++;
+            if (k == 5)
+                return usage();
+            char *end;
+            const unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end || !*argv[i] || v < 1 || v > 65536)
+                return usage();
+            dim[k] = (uint32_t)v;
+        }
     }
     if (!out || !shape_name)
         return usage();
-    const shape *sh = k_shapes;
-    while (sh->name && strcmp(sh->name, shape_name))
-        sh++;
+    const shape *base = k_shapes;
+    while (base->name && strcmp(base->name, shape_name))
+        base++;
+    if (!base->name)
+        return usage();
+    shape custom = *base;
+    const shape *sh = &custom;
+    if (dim[0])
+        custom.d_model = dim[0];
+    if (dim[1])
+        custom.n_layer = dim[1];
+    if (dim[2])
+        custom.n_head = dim[2];
+    if (dim[3])
+        custom.n_kv = dim[3];
+    if (dim[4])
+        custom.ffn = dim[4];
+    if (custom.d_model % custom.n_head || (custom.d_model / custom.n_head) % 2 ||
+        custom.n_head % custom.n_kv) {
+        fprintf(stderr, "gen_model: --dim %u must be a multiple of --heads %u with an even head "
+                        "size, and --heads a multiple of --kv-heads %u\n",
+                custom.d_model, custom.n_head, custom.n_kv);
+        return 2;
+    }
     static const struct {
         const char *name;
         uint32_t type, file_type;
@@ -730,7 +772,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         if (!strcmp(types[i].name, type_name))
             ti = i;
-    if (!sh->name || ti < 0)
+    if (ti < 0)
         return usage();
     uint8_t *img;
     size_t len;
