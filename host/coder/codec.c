@@ -45,39 +45,126 @@ szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
     memset(out, 0, sizeof *out);
     if (freq_out)
         *freq_out = NULL;
-    const uint32_t V = m->cfg.vocab;
-    if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
-        chunk > m->cfg.n_ctx)
-        return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
-                             chunk);
-    int32_t *tok = NULL;
-    size_t n = 0;
-    szarc_status st = szarc_tok_encode_exact(m->tok, text, len, &tok, &n, err);
+    szarc_encode_job job = {text, len, freq_out != NULL, {0}, NULL, SZARC_OK, {0}};
+    szarc_status st = szarc_codec_encode_many(e, m, o, &job, 1, chunk, progress, pctx, err);
+    if (!st && job.status) {
+        st = job.status;
+        if (err)
+            *err = job.err;
+    }
     if (st)
         return st;
-    const uint32_t per_call = rows_per_call(o, chunk);
-    const size_t n_chunks = (n + chunk - 1) / chunk;
-    uint32_t *cum = malloc((n ? n : 1) * sizeof *cum), *frq = malloc((n ? n : 1) * sizeof *frq);
-    int32_t *in = malloc((size_t)per_call * chunk * sizeof *in);
-    uint32_t *slot = malloc((size_t)per_call * chunk * sizeof *slot);
-    uint32_t *pos = malloc((size_t)per_call * chunk * sizeof *pos);
-    int32_t *z = malloc((size_t)per_call * chunk * V * sizeof *z);
-    uint32_t *freq = malloc((size_t)V * sizeof *freq);
+    *out = job.out;
+    if (freq_out)
+        *freq_out = job.freq;
+    return SZARC_OK;
+}
+
+/* A member's tokens while the batch is evaluated. */
+typedef struct {
+    int32_t *tok;
+    size_t n;
+    uint32_t *cum, *frq; /* [n] the coder's interval of every token */
+} enc_member;
+
+/* rANS streams of member j from its (cum, freq): one per chunk, coded last
+ * symbol first. */
+static szarc_status enc_streams(szarc_encode_job *j, const enc_member *em, uint32_t chunk)
+{
+    const size_t n = em->n, n_chunks = (n + chunk - 1) / chunk;
+    szarc_coded *out = &j->out;
     out->chunk = chunk;
     out->n_tokens = n;
     out->n_chunks = (uint32_t)n_chunks;
     out->chunk_tokens = calloc(n_chunks ? n_chunks : 1, sizeof *out->chunk_tokens);
     out->streams = calloc(n_chunks ? n_chunks : 1, sizeof *out->streams);
     out->stream_len = calloc(n_chunks ? n_chunks : 1, sizeof *out->stream_len);
-    if (!cum || !frq || !in || !slot || !pos || !z || !freq || !out->chunk_tokens ||
-        !out->streams || !out->stream_len) {
-        st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory for %zu tokens", n);
+    if (!out->chunk_tokens || !out->streams || !out->stream_len)
+        return szarc_err_set(&j->err, SZARC_E_NOMEM, "encoder: out of memory");
+    for (size_t c = 0; c < n_chunks; c++) {
+        const size_t s = c * chunk, l = n - s < chunk ? n - s : chunk;
+        szarc_rc_enc enc;
+        szarc_rc_enc_init(&enc);
+        for (size_t i = l; i-- > 0;)
+            szarc_rc_enc_put(&enc, em->cum[s + i], em->frq[s + i]);
+        out->chunk_tokens[c] = (uint32_t)l;
+        if (szarc_rc_enc_finish(&enc, &out->streams[c], &out->stream_len[c]))
+            return szarc_err_set(&j->err, SZARC_E_NOMEM, "encoder: out of memory");
+    }
+    return SZARC_OK;
+}
+
+szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, szarc_encode_job *jobs,
+                                     size_t n_jobs, uint32_t chunk,
+                                     szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    const uint32_t V = m->cfg.vocab;
+    for (size_t j = 0; j < n_jobs; j++) {
+        memset(&jobs[j].out, 0, sizeof jobs[j].out);
+        jobs[j].freq = NULL;
+        jobs[j].status = SZARC_OK;
+        jobs[j].err = (szarc_err){0};
+    }
+    if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
+        chunk > m->cfg.n_ctx)
+        return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
+                             chunk);
+    const uint32_t per_call = rows_per_call(o, chunk);
+    szarc_status st = SZARC_OK;
+    enc_member *em = calloc(n_jobs ? n_jobs : 1, sizeof *em);
+    int32_t *in = malloc((size_t)per_call * chunk * sizeof *in);
+    uint32_t *slot = malloc((size_t)per_call * chunk * sizeof *slot);
+    uint32_t *pos = malloc((size_t)per_call * chunk * sizeof *pos);
+    int32_t *z = malloc((size_t)per_call * chunk * V * sizeof *z);
+    uint32_t *freq = malloc((size_t)V * sizeof *freq);
+    /* where each row of a call comes from: member and token index */
+    uint32_t *row_job = malloc((size_t)per_call * chunk * sizeof *row_job);
+    size_t *row_tok = malloc((size_t)per_call * chunk * sizeof *row_tok);
+    if (!em || !in || !slot || !pos || !z || !freq || !row_job || !row_tok) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
         goto done;
     }
-    /* teacher-forced: (cum, freq) of every target token */
-    for (size_t at = 0; at < n;) {
-        const size_t start = at;
-        const uint32_t rows = szarc_rows_teacher(m, tok, n, &at, chunk, per_call, in, slot, pos);
+    uint64_t total = 0, done_tok = 0;
+    for (size_t j = 0; j < n_jobs; j++) {
+        szarc_encode_job *jb = &jobs[j];
+        if ((jb->status = szarc_tok_encode_exact(m->tok, jb->text, jb->len, &em[j].tok,
+                                                 &em[j].n, &jb->err)))
+            continue;
+        const size_t n = em[j].n;
+        em[j].cum = malloc((n ? n : 1) * sizeof *em[j].cum);
+        em[j].frq = malloc((n ? n : 1) * sizeof *em[j].frq);
+        if (!em[j].cum || !em[j].frq) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory for %zu tokens", n);
+            goto done;
+        }
+        total += n;
+    }
+    /* teacher-forced: (cum, freq) of every target token; the chunks of every
+     * member, in order, as many per call as fit */
+    size_t j = 0, at = 0; /* the next chunk: member j from token at */
+    for (;;) {
+        uint32_t rows = 0, k = 0;
+        for (; k < per_call; k++) {
+            while (j < n_jobs && (jobs[j].status || at >= em[j].n)) {
+                j++;
+                at = 0;
+            }
+            if (j == n_jobs)
+                break;
+            const size_t len = em[j].n - at < chunk ? em[j].n - at : chunk;
+            for (size_t p = 0; p < len; p++) {
+                in[rows] = p == 0 ? m->start_token : em[j].tok[at + p - 1];
+                slot[rows] = k;
+                pos[rows] = (uint32_t)p;
+                row_job[rows] = (uint32_t)j;
+                row_tok[rows] = at + p;
+                rows++;
+            }
+            at += len;
+        }
+        if (!rows)
+            break;
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
         for (uint32_t r = 0; r < rows; r++) {
@@ -85,45 +172,49 @@ szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
                 st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
                 goto done;
             }
-            const uint32_t t = (uint32_t)tok[start + r];
+            enc_member *me = &em[row_job[r]];
+            const size_t i = row_tok[r];
+            const uint32_t t = (uint32_t)me->tok[i];
             uint32_t c = 0;
             for (uint32_t v = 0; v < t; v++)
                 c += freq[v];
-            cum[start + r] = c;
-            frq[start + r] = freq[t];
-            out->ideal_bits += SZ_FREQ_BITS - log2((double)freq[t]);
+            me->cum[i] = c;
+            me->frq[i] = freq[t];
+            jobs[row_job[r]].out.ideal_bits += SZ_FREQ_BITS - log2((double)freq[t]);
         }
+        done_tok += rows;
         if (progress)
-            progress(pctx, at, n);
+            progress(pctx, done_tok, total);
     }
-    /* one rANS stream per chunk, coded last symbol first */
-    for (size_t c = 0; c < n_chunks; c++) {
-        const size_t s = c * chunk, l = n - s < chunk ? n - s : chunk;
-        szarc_rc_enc enc;
-        szarc_rc_enc_init(&enc);
-        for (size_t i = l; i-- > 0;)
-            szarc_rc_enc_put(&enc, cum[s + i], frq[s + i]);
-        out->chunk_tokens[c] = (uint32_t)l;
-        if (szarc_rc_enc_finish(&enc, &out->streams[c], &out->stream_len[c])) {
-            st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
-            goto done;
+    for (size_t q = 0; q < n_jobs; q++) {
+        szarc_encode_job *jb = &jobs[q];
+        if (jb->status)
+            continue;
+        const double bits = jb->out.ideal_bits; /* summed above, before the streams */
+        if ((jb->status = enc_streams(jb, &em[q], chunk)))
+            continue;
+        jb->out.ideal_bits = bits;
+        if (jb->want_freq) {
+            jb->freq = em[q].frq;
+            em[q].frq = NULL;
         }
     }
 done:
-    free(tok);
-    free(cum);
-    if (!st && freq_out) {
-        *freq_out = frq;
-        frq = NULL;
+    for (size_t q = 0; em && q < n_jobs; q++) {
+        free(em[q].tok);
+        free(em[q].cum);
+        free(em[q].frq);
+        if (st || jobs[q].status)
+            szarc_coded_free(&jobs[q].out);
     }
-    free(frq);
+    free(em);
     free(in);
     free(slot);
     free(pos);
     free(z);
     free(freq);
-    if (st)
-        szarc_coded_free(out);
+    free(row_job);
+    free(row_tok);
     return st;
 }
 

@@ -60,6 +60,32 @@ szarc_status szarc_codec_encode_freq(szarc_engine *e, const szarc_model *m,
 
 void szarc_coded_free(szarc_coded *c);
 
+/* One member of a batched encode. */
+typedef struct {
+    const uint8_t *text;     /* the member's bytes */
+    size_t len;
+    int want_freq;           /* 1: also every token's frequency, in *freq */
+    szarc_coded out;         /* filled (free with szarc_coded_free) when status is OK */
+    uint32_t *freq;          /* with want_freq: [n_tokens] (malloc'd; caller frees) */
+    szarc_status status;     /* per member: SZARC_E_TOKENIZER does not stop the others */
+    szarc_err err;
+} szarc_encode_job;
+
+/*! szarc_codec_encode_many() :
+ * Encodes several members together: the chunks of all of them share the
+ * forward calls (as many chunks per call as the engine's rows allow), so
+ * that small members fill a batch together. Each member's streams are
+ * exactly those szarc_codec_encode() gives it alone: chunks are independent
+ * streams and a forward row depends only on its own stream (docs/numerics.md).
+ * Progress counts the tokens of all members.
+ * @return SZARC_OK if the engine ran (check each job's status: a member the
+ *         tokenizer cannot represent exactly fails alone), else the engine's
+ *         error or SZARC_E_ARG, SZARC_E_NOMEM, SZARC_E_DETERMINISM. */
+szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, szarc_encode_job *jobs,
+                                     size_t n_jobs, uint32_t chunk,
+                                     szarc_codec_progress progress, void *pctx, szarc_err *err);
+
 typedef struct {
     const szarc_coded *in;   /* streams of one member, or of consecutive chunks of it */
     int part;                /* 0: `in` starts the member; 1: it continues it (see
