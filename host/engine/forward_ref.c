@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "backend.h"
+#include "cpu_matmul.h"
 #include "numerics.h"
 
 typedef struct {
@@ -15,6 +18,11 @@ typedef struct {
     szarc_backend_opts o;
     uint32_t max_pos;
     uint32_t n_threads;
+    const szarc_cpu_kernel *kernel; /* the int8 tile of every matmul */
+    char name[64];                  /* "cpu (C reference, <kernel>)" */
+    /* sum of each weight row (the u8 x s8 kernels' correction):
+     * [layer * 4 + {qkv, o, gu, down}], then the head */
+    int32_t **wsum;
     /* activations, [max_rows][...] */
     int32_t *h;      /* d: residual stream, Q16 */
     int8_t *xq;      /* max(d, d_ff, n_head*hd) padded: quantized matmul input */
@@ -38,7 +46,7 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
     return (((size_t)slot * c->n_layer + layer) * b->max_pos + pos) * c->n_kv + head;
 }
 
-/* The hot loops are compiled twice on x86-64 (AVX2 and baseline) and the
+/* The attention loop is compiled twice on x86-64 (AVX2 and baseline) and the
  * loader picks one; integer results are the same either way. */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 #define SZ_HOT __attribute__((target_clones("avx2", "default")))
@@ -124,38 +132,59 @@ static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_
 typedef struct {
     ref_backend *b;
     const szarc_qmat *W;
+    const int32_t *wsum;
     uint32_t rows;
     int32_t *y;
     uint32_t ys;
     int add;
 } mm_ctx;
 
-SZ_HOT static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* Weight rows [4 lo, 4 hi) against every activation row, in 4x4 tiles of the
+ * chosen kernel. A tile at an edge repeats its last row; the repeats are
+ * computed and dropped. */
+static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
+    (void)tid;
     const mm_ctx *c = arg;
+    const ref_backend *b = c->b;
     const szarc_qmat *W = c->W;
-    for (uint32_t j = lo; j < hi; j++) {
-        const int8_t *w = W->w + (size_t)j * W->cols_pad;
-        for (uint32_t r = 0; r < c->rows; r++) {
-            const int8_t *x = c->b->xq + (size_t)r * c->b->xq_stride;
-            int32_t acc = 0;
-            for (uint32_t i = 0; i < W->cols_pad; i++)
-                acc += (int32_t)w[i] * (int32_t)x[i];
-            int32_t y = sz_requant(acc, c->b->t[r], W->m[j], W->e[j]);
-            if (W->bias)
-                y = sz_sat((int64_t)y + W->bias[j]);
-            int32_t *dst = c->y + (size_t)r * c->ys + j;
-            *dst = c->add ? sz_sat((int64_t)*dst + y) : y;
+    const szarc_cpu_tile_fn tile = b->kernel->tile;
+    const uint32_t jend = 4 * hi < W->rows ? 4 * hi : W->rows;
+    for (uint32_t j0 = 4 * lo; j0 < jend; j0 += 4) {
+        const uint32_t nj = jend - j0 < 4 ? jend - j0 : 4;
+        const int8_t *w[4];
+        int32_t ws[4];
+        for (uint32_t q = 0; q < 4; q++) {
+            const uint32_t j = j0 + (q < nj ? q : nj - 1);
+            w[q] = W->w + (size_t)j * W->cols_pad;
+            ws[q] = c->wsum[j];
+        }
+        for (uint32_t r0 = 0; r0 < c->rows; r0 += 4) {
+            const uint32_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
+            const int8_t *x[4];
+            for (uint32_t q = 0; q < 4; q++)
+                x[q] = b->xq + (size_t)(r0 + (q < nr ? q : nr - 1)) * b->xq_stride;
+            int32_t acc[4][4];
+            tile(acc, w, ws, x, W->cols_pad);
+            for (uint32_t r = 0; r < nr; r++)
+                for (uint32_t q = 0; q < nj; q++) {
+                    const uint32_t j = j0 + q;
+                    int32_t y = sz_requant(acc[r][q], b->t[r0 + r], W->m[j], W->e[j]);
+                    if (W->bias)
+                        y = sz_sat((int64_t)y + W->bias[j]);
+                    int32_t *dst = c->y + (size_t)(r0 + r) * c->ys + j;
+                    *dst = c->add ? sz_sat((int64_t)*dst + y) : y;
+                }
         }
     }
 }
 
 /* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]) */
-static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t rows, int32_t *y,
-                         uint32_t ys, int add)
+static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsum,
+                         uint32_t rows, int32_t *y, uint32_t ys, int add)
 {
-    mm_ctx c = {b, W, rows, y, ys, add};
-    parallel_for(b->n_threads, W->rows, mm_part, &c);
+    mm_ctx c = {b, W, wsum, rows, y, ys, add};
+    parallel_for(b->n_threads, (W->rows + 3) / 4, mm_part, &c);
 }
 
 /* rope: rotate the q and k heads of every row by its position */
@@ -288,21 +317,21 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
         const szarc_qlayer *L = &m->layer[l];
         /* attention block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->qkv, n, b->qkv, wqkv, 0);
+        stage_matmul(b, &L->qkv, b->wsum[4 * l], n, b->qkv, wqkv, 0);
         stage_rope(b, n, pos);
         stage_kvstore(b, n, l, slot, pos);
         stage_attn(b, n, l, slot, pos);
         stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
-        stage_matmul(b, &L->o, n, b->h, c->d, 1);
+        stage_matmul(b, &L->o, b->wsum[4 * l + 1], n, b->h, c->d, 1);
         /* feed-forward block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->gu, n, b->gu, 2 * c->d_ff, 0);
+        stage_matmul(b, &L->gu, b->wsum[4 * l + 2], n, b->gu, 2 * c->d_ff, 0);
         stage_swiglu(b, n);
         stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
-        stage_matmul(b, &L->down, n, b->h, c->d, 1);
+        stage_matmul(b, &L->down, b->wsum[4 * l + 3], n, b->h, c->d, 1);
     }
     stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-    stage_matmul(b, &m->head, n, z, c->vocab, 0);
+    stage_matmul(b, &m->head, b->wsum[4 * c->n_layer], n, z, c->vocab, 0);
     return SZARC_OK;
 }
 
@@ -321,6 +350,10 @@ static void ref_destroy(szarc_backend *base)
     free(b->kq);
     free(b->kt);
     free(b->v);
+    if (b->wsum)
+        for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
+            free(b->wsum[i]);
+    free(b->wsum);
     free(b);
 }
 
@@ -343,11 +376,17 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
     ref_backend *b = calloc(1, sizeof *b);
     if (!b)
         return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
-    b->base.name = "cpu";
+    b->base.name = b->name;
     b->base.forward = ref_forward;
     b->base.destroy = ref_destroy;
     b->m = m;
     b->o = *o;
+    szarc_status st = szarc_cpu_kernel_choose(&b->kernel, err);
+    if (st) {
+        free(b);
+        return st;
+    }
+    snprintf(b->name, sizeof b->name, "cpu (C reference, %s)", b->kernel->name);
     b->n_threads = default_threads();
     b->max_pos = o->max_pos;
     uint32_t xw = c->d;
@@ -374,6 +413,25 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
         return szarc_err_set(err, SZARC_E_NOMEM,
                              "C reference: out of memory for %u rows and %u streams",
                              o->max_rows, o->max_slots);
+    }
+    b->wsum = calloc(4 * (size_t)c->n_layer + 1, sizeof *b->wsum);
+    if (!b->wsum) {
+        ref_destroy(&b->base);
+        return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+    }
+    for (uint32_t i = 0; i <= 4 * c->n_layer; i++) {
+        const szarc_qlayer *L = &m->layer[i / 4 < c->n_layer ? i / 4 : 0];
+        const szarc_qmat *W = i == 4 * c->n_layer ? &m->head
+                              : i % 4 == 0        ? &L->qkv
+                              : i % 4 == 1        ? &L->o
+                              : i % 4 == 2        ? &L->gu
+                                                  : &L->down;
+        b->wsum[i] = malloc((size_t)W->rows * sizeof *b->wsum[i]);
+        if (!b->wsum[i]) {
+            ref_destroy(&b->base);
+            return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+        }
+        szarc_cpu_wsum(b->wsum[i], W->w, W->rows, W->cols_pad, W->cols_pad);
     }
     *out = &b->base;
     return SZARC_OK;
