@@ -2,7 +2,6 @@
  * docs/numerics.md section 3. Each stage is one function named after the
  * shader that implements it on Vulkan (shaders/<stage>.comp) and computes the
  * same integers. Reads top to bottom like the maths of a llama block. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 
 #include "backend.h"
 #include "cpu_matmul.h"
+#include "cpu_pool.h"
 #include "numerics.h"
 
 typedef struct {
@@ -18,6 +18,7 @@ typedef struct {
     szarc_backend_opts o;
     uint32_t max_pos;
     uint32_t n_threads;
+    szarc_cpu_pool *pool;           /* n_threads - 1 workers, made once */
     const szarc_cpu_kernel *kernel; /* the int8 tile of every matmul */
     char name[64];                  /* "cpu (C reference, <kernel>)" */
     /* sum of each weight row (the u8 x s8 kernels' correction):
@@ -53,55 +54,6 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
 #else
 #define SZ_HOT
 #endif
-
-/* ---- a tiny parallel-for over [0, n) ---- */
-
-typedef struct {
-    void (*fn)(void *ctx, uint32_t lo, uint32_t hi, uint32_t tid);
-    void *ctx;
-    uint32_t n, tid, parts;
-} pf_job;
-
-static void *pf_thread(void *arg)
-{
-    pf_job *j = arg;
-    const uint32_t lo = (uint32_t)((uint64_t)j->n * j->tid / j->parts);
-    const uint32_t hi = (uint32_t)((uint64_t)j->n * (j->tid + 1) / j->parts);
-    if (lo < hi)
-        j->fn(j->ctx, lo, hi, j->tid);
-    return NULL;
-}
-
-static void parallel_for(uint32_t threads, uint32_t n,
-                         void (*fn)(void *, uint32_t, uint32_t, uint32_t), void *ctx)
-{
-    enum { MAXT = 64 };
-    if (threads > MAXT)
-        threads = MAXT;
-    if (threads <= 1 || n < 2) {
-        if (n)
-            fn(ctx, 0, n, 0);
-        return;
-    }
-    pthread_t th[MAXT];
-    pf_job jobs[MAXT];
-    uint32_t started = 0;
-    for (uint32_t t = 0; t < threads; t++) {
-        jobs[t] = (pf_job){fn, ctx, n, t, threads};
-        if (t == 0)
-            continue;
-        if (pthread_create(&th[t], NULL, pf_thread, &jobs[t]) != 0)
-            break;
-        started = t;
-    }
-    /* Threads that failed to start: run their share here. Results do not
-     * depend on the split: every element is computed independently. */
-    for (uint32_t t = started + 1; t < threads; t++)
-        pf_thread(&jobs[t]);
-    pf_thread(&jobs[0]);
-    for (uint32_t t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
-}
 
 /* ---- stages ---- */
 
@@ -184,7 +136,7 @@ static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsu
                          uint32_t rows, int32_t *y, uint32_t ys, int add)
 {
     mm_ctx c = {b, W, wsum, rows, y, ys, add};
-    parallel_for(b->n_threads, (W->rows + 3) / 4, mm_part, &c);
+    szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
 /* rope: rotate the q and k heads of every row by its position */
@@ -286,7 +238,7 @@ static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint
                        const uint32_t *pos)
 {
     att_ctx a = {b, layer, slot, pos};
-    parallel_for(b->n_threads, rows * b->m->cfg.n_head, att_part, &a);
+    szarc_cpu_pool_run(b->pool, rows * b->m->cfg.n_head, att_part, &a);
 }
 
 /* swiglu: a = silu(gate) * up, in place in the gate half */
@@ -354,6 +306,7 @@ static void ref_destroy(szarc_backend *base)
         for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
             free(b->wsum[i]);
     free(b->wsum);
+    szarc_cpu_pool_destroy(b->pool);
     free(b);
 }
 
@@ -387,7 +340,12 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
         return st;
     }
     snprintf(b->name, sizeof b->name, "cpu (C reference, %s)", b->kernel->name);
-    b->n_threads = default_threads();
+    b->pool = szarc_cpu_pool_create(default_threads());
+    if (!b->pool) {
+        free(b);
+        return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+    }
+    b->n_threads = szarc_cpu_pool_threads(b->pool);
     b->max_pos = o->max_pos;
     uint32_t xw = c->d;
     if (c->d_ff > xw)
