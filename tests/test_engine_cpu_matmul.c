@@ -2,7 +2,8 @@
  * exactly the scalar dot products: random and extreme bytes (-128, 127),
  * every column count that is a multiple of 4 up to 300 (every tail of every
  * vector width) and a few long ones, rows of exactly k bytes (a read past
- * the end is an ASan error), repeated rows as at a matrix edge. And the
+ * the end is an ASan error), repeated rows as at a matrix edge; every
+ * requant stage against the scalar one (sz_requant). And the
  * kernel choice: SZARC_CPU_KERNEL forces a variant, an unknown one is a
  * usage error naming the variable. */
 #include "cpu_matmul.h"
@@ -59,6 +60,43 @@ static void check_kernels(uint32_t k, int mode)
     }
 }
 
+static int32_t pick(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
+
+/* every requant stage against the scalar one: random and extreme sums,
+ * scales, shifts below 0 and above 62, biases, residuals near saturation */
+static void check_requant(void)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    for (int rep = 0; rep < 20000; rep++) {
+        int32_t acc[16], tm[4], te[4], m[4], e[4], bias[4], old[16];
+        for (int i = 0; i < 16; i++) {
+            const uint32_t v = next();
+            acc[i] = rep % 5 == 0 ? (v & 1 ? (1 << 30) : -(1 << 30)) : (int32_t)v >> (next() % 32);
+            old[i] = pick(-(1 << 30), 1 << 30);
+        }
+        for (int i = 0; i < 4; i++) {
+            tm[i] = next() % 9 == 0 ? 0 : (int32_t)((1u << 30) | (next() >> 2));
+            te[i] = pick(-20, 90);
+            m[i] = next() % 9 == 0 ? 0 : (int32_t)((1u << 30) | (next() >> 2));
+            e[i] = pick(-40, 100);
+            bias[i] = rep % 2 ? 0 : pick(-(1 << 30), 1 << 30);
+        }
+        int32_t want[16], got[16];
+        for (int add = 0; add < 2; add++) {
+            ref->requant(want, acc, tm, te, m, e, bias, add ? old : NULL);
+            for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+                if (!kn->supported())
+                    continue;
+                kn->requant(got, acc, tm, te, m, e, bias, add ? old : NULL);
+                CHECK(!memcmp(got, want, sizeof got), "%s: requant case %d add %d", kn->name, rep,
+                      add);
+            }
+        }
+        if (tu_failures)
+            break;
+    }
+}
+
 int main(void)
 {
     int n = 0;
@@ -74,6 +112,8 @@ int main(void)
     for (size_t i = 0; i < sizeof longk / sizeof longk[0]; i++)
         for (int mode = 0; mode < 4; mode++)
             check_kernels(longk[i], mode);
+
+    check_requant();
 
     /* the choice */
     const szarc_cpu_kernel *k = NULL;

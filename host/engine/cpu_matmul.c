@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cpu_matmul.h"
+#include "numerics.h"
 
 /* ---- scalar: the definition ---- */
 
@@ -40,6 +41,18 @@ static void tile_scalar(int32_t acc[4][4], const int8_t *const w[4], const int32
             for (uint32_t i = 0; i < k; i++)
                 s += (int32_t)w[j][i] * (int32_t)x[r][i];
             acc[r][j] = s;
+        }
+}
+
+static void requant_scalar(int32_t out[16], const int32_t acc[16], const int32_t tm[4],
+                           const int32_t te[4], const int32_t m[4], const int32_t e[4],
+                           const int32_t bias[4], const int32_t *old)
+{
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++) {
+            const sz_scale t = {tm[r], te[r]};
+            const int32_t y = sz_sat((int64_t)sz_requant(acc[4 * r + j], t, m[j], e[j]) + bias[j]);
+            out[4 * r + j] = old ? sz_sat((int64_t)old[4 * r + j] + y) : y;
         }
 }
 
@@ -171,6 +184,48 @@ T512 static void tile_avx512vnni(int32_t acc[4][4], const int8_t *const w[4],
             acc[r][j] = unoffset(s[4 * r + j], wsum[j]);
 }
 
+/* sz_mulshift() on eight int64 lanes: x, mul sign-extended int32, s in
+ * [0, 62]: sat(floor((x * mul + (2^s >> 1)) / 2^s)); vpsravq is floor. */
+T512 static inline __m512i mulshift8(__m512i x, __m512i mul, __m512i s)
+{
+    const __m512i one = _mm512_set1_epi64(1), lim = _mm512_set1_epi64(SZ_ACT_MAX);
+    __m512i p = _mm512_mul_epi32(x, mul);
+    p = _mm512_add_epi64(p, _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1));
+    p = _mm512_srav_epi64(p, s);
+    return _mm512_max_epi64(_mm512_min_epi64(p, lim), _mm512_sub_epi64(_mm512_setzero_si512(), lim));
+}
+
+T512 static void requant_avx512(int32_t out[16], const int32_t acc[16], const int32_t tm[4],
+                                const int32_t te[4], const int32_t m[4], const int32_t e[4],
+                                const int32_t bias[4], const int32_t *old)
+{
+    const __m512i per_r = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i tm16 = _mm512_permutexvar_epi32(per_r, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)tm)));
+    const __m512i te16 = _mm512_permutexvar_epi32(per_r, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)te)));
+    const __m512i m16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)m));
+    const __m512i e16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)e));
+    const __m512i b16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)bias));
+    /* clamp_shift(e + te - 24) */
+    const __m512i s16 = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_sub_epi32(_mm512_add_epi32(e16, te16), _mm512_set1_epi32(24)),
+                         _mm512_setzero_si512()),
+        _mm512_set1_epi32(62));
+    const __m512i a16 = _mm512_loadu_si512(acc);
+    const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_sub_epi64(_mm512_setzero_si512(), lim);
+    for (int h = 0; h < 2; h++) {
+#define HALF(v) _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v))
+        const __m512i a1 = mulshift8(HALF(a16), HALF(tm16), _mm512_set1_epi64(24));
+        __m512i y = mulshift8(a1, HALF(m16), HALF(s16));
+        y = _mm512_max_epi64(_mm512_min_epi64(_mm512_add_epi64(y, HALF(b16)), lim), nlim);
+        if (old) {
+            const __m512i o = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(old + 8 * h)));
+            y = _mm512_max_epi64(_mm512_min_epi64(_mm512_add_epi64(y, o), lim), nlim);
+        }
+#undef HALF
+        _mm256_storeu_si256((__m256i *)(out + 8 * h), _mm512_cvtepi64_epi32(y));
+    }
+}
+
 /* ---- 256-bit VNNI (VEX and EVEX encodings of the same loop) ---- */
 
 /* Eight vectors to four sums each: lanes of v[0..3] summed into out[0..3]. */
@@ -277,13 +332,13 @@ __attribute__((target("avx2"))) static void tile_avx2(int32_t acc[4][4],
 
 static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
-    {"avx512vnni", sup_avx512vnni, tile_avx512vnni},
-    {"avxvnni", sup_avxvnni, tile_avxvnni},
-    {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex},
-    {"avx2", sup_avx2, tile_avx2},
+    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512},
+    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar},
+    {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar},
+    {"avx2", sup_avx2, tile_avx2, requant_scalar},
 #endif
-    {"scalar", sup_scalar, tile_scalar},
-    {NULL, NULL, NULL},
+    {"scalar", sup_scalar, tile_scalar, requant_scalar},
+    {NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }

@@ -27,10 +27,21 @@
 typedef void (*szarc_cpu_tile_fn)(int32_t acc[4][4], const int8_t *const w[4],
                                   const int32_t wsum[4], const int8_t *const x[4], uint32_t k);
 
+/* A tile's outputs (docs/numerics.md 3.3), lane 4r + j:
+ *     y = sat(requant(acc[4r+j], (tm[r], te[r]), m[j], e[j]) + bias[j])
+ *     out[4r+j] = old ? sat(old[4r+j] + y) : y
+ * bias is all zeros for a matrix without one (sat(y + 0) = y: y is already
+ * saturated). Exactly sz_requant() and sz_sat() of numerics.h. */
+typedef void (*szarc_cpu_requant_fn)(int32_t out[16], const int32_t acc[16],
+                                     const int32_t tm[4], const int32_t te[4],
+                                     const int32_t m[4], const int32_t e[4],
+                                     const int32_t bias[4], const int32_t *old);
+
 typedef struct {
     const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
     int (*supported)(void); /* nonzero when this CPU and OS run it */
     szarc_cpu_tile_fn tile;
+    szarc_cpu_requant_fn requant;
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :

@@ -101,32 +101,41 @@ static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     const ref_backend *b = c->b;
     const szarc_qmat *W = c->W;
     const szarc_cpu_tile_fn tile = b->kernel->tile;
+    const szarc_cpu_requant_fn requant = b->kernel->requant;
     const uint32_t jend = 4 * hi < W->rows ? 4 * hi : W->rows;
     for (uint32_t j0 = 4 * lo; j0 < jend; j0 += 4) {
         const uint32_t nj = jend - j0 < 4 ? jend - j0 : 4;
         const int8_t *w[4];
-        int32_t ws[4];
+        int32_t ws[4], m[4], e[4], bias[4];
         for (uint32_t q = 0; q < 4; q++) {
             const uint32_t j = j0 + (q < nj ? q : nj - 1);
             w[q] = W->w + (size_t)j * W->cols_pad;
             ws[q] = c->wsum[j];
+            m[q] = W->m[j];
+            e[q] = W->e[j];
+            bias[q] = W->bias ? W->bias[j] : 0;
         }
         for (uint32_t r0 = 0; r0 < c->rows; r0 += 4) {
             const uint32_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
             const int8_t *x[4];
-            for (uint32_t q = 0; q < 4; q++)
-                x[q] = b->xq + (size_t)(r0 + (q < nr ? q : nr - 1)) * b->xq_stride;
+            int32_t tm[4], te[4], old[16], out[16];
+            for (uint32_t q = 0; q < 4; q++) {
+                const uint32_t r = r0 + (q < nr ? q : nr - 1);
+                x[q] = b->xq + (size_t)r * b->xq_stride;
+                tm[q] = b->t[r].m;
+                te[q] = b->t[r].e;
+            }
             int32_t acc[4][4];
             tile(acc, w, ws, x, W->cols_pad);
+            if (c->add)
+                for (uint32_t r = 0; r < 4; r++)
+                    for (uint32_t q = 0; q < 4; q++)
+                        old[4 * r + q] = r < nr && q < nj
+                                             ? c->y[(size_t)(r0 + r) * c->ys + j0 + q]
+                                             : 0;
+            requant(out, &acc[0][0], tm, te, m, e, bias, c->add ? old : NULL);
             for (uint32_t r = 0; r < nr; r++)
-                for (uint32_t q = 0; q < nj; q++) {
-                    const uint32_t j = j0 + q;
-                    int32_t y = sz_requant(acc[r][q], b->t[r0 + r], W->m[j], W->e[j]);
-                    if (W->bias)
-                        y = sz_sat((int64_t)y + W->bias[j]);
-                    int32_t *dst = c->y + (size_t)(r0 + r) * c->ys + j;
-                    *dst = c->add ? sz_sat((int64_t)*dst + y) : y;
-                }
+                memcpy(c->y + (size_t)(r0 + r) * c->ys + j0, out + 4 * r, nj * sizeof *out);
         }
     }
 }
