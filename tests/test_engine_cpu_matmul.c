@@ -60,7 +60,10 @@ static void check_kernels(uint32_t k, int mode)
     }
 }
 
-static int32_t pick(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
+static int32_t pick(int32_t lo, int32_t hi)
+{
+    return (int32_t)((int64_t)lo + (int64_t)(next() % (uint64_t)((int64_t)hi - lo + 1)));
+}
 
 /* every requant stage against the scalar one: random and extreme sums,
  * scales, shifts below 0 and above 62, biases, residuals near saturation */
