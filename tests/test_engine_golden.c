@@ -1,7 +1,10 @@
 /* test_engine_golden.c: golden vectors. The sha256 of every frequency table over a
  * fixed token sequence, on the C reference, for each generated test model,
  * and the weights pin of each model. Any change to the numerics, the
- * converter or the generator fails here: that needs a new numerics version. */
+ * converter or the generator fails here: that needs a new numerics version.
+ * Run once per int8 kernel with SZARC_CPU_KERNEL set (tests/CMakeLists.txt):
+ * exits 77 when this CPU lacks the forced kernel. */
+#include "cpu_matmul.h"
 #include "engine.h"
 #include "eval.h"
 #include "model.h"
@@ -28,6 +31,12 @@ static const struct {
 
 int main(void)
 {
+    const char *forced = getenv("SZARC_CPU_KERNEL");
+    const szarc_cpu_kernel *fk = forced && *forced ? szarc_cpu_kernel_find(forced) : NULL;
+    if (fk && !fk->supported()) {
+        printf("SZARC_CPU_KERNEL=%s: not on this CPU, skipped\n", forced);
+        return 77;
+    }
     for (size_t g = 0; g < sizeof golden / sizeof golden[0]; g++) {
         szarc_model *m = NULL;
         szarc_err err = {0};

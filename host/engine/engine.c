@@ -53,7 +53,7 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
     e->m = m;
     e->o = *opts;
     e->o.max_pos = szarc_engine_max_pos(m, opts);
-    snprintf(e->device, sizeof e->device, "%s", e->vulkan ? e->b->name : "cpu (C reference)");
+    snprintf(e->device, sizeof e->device, "%s", e->b->name);
     *out = e;
     return SZARC_OK;
 }

@@ -41,7 +41,9 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
 const char *szarc_engine_fallback(const szarc_engine *e);
 void szarc_engine_destroy(szarc_engine *e);
 
-/*! szarc_engine_device() : "cpu (C reference)" or the Vulkan device name. */
+/*! szarc_engine_device() : "cpu (C reference, K)", K the int8 kernel
+ * (host/engine/cpu_matmul.h; SZARC_CPU_KERNEL forces one), or the Vulkan
+ * device name. */
 const char *szarc_engine_device(const szarc_engine *e);
 int szarc_engine_is_vulkan(const szarc_engine *e);
 

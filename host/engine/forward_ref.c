@@ -2,11 +2,14 @@
  * docs/numerics.md section 3. Each stage is one function named after the
  * shader that implements it on Vulkan (shaders/<stage>.comp) and computes the
  * same integers. Reads top to bottom like the maths of a llama block. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "backend.h"
+#include "cpu_matmul.h"
+#include "cpu_pool.h"
 #include "numerics.h"
 
 typedef struct {
@@ -15,6 +18,12 @@ typedef struct {
     szarc_backend_opts o;
     uint32_t max_pos;
     uint32_t n_threads;
+    szarc_cpu_pool *pool;           /* n_threads - 1 workers, made once */
+    const szarc_cpu_kernel *kernel; /* the int8 tile of every matmul */
+    char name[64];                  /* "cpu (C reference, <kernel>)" */
+    /* sum of each weight row (the u8 x s8 kernels' correction):
+     * [layer * 4 + {qkv, o, gu, down}], then the head */
+    int32_t **wsum;
     /* activations, [max_rows][...] */
     int32_t *h;      /* d: residual stream, Q16 */
     int8_t *xq;      /* max(d, d_ff, n_head*hd) padded: quantized matmul input */
@@ -38,62 +47,13 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
     return (((size_t)slot * c->n_layer + layer) * b->max_pos + pos) * c->n_kv + head;
 }
 
-/* The hot loops are compiled twice on x86-64 (AVX2 and baseline) and the
+/* The attention loop is compiled twice on x86-64 (AVX2 and baseline) and the
  * loader picks one; integer results are the same either way. */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 #define SZ_HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define SZ_HOT
 #endif
-
-/* ---- a tiny parallel-for over [0, n) ---- */
-
-typedef struct {
-    void (*fn)(void *ctx, uint32_t lo, uint32_t hi, uint32_t tid);
-    void *ctx;
-    uint32_t n, tid, parts;
-} pf_job;
-
-static void *pf_thread(void *arg)
-{
-    pf_job *j = arg;
-    const uint32_t lo = (uint32_t)((uint64_t)j->n * j->tid / j->parts);
-    const uint32_t hi = (uint32_t)((uint64_t)j->n * (j->tid + 1) / j->parts);
-    if (lo < hi)
-        j->fn(j->ctx, lo, hi, j->tid);
-    return NULL;
-}
-
-static void parallel_for(uint32_t threads, uint32_t n,
-                         void (*fn)(void *, uint32_t, uint32_t, uint32_t), void *ctx)
-{
-    enum { MAXT = 64 };
-    if (threads > MAXT)
-        threads = MAXT;
-    if (threads <= 1 || n < 2) {
-        if (n)
-            fn(ctx, 0, n, 0);
-        return;
-    }
-    pthread_t th[MAXT];
-    pf_job jobs[MAXT];
-    uint32_t started = 0;
-    for (uint32_t t = 0; t < threads; t++) {
-        jobs[t] = (pf_job){fn, ctx, n, t, threads};
-        if (t == 0)
-            continue;
-        if (pthread_create(&th[t], NULL, pf_thread, &jobs[t]) != 0)
-            break;
-        started = t;
-    }
-    /* Threads that failed to start: run their share here. Results do not
-     * depend on the split: every element is computed independently. */
-    for (uint32_t t = started + 1; t < threads; t++)
-        pf_thread(&jobs[t]);
-    pf_thread(&jobs[0]);
-    for (uint32_t t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
-}
 
 /* ---- stages ---- */
 
@@ -124,38 +84,68 @@ static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_
 typedef struct {
     ref_backend *b;
     const szarc_qmat *W;
+    const int32_t *wsum;
     uint32_t rows;
     int32_t *y;
     uint32_t ys;
     int add;
 } mm_ctx;
 
-SZ_HOT static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* Weight rows [4 lo, 4 hi) against every activation row, in 4x4 tiles of the
+ * chosen kernel. A tile at an edge repeats its last row; the repeats are
+ * computed and dropped. */
+static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
+    (void)tid;
     const mm_ctx *c = arg;
+    const ref_backend *b = c->b;
     const szarc_qmat *W = c->W;
-    for (uint32_t j = lo; j < hi; j++) {
-        const int8_t *w = W->w + (size_t)j * W->cols_pad;
-        for (uint32_t r = 0; r < c->rows; r++) {
-            const int8_t *x = c->b->xq + (size_t)r * c->b->xq_stride;
-            int32_t acc = 0;
-            for (uint32_t i = 0; i < W->cols_pad; i++)
-                acc += (int32_t)w[i] * (int32_t)x[i];
-            int32_t y = sz_requant(acc, c->b->t[r], W->m[j], W->e[j]);
-            if (W->bias)
-                y = sz_sat((int64_t)y + W->bias[j]);
-            int32_t *dst = c->y + (size_t)r * c->ys + j;
-            *dst = c->add ? sz_sat((int64_t)*dst + y) : y;
+    const szarc_cpu_tile_fn tile = b->kernel->tile;
+    const szarc_cpu_requant_fn requant = b->kernel->requant;
+    const uint32_t jend = 4 * hi < W->rows ? 4 * hi : W->rows;
+    for (uint32_t j0 = 4 * lo; j0 < jend; j0 += 4) {
+        const uint32_t nj = jend - j0 < 4 ? jend - j0 : 4;
+        const int8_t *w[4];
+        int32_t ws[4], m[4], e[4], bias[4];
+        for (uint32_t q = 0; q < 4; q++) {
+            const uint32_t j = j0 + (q < nj ? q : nj - 1);
+            w[q] = W->w + (size_t)j * W->cols_pad;
+            ws[q] = c->wsum[j];
+            m[q] = W->m[j];
+            e[q] = W->e[j];
+            bias[q] = W->bias ? W->bias[j] : 0;
+        }
+        for (uint32_t r0 = 0; r0 < c->rows; r0 += 4) {
+            const uint32_t nr = c->rows - r0 < 4 ? c->rows - r0 : 4;
+            const int8_t *x[4];
+            int32_t tm[4], te[4], old[16], out[16];
+            for (uint32_t q = 0; q < 4; q++) {
+                const uint32_t r = r0 + (q < nr ? q : nr - 1);
+                x[q] = b->xq + (size_t)r * b->xq_stride;
+                tm[q] = b->t[r].m;
+                te[q] = b->t[r].e;
+            }
+            int32_t acc[4][4];
+            tile(acc, w, ws, x, W->cols_pad);
+            if (c->add)
+                for (uint32_t r = 0; r < 4; r++)
+                    for (uint32_t q = 0; q < 4; q++)
+                        old[4 * r + q] = r < nr && q < nj
+                                             ? c->y[(size_t)(r0 + r) * c->ys + j0 + q]
+                                             : 0;
+            requant(out, &acc[0][0], tm, te, m, e, bias, c->add ? old : NULL);
+            for (uint32_t r = 0; r < nr; r++)
+                memcpy(c->y + (size_t)(r0 + r) * c->ys + j0, out + 4 * r, nj * sizeof *out);
         }
     }
 }
 
 /* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]) */
-static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t rows, int32_t *y,
-                         uint32_t ys, int add)
+static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsum,
+                         uint32_t rows, int32_t *y, uint32_t ys, int add)
 {
-    mm_ctx c = {b, W, rows, y, ys, add};
-    parallel_for(b->n_threads, W->rows, mm_part, &c);
+    mm_ctx c = {b, W, wsum, rows, y, ys, add};
+    szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
 /* rope: rotate the q and k heads of every row by its position */
@@ -257,7 +247,7 @@ static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint
                        const uint32_t *pos)
 {
     att_ctx a = {b, layer, slot, pos};
-    parallel_for(b->n_threads, rows * b->m->cfg.n_head, att_part, &a);
+    szarc_cpu_pool_run(b->pool, rows * b->m->cfg.n_head, att_part, &a);
 }
 
 /* swiglu: a = silu(gate) * up, in place in the gate half */
@@ -288,21 +278,21 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
         const szarc_qlayer *L = &m->layer[l];
         /* attention block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->qkv, n, b->qkv, wqkv, 0);
+        stage_matmul(b, &L->qkv, b->wsum[4 * l], n, b->qkv, wqkv, 0);
         stage_rope(b, n, pos);
         stage_kvstore(b, n, l, slot, pos);
         stage_attn(b, n, l, slot, pos);
         stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
-        stage_matmul(b, &L->o, n, b->h, c->d, 1);
+        stage_matmul(b, &L->o, b->wsum[4 * l + 1], n, b->h, c->d, 1);
         /* feed-forward block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->gu, n, b->gu, 2 * c->d_ff, 0);
+        stage_matmul(b, &L->gu, b->wsum[4 * l + 2], n, b->gu, 2 * c->d_ff, 0);
         stage_swiglu(b, n);
         stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
-        stage_matmul(b, &L->down, n, b->h, c->d, 1);
+        stage_matmul(b, &L->down, b->wsum[4 * l + 3], n, b->h, c->d, 1);
     }
     stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-    stage_matmul(b, &m->head, n, z, c->vocab, 0);
+    stage_matmul(b, &m->head, b->wsum[4 * c->n_layer], n, z, c->vocab, 0);
     return SZARC_OK;
 }
 
@@ -321,6 +311,11 @@ static void ref_destroy(szarc_backend *base)
     free(b->kq);
     free(b->kt);
     free(b->v);
+    if (b->wsum)
+        for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
+            free(b->wsum[i]);
+    free(b->wsum);
+    szarc_cpu_pool_destroy(b->pool);
     free(b);
 }
 
@@ -343,12 +338,23 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
     ref_backend *b = calloc(1, sizeof *b);
     if (!b)
         return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
-    b->base.name = "cpu";
+    b->base.name = b->name;
     b->base.forward = ref_forward;
     b->base.destroy = ref_destroy;
     b->m = m;
     b->o = *o;
-    b->n_threads = default_threads();
+    szarc_status st = szarc_cpu_kernel_choose(&b->kernel, err);
+    if (st) {
+        free(b);
+        return st;
+    }
+    snprintf(b->name, sizeof b->name, "cpu (C reference, %s)", b->kernel->name);
+    b->pool = szarc_cpu_pool_create(default_threads());
+    if (!b->pool) {
+        free(b);
+        return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+    }
+    b->n_threads = szarc_cpu_pool_threads(b->pool);
     b->max_pos = o->max_pos;
     uint32_t xw = c->d;
     if (c->d_ff > xw)
@@ -374,6 +380,25 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
         return szarc_err_set(err, SZARC_E_NOMEM,
                              "C reference: out of memory for %u rows and %u streams",
                              o->max_rows, o->max_slots);
+    }
+    b->wsum = calloc(4 * (size_t)c->n_layer + 1, sizeof *b->wsum);
+    if (!b->wsum) {
+        ref_destroy(&b->base);
+        return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+    }
+    for (uint32_t i = 0; i <= 4 * c->n_layer; i++) {
+        const szarc_qlayer *L = &m->layer[i / 4 < c->n_layer ? i / 4 : 0];
+        const szarc_qmat *W = i == 4 * c->n_layer ? &m->head
+                              : i % 4 == 0        ? &L->qkv
+                              : i % 4 == 1        ? &L->o
+                              : i % 4 == 2        ? &L->gu
+                                                  : &L->down;
+        b->wsum[i] = malloc((size_t)W->rows * sizeof *b->wsum[i]);
+        if (!b->wsum[i]) {
+            ref_destroy(&b->base);
+            return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+        }
+        szarc_cpu_wsum(b->wsum[i], W->w, W->rows, W->cols_pad, W->cols_pad);
     }
     *out = &b->base;
     return SZARC_OK;

@@ -1,0 +1,379 @@
+/* cpu_matmul.c: int8 dot-product kernels for the C reference (cpu_matmul.h).
+ *
+ * Each variant computes one 4x4 tile of exact int32 dot products. The SIMD
+ * ones are compiled for their instruction set with a per-function target
+ * attribute, so this file builds with the default flags and runs anywhere:
+ * a variant is called only after its supported() said yes.
+ *
+ *   avx512vnni    vpdpbusd, 512 bits: 16 accumulators, 64 columns a step
+ *   avxvnni       vpdpbusd, 256 bits (VEX): 4 weight rows x 2 activation rows
+ *   avxvnni_evex  the avxvnni loop compiled for AVX-512 VL + VNNI, so that
+ *                 machines without AVX-VNNI still run (and test) that code
+ *   avx2          int8 -> int16 (vpmovsxbw), vpmaddwd: pairs of products of
+ *                 at most 2 * 128 * 128 = 2^15 in int32, never saturating
+ *                 (vpmaddubsw could saturate int16, so it is not used)
+ *   scalar        the plain loop, the definition
+ *
+ * vpdpbusd multiplies unsigned by signed bytes: x ^ 0x80 is the byte x + 128
+ * as unsigned, so the tile sums w * (x + 128) = w * x + 128 * wsum. The
+ * lanes wrap modulo 2^32 and the true result fits in int32, so subtracting
+ * 128 * wsum modulo 2^32 gives it exactly. Column tails (k is a multiple of
+ * 4, not of the vector width) are read with dword-masked loads, which do not
+ * touch masked-out bytes; masked weights are 0, so their products vanish. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_matmul.h"
+#include "numerics.h"
+
+/* ---- scalar: the definition ---- */
+
+static int sup_scalar(void) { return 1; }
+
+static void tile_scalar(int32_t acc[4][4], const int8_t *const w[4], const int32_t wsum[4],
+                        const int8_t *const x[4], uint32_t k)
+{
+    (void)wsum;
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++) {
+            int32_t s = 0;
+            for (uint32_t i = 0; i < k; i++)
+                s += (int32_t)w[j][i] * (int32_t)x[r][i];
+            acc[r][j] = s;
+        }
+}
+
+static void requant_scalar(int32_t out[16], const int32_t acc[16], const int32_t tm[4],
+                           const int32_t te[4], const int32_t m[4], const int32_t e[4],
+                           const int32_t bias[4], const int32_t *old)
+{
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++) {
+            const sz_scale t = {tm[r], te[r]};
+            const int32_t y = sz_sat((int64_t)sz_requant(acc[4 * r + j], t, m[j], e[j]) + bias[j]);
+            out[4 * r + j] = old ? sz_sat((int64_t)old[4 * r + j] + y) : y;
+        }
+}
+
+void szarc_cpu_wsum(int32_t *wsum, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k)
+{
+    for (uint32_t j = 0; j < rows; j++) {
+        int32_t s = 0;
+        for (uint32_t i = 0; i < k; i++)
+            s += w[(size_t)j * stride + i];
+        wsum[j] = s;
+    }
+}
+
+/* acc - 128 * wsum, modulo 2^32 (exact: see the top of the file) */
+static inline int32_t unoffset(int32_t acc, int32_t wsum)
+{
+    return (int32_t)((uint32_t)acc - 128u * (uint32_t)wsum);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SZ_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* XCR0: which register states the OS saves (bits 1-2: SSE, AVX; 5-7:
+ * AVX-512). Without OSXSAVE, no state beyond SSE is usable. */
+static uint64_t xcr0(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static int os_avx(void) { return (xcr0() & 0x06) == 0x06; }
+static int os_avx512(void) { return (xcr0() & 0xe6) == 0xe6; }
+
+static int sup_avx512vnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
+           os_avx512();
+}
+
+static int sup_avxvnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni") && os_avx();
+}
+
+static int sup_avxvnni_evex(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni") && os_avx512();
+}
+
+static int sup_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && os_avx();
+}
+
+/* ---- AVX-512 VNNI ---- */
+
+#define T512 __attribute__((target("avx512f,avx512vnni")))
+
+/* Sixteen vectors to one: lane 4c+p of the result is the sum of the lanes of
+ * v[c + 4p]. Four rounds of shuffles and adds (instead of sixteen full
+ * reductions). */
+T512 static inline __m512i hsum16(const __m512i v[16])
+{
+    __m512i t[8], u[4], s[2];
+    for (int i = 0; i < 8; i++) /* 256-bit halves: v[2i] in the low half, v[2i+1] high */
+        t[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], 0x44),
+                                _mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], 0xee));
+    for (int i = 0; i < 4; i++) /* 128-bit lane c: v[4i + c] */
+        u[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(t[2 * i], t[2 * i + 1], 0x88),
+                                _mm512_shuffle_i64x2(t[2 * i], t[2 * i + 1], 0xdd));
+    for (int i = 0; i < 2; i++) /* lane c: two dwords of v[8i + c], two of v[8i + 4 + c] */
+        s[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(u[2 * i], u[2 * i + 1]),
+                                _mm512_unpackhi_epi64(u[2 * i], u[2 * i + 1]));
+    const __m512 a = _mm512_castsi512_ps(s[0]), b = _mm512_castsi512_ps(s[1]);
+    return _mm512_add_epi32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x88)),
+                            _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xdd)));
+}
+
+T512 static void tile_avx512vnni(int32_t acc[4][4], const int8_t *const w[4],
+                                 const int32_t wsum[4], const int8_t *const x[4], uint32_t k)
+{
+    const __m512i off = _mm512_set1_epi8((char)0x80);
+    __m512i a[16]; /* a[4r + j] */
+    for (int i = 0; i < 16; i++)
+        a[i] = _mm512_setzero_si512();
+    uint32_t i = 0;
+    for (; i + 64 <= k; i += 64) {
+        __m512i wv[4], xv[4];
+        for (int j = 0; j < 4; j++)
+            wv[j] = _mm512_loadu_si512(w[j] + i);
+        for (int r = 0; r < 4; r++)
+            xv[r] = _mm512_xor_si512(_mm512_loadu_si512(x[r] + i), off);
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < 4; j++)
+                a[4 * r + j] = _mm512_dpbusd_epi32(a[4 * r + j], xv[r], wv[j]);
+    }
+    if (i < k) {
+        const __mmask16 m = (__mmask16)((1u << ((k - i) / 4)) - 1);
+        __m512i wv[4], xv[4];
+        for (int j = 0; j < 4; j++)
+            wv[j] = _mm512_maskz_loadu_epi32(m, w[j] + i);
+        for (int r = 0; r < 4; r++)
+            xv[r] = _mm512_xor_si512(_mm512_maskz_loadu_epi32(m, x[r] + i), off);
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < 4; j++)
+                a[4 * r + j] = _mm512_dpbusd_epi32(a[4 * r + j], xv[r], wv[j]);
+    }
+    /* hsum16 puts v[c + 4p] in lane 4c + p: feed it a[4r + j] at c + 4p = r + 4j
+     * so that lane 4r + j holds a[4r + j]. */
+    __m512i v[16];
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++)
+            v[r + 4 * j] = a[4 * r + j];
+    int32_t s[16];
+    _mm512_storeu_si512(s, hsum16(v));
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++)
+            acc[r][j] = unoffset(s[4 * r + j], wsum[j]);
+}
+
+/* sz_mulshift() on eight int64 lanes: x, mul sign-extended int32, s in
+ * [0, 62]: sat(floor((x * mul + (2^s >> 1)) / 2^s)); vpsravq is floor. */
+T512 static inline __m512i mulshift8(__m512i x, __m512i mul, __m512i s)
+{
+    const __m512i one = _mm512_set1_epi64(1), lim = _mm512_set1_epi64(SZ_ACT_MAX);
+    __m512i p = _mm512_mul_epi32(x, mul);
+    p = _mm512_add_epi64(p, _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1));
+    p = _mm512_srav_epi64(p, s);
+    return _mm512_max_epi64(_mm512_min_epi64(p, lim), _mm512_sub_epi64(_mm512_setzero_si512(), lim));
+}
+
+T512 static void requant_avx512(int32_t out[16], const int32_t acc[16], const int32_t tm[4],
+                                const int32_t te[4], const int32_t m[4], const int32_t e[4],
+                                const int32_t bias[4], const int32_t *old)
+{
+    const __m512i per_r = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i tm16 = _mm512_permutexvar_epi32(per_r, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)tm)));
+    const __m512i te16 = _mm512_permutexvar_epi32(per_r, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)te)));
+    const __m512i m16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)m));
+    const __m512i e16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)e));
+    const __m512i b16 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)bias));
+    /* clamp_shift(e + te - 24) */
+    const __m512i s16 = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_sub_epi32(_mm512_add_epi32(e16, te16), _mm512_set1_epi32(24)),
+                         _mm512_setzero_si512()),
+        _mm512_set1_epi32(62));
+    const __m512i a16 = _mm512_loadu_si512(acc);
+    const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_sub_epi64(_mm512_setzero_si512(), lim);
+    for (int h = 0; h < 2; h++) {
+#define HALF(v) _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v))
+        const __m512i a1 = mulshift8(HALF(a16), HALF(tm16), _mm512_set1_epi64(24));
+        __m512i y = mulshift8(a1, HALF(m16), HALF(s16));
+        y = _mm512_max_epi64(_mm512_min_epi64(_mm512_add_epi64(y, HALF(b16)), lim), nlim);
+        if (old) {
+            const __m512i o = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(old + 8 * h)));
+            y = _mm512_max_epi64(_mm512_min_epi64(_mm512_add_epi64(y, o), lim), nlim);
+        }
+#undef HALF
+        _mm256_storeu_si256((__m256i *)(out + 8 * h), _mm512_cvtepi64_epi32(y));
+    }
+}
+
+/* ---- 256-bit VNNI (VEX and EVEX encodings of the same loop) ---- */
+
+/* Eight vectors to four sums each: lanes of v[0..3] summed into out[0..3]. */
+#define HSUM4_256(out, v0, v1, v2, v3)                                                        \
+    do {                                                                                      \
+        const __m256i h_ = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1),                       \
+                                             _mm256_hadd_epi32(v2, v3));                      \
+        _mm_storeu_si128((__m128i *)(out), _mm_add_epi32(_mm256_castsi256_si128(h_),          \
+                                                         _mm256_extracti128_si256(h_, 1)));   \
+    } while (0)
+
+/* 4 weight rows x 2 activation rows a pass (16 ymm registers: 8 accumulate),
+ * two passes a tile. DP is the vpdpbusd intrinsic of the encoding. */
+#define VNNI256_TILE(DP)                                                                      \
+    const __m256i off = _mm256_set1_epi8((char)0x80);                                         \
+    const uint32_t kv = k & ~31u, tail = (k - kv) / 4;                                        \
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);                          \
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail), lane);                 \
+    for (int r0 = 0; r0 < 4; r0 += 2) {                                                       \
+        __m256i a[8];                                                                         \
+        for (int q = 0; q < 8; q++)                                                           \
+            a[q] = _mm256_setzero_si256();                                                    \
+        for (uint32_t i = 0; i < kv; i += 32) {                                               \
+            __m256i wv[4];                                                                    \
+            for (int j = 0; j < 4; j++)                                                       \
+                wv[j] = _mm256_loadu_si256((const __m256i *)(w[j] + i));                      \
+            for (int r = 0; r < 2; r++) {                                                     \
+                const __m256i xv = _mm256_xor_si256(                                          \
+                    _mm256_loadu_si256((const __m256i *)(x[r0 + r] + i)), off);               \
+                for (int j = 0; j < 4; j++)                                                   \
+                    a[4 * r + j] = DP(a[4 * r + j], xv, wv[j]);                               \
+            }                                                                                 \
+        }                                                                                     \
+        if (tail) {                                                                           \
+            __m256i wv[4];                                                                    \
+            for (int j = 0; j < 4; j++)                                                       \
+                wv[j] = _mm256_maskload_epi32((const int *)(w[j] + kv), m);                   \
+            for (int r = 0; r < 2; r++) {                                                     \
+                const __m256i xv = _mm256_xor_si256(                                          \
+                    _mm256_maskload_epi32((const int *)(x[r0 + r] + kv), m), off);            \
+                for (int j = 0; j < 4; j++)                                                   \
+                    a[4 * r + j] = DP(a[4 * r + j], xv, wv[j]);                               \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < 2; r++) {                                                         \
+            int32_t s[4];                                                                     \
+            HSUM4_256(s, a[4 * r], a[4 * r + 1], a[4 * r + 2], a[4 * r + 3]);                 \
+            for (int j = 0; j < 4; j++)                                                       \
+                acc[r0 + r][j] = unoffset(s[j], wsum[j]);                                     \
+        }                                                                                     \
+    }
+
+__attribute__((target("avx2,avxvnni"))) static void
+tile_avxvnni(int32_t acc[4][4], const int8_t *const w[4], const int32_t wsum[4],
+             const int8_t *const x[4], uint32_t k)
+{
+    VNNI256_TILE(_mm256_dpbusd_avx_epi32)
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
+tile_avxvnni_evex(int32_t acc[4][4], const int8_t *const w[4], const int32_t wsum[4],
+                  const int8_t *const x[4], uint32_t k)
+{
+    VNNI256_TILE(_mm256_dpbusd_epi32)
+}
+
+/* ---- AVX2: sign-extend to int16, vpmaddwd ---- */
+
+__attribute__((target("avx2"))) static void tile_avx2(int32_t acc[4][4],
+                                                      const int8_t *const w[4],
+                                                      const int32_t wsum[4],
+                                                      const int8_t *const x[4], uint32_t k)
+{
+    (void)wsum;
+    const uint32_t kv = k & ~15u, tail = (k - kv) / 4;
+    const __m128i m = _mm_cmpgt_epi32(_mm_set1_epi32((int)tail), _mm_setr_epi32(0, 1, 2, 3));
+    for (int r0 = 0; r0 < 4; r0 += 2) {
+        __m256i a[8];
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm256_setzero_si256();
+        for (uint32_t i = 0; i <= kv; i += 16) {
+            if (i == kv && !tail)
+                break;
+            __m256i wv[4];
+            for (int j = 0; j < 4; j++) {
+                const __m128i b = i < kv ? _mm_loadu_si128((const __m128i *)(w[j] + i))
+                                         : _mm_maskload_epi32((const int *)(w[j] + i), m);
+                wv[j] = _mm256_cvtepi8_epi16(b);
+            }
+            for (int r = 0; r < 2; r++) {
+                const __m128i b = i < kv
+                                      ? _mm_loadu_si128((const __m128i *)(x[r0 + r] + i))
+                                      : _mm_maskload_epi32((const int *)(x[r0 + r] + i), m);
+                const __m256i xv = _mm256_cvtepi8_epi16(b);
+                for (int j = 0; j < 4; j++)
+                    a[4 * r + j] = _mm256_add_epi32(a[4 * r + j], _mm256_madd_epi16(xv, wv[j]));
+            }
+        }
+        for (int r = 0; r < 2; r++)
+            HSUM4_256(acc[r0 + r], a[4 * r], a[4 * r + 1], a[4 * r + 2], a[4 * r + 3]);
+    }
+}
+#endif /* x86-64 */
+
+static const szarc_cpu_kernel kernels[] = {
+#ifdef SZ_X86
+    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512},
+    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar},
+    {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar},
+    {"avx2", sup_avx2, tile_avx2, requant_scalar},
+#endif
+    {"scalar", sup_scalar, tile_scalar, requant_scalar},
+    {NULL, NULL, NULL, NULL},
+};
+
+const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }
+
+const szarc_cpu_kernel *szarc_cpu_kernel_find(const char *name)
+{
+    for (const szarc_cpu_kernel *k = kernels; k->name; k++)
+        if (!strcmp(k->name, name))
+            return k;
+    return NULL;
+}
+
+szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *err)
+{
+    const char *want = getenv("SZARC_CPU_KERNEL");
+    *out = NULL;
+    if (!want || !*want) {
+        for (const szarc_cpu_kernel *k = kernels; k->name; k++)
+            if (k->supported()) {
+                *out = k;
+                return SZARC_OK;
+            }
+    }
+    const szarc_cpu_kernel *k = want ? szarc_cpu_kernel_find(want) : NULL;
+    if (k && k->supported()) {
+        *out = k;
+        return SZARC_OK;
+    }
+    char here[160] = "";
+    for (const szarc_cpu_kernel *q = kernels; q->name; q++)
+        if (q->supported()) {
+            const size_t n = strlen(here);
+            snprintf(here + n, sizeof here - n, "%s%s", n ? ", " : "", q->name);
+        }
+    return szarc_err_set(err, SZARC_E_USAGE, "SZARC_CPU_KERNEL=%s: %s (this CPU runs: %s)",
+                         want ? want : "", k ? "not supported by this CPU" : "no such kernel",
+                         here);
+}

@@ -1,0 +1,69 @@
+/* cpu_matmul.h: int8 dot-product kernels for the C reference.
+ *
+ * One operation, several instruction sets: a 4x4 tile of exact int32 dot
+ * products between four weight rows and four activation rows,
+ *
+ *     acc[r][j] = sum_{i < k} w[j][i] * x[r][i]        (docs/numerics.md 3.3)
+ *
+ * Every variant returns exactly the scalar sum: integer additions in any
+ * order give the same int32 when the true sum fits (|acc| <= k * 128 * 128
+ * <= 2^30 for k <= SZ_MAX_K), and the SIMD variants only ever wrap modulo
+ * 2^32 on the way, never saturate. The u8 x s8 variants (VNNI) add 128 to
+ * each activation and subtract 128 * wsum[j] at the end.
+ *
+ * The kernel is chosen once per backend: the fastest this CPU runs, or the
+ * one named by the environment variable SZARC_CPU_KERNEL. Nothing here
+ * allocates or keeps state; the table is static. */
+#ifndef SZARC_CPU_MATMUL_H
+#define SZARC_CPU_MATMUL_H
+
+#include <stdint.h>
+
+#include "status.h"
+
+/* One 4x4 tile. w[j], x[r]: row pointers, each readable for k bytes (rows
+ * may repeat at the edge of a matrix); k a multiple of 4, at most SZ_MAX_K;
+ * wsum[j] = sum_{i < k} w[j][i]. */
+typedef void (*szarc_cpu_tile_fn)(int32_t acc[4][4], const int8_t *const w[4],
+                                  const int32_t wsum[4], const int8_t *const x[4], uint32_t k);
+
+/* A tile's outputs (docs/numerics.md 3.3), lane 4r + j:
+ *     y = sat(requant(acc[4r+j], (tm[r], te[r]), m[j], e[j]) + bias[j])
+ *     out[4r+j] = old ? sat(old[4r+j] + y) : y
+ * bias is all zeros for a matrix without one (sat(y + 0) = y: y is already
+ * saturated). Exactly sz_requant() and sz_sat() of numerics.h. */
+typedef void (*szarc_cpu_requant_fn)(int32_t out[16], const int32_t acc[16],
+                                     const int32_t tm[4], const int32_t te[4],
+                                     const int32_t m[4], const int32_t e[4],
+                                     const int32_t bias[4], const int32_t *old);
+
+typedef struct {
+    const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
+    int (*supported)(void); /* nonzero when this CPU and OS run it */
+    szarc_cpu_tile_fn tile;
+    szarc_cpu_requant_fn requant;
+} szarc_cpu_kernel;
+
+/*! szarc_cpu_kernels() :
+ * @return the table, fastest first, ending in a row whose name is NULL. The
+ * last real row, "scalar", runs everywhere. */
+const szarc_cpu_kernel *szarc_cpu_kernels(void);
+
+/*! szarc_cpu_kernel_find() :
+ * @return the row named `name`, or NULL when no variant has that name
+ * (whether or not this CPU runs it). */
+const szarc_cpu_kernel *szarc_cpu_kernel_find(const char *name);
+
+/*! szarc_cpu_kernel_choose() :
+ * The kernel the C reference uses: the one $SZARC_CPU_KERNEL names, else the
+ * fastest this CPU supports.
+ * @return SZARC_E_USAGE, with a message naming the variable and the values
+ * this CPU supports, when the variable names an unknown or unsupported
+ * variant. */
+szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *err);
+
+/*! szarc_cpu_wsum() : wsum[j] = sum of the k weights of row j, for `rows`
+ * rows of stride `stride` (the offset correction of the u8 x s8 kernels). */
+void szarc_cpu_wsum(int32_t *wsum, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k);
+
+#endif

@@ -1,0 +1,164 @@
+/* test_engine_cpu_matmul.c: every int8 tile kernel this CPU runs gives
+ * exactly the scalar dot products: random and extreme bytes (-128, 127),
+ * every column count that is a multiple of 4 up to 300 (every tail of every
+ * vector width) and a few long ones, rows of exactly k bytes (a read past
+ * the end is an ASan error), repeated rows as at a matrix edge; every
+ * requant stage against the scalar one (sz_requant). And the
+ * kernel choice: SZARC_CPU_KERNEL forces a variant, an unknown one is a
+ * usage error naming the variable. */
+#include "cpu_matmul.h"
+#include "engine.h"
+#include "model.h"
+#include "testutil.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+static void fill(int8_t *p, uint32_t k, int mode)
+{
+    for (uint32_t i = 0; i < k; i++)
+        p[i] = mode == 0 ? (int8_t)next() : mode == 1 ? -128 : mode == 2 ? 127 : -127;
+}
+
+static void check_kernels(uint32_t k, int mode)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    int8_t *ow[4], *ox[4]; /* owned */
+    const int8_t *w[4], *x[4];
+    int32_t ws[4];
+    for (int q = 0; q < 4; q++) {
+        w[q] = ow[q] = malloc(k);
+        x[q] = ox[q] = malloc(k);
+        if (!ow[q] || !ox[q])
+            abort();
+        fill(ow[q], k, mode == 3 ? 1 + (q & 1) : mode);
+        fill(ox[q], k, mode == 3 ? 1 + (q >> 1) : mode);
+        szarc_cpu_wsum(&ws[q], w[q], 1, k, k);
+    }
+    if (mode == 0 && k % 8 == 4) /* an edge tile: repeated rows */
+        w[3] = w[2], x[3] = x[1], ws[3] = ws[2];
+    int32_t want[4][4];
+    ref->tile(want, w, ws, x, k);
+    for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+        if (!kn->supported())
+            continue;
+        int32_t got[4][4];
+        memset(got, 0x55, sizeof got);
+        kn->tile(got, w, ws, x, k);
+        CHECK(!memcmp(got, want, sizeof got), "%s: k %u mode %d: [0][0] %d want %d", kn->name, k,
+              mode, got[0][0], want[0][0]);
+    }
+    for (int q = 0; q < 4; q++) {
+        free(ow[q]);
+        free(ox[q]);
+    }
+}
+
+static int32_t pick(int32_t lo, int32_t hi)
+{
+    return (int32_t)((int64_t)lo + (int64_t)(next() % (uint64_t)((int64_t)hi - lo + 1)));
+}
+
+/* every requant stage against the scalar one: random and extreme sums,
+ * scales, shifts below 0 and above 62, biases, residuals near saturation */
+static void check_requant(void)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    for (int rep = 0; rep < 20000; rep++) {
+        int32_t acc[16], tm[4], te[4], m[4], e[4], bias[4], old[16];
+        for (int i = 0; i < 16; i++) {
+            const uint32_t v = next();
+            acc[i] = rep % 5 == 0 ? (v & 1 ? (1 << 30) : -(1 << 30)) : (int32_t)v >> (next() % 32);
+            old[i] = pick(-(1 << 30), 1 << 30);
+        }
+        for (int i = 0; i < 4; i++) {
+            tm[i] = next() % 9 == 0 ? 0 : (int32_t)((1u << 30) | (next() >> 2));
+            te[i] = pick(-20, 90);
+            m[i] = next() % 9 == 0 ? 0 : (int32_t)((1u << 30) | (next() >> 2));
+            e[i] = pick(-40, 100);
+            bias[i] = rep % 2 ? 0 : pick(-(1 << 30), 1 << 30);
+        }
+        int32_t want[16], got[16];
+        for (int add = 0; add < 2; add++) {
+            ref->requant(want, acc, tm, te, m, e, bias, add ? old : NULL);
+            for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+                if (!kn->supported())
+                    continue;
+                kn->requant(got, acc, tm, te, m, e, bias, add ? old : NULL);
+                CHECK(!memcmp(got, want, sizeof got), "%s: requant case %d add %d", kn->name, rep,
+                      add);
+            }
+        }
+        if (tu_failures)
+            break;
+    }
+}
+
+int main(void)
+{
+    int n = 0;
+    for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+        printf("%s: %s\n", kn->name, kn->supported() ? "runs here" : "not on this CPU");
+        n += kn->supported();
+    }
+    CHECK(n >= 1 && szarc_cpu_kernel_find("scalar"), "scalar must always run");
+    for (uint32_t k = 4; k <= 300; k += 4)
+        for (int mode = 0; mode < 4; mode++)
+            check_kernels(k, mode);
+    const uint32_t longk[] = {1024, 2048 + 36, 8192 + 60, 65536};
+    for (size_t i = 0; i < sizeof longk / sizeof longk[0]; i++)
+        for (int mode = 0; mode < 4; mode++)
+            check_kernels(longk[i], mode);
+
+    check_requant();
+
+    /* the choice */
+    const szarc_cpu_kernel *k = NULL;
+    szarc_err err = {0};
+    setenv("SZARC_CPU_KERNEL", "scalar", 1);
+    CHECK(!szarc_cpu_kernel_choose(&k, &err) && k && !strcmp(k->name, "scalar"), "forced scalar");
+    setenv("SZARC_CPU_KERNEL", "sse9", 1);
+    CHECK(szarc_cpu_kernel_choose(&k, &err) == SZARC_E_USAGE && !k, "unknown kernel");
+    CHECK(strstr(err.msg, "SZARC_CPU_KERNEL") && strstr(err.msg, "scalar"), "message: %s",
+          err.msg);
+    printf("unknown: %s\n", err.msg);
+    for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++)
+        if (!kn->supported()) {
+            setenv("SZARC_CPU_KERNEL", kn->name, 1);
+            CHECK(szarc_cpu_kernel_choose(&k, &err) == SZARC_E_USAGE, "%s unsupported", kn->name);
+            printf("unsupported: %s\n", err.msg);
+        }
+
+    /* through the engine: the error, and the kernel in the device name */
+    szarc_model *m = NULL;
+    if (szarc_model_load(&m, tu_model_path("tiny-gqa"), &err)) {
+        CHECK(0, "%s", err.msg);
+        return tu_finish();
+    }
+    const szarc_engine_opts o = {8, 1, 0};
+    szarc_engine *e = NULL;
+    setenv("SZARC_CPU_KERNEL", "sse9", 1);
+    CHECK(szarc_engine_create(&e, m, "cpu", &o, &err) == SZARC_E_USAGE && !e, "engine: unknown");
+    setenv("SZARC_CPU_KERNEL", "scalar", 1);
+    CHECK(!szarc_engine_create(&e, m, "cpu", &o, &err), "%s", err.msg);
+    if (e)
+        CHECK(!strcmp(szarc_engine_device(e), "cpu (C reference, scalar)"), "device %s",
+              szarc_engine_device(e));
+    szarc_engine_destroy(e);
+    unsetenv("SZARC_CPU_KERNEL");
+    e = NULL;
+    CHECK(!szarc_engine_create(&e, m, "cpu", &o, &err), "%s", err.msg);
+    if (e) {
+        printf("default: %s\n", szarc_engine_device(e));
+        CHECK(!strncmp(szarc_engine_device(e), "cpu (C reference, ", 18), "device");
+    }
+    szarc_engine_destroy(e);
+    szarc_model_destroy(m);
+    return tu_finish();
+}
