@@ -188,6 +188,8 @@ static int cmd_devices(int argc, char **argv)
     szarc_status st = szarc_devices(dev, 16, &n, &err);
     if (n > 16)
         n = 16;
+    char auto_desc[512];
+    szarc_devices_auto(auto_desc, sizeof auto_desc);
     if (o.json) {
         json_t *arr = json_array();
         for (size_t i = 0; !st && i < n; i++) {
@@ -201,7 +203,9 @@ static int cmd_devices(int argc, char **argv)
             szarc_json_set_string(d, "driver", dev[i].driver_info);
             json_array_append_new(arr, d);
         }
-        json_t *root = json_pack("{s:o, s:s}", "vulkan", arr, "cpu", "C reference");
+        json_t *root = json_pack("{s:o, s:s, s:s}", "vulkan", arr, "cpu", "C reference",
+                                 "auto", "");
+        szarc_json_set_string(root, "auto", auto_desc);
         if (st)
             szarc_json_set_string(root, "error", err.msg);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -216,6 +220,7 @@ static int cmd_devices(int argc, char **argv)
                              dev[i].type, dev[i].driver_info,
                              dev[i].has_compute ? "" : "  (no compute queue)");
     printf("cpu   C reference (bit-identical to every Vulkan device)\n");
+    szarc_fprintf_quoted(stdout, "auto: %s\n", auto_desc);
     return EXIT_OK;
 }
 

@@ -42,6 +42,11 @@ szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *
     return st;
 }
 
+int szarc_devices_auto(char *out, size_t cap)
+{
+    return szarc_engine_auto(out, cap) >= 0;
+}
+
 /* Loads `path`, or the default model; a missing default names where it looked. */
 static szarc_status load(szarc_model **m, const char *path, szarc_err *err)
 {

@@ -481,6 +481,16 @@ typedef struct {
  *         driver), with the reason in err. */
 szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *err);
 
+/*! szarc_devices_auto() :
+ * Which engine `--device auto` runs, as one line into out (cap bytes, always
+ * NUL-terminated when cap > 0): "vk:N NAME (discrete)", or "cpu (C reference;
+ * vk:0 is a CPU device)" (a CPU-type Vulkan device such as lavapipe is slower
+ * than the C reference: "auto" takes the C reference; "vk:N" still runs on
+ * it), or "cpu (C reference; no Vulkan device: ...)". Lists the devices
+ * through a temporary instance.
+ * @return 1 when "auto" runs a Vulkan device, 0 when the C reference. */
+int szarc_devices_auto(char *out, size_t cap);
+
 typedef struct {
     char name[128];             /* general.name, as stored (may not be UTF-8) */
     char path[1024];
