@@ -349,7 +349,7 @@ static int cmd_model_eval(int argc, char **argv)
     szarc_err err = {0};
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
     const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
-                                      o.compare_float, o.file, NULL};
+                                      o.compare_float, o.file, NULL, 0};
     const szarc_model_eval_sink sink = {progress, warning, &pc};
     szarc_model_eval_result res;
     const szarc_status st = szarc_model_eval(text, len, &eo, &sink, &res, &err);

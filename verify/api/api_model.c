@@ -134,8 +134,11 @@ szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model
         sink->warning(sink->ctx, szarc_engine_fallback(e));
     szarc_eval_result r;
     void *pctx = (void *)sink;
-    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err)
-                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err);
+    const int want_digest = !o->no_digest;
+    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, want_digest, on_progress,
+                                              pctx, &r, err)
+                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, want_digest, on_progress, pctx,
+                                       &r, err);
     if (st) {
         if (o->name)
             szarc_err_prefix(err, "%s", o->name);

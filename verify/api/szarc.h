@@ -524,6 +524,8 @@ typedef struct {
     int compare_float;          /* also the float32 reference's bits */
     const char *name;           /* the text's name, to prefix its messages; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
+    int no_digest;              /* 1: skip the digest (res->digest zero); it is
+                                 * never in res->seconds either way */
 } szarc_model_eval_opts;
 
 typedef struct {
@@ -533,8 +535,10 @@ typedef struct {
     uint32_t chunk;
     double bits;                /* the ideal code length under the integer model */
     double float_bits;          /* with compare_float: under float32 */
-    double seconds;             /* wall time of the forward passes */
-    uint8_t digest[32];         /* sha256 over every frequency table, in order */
+    double seconds;             /* wall time of the forward passes and the
+                                 * tables, without hashing the digest */
+    uint8_t digest[32];         /* sha256 over every frequency table, in order
+                                 * (zero with no_digest) */
 } szarc_model_eval_result;
 
 typedef struct {
