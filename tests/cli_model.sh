@@ -24,6 +24,9 @@ for m in tiny-gqa small-mha; do
     check "$m: JSON has $k" 'grep -q "\"$k\":" "$tmp/cpu.json"'
   done
   check "$m: bytes is the file size" '[ "$(field bytes "$tmp/cpu.json")" = "$(wc -c < "$sample")" ]'
+  "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --no-digest --json --quiet > "$tmp/nod.json"
+  check "$m: --no-digest: no digest, the same bits" \
+    '! grep -q "\"digest\":" "$tmp/nod.json" && [ "$(field bits "$tmp/nod.json")" = "$(field bits "$tmp/cpu.json")" ]'
   "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --decode --json --quiet > "$tmp/cpud.json"
   check "$m: decode mode has the same digest" '[ "$(field digest "$tmp/cpu.json")" = "$(field digest "$tmp/cpud.json")" ]'
   if [ $have_vk = 1 ]; then
