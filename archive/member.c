@@ -42,6 +42,87 @@ int szarc_member_looks_binary(const uint8_t *data, size_t len)
     return odd * 8 > len;
 }
 
+int szarc_member_model_hopeless(uint64_t sample_packet, uint64_t sample_len, uint64_t len,
+                                uint64_t alt_packet)
+{
+    if (sample_len == 0 || sample_packet <= SZARC_PACKET_HEADER_SIZE)
+        return 0;
+    /* the estimate: the sample's body at the sample's rate over the member;
+     * body * len stays below 2^64 for a sample packet under 2^18 bytes and a
+     * member under 2^44 bytes (16 TiB); beyond, no estimate: try the model */
+    const uint64_t body = sample_packet - SZARC_PACKET_HEADER_SIZE;
+    if (len >> 44 || body >> 18)
+        return 0;
+    const uint64_t est = SZARC_PACKET_HEADER_SIZE + body * len / sample_len;
+    return est > alt_packet + alt_packet / 4;
+}
+
+/* Start of a sample piece at or after `at`: after the next newline when one
+ * is near, else at the next UTF-8 lead byte. */
+static size_t piece_start(const uint8_t *d, size_t len, size_t at)
+{
+    if (at == 0)
+        return 0;
+    for (size_t i = at; i < len && i < at + 512; i++)
+        if (d[i - 1] == '\n')
+            return i;
+    while (at < len && (d[at] & 0xC0) == 0x80)
+        at++;
+    return at;
+}
+
+/* End of a piece: back to a UTF-8 lead byte (the piece ends before it). */
+static size_t piece_end(const uint8_t *d, size_t len, size_t at)
+{
+    if (at >= len)
+        return len;
+    while (at > 0 && (d[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
+/* Codes a sample of the member with the model; *skip = 1 when the model
+ * would clearly lose to alt_packet bytes. A sample the tokenizer refuses
+ * decides nothing (*skip = 0). */
+static szarc_status sample_model(szarc_member_coded *out, int *skip, szarc_engine *e,
+                                 const szarc_model *m, const szarc_engine_opts *o, uint32_t chunk,
+                                 const uint8_t *data, size_t len, size_t alt_packet,
+                                 szarc_err *err)
+{
+    *skip = 0;
+    uint8_t *buf = malloc(SZARC_SAMPLE_PIECES * SZARC_SAMPLE_PIECE);
+    if (!buf)
+        return szarc_err_set(err, SZARC_E_NOMEM, "sample: out of memory");
+    size_t n = 0, prev_end = 0;
+    for (uint32_t k = 0; k < SZARC_SAMPLE_PIECES; k++) {
+        const size_t want = (len - SZARC_SAMPLE_PIECE) / (SZARC_SAMPLE_PIECES - 1) * k;
+        size_t a = piece_start(data, len, want < prev_end ? prev_end : want);
+        const size_t b = piece_end(data, len, a + SZARC_SAMPLE_PIECE);
+        if (b <= a)
+            continue;
+        memcpy(buf + n, data + a, b - a);
+        n += b - a;
+        prev_end = b;
+    }
+    szarc_coded c = {0};
+    uint8_t *p = NULL;
+    size_t plen = 0;
+    szarc_status st = szarc_codec_encode(e, m, o, buf, n, chunk, NULL, NULL, &c, err);
+    if (st == SZARC_E_TOKENIZER) {
+        st = SZARC_OK;
+        goto done;
+    }
+    if (st || (st = szarc_packet_write_coded(&p, &plen, n, &c, err)))
+        goto done;
+    out->sample_len = n;
+    *skip = szarc_member_model_hopeless(plen, n, len, alt_packet);
+done:
+    szarc_coded_free(&c);
+    free(p);
+    free(buf);
+    return st;
+}
+
 /* Keeps *best or replaces it by cand when cand is no larger: candidates come
  * in the order model, zstd, stored, so ties favour the cheaper decoder. */
 static void keep_smaller(szarc_member_coded *best, uint8_t *cand, size_t cand_len,
@@ -63,16 +144,32 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
                                  void *pctx, szarc_err *err)
 {
     memset(out, 0, sizeof *out);
-    uint8_t *p = NULL;
-    size_t plen = 0;
+    uint8_t *p = NULL, *zp = NULL;
+    size_t plen = 0, zlen = 0;
     szarc_status st = SZARC_OK;
-    const int try_model = force == SZARC_METHOD_MODEL ||
-                          (force == SZARC_METHOD_AUTO && !szarc_member_looks_binary(data, len));
+    int try_model = force == SZARC_METHOD_MODEL ||
+                    (force == SZARC_METHOD_AUTO && !szarc_member_looks_binary(data, len));
+    if (e && try_model && force == SZARC_METHOD_AUTO && len > SZARC_SAMPLE_MIN) {
+        /* zstd first (it is needed anyway), then a sample of the model */
+        if ((st = zstd_packet(&zp, &zlen, data, len, err)))
+            return st;
+        const size_t stored = len + SZARC_PACKET_HEADER_SIZE;
+        int skip = 0;
+        if ((st = sample_model(out, &skip, e, m, o, chunk, data, len,
+                               zlen < stored ? zlen : stored, err))) {
+            free(zp);
+            return st;
+        }
+        out->model_skipped = skip;
+        try_model = !skip;
+    }
     if (e && len && try_model) {
         szarc_coded c = {0};
         st = szarc_codec_encode(e, m, o, data, len, chunk, progress, pctx, &c, err);
-        if (st && st != SZARC_E_TOKENIZER)
+        if (st && st != SZARC_E_TOKENIZER) {
+            free(zp);
             return st;
+        }
         if (!st) { /* else not exactly representable: zstd or stored it is */
             out->model_tried = 1;
             out->ideal_bits = c.ideal_bits;
@@ -88,8 +185,10 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
                 out->tokens = c.n_tokens;
             }
             szarc_coded_free(&c);
-            if (st)
+            if (st) {
+                free(zp);
                 return st;
+            }
             if (force == SZARC_METHOD_MODEL && out->packet)
                 return SZARC_OK;
         }
@@ -97,8 +196,12 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
     const int want_zstd = force == SZARC_METHOD_AUTO || force == SZARC_METHOD_ZSTD ||
                           (force == SZARC_METHOD_MODEL && !out->packet);
     if (len && want_zstd) {
-        if ((st = zstd_packet(&p, &plen, data, len, err)))
+        if (zp) {
+            p = zp, plen = zlen;
+            zp = NULL;
+        } else if ((st = zstd_packet(&p, &plen, data, len, err))) {
             goto fail;
+        }
         keep_smaller(out, p, plen, SZARC_METHOD_ZSTD);
         if (force == SZARC_METHOD_ZSTD)
             return SZARC_OK;

@@ -24,6 +24,16 @@
 #define SZARC_MODEL_PACKET_MAX (64u << 20)
 #define SZARC_METHOD_AUTO (-1)
 
+/* "auto" on a text member of more than SZARC_SAMPLE_MIN bytes first codes a
+ * sample with the model: SZARC_SAMPLE_PIECES pieces of about
+ * SZARC_SAMPLE_PIECE bytes (the start, the middle, the end, cut at line or
+ * character boundaries), and skips model coding the member when the sample's
+ * rate says the model would clearly lose (szarc_member_model_hopeless()).
+ * Members up to SZARC_SAMPLE_MIN bytes are coded all three ways, as before. */
+#define SZARC_SAMPLE_MIN (64u << 10)
+#define SZARC_SAMPLE_PIECES 3u
+#define SZARC_SAMPLE_PIECE (4u << 10)
+
 /* One encoded member. */
 typedef struct {
     uint8_t *packet;    /* malloc'd; the caller frees */
@@ -33,6 +43,9 @@ typedef struct {
     uint64_t tokens;    /* tokens coded by the model (0 for stored and zstd) */
     double ideal_bits;  /* the model's ideal cost, or 0 when not model-coded */
     int model_tried;    /* 0 when the tokenizer refused the input or no engine was given */
+    size_t sample_len;  /* bytes of the sample the model coded first (0: no sample) */
+    int model_skipped;  /* 1: the sample said the model would lose clearly, so the
+                         * member was not model-coded (model_tried is 0) */
     /* semantic mode (szarc_member_encode_semantic) */
     uint8_t *expansion; /* method semantic: the expansion (malloc'd), else NULL */
     size_t expansion_len;
@@ -49,10 +62,24 @@ void szarc_member_coded_free(szarc_member_coded *c);
  *         characters other than \t \n \v \f \r and ESC. */
 int szarc_member_looks_binary(const uint8_t *data, size_t len);
 
+/*! szarc_member_model_hopeless() :
+ * The rule by which "auto" skips the model on a large member: the model's
+ * packet for the sample (sample_packet bytes for sample_len bytes of the
+ * member, header included), scaled to the member's len bytes, against the
+ * best other packet for the whole member (alt_packet: zstd or stored).
+ * @return 1 when the estimate exceeds alt_packet by more than a quarter (the
+ *         margin lets borderline members still try the model), else 0.
+ *         Integer arithmetic: the same answer on every machine. */
+int szarc_member_model_hopeless(uint64_t sample_packet, uint64_t sample_len, uint64_t len,
+                                uint64_t alt_packet);
+
 /*! szarc_member_encode() :
  * Codes `len` bytes three ways and keeps the smallest packet (ties favour the
  * cheaper method to decode: stored, then zstd, then model). With e == NULL,
- * or for binary data, only stored and zstd are tried. The engine's options `o` must satisfy
+ * or for binary data, only stored and zstd are tried. With force
+ * SZARC_METHOD_AUTO, a text member of more than SZARC_SAMPLE_MIN bytes is
+ * model-coded only when a sample says the model may win (see above: the
+ * sample's progress is not reported; out->sample_len, out->model_skipped). The engine's options `o` must satisfy
  * szarc_codec_encode() for `chunk`.
  * force: SZARC_METHOD_AUTO, or one method to use whatever its size (for
  * tests and benchmarks); a forced model method falls back to the automatic

@@ -24,6 +24,9 @@ for m in tiny-gqa small-mha; do
     check "$m: JSON has $k" 'grep -q "\"$k\":" "$tmp/cpu.json"'
   done
   check "$m: bytes is the file size" '[ "$(field bytes "$tmp/cpu.json")" = "$(wc -c < "$sample")" ]'
+  "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --no-digest --json --quiet > "$tmp/nod.json"
+  check "$m: --no-digest: no digest, the same bits" \
+    '! grep -q "\"digest\":" "$tmp/nod.json" && [ "$(field bits "$tmp/nod.json")" = "$(field bits "$tmp/cpu.json")" ]'
   "$szarc" model eval "$sample" --model "$models/$m.gguf" --device cpu --decode --json --quiet > "$tmp/cpud.json"
   check "$m: decode mode has the same digest" '[ "$(field digest "$tmp/cpu.json")" = "$(field digest "$tmp/cpud.json")" ]'
   if [ $have_vk = 1 ]; then
@@ -57,6 +60,26 @@ check "missing input: exit 2" '[ $rc = 2 ] && grep -q "nope.txt" "$tmp/err"'
 check "bad device: exit 4 or 2 with a message" '[ $rc = 4 -o $rc = 2 ] && [ -s "$tmp/err" ]'
 "$szarc" model eval "$sample" --device gpu7 2> "$tmp/err"; rc=$?
 check "unknown device name: exit 2" '[ $rc = 2 ]'
+# "auto" runs the faster engine, and `devices` says which: a CPU-type Vulkan
+# device (lavapipe) is slower than the C reference, so with only such devices
+# auto runs the C reference, without a warning (it is a choice, not a fallback)
+"$szarc" devices > "$tmp/devs.txt"
+check "devices: says what auto runs" '[ "$(grep -c "^auto: " "$tmp/devs.txt")" = 1 ]'
+check "devices --json: says what auto runs" 'grep -q "\"auto\": \"" "$tmp/dev.json"'
+if grep -q "^auto: cpu (C reference; vk:[0-9]* is a CPU device)" "$tmp/devs.txt"; then
+  "$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --json --quiet \
+    > "$tmp/auto.json" 2> "$tmp/err"; rc=$?
+  check "CPU-type devices only: auto exits 0, no warning" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
+  check "CPU-type devices only: auto runs the C reference" \
+    '[ "$(field device "$tmp/auto.json")" = "cpu (C reference)" ]'
+  "$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --device vk:0 --json --quiet \
+    > "$tmp/vk0.json"
+  check "CPU-type devices only: vk:0 still runs on the device" \
+    '[ "$(field device "$tmp/vk0.json")" != "cpu (C reference)" ]'
+elif grep -q "^auto: vk:" "$tmp/devs.txt"; then
+  "$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --json --quiet > "$tmp/auto.json"
+  check "a GPU: auto runs on it" '[ "$(field device "$tmp/auto.json")" != "cpu (C reference)" ]'
+fi
 # no Vulkan loader at all: auto falls back to the C reference with one warning
 SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" model eval "$sample" \
   --model "$models/tiny-gqa.gguf" --json --quiet > "$tmp/noloader.json" 2> "$tmp/err"; rc=$?
@@ -70,6 +93,7 @@ SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" model eval "$sample" \
 check "no loader: --device vk:0 exits 4" '[ $rc = 4 ] && grep -q "loader" "$tmp/err"'
 SZARC_VK_LOADER=/nonexistent/libvulkan.so.1 "$szarc" devices > "$tmp/out"; rc=$?
 check "no loader: devices still lists the C reference" '[ $rc = 0 ] && grep -q "^cpu" "$tmp/out"'
+check "no loader: auto is the C reference" 'grep -q "^auto: cpu (C reference; no Vulkan device" "$tmp/out"'
 "$szarc" frobnicate 2> /dev/null; rc=$?
 check "unknown command: exit 2" '[ $rc = 2 ]'
 "$szarc" --help | grep -q "exit codes"

@@ -77,8 +77,8 @@ int main(void)
         szarc_eval_result rc, rv;
         if (szarc_engine_create(&cpu, m, "cpu", &o, &err) ||
             szarc_engine_create(&vk, m, "vk:0", &o, &err) ||
-            szarc_eval_tokens(cpu, m, tok, N, CHUNK, &o, NULL, NULL, &rc, &err) ||
-            szarc_eval_tokens(vk, m, tok, N, CHUNK, &o, NULL, NULL, &rv, &err)) {
+            szarc_eval_tokens(cpu, m, tok, N, CHUNK, &o, 1, NULL, NULL, &rc, &err) ||
+            szarc_eval_tokens(vk, m, tok, N, CHUNK, &o, 1, NULL, NULL, &rv, &err)) {
             CHECK(0, "%s: %s", models[g], err.msg);
         } else {
             char a[65], b[65];
@@ -94,7 +94,7 @@ int main(void)
             szarc_eval_result rs;
             setenv("SZARC_VK_NO_TEXEL", "1", 1);
             if (szarc_engine_create(&vs, m, "vk:0", &o, &err) ||
-                szarc_eval_tokens(vs, m, tok, N, CHUNK, &o, NULL, NULL, &rs, &err))
+                szarc_eval_tokens(vs, m, tok, N, CHUNK, &o, 1, NULL, NULL, &rs, &err))
                 CHECK(0, "%s: storage-buffer path: %s", models[g], err.msg);
             else
                 CHECK(!memcmp(rc.digest, rs.digest, 32),

@@ -51,7 +51,7 @@ int main(void)
         szarc_engine *e = NULL;
         szarc_eval_result r;
         if (szarc_engine_create(&e, m, "cpu", &o, &err) ||
-            szarc_eval_tokens(e, m, tok, N, CHUNK, &o, NULL, NULL, &r, &err)) {
+            szarc_eval_tokens(e, m, tok, N, CHUNK, &o, 1, NULL, NULL, &r, &err)) {
             CHECK(0, "%s: %s", golden[g].model, err.msg);
         } else {
             char w[65], d[65];

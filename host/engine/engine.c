@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "backend.h"
 #include "numerics.h"
+#include "vk.h"
 
 struct szarc_engine {
     szarc_backend *b;
@@ -15,6 +16,73 @@ struct szarc_engine {
     char device[256];
     char fallback[640]; /* why "auto" runs the C reference, or "" */
 };
+
+/* Rank of a device type for "auto": lower is better; CPU devices never. */
+static int auto_rank(szarc_vk_dev_type t)
+{
+    switch (t) {
+    case SZARC_VK_DEV_DISCRETE: return 0;
+    case SZARC_VK_DEV_INTEGRATED: return 1;
+    case SZARC_VK_DEV_VIRTUAL: return 2;
+    case SZARC_VK_DEV_OTHER: return 3;
+    case SZARC_VK_DEV_CPU: break;
+    }
+    return -1;
+}
+
+#define AUTO_MAX_DEV 16
+
+/* szarc_engine_auto(), and in *n_cpu the usable CPU-type devices seen: when
+ * it returns -1 with *n_cpu > 0, the C reference is a choice, not a fallback. */
+static long auto_choice(char *desc, size_t cap, size_t *n_cpu)
+{
+    szarc_vk_device_info dev[AUTO_MAX_DEV];
+    size_t n = 0;
+    szarc_err err = {0};
+    *n_cpu = 0;
+    if (szarc_vk_list(dev, AUTO_MAX_DEV, &n, &err)) {
+        snprintf(desc, cap, "cpu (C reference; no Vulkan device: %s)", err.msg);
+        return -1;
+    }
+    if (n > AUTO_MAX_DEV)
+        n = AUTO_MAX_DEV;
+    long best = -1;
+    int best_rank = 99;
+    char cpus[128] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (!szarc_vk_usable(&dev[i]))
+            continue;
+        const int rank = auto_rank(dev[i].type);
+        if (rank < 0) {
+            const size_t used = strlen(cpus);
+            if (used < sizeof cpus - 16)
+                snprintf(cpus + used, sizeof cpus - used, "%svk:%u", *n_cpu ? ", " : "",
+                         dev[i].index);
+            (*n_cpu)++;
+        } else if (rank < best_rank) {
+            best_rank = rank;
+            best = (long)i;
+        }
+    }
+    if (best >= 0) {
+        snprintf(desc, cap, "vk:%u %s (%s)", dev[best].index, dev[best].name,
+                 szarc_vk_dev_type_str(dev[best].type));
+        return (long)dev[best].index;
+    }
+    if (*n_cpu)
+        snprintf(desc, cap, "cpu (C reference; %s %s CPU device%s)", cpus,
+                 *n_cpu == 1 ? "is a" : "are", *n_cpu == 1 ? "" : "s");
+    else
+        snprintf(desc, cap, "cpu (C reference; no usable Vulkan device among %zu)", n);
+    return -1;
+}
+
+long szarc_engine_auto(char *desc, size_t cap)
+{
+    char tmp[8];
+    size_t n_cpu;
+    return auto_choice(desc && cap ? desc : tmp, desc && cap ? cap : sizeof tmp, &n_cpu);
+}
 
 szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
                                  const szarc_engine_opts *opts, szarc_err *err)
@@ -30,11 +98,24 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
     const szarc_backend_opts bo = {opts->max_rows, opts->max_slots,
                                    szarc_engine_max_pos(m, opts)};
     szarc_status st;
+    const int is_auto = !strcmp(device, "auto");
+    char vkdev[32];
+    if (is_auto) {
+        char desc[8];
+        size_t n_cpu;
+        const long n = auto_choice(desc, sizeof desc, &n_cpu);
+        if (n >= 0) {
+            snprintf(vkdev, sizeof vkdev, "vk:%ld", n);
+            device = vkdev;
+        } else if (n_cpu) {
+            device = "cpu"; /* only CPU-type devices: the C reference is faster */
+        } /* else no usable device: Vulkan says why below, then the fallback */
+    }
     if (!strcmp(device, "cpu")) {
         st = szarc_ref_create(&e->b, m, &bo, err);
-    } else if (!strcmp(device, "auto") || !strncmp(device, "vk:", 3)) {
+    } else if (is_auto || !strncmp(device, "vk:", 3)) {
         st = szarc_vkfwd_create(&e->b, m, device, &bo, err);
-        if (st == SZARC_E_NODEVICE && !strcmp(device, "auto")) {
+        if (st == SZARC_E_NODEVICE && is_auto) {
             snprintf(e->fallback, sizeof e->fallback,
                      "%s; using the C reference (identical results)",
                      err && err->msg[0] ? err->msg : "no Vulkan device");

@@ -13,6 +13,7 @@
 #ifndef SZARC_ENGINE_H
 #define SZARC_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -27,17 +28,31 @@ typedef struct {
 } szarc_engine_opts;
 
 /*! szarc_engine_create() :
- * device: "cpu" (C reference), "auto" (best Vulkan device, else the C
- * reference: see szarc_engine_fallback()), or "vk:N". The model must outlive
- * the engine. Prints nothing. */
+ * device: "cpu" (C reference), "auto" (the faster engine: see
+ * szarc_engine_auto()), or "vk:N" (that device, whatever its type). The
+ * model must outlive the engine. Prints nothing. */
 szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const char *device,
                                  const szarc_engine_opts *opts, szarc_err *err);
 
+/*! szarc_engine_auto() :
+ * What "auto" runs, decided from the device list (a temporary Vulkan
+ * instance): the best usable Vulkan device (szarc_vk_usable()) that is not of
+ * type CPU, ranked discrete, integrated, virtual, other; else the C
+ * reference. A CPU-type device (lavapipe) runs the same integer arithmetic
+ * about 1.8x slower than the C reference on the same cores, so "auto" never
+ * picks one; "vk:N" still does. desc (cap bytes, may be NULL when cap is 0)
+ * receives one line: "vk:N NAME (discrete)", "cpu (C reference; vk:0 is a
+ * CPU device)" or "cpu (C reference; no Vulkan device: ...)".
+ * @return the index N of the Vulkan device, or -1 for the C reference. */
+long szarc_engine_auto(char *desc, size_t cap);
+
 /*! szarc_engine_fallback() :
- * @return NULL, or, when "auto" found no usable Vulkan device and fell back
- *         to the C reference, one line saying why ("no Vulkan device: ...;
+ * @return NULL, or, when "auto" chose a Vulkan device (or found none) and
+ *         could not use it, one line saying why ("no Vulkan device: ...;
  *         using the C reference (identical results)") for the caller to
- *         show as a warning. Valid while the engine lives. */
+ *         show as a warning. Choosing the C reference over a CPU-type device
+ *         is not a fallback (it is the faster engine): NULL then. Valid
+ *         while the engine lives. */
 const char *szarc_engine_fallback(const szarc_engine *e);
 void szarc_engine_destroy(szarc_engine *e);
 

@@ -8,9 +8,18 @@
 #include "eval.h"
 #include "numerics.h"
 
-/* The digest covers every table as little-endian uint32 words. */
-static void hash_table(SHA2_CTX *h, const uint32_t *f, size_t n)
+static double now_s(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The digest covers every table as little-endian uint32 words. The time it
+ * takes is added to *spent, to be kept out of the evaluation's seconds. */
+static void hash_table(SHA2_CTX *h, const uint32_t *f, size_t n, double *spent)
+{
+    const double t0 = now_s();
     uint8_t b[4 * 256];
     for (size_t i = 0; i < n; i += 256) {
         const size_t k = n - i < 256 ? n - i : 256;
@@ -23,19 +32,13 @@ static void hash_table(SHA2_CTX *h, const uint32_t *f, size_t n)
         }
         SHA256Update(h, b, 4 * k);
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    *spent += now_s() - t0;
 }
 
 szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int32_t *tok,
                                size_t n, uint32_t chunk, const szarc_engine_opts *o,
-                               szarc_progress_fn progress, void *pctx, szarc_eval_result *res,
-                               szarc_err *err)
+                               int want_digest, szarc_progress_fn progress, void *pctx,
+                               szarc_eval_result *res, szarc_err *err)
 {
     memset(res, 0, sizeof *res);
     const uint32_t V = m->cfg.vocab;
@@ -59,6 +62,7 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
     }
     SHA2_CTX h;
     SHA256Init(&h);
+    double hashing = 0;
     const double t0 = now_s();
     size_t at = 0;
     while (at < n) {
@@ -74,7 +78,8 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
                                    call_start + r);
                 goto done;
             }
-            hash_table(&h, freq, V);
+            if (want_digest)
+                hash_table(&h, freq, V, &hashing);
             const int32_t target = tok[call_start + r];
             res->bits += SZ_FREQ_BITS - log2((double)freq[target]);
         }
@@ -82,8 +87,9 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
         if (progress)
             progress(pctx, at, n);
     }
-    res->seconds = now_s() - t0;
-    SHA256Final(res->digest, &h);
+    res->seconds = now_s() - t0 - hashing;
+    if (want_digest)
+        SHA256Final(res->digest, &h);
 done:
     free(in);
     free(slot);
@@ -95,7 +101,7 @@ done:
 
 szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, const int32_t *tok,
                                       size_t n, uint32_t chunk, const szarc_engine_opts *o,
-                                      szarc_progress_fn progress, void *pctx,
+                                      int want_digest, szarc_progress_fn progress, void *pctx,
                                       szarc_eval_result *res, szarc_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -103,7 +109,9 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
     if (chunk == 0 || (o->max_pos && chunk > o->max_pos) || chunk > m->cfg.n_ctx)
         return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
                              chunk);
-    /* streams per wave: engine width, and at most ~256 MiB of buffered tables */
+    /* streams per wave: engine width, and at most ~256 MiB of buffered tables
+     * (the same width without a digest, so that bits add up in the same order;
+     * then one table is enough) */
     uint32_t width = o->max_rows < o->max_slots ? o->max_rows : o->max_slots;
     const size_t per_stream = (size_t)chunk * V * sizeof(uint32_t);
     while (width > 1 && per_stream * width > ((size_t)256 << 20))
@@ -111,7 +119,7 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
     int32_t *in = malloc(width * sizeof *in);
     uint32_t *slot = malloc(width * sizeof *slot), *pos = malloc(width * sizeof *pos);
     int32_t *z = malloc((size_t)width * V * sizeof *z);
-    uint32_t *tab = malloc(per_stream * width);
+    uint32_t *tab = malloc(want_digest ? per_stream * width : (size_t)V * sizeof *tab);
     szarc_status st = SZARC_OK;
     if (!in || !slot || !pos || !z || !tab) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "evaluation: out of memory");
@@ -119,6 +127,7 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
     }
     SHA2_CTX h;
     SHA256Init(&h);
+    double hashing = 0;
     const double t0 = now_s();
     const size_t n_chunks = (n + chunk - 1) / chunk;
     for (size_t c0 = 0; c0 < n_chunks; c0 += width) {
@@ -139,7 +148,7 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
             if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
                 goto done;
             for (uint32_t r = 0; r < rows; r++) {
-                uint32_t *f = tab + ((size_t)slot[r] * chunk + p) * V;
+                uint32_t *f = want_digest ? tab + ((size_t)slot[r] * chunk + p) * V : tab;
                 if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, f)) {
                     st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
                     goto done;
@@ -154,12 +163,14 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
         for (uint32_t s = 0; s < k; s++) {
             const size_t start = (c0 + s) * chunk;
             const size_t len = n - start < chunk ? n - start : chunk;
-            hash_table(&h, tab + (size_t)s * chunk * V, len * V);
+            if (want_digest)
+                hash_table(&h, tab + (size_t)s * chunk * V, len * V, &hashing);
             res->chunks++;
         }
     }
-    res->seconds = now_s() - t0;
-    SHA256Final(res->digest, &h);
+    res->seconds = now_s() - t0 - hashing;
+    if (want_digest)
+        SHA256Final(res->digest, &h);
 done:
     free(in);
     free(slot);

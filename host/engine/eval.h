@@ -15,8 +15,10 @@ typedef struct {
     uint64_t tokens;
     uint64_t chunks;
     double bits;          /* sum of -log2(freq[target] / 2^24) */
-    uint8_t digest[32];   /* sha256 over every frequency table, in order */
-    double seconds;       /* wall time of the forward passes */
+    uint8_t digest[32];   /* with want_digest: sha256 over every frequency
+                           * table, in order; else zero */
+    double seconds;       /* wall time of the forward passes and tables, the
+                           * digest's hashing not included */
 } szarc_eval_result;
 
 /* Called after each forward call with the tokens done so far. */
@@ -26,11 +28,14 @@ typedef void (*szarc_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * Cuts tok[0..n) into chunks of `chunk` tokens (independent streams, each
  * starting from the model's start token at position 0), evaluates as many
  * chunks per forward call as the engine's rows allow, and fills *res.
- * `chunk` must be >= 1 and <= the engine's positions per stream. */
+ * `chunk` must be >= 1 and <= the engine's positions per stream.
+ * want_digest: 1 to hash every table into res->digest (sha256 of 4 * vocab
+ * bytes per token: about a tenth of a small model's time, kept out of
+ * res->seconds); 0 where nobody reports it. */
 szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int32_t *tok,
                                size_t n, uint32_t chunk, const szarc_engine_opts *o,
-                               szarc_progress_fn progress, void *pctx, szarc_eval_result *res,
-                               szarc_err *err);
+                               int want_digest, szarc_progress_fn progress, void *pctx,
+                               szarc_eval_result *res, szarc_err *err);
 
 /*! szarc_eval_tokens_decode() :
  * The same result as szarc_eval_tokens() (same digest, same bits), computed
@@ -39,7 +44,7 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
  * that prefill and single-token steps agree. */
 szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, const int32_t *tok,
                                       size_t n, uint32_t chunk, const szarc_engine_opts *o,
-                                      szarc_progress_fn progress, void *pctx,
+                                      int want_digest, szarc_progress_fn progress, void *pctx,
                                       szarc_eval_result *res, szarc_err *err);
 
 /*! szarc_eval_float() :

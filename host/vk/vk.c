@@ -36,6 +36,11 @@ const char *szarc_vk_dev_type_str(szarc_vk_dev_type t)
     return "other";
 }
 
+int szarc_vk_usable(const szarc_vk_device_info *d)
+{
+    return d->has_compute && d->api_version >= VK_API_VERSION_1_1;
+}
+
 static int has_extension(const VkExtensionProperties *ext, uint32_t n, const char *name)
 {
     for (uint32_t i = 0; i < n; i++)

@@ -116,6 +116,11 @@ typedef struct {
 /*! szarc_vk_dev_type_str() : "discrete", "integrated", "virtual", "cpu", "other". */
 const char *szarc_vk_dev_type_str(szarc_vk_dev_type t);
 
+/*! szarc_vk_usable() :
+ * @return 1 if szarc can run on the device: a compute queue and Vulkan 1.1
+ *         (the test "auto" applies before it ranks devices by type). */
+int szarc_vk_usable(const szarc_vk_device_info *d);
+
 /*! szarc_vk_list() :
  * Enumerates the Vulkan devices through a temporary instance.
  * Writes up to `cap` entries into `out` (may be NULL when cap is 0) and the

@@ -55,7 +55,7 @@ for f in "${files[@]}"; do
     elif [ "$first" != "$(sha256sum < "$tmp/a.szarc")" ]; then
       echo "ARCHIVES DIFFER between devices for $f" >&2; exit 1
     fi
-    dname=$dev; [ $dev = auto ] && dname="auto ($("$szarc" devices | head -1 | cut -c7-40 | sed 's/ *$//'))"
+    dname=$dev; [ $dev = auto ] && dname="auto ($("$szarc" devices | sed -n 's/^auto: //p' | cut -c1-40 | sed 's/ *$//'))"
     speed+=("| $f | szarc, $dname | $(printf '%.4f' "$(echo "$n / ($t1 - $t0) / 1000000" | bc -l)") | $(printf '%.4f' "$(echo "$n / ($t2 - $t1) / 1000000" | bc -l)") |")
   done
   echo "$row"

@@ -31,8 +31,10 @@ static void usage(FILE *f)
             "  model info [--model M] [--json]       architecture, parameters, tokenizer, pin\n"
             "  model eval FILE [--model M] [--device D] [--chunk N] [--json]\n"
             "                  [--compare-float] [--decode [--streams S]] [--quiet]\n"
+            "                  [--no-digest]\n"
             "                                        teacher-forced bits per byte and the\n"
-            "                                        digest of every frequency table;\n"
+            "                                        digest of every frequency table\n"
+            "                                        (--no-digest: not computed);\n"
             "                                        --decode steps token by token across\n"
             "                                        S batched streams (default 64; same\n"
             "                                        digest)\n"
@@ -107,7 +109,7 @@ typedef struct {
     const char *device;
     const char *file;
     uint32_t chunk, streams;
-    int json, compare_float, quiet, decode;
+    int json, compare_float, quiet, decode, no_digest;
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o, int want_file)
@@ -122,6 +124,8 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
             o->compare_float = 1;
         else if (!strcmp(a, "--decode"))
             o->decode = 1;
+        else if (!strcmp(a, "--no-digest"))
+            o->no_digest = 1;
         else if ((!strcmp(a, "--model") || !strcmp(a, "--device") || !strcmp(a, "--chunk") ||
                   !strcmp(a, "--streams")) &&
                  i + 1 < argc) {
@@ -188,6 +192,8 @@ static int cmd_devices(int argc, char **argv)
     szarc_status st = szarc_devices(dev, 16, &n, &err);
     if (n > 16)
         n = 16;
+    char auto_desc[512];
+    szarc_devices_auto(auto_desc, sizeof auto_desc);
     if (o.json) {
         json_t *arr = json_array();
         for (size_t i = 0; !st && i < n; i++) {
@@ -201,7 +207,9 @@ static int cmd_devices(int argc, char **argv)
             szarc_json_set_string(d, "driver", dev[i].driver_info);
             json_array_append_new(arr, d);
         }
-        json_t *root = json_pack("{s:o, s:s}", "vulkan", arr, "cpu", "C reference");
+        json_t *root = json_pack("{s:o, s:s, s:s}", "vulkan", arr, "cpu", "C reference",
+                                 "auto", "");
+        szarc_json_set_string(root, "auto", auto_desc);
         if (st)
             szarc_json_set_string(root, "error", err.msg);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -216,6 +224,7 @@ static int cmd_devices(int argc, char **argv)
                              dev[i].type, dev[i].driver_info,
                              dev[i].has_compute ? "" : "  (no compute queue)");
     printf("cpu   C reference (bit-identical to every Vulkan device)\n");
+    szarc_fprintf_quoted(stdout, "auto: %s\n", auto_desc);
     return EXIT_OK;
 }
 
@@ -344,7 +353,7 @@ static int cmd_model_eval(int argc, char **argv)
     szarc_err err = {0};
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
     const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
-                                      o.compare_float, o.file, NULL};
+                                      o.compare_float, o.file, NULL, o.no_digest};
     const szarc_model_eval_sink sink = {progress, warning, &pc};
     szarc_model_eval_result res;
     const szarc_status st = szarc_model_eval(text, len, &eo, &sink, &res, &err);
@@ -368,6 +377,8 @@ static int cmd_model_eval(int argc, char **argv)
                       (json_int_t)res.chunks, "numerics_version", SZARC_NUMERICS);
         szarc_json_set_string(root, "file", o.file);
         szarc_json_set_string(root, "model", res.model);
+        if (o.no_digest)
+            json_object_del(root, "digest");
         json_object_set_new(root, "mode", json_string(o.decode ? "decode" : "teacher-forced"));
         if (o.compare_float) {
             json_object_set_new(root, "float_bits", json_real(fbits));
@@ -388,7 +399,8 @@ static int cmd_model_eval(int argc, char **argv)
             printf("float32        %.4f bits per byte; integer path costs %+.2f%%\n",
                    len ? fbits / len : 0, fbits > 0 ? 100.0 * (res.bits / fbits - 1) : 0);
         printf("speed          %.0f tokens/s\n", tps);
-        printf("digest         %s\n", dig);
+        if (!o.no_digest)
+            printf("digest         %s\n", dig);
     }
     return EXIT_OK;
 }

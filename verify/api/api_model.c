@@ -42,6 +42,11 @@ szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *
     return st;
 }
 
+int szarc_devices_auto(char *out, size_t cap)
+{
+    return szarc_engine_auto(out, cap) >= 0;
+}
+
 /* Loads `path`, or the default model; a missing default names where it looked. */
 static szarc_status load(szarc_model **m, const char *path, szarc_err *err)
 {
@@ -129,8 +134,11 @@ szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model
         sink->warning(sink->ctx, szarc_engine_fallback(e));
     szarc_eval_result r;
     void *pctx = (void *)sink;
-    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err)
-                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, on_progress, pctx, &r, err);
+    const int want_digest = !o->no_digest;
+    st = o->decode ? szarc_eval_tokens_decode(e, m, tok, n, chunk, &eo, want_digest, on_progress,
+                                              pctx, &r, err)
+                   : szarc_eval_tokens(e, m, tok, n, chunk, &eo, want_digest, on_progress, pctx,
+                                       &r, err);
     if (st) {
         if (o->name)
             szarc_err_prefix(err, "%s", o->name);

@@ -481,6 +481,16 @@ typedef struct {
  *         driver), with the reason in err. */
 szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *err);
 
+/*! szarc_devices_auto() :
+ * Which engine `--device auto` runs, as one line into out (cap bytes, always
+ * NUL-terminated when cap > 0): "vk:N NAME (discrete)", or "cpu (C reference;
+ * vk:0 is a CPU device)" (a CPU-type Vulkan device such as lavapipe is slower
+ * than the C reference: "auto" takes the C reference; "vk:N" still runs on
+ * it), or "cpu (C reference; no Vulkan device: ...)". Lists the devices
+ * through a temporary instance.
+ * @return 1 when "auto" runs a Vulkan device, 0 when the C reference. */
+int szarc_devices_auto(char *out, size_t cap);
+
 typedef struct {
     char name[128];             /* general.name, as stored (may not be UTF-8) */
     char path[1024];
@@ -514,6 +524,8 @@ typedef struct {
     int compare_float;          /* also the float32 reference's bits */
     const char *name;           /* the text's name, to prefix its messages; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
+    int no_digest;              /* 1: skip the digest (res->digest zero); it is
+                                 * never in res->seconds either way */
 } szarc_model_eval_opts;
 
 typedef struct {
@@ -523,8 +535,10 @@ typedef struct {
     uint32_t chunk;
     double bits;                /* the ideal code length under the integer model */
     double float_bits;          /* with compare_float: under float32 */
-    double seconds;             /* wall time of the forward passes */
-    uint8_t digest[32];         /* sha256 over every frequency table, in order */
+    double seconds;             /* wall time of the forward passes and the
+                                 * tables, without hashing the digest */
+    uint8_t digest[32];         /* sha256 over every frequency table, in order
+                                 * (zero with no_digest) */
 } szarc_model_eval_result;
 
 typedef struct {
