@@ -121,28 +121,23 @@ static szarc_status read_gguf(const szarc_model *m, uint8_t **data, size_t *len,
  *  Members
  ***********************************************************/
 
-/* Codes files[i] as member mf->n_members, or reports it not stored when it
- * vanished or became unreadable since it was collected (as tar: the rest is
- * stored). On success the packet is packets[k], owned by the caller. */
-static szarc_status code_member(job *j, szarc_manifest *mf, const szarc_fs_file *f,
-                                szarc_engine *e, const szarc_model *m,
-                                const szarc_engine_opts *eo, uint8_t **packet,
-                                size_t *packet_len, szarc_err *err)
+/* Reads f as manifest member k (path, size, sha256, mtime, mode), or
+ * reports it not stored when it vanished or became unreadable since it was
+ * collected (as tar: the rest is stored; *data is then NULL). */
+static szarc_status read_member(job *j, szarc_manifest_member *mm, const szarc_fs_file *f,
+                                uint8_t **data, size_t *len, szarc_err *err)
 {
-    const szarc_create_job_opts *o = j->o;
-    const size_t k = mf->n_members;
-    szarc_manifest_member *mm = &mf->members[k];
-    uint8_t *data = NULL;
-    size_t len = 0;
+    *data = NULL;
+    *len = 0;
     szarc_err re = {0};
-    szarc_status st = szarc_fs_read(f->fspath, f->follow, &data, &len, &mm->mtime, &mm->perm, &re);
+    szarc_status st = szarc_fs_read(f->fspath, f->follow, data, len, &mm->mtime, &mm->perm, &re);
     if (st == SZARC_E_NOTFOUND || st == SZARC_E_IO) {
         char why[sizeof re.msg];
         const size_t pl = strlen(f->fspath);
         const int named = !strncmp(re.msg, f->fspath, pl) && !strncmp(re.msg + pl, ": ", 2);
         snprintf(why, sizeof why, "%s", re.msg + (named ? pl + 2 : 0));
         memset(mm, 0, sizeof *mm);
-        if (o->strict)
+        if (j->o->strict)
             return szarc_err_set(err, st, "%s: %s; --strict: no archive written", f->fspath,
                                  why);
         not_stored(j, SZARC_FS_FAIL, f->fspath, why);
@@ -154,44 +149,40 @@ static szarc_status code_member(job *j, szarc_manifest *mf, const szarc_fs_file 
         return st;
     }
     mm->path = f->name; /* borrowed from the collected files */
-    mm->size = len;
-    szarc_sha256(mm->sha256, data, len);
-    j->cur = len;
-    szarc_member_coded mc;
-    memset(&mc, 0, sizeof mc);
-    if (o->semantic)
-        st = szarc_member_encode_semantic(&mc, e, m, eo, mf->chunk, o->atoms, o->level,
-                                          o->method == SZARC_METHOD_SEMANTIC, data, len,
-                                          on_tokens, j, err);
-    else
-        st = szarc_member_encode(&mc, e, m, eo, mf->chunk, o->method, data, len, on_tokens, j,
-                                 err);
-    free(data);
-    if (st) {
-        szarc_member_coded_free(&mc);
-        memset(mm, 0, sizeof *mm);
-        szarc_err_prefix(err, "%s", f->fspath);
-        return st;
-    }
-    if (mc.method == SZARC_METHOD_SEMANTIC) {
+    mm->size = *len;
+    szarc_sha256(mm->sha256, *data, *len);
+    return SZARC_OK;
+}
+
+/* Stores member mf->n_members, read (len bytes) and coded as mc: the rest of
+ * its manifest entry, its packet (taken: packets[k], owned by the caller),
+ * the sink's member callback and the progress. */
+static void store_member(job *j, szarc_manifest *mf, size_t len, szarc_member_coded *mc,
+                         uint8_t **packet, size_t *packet_len)
+{
+    const szarc_create_job_opts *o = j->o;
+    const size_t k = mf->n_members;
+    szarc_manifest_member *mm = &mf->members[k];
+    if (mc->method == SZARC_METHOD_SEMANTIC) {
         mm->semantic = 1;
-        mm->level = mc.level;
+        mm->level = mc->level;
         mm->original_size = len;
         memcpy(mm->original_sha256, mm->sha256, 32);
-        mm->size = mc.expansion_len;
-        szarc_sha256(mm->sha256, mc.expansion, mc.expansion_len);
-        mm->n_atoms = (uint32_t)mc.sem_atoms;
-        memcpy(mm->atoms_root, mc.atoms_root, 32);
+        mm->size = mc->expansion_len;
+        szarc_sha256(mm->sha256, mc->expansion, mc->expansion_len);
+        mm->n_atoms = (uint32_t)mc->sem_atoms;
+        memcpy(mm->atoms_root, mc->atoms_root, 32);
     }
-    free(mc.expansion);
-    mc.expansion = NULL;
-    mm->method = mc.method;
-    mm->chunks = mc.chunks;
-    mm->tokens = mc.tokens;
-    mm->packet_size = mc.packet_len;
-    szarc_sha256(mm->packet_sha256, mc.packet, mc.packet_len);
-    *packet = mc.packet;
-    *packet_len = mc.packet_len;
+    free(mc->expansion);
+    mc->expansion = NULL;
+    mm->method = mc->method;
+    mm->chunks = mc->chunks;
+    mm->tokens = mc->tokens;
+    mm->packet_size = mc->packet_len;
+    szarc_sha256(mm->packet_sha256, mc->packet, mc->packet_len);
+    *packet = mc->packet;
+    *packet_len = mc->packet_len;
+    mc->packet = NULL;
     mf->n_members = k + 1;
 
     if (j->sink && j->sink->member) {
@@ -199,26 +190,103 @@ static szarc_status code_member(job *j, szarc_manifest *mf, const szarc_fs_file 
         memset(&cm, 0, sizeof cm);
         cm.index = k;
         cm.path = mm->path;
-        cm.method = szarc_method_name(mc.method);
+        cm.method = szarc_method_name(mc->method);
         cm.size = len;
-        cm.packet_size = mc.packet_len;
-        cm.tokens = mc.tokens;
+        cm.packet_size = mc->packet_len;
+        cm.tokens = mc->tokens;
         if (o->semantic) {
             cm.semantic = mm->semantic;
-            cm.level = mm->semantic ? mc.level : o->level;
-            cm.deviations = mc.sem_deviations;
-            cm.candidates = mc.sem_candidates;
-            cm.atoms = mc.sem_atoms;
-            cm.model_tried = !mm->semantic && mc.model_tried;
+            cm.level = mm->semantic ? mc->level : o->level;
+            cm.deviations = mc->sem_deviations;
+            cm.candidates = mc->sem_candidates;
+            cm.atoms = mc->sem_atoms;
+            cm.model_tried = !mm->semantic && mc->model_tried;
         }
         cm.expansion_size = mm->size;
         j->sink->member(j->sink->ctx, &cm);
     }
     j->base += len;
-    j->tok_base += mc.tokens;
+    j->tok_base += mc->tokens;
     j->sum->bytes_in += len;
-    j->sum->bytes_out += mc.packet_len;
+    j->sum->bytes_out += mc->packet_len;
     progress(j, j->base, j->tok_base);
+}
+
+/* Members read and waiting to be coded together (exact mode): up to
+ * SZARC_CREATE_BATCH_BYTES of them, so that small files fill the engine's
+ * batches together. Their manifest entries are the next n after
+ * mf->n_members. */
+typedef struct {
+    uint8_t *data[SZARC_CREATE_BATCH_MEMBERS];
+    size_t len[SZARC_CREATE_BATCH_MEMBERS];
+    size_t n;
+    uint64_t bytes;
+} batch;
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->data[i]);
+    b->n = 0;
+    b->bytes = 0;
+}
+
+/* Codes the members of b (exact mode) and stores them, in order. */
+static szarc_status flush(job *j, batch *b, szarc_manifest *mf, szarc_engine *e,
+                          const szarc_model *m, const szarc_engine_opts *eo, uint8_t **packets,
+                          size_t *packet_len, szarc_err *err)
+{
+    if (!b->n)
+        return SZARC_OK;
+    szarc_member_coded mc[SZARC_CREATE_BATCH_MEMBERS];
+    j->cur = b->bytes;
+    szarc_status st = szarc_member_encode_many(mc, e, m, eo, mf->chunk, j->o->method,
+                                               (const uint8_t *const *)b->data, b->len, b->n,
+                                               on_tokens, j, err);
+    if (st) {
+        szarc_err_prefix(err, "%s", mf->members[mf->n_members].path);
+        batch_free(b);
+        return st;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (cancelled(j)) { /* coded, but reported and stored no further */
+            for (size_t q = i; q < b->n; q++)
+                szarc_member_coded_free(&mc[q]);
+            batch_free(b);
+            return cancel_status(err);
+        }
+        const size_t k = mf->n_members;
+        store_member(j, mf, b->len[i], &mc[i], &packets[k], &packet_len[k]);
+        szarc_member_coded_free(&mc[i]);
+    }
+    j->cur = 0;
+    batch_free(b);
+    return SZARC_OK;
+}
+
+/* Codes one member alone (semantic mode) and stores it. */
+static szarc_status code_alone(job *j, szarc_manifest *mf, uint8_t *data, size_t len,
+                               szarc_engine *e, const szarc_model *m, const szarc_engine_opts *eo,
+                               uint8_t **packets, size_t *packet_len, szarc_err *err)
+{
+    const szarc_create_job_opts *o = j->o;
+    szarc_member_coded mc;
+    memset(&mc, 0, sizeof mc);
+    j->cur = len;
+    const szarc_status st = szarc_member_encode_semantic(
+        &mc, e, m, eo, mf->chunk, o->atoms, o->level, o->method == SZARC_METHOD_SEMANTIC, data,
+        len, on_tokens, j, err);
+    free(data);
+    if (st) {
+        szarc_member_coded_free(&mc);
+        szarc_err_prefix(err, "%s", mf->members[mf->n_members].path);
+        memset(&mf->members[mf->n_members], 0, sizeof mf->members[mf->n_members]);
+        return st;
+    }
+    const size_t k = mf->n_members;
+    store_member(j, mf, len, &mc, &packets[k], &packet_len[k]);
+    szarc_member_coded_free(&mc);
+    j->cur = 0;
     return SZARC_OK;
 }
 
@@ -241,6 +309,7 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
     uint8_t **packets = NULL, *gguf = NULL, *sig = NULL;
     size_t *packet_len = NULL, gguf_len = 0, sig_len = 0;
     szarc_status st;
+    batch b = {{0}, {0}, 0, 0};
 
     if (o->semantic && !o->atoms)
         return szarc_err_set(err, SZARC_E_USAGE, "semantic mode needs an atom extractor");
@@ -306,14 +375,35 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
         if (!stat(files[i].fspath, &fs))
             j.total += (uint64_t)fs.st_size;
     }
-    for (size_t i = 0; i < n_files; i++) {
+    for (size_t i = 0; i <= n_files; i++) {
+        /* exact mode: members are read into a batch and coded together when
+         * it is full, before a cancellation check and at the end */
+        const int full = b.n == SZARC_CREATE_BATCH_MEMBERS || b.bytes >= SZARC_CREATE_BATCH_BYTES;
+        if ((i == n_files || full || cancelled(&j)) &&
+            (st = flush(&j, &b, &mf, e, m, &eo, packets, packet_len, err)))
+            goto fail;
+        if (i == n_files)
+            break;
         if (cancelled(&j)) {
             st = cancel_status(err);
             goto fail;
         }
-        const size_t k = mf.n_members;
-        if ((st = code_member(&j, &mf, &files[i], e, m, &eo, &packets[k], &packet_len[k], err)))
+        uint8_t *data;
+        size_t len;
+        szarc_manifest_member *mm = &mf.members[mf.n_members + b.n];
+        if ((st = read_member(&j, mm, &files[i], &data, &len, err)))
             goto fail;
+        if (!data && !mm->path)
+            continue; /* not stored, reported */
+        if (o->semantic) {
+            if ((st = code_alone(&j, &mf, data, len, e, m, &eo, packets, packet_len, err)))
+                goto fail;
+            continue;
+        }
+        b.data[b.n] = data;
+        b.len[b.n] = len;
+        b.n++;
+        b.bytes += len;
     }
     sum->n_members = mf.n_members;
     if (!mf.n_members) {
@@ -338,6 +428,7 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
     st = szarc_archive_write_signed(fd, &mf, packets, packet_len, gguf, gguf_len, sig, sig_len,
                                     err);
 fail:
+    batch_free(&b);
     for (size_t i = 0; packets && i < n_files; i++)
         free(packets[i]);
     free(packets);

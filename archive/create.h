@@ -26,6 +26,11 @@
 #include "status.h"
 
 #define SZARC_CREATE_DEFAULT_CHUNK 512u /* positions per chunk, unless the model has fewer */
+/* Exact mode codes members in batches, their model chunks sharing the
+ * forward calls: at most this many members, and no more once this many
+ * bytes are read. */
+#define SZARC_CREATE_BATCH_MEMBERS 64u
+#define SZARC_CREATE_BATCH_BYTES (1u << 20)
 
 /* Signs the archive about to be written. */
 typedef struct {

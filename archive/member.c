@@ -138,59 +138,68 @@ static void keep_smaller(szarc_member_coded *best, uint8_t *cand, size_t cand_le
     best->method = method;
 }
 
-szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const szarc_model *m,
-                                 const szarc_engine_opts *o, uint32_t chunk, int force,
-                                 const uint8_t *data, size_t len, szarc_codec_progress progress,
-                                 void *pctx, szarc_err *err)
+/* Before the model: whether to try it (text, not hopeless by the sample of
+ * a large member) and, for a sampled member, its zstd packet already made. */
+static szarc_status prepare(szarc_member_coded *out, int *try_model, uint8_t **zp, size_t *zlen,
+                            szarc_engine *e, const szarc_model *m, const szarc_engine_opts *o,
+                            uint32_t chunk, int force, const uint8_t *data, size_t len,
+                            szarc_err *err)
 {
     memset(out, 0, sizeof *out);
-    uint8_t *p = NULL, *zp = NULL;
-    size_t plen = 0, zlen = 0;
-    szarc_status st = SZARC_OK;
-    int try_model = force == SZARC_METHOD_MODEL ||
-                    (force == SZARC_METHOD_AUTO && !szarc_member_looks_binary(data, len));
-    if (e && try_model && force == SZARC_METHOD_AUTO && len > SZARC_SAMPLE_MIN) {
+    *zp = NULL;
+    *zlen = 0;
+    *try_model = force == SZARC_METHOD_MODEL ||
+                 (force == SZARC_METHOD_AUTO && !szarc_member_looks_binary(data, len));
+    if (e && *try_model && force == SZARC_METHOD_AUTO && len > SZARC_SAMPLE_MIN) {
         /* zstd first (it is needed anyway), then a sample of the model */
-        if ((st = zstd_packet(&zp, &zlen, data, len, err)))
+        szarc_status st = zstd_packet(zp, zlen, data, len, err);
+        if (st)
             return st;
         const size_t stored = len + SZARC_PACKET_HEADER_SIZE;
         int skip = 0;
         if ((st = sample_model(out, &skip, e, m, o, chunk, data, len,
-                               zlen < stored ? zlen : stored, err))) {
-            free(zp);
+                               *zlen < stored ? *zlen : stored, err))) {
+            free(*zp);
+            *zp = NULL;
             return st;
         }
         out->model_skipped = skip;
-        try_model = !skip;
+        *try_model = !skip;
     }
-    if (e && len && try_model) {
-        szarc_coded c = {0};
-        st = szarc_codec_encode(e, m, o, data, len, chunk, progress, pctx, &c, err);
-        if (st && st != SZARC_E_TOKENIZER) {
+    *try_model = *try_model && e && len;
+    return SZARC_OK;
+}
+
+/* After the model: c is its coding (consumed), or NULL when it was not tried
+ * or the tokenizer refused the text; zp a zstd packet already made (taken). */
+static szarc_status finish(szarc_member_coded *out, int force, const uint8_t *data, size_t len,
+                           szarc_coded *c, uint8_t *zp, size_t zlen, szarc_err *err)
+{
+    uint8_t *p = NULL;
+    size_t plen = 0;
+    szarc_status st = SZARC_OK;
+    if (c) {
+        out->model_tried = 1;
+        out->ideal_bits = c->ideal_bits;
+        st = szarc_packet_write_coded(&p, &plen, len, c, err);
+        if (!st && plen > SZARC_MODEL_PACKET_MAX) { /* readers would refuse it */
+            free(p);
+            p = NULL;
+        } else if (!st) {
+            out->packet = p;
+            out->packet_len = plen;
+            out->method = SZARC_METHOD_MODEL;
+            out->chunks = c->n_chunks;
+            out->tokens = c->n_tokens;
+        }
+        szarc_coded_free(c);
+        if (st) {
             free(zp);
             return st;
         }
-        if (!st) { /* else not exactly representable: zstd or stored it is */
-            out->model_tried = 1;
-            out->ideal_bits = c.ideal_bits;
-            st = szarc_packet_write_coded(&p, &plen, len, &c, err);
-            if (!st && plen > SZARC_MODEL_PACKET_MAX) { /* readers would refuse it */
-                free(p);
-                p = NULL;
-            } else if (!st) {
-                out->packet = p;
-                out->packet_len = plen;
-                out->method = SZARC_METHOD_MODEL;
-                out->chunks = c.n_chunks;
-                out->tokens = c.n_tokens;
-            }
-            szarc_coded_free(&c);
-            if (st) {
-                free(zp);
-                return st;
-            }
-            if (force == SZARC_METHOD_MODEL && out->packet)
-                return SZARC_OK;
+        if (force == SZARC_METHOD_MODEL && out->packet) {
+            free(zp);
+            return SZARC_OK;
         }
     }
     const int want_zstd = force == SZARC_METHOD_AUTO || force == SZARC_METHOD_ZSTD ||
@@ -206,6 +215,8 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
         if (force == SZARC_METHOD_ZSTD)
             return SZARC_OK;
     }
+    free(zp);
+    zp = NULL;
     if (force != SZARC_METHOD_ZSTD || !len) {
         if ((st = szarc_packet_write(&p, &plen, SZARC_METHOD_STORED, len, data, len, err)))
             goto fail;
@@ -215,8 +226,96 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
         out->chunks = 0, out->tokens = 0;
     return SZARC_OK;
 fail:
+    free(zp);
     free(out->packet);
     memset(out, 0, sizeof *out);
+    return st;
+}
+
+szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const szarc_model *m,
+                                 const szarc_engine_opts *o, uint32_t chunk, int force,
+                                 const uint8_t *data, size_t len, szarc_codec_progress progress,
+                                 void *pctx, szarc_err *err)
+{
+    int try_model;
+    uint8_t *zp;
+    size_t zlen;
+    szarc_status st = prepare(out, &try_model, &zp, &zlen, e, m, o, chunk, force, data, len, err);
+    if (st)
+        return st;
+    szarc_coded c = {0};
+    if (try_model) {
+        st = szarc_codec_encode(e, m, o, data, len, chunk, progress, pctx, &c, err);
+        if (st && st != SZARC_E_TOKENIZER) {
+            free(zp);
+            return st;
+        }
+        /* else not exactly representable: zstd or stored it is */
+    }
+    return finish(out, force, data, len, try_model && !st ? &c : NULL, zp, zlen, err);
+}
+
+szarc_status szarc_member_encode_many(szarc_member_coded *out, szarc_engine *e,
+                                      const szarc_model *m, const szarc_engine_opts *o,
+                                      uint32_t chunk, int force, const uint8_t *const *data,
+                                      const size_t *len, size_t n, szarc_codec_progress progress,
+                                      void *pctx, szarc_err *err)
+{
+    szarc_status st = SZARC_OK;
+    size_t ready = 0; /* members prepared (their zp owned here) */
+    int *try_model = calloc(n ? n : 1, sizeof *try_model);
+    uint8_t **zp = calloc(n ? n : 1, sizeof *zp);
+    size_t *zlen = calloc(n ? n : 1, sizeof *zlen), *slot = calloc(n ? n : 1, sizeof *slot);
+    szarc_encode_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!try_model || !zp || !zlen || !slot || !jobs) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t n_jobs = 0;
+    for (; ready < n; ready++) {
+        const size_t i = ready;
+        if ((st = prepare(&out[i], &try_model[i], &zp[i], &zlen[i], e, m, o, chunk, force,
+                          data[i], len[i], err)))
+            goto done;
+        if (try_model[i]) {
+            slot[i] = n_jobs;
+            jobs[n_jobs].text = data[i];
+            jobs[n_jobs].len = len[i];
+            n_jobs++;
+        }
+    }
+    if (n_jobs &&
+        (st = szarc_codec_encode_many(e, m, o, jobs, n_jobs, chunk, progress, pctx, err)))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        szarc_encode_job *jb = try_model[i] ? &jobs[slot[i]] : NULL;
+        if (jb && jb->status && jb->status != SZARC_E_TOKENIZER) {
+            st = jb->status;
+            if (err)
+                *err = jb->err;
+        } else {
+            /* else not exactly representable: zstd or stored it is */
+            st = finish(&out[i], force, data[i], len[i], jb && !jb->status ? &jb->out : NULL,
+                        zp[i], zlen[i], err);
+            zp[i] = NULL; /* taken by finish */
+        }
+        if (st) {
+            for (size_t q = 0; q < i; q++)
+                szarc_member_coded_free(&out[q]);
+            goto done;
+        }
+    }
+done:
+    for (size_t i = 0; zp && i < ready; i++)
+        free(zp[i]);
+    if (jobs)
+        for (size_t q = 0; q < n; q++)
+            szarc_coded_free(&jobs[q].out);
+    free(try_model);
+    free(zp);
+    free(zlen);
+    free(slot);
+    free(jobs);
     return st;
 }
 

@@ -90,6 +90,19 @@ szarc_status szarc_member_encode(szarc_member_coded *out, szarc_engine *e, const
                                  const uint8_t *data, size_t len, szarc_codec_progress progress,
                                  void *pctx, szarc_err *err);
 
+/*! szarc_member_encode_many() :
+ * szarc_member_encode() of n members at once, out[i] for data[i][0..len[i]):
+ * the same choices and the same packets, but the members' model chunks share
+ * the forward calls (szarc_codec_encode_many()), so that small members fill
+ * a batch together. Progress counts the tokens of all of them.
+ * @return SZARC_OK (every out[i] filled), or as szarc_member_encode(), with
+ *         nothing left in out. */
+szarc_status szarc_member_encode_many(szarc_member_coded *out, szarc_engine *e,
+                                      const szarc_model *m, const szarc_engine_opts *o,
+                                      uint32_t chunk, int force, const uint8_t *const *data,
+                                      const size_t *len, size_t n, szarc_codec_progress progress,
+                                      void *pctx, szarc_err *err);
+
 /*! szarc_member_encode_semantic() :
  * Semantic mode (docs/semantic.md): the exact choice of szarc_member_encode(),
  * then the expansion at `level` with atoms from ax, coded as a semantic

@@ -165,9 +165,11 @@ typedef struct {
  * (a file or a pipe; the caller makes it a temporary file and renames it).
  * Inputs are read, coded, and written as one tar with the manifest, the
  * signature when a key is given, and the model when embedded.
- * Nothing is written before every member is coded; `cancel` is polled
- * before each member and before writing (a member being coded runs to its
- * end).
+ * In exact mode small members are coded in batches (their model chunks
+ * share the engine's forward calls); each is reported once its batch is
+ * coded, in manifest order. Nothing is written before every member is
+ * coded; `cancel` is polled before each member is read, before each member
+ * is reported, and before writing (a batch being coded runs to its end).
  * @return SZARC_OK when the archive is complete (sum->n_failed paths may be
  *         missing from it); SZARC_E_USAGE for options that do not go
  *         together, a sign_key that cannot be used (the message begins with
