@@ -56,6 +56,33 @@ static void requant_scalar(int32_t out[16], const int32_t acc[16], const int32_t
         }
 }
 
+/* attention, scalar: the definitions */
+static void qk_scalar(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k, size_t stride,
+                      uint32_t nt, uint32_t n)
+{
+    (void)qsum;
+    for (uint32_t t = 0; t < nt; t++) {
+        const int8_t *kr = k + (size_t)t * stride;
+        int32_t a = 0;
+        for (uint32_t i = 0; i < n; i++)
+            a += (int32_t)q[i] * (int32_t)kr[i];
+        s[t] = a;
+    }
+}
+
+static void pv_scalar(int32_t *o, const int32_t *p, const int32_t *v, size_t stride, uint32_t nt,
+                      uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        const int32_t *vr = v + (size_t)t * stride;
+        const uint32_t pt = (uint32_t)p[t];
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = (int32_t)((uint32_t)o[i] + pt * (uint32_t)vr[i]);
+    }
+}
+
 void szarc_cpu_wsum(int32_t *wsum, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k)
 {
     for (uint32_t j = 0; j < rows; j++) {
@@ -328,17 +355,198 @@ __attribute__((target("avx2"))) static void tile_avx2(int32_t acc[4][4],
             HSUM4_256(acc[r0 + r], a[4 * r], a[4 * r + 1], a[4 * r + 2], a[4 * r + 3]);
     }
 }
+/* ---- attention (cpu_matmul.h: szarc_cpu_qk_fn, szarc_cpu_pv_fn) ----
+ *
+ * qk: the u8 x s8 variants take k ^ 0x80 = k + 128 as the unsigned operand
+ * and q as the signed one, so they sum q * k + 128 * qsum; qsum is one
+ * number per (row, head), subtracted modulo 2^32 at the end (exact as in the
+ * tile). Several positions t at once, reduced together. pv: for each t,
+ * o += p[t] * v_t over the lanes (vpmulld, vpaddd: modulo 2^32), the
+ * accumulators in registers across all t. Edges: dword-masked loads and
+ * stores, which do not touch masked-out memory. */
+
+T512 static inline __attribute__((always_inline)) void
+qk512_group(int32_t *s, const __m512i *qv, const __mmask16 *mk, uint32_t nc, const int8_t *k,
+            size_t stride, uint32_t m, __m512i corr)
+{
+    const __m512i off = _mm512_set1_epi8((char)0x80);
+    __m512i v[16];
+    for (int j = 0; j < 16; j++)
+        v[j] = _mm512_setzero_si512();
+    for (uint32_t j = 0; j < m; j++) {
+        const int8_t *kr = k + (size_t)j * stride;
+        __m512i a = _mm512_setzero_si512();
+        for (uint32_t c = 0; c < nc; c++)
+            a = _mm512_dpbusd_epi32(
+                a, _mm512_xor_si512(_mm512_maskz_loadu_epi32(mk[c], kr + 64 * c), off), qv[c]);
+        v[(j >> 2) + 4 * (j & 3)] = a; /* hsum16: lane 4c + p sums v[c + 4p] */
+    }
+    _mm512_mask_storeu_epi32(s, (__mmask16)((1u << m) - 1), _mm512_sub_epi32(hsum16(v), corr));
+}
+
+T512 static void qk_avx512vnni(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k,
+                               size_t stride, uint32_t nt, uint32_t n)
+{
+    __m512i qv[SZ_MAX_HEAD_DIM / 64];
+    __mmask16 mk[SZ_MAX_HEAD_DIM / 64];
+    const uint32_t nc = (n + 63) / 64;
+    for (uint32_t c = 0; c < nc; c++) {
+        const uint32_t left = (n - 64 * c) / 4;
+        mk[c] = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        qv[c] = _mm512_maskz_loadu_epi32(mk[c], q + 64 * c);
+    }
+    const __m512i corr = _mm512_set1_epi32((int32_t)(128u * (uint32_t)qsum));
+    uint32_t t = 0;
+    if (nc == 1)
+        for (; t + 16 <= nt; t += 16)
+            qk512_group(s + t, qv, mk, 1, k + (size_t)t * stride, stride, 16, corr);
+    for (; t + 16 <= nt; t += 16)
+        qk512_group(s + t, qv, mk, nc, k + (size_t)t * stride, stride, 16, corr);
+    if (t < nt)
+        qk512_group(s + t, qv, mk, nc, k + (size_t)t * stride, stride, nt - t, corr);
+}
+
+T512 static void pv_avx512(int32_t *o, const int32_t *p, const int32_t *v, size_t stride,
+                           uint32_t nt, uint32_t n)
+{
+    for (uint32_t i0 = 0; i0 < n; i0 += 64) {
+        __mmask16 mk[4];
+        for (uint32_t c = 0; c < 4; c++) {
+            const uint32_t at = i0 + 16 * c, left = at < n ? n - at : 0;
+            mk[c] = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        }
+        __m512i a[4];
+        for (int c = 0; c < 4; c++)
+            a[c] = _mm512_setzero_si512();
+        for (uint32_t t = 0; t < nt; t++) {
+            const __m512i pb = _mm512_set1_epi32(p[t]);
+            const int32_t *vr = v + (size_t)t * stride + i0;
+            for (int c = 0; c < 4; c++)
+                a[c] = _mm512_add_epi32(
+                    a[c], _mm512_mullo_epi32(pb, _mm512_maskz_loadu_epi32(mk[c], vr + 16 * c)));
+        }
+        for (int c = 0; c < 4; c++)
+            _mm512_mask_storeu_epi32(o + i0 + 16 * c, mk[c], a[c]);
+    }
+}
+
+/* 256 bits: four positions a group, each over 32-byte chunks (DP: the
+ * vpdpbusd of the encoding), the last chunk dword-masked. */
+#define QK256(DP)                                                                             \
+    const __m256i off = _mm256_set1_epi8((char)0x80);                                         \
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);                          \
+    __m256i qv[SZ_MAX_HEAD_DIM / 32], mk[SZ_MAX_HEAD_DIM / 32];                               \
+    const uint32_t nc = (n + 31) / 32, full = n / 32;                                         \
+    for (uint32_t c = 0; c < nc; c++) {                                                       \
+        mk[c] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((n - 32 * c) / 4)), lane);         \
+        qv[c] = _mm256_maskload_epi32((const int *)(q + 32 * c), mk[c]);                      \
+    }                                                                                         \
+    const uint32_t corr = 128u * (uint32_t)qsum;                                              \
+    for (uint32_t t0 = 0; t0 < nt; t0 += 4) {                                                 \
+        const uint32_t m = nt - t0 < 4 ? nt - t0 : 4;                                         \
+        __m256i a[4];                                                                         \
+        for (int j = 0; j < 4; j++)                                                           \
+            a[j] = _mm256_setzero_si256();                                                    \
+        for (uint32_t j = 0; j < m; j++) {                                                    \
+            const int8_t *kr = k + (size_t)(t0 + j) * stride;                                 \
+            for (uint32_t c = 0; c < nc; c++) {                                               \
+                const __m256i kv =                                                            \
+                    c < full ? _mm256_loadu_si256((const __m256i *)(kr + 32 * c))             \
+                             : _mm256_maskload_epi32((const int *)(kr + 32 * c), mk[c]);      \
+                a[j] = DP(a[j], _mm256_xor_si256(kv, off), qv[c]);                            \
+            }                                                                                 \
+        }                                                                                     \
+        int32_t r[4];                                                                         \
+        HSUM4_256(r, a[0], a[1], a[2], a[3]);                                                 \
+        for (uint32_t j = 0; j < m; j++)                                                      \
+            s[t0 + j] = (int32_t)((uint32_t)r[j] - corr);                                     \
+    }
+
+__attribute__((target("avx2,avxvnni"))) static void
+qk_avxvnni(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k, size_t stride, uint32_t nt,
+           uint32_t n)
+{
+    QK256(_mm256_dpbusd_avx_epi32)
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) static void
+qk_avxvnni_evex(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k, size_t stride,
+                uint32_t nt, uint32_t n)
+{
+    QK256(_mm256_dpbusd_epi32)
+}
+
+/* AVX2: 16-byte chunks sign-extended to int16, vpmaddwd (pairs of products
+ * of at most 2^15: no saturation), four positions a group. */
+__attribute__((target("avx2"))) static void qk_avx2(int32_t *s, const int8_t *q, int32_t qsum,
+                                                    const int8_t *k, size_t stride, uint32_t nt,
+                                                    uint32_t n)
+{
+    (void)qsum;
+    const __m128i lane = _mm_setr_epi32(0, 1, 2, 3);
+    __m256i qv[SZ_MAX_HEAD_DIM / 16];
+    __m128i mk[SZ_MAX_HEAD_DIM / 16];
+    const uint32_t nc = (n + 15) / 16, full = n / 16;
+    for (uint32_t c = 0; c < nc; c++) {
+        mk[c] = _mm_cmpgt_epi32(_mm_set1_epi32((int)((n - 16 * c) / 4)), lane);
+        qv[c] = _mm256_cvtepi8_epi16(_mm_maskload_epi32((const int *)(q + 16 * c), mk[c]));
+    }
+    for (uint32_t t0 = 0; t0 < nt; t0 += 4) {
+        const uint32_t m = nt - t0 < 4 ? nt - t0 : 4;
+        __m256i a[4];
+        for (int j = 0; j < 4; j++)
+            a[j] = _mm256_setzero_si256();
+        for (uint32_t j = 0; j < m; j++) {
+            const int8_t *kr = k + (size_t)(t0 + j) * stride;
+            for (uint32_t c = 0; c < nc; c++) {
+                const __m128i kb = c < full ? _mm_loadu_si128((const __m128i *)(kr + 16 * c))
+                                            : _mm_maskload_epi32((const int *)(kr + 16 * c), mk[c]);
+                a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_cvtepi8_epi16(kb), qv[c]));
+            }
+        }
+        int32_t r[4];
+        HSUM4_256(r, a[0], a[1], a[2], a[3]);
+        for (uint32_t j = 0; j < m; j++)
+            s[t0 + j] = r[j];
+    }
+}
+
+/* AVX2 pv, also for the 256-bit VNNI rows (no VNNI in it): 32 lanes a pass. */
+__attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p,
+                                                    const int32_t *v, size_t stride, uint32_t nt,
+                                                    uint32_t n)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (uint32_t i0 = 0; i0 < n; i0 += 32) {
+        __m256i mk[4], a[4];
+        for (uint32_t c = 0; c < 4; c++) {
+            const uint32_t at = i0 + 8 * c, left = at < n ? n - at : 0;
+            mk[c] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lane);
+            a[c] = _mm256_setzero_si256();
+        }
+        for (uint32_t t = 0; t < nt; t++) {
+            const __m256i pb = _mm256_set1_epi32(p[t]);
+            const int32_t *vr = v + (size_t)t * stride + i0;
+            for (int c = 0; c < 4; c++)
+                a[c] = _mm256_add_epi32(
+                    a[c], _mm256_mullo_epi32(pb, _mm256_maskload_epi32(vr + 8 * c, mk[c])));
+        }
+        for (int c = 0; c < 4; c++)
+            _mm256_maskstore_epi32(o + i0 + 8 * c, mk[c], a[c]);
+    }
+}
 #endif /* x86-64 */
 
 static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
-    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512},
-    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar},
-    {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar},
-    {"avx2", sup_avx2, tile_avx2, requant_scalar},
+    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512},
+    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2},
+    {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar, qk_avxvnni_evex,
+     pv_avx2},
+    {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2},
 #endif
-    {"scalar", sup_scalar, tile_scalar, requant_scalar},
-    {NULL, NULL, NULL, NULL},
+    {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }

@@ -17,6 +17,7 @@
 #ifndef SZARC_CPU_MATMUL_H
 #define SZARC_CPU_MATMUL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -37,11 +38,30 @@ typedef void (*szarc_cpu_requant_fn)(int32_t out[16], const int32_t acc[16],
                                      const int32_t m[4], const int32_t e[4],
                                      const int32_t bias[4], const int32_t *old);
 
+/* Attention scores (docs/numerics.md 3.7, step 2): for t < nt,
+ *     s[t] = sum_{i < n} q[i] * k[t * stride + i]
+ * qsum = sum_{i < n} q[i] (the u8 x s8 kernels' correction: they add 128 to
+ * each k byte). n a multiple of 4, at most SZ_MAX_HEAD_DIM; each k row is
+ * read for exactly n bytes. Exact: |s| <= n * 128 * 128 < 2^31. */
+typedef void (*szarc_cpu_qk_fn)(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k,
+                                size_t stride, uint32_t nt, uint32_t n);
+
+/* Attention output (docs/numerics.md 3.7, step 4): for i < n,
+ *     o[i] = sum_{t < nt} p[t] * v[t * stride + i]     modulo 2^32
+ * o is overwritten. Products and sums wrap modulo 2^32 in every variant (the
+ * scalar one in uint32), so any order gives the same int32; with the bounds
+ * of 3.7 (p >= 0, sum p <= 2^15, |v| <= 65535) nothing wraps at all. n at
+ * most SZ_MAX_HEAD_DIM (any n); each v row is read for exactly n int32. */
+typedef void (*szarc_cpu_pv_fn)(int32_t *o, const int32_t *p, const int32_t *v, size_t stride,
+                                uint32_t nt, uint32_t n);
+
 typedef struct {
     const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
     int (*supported)(void); /* nonzero when this CPU and OS run it */
     szarc_cpu_tile_fn tile;
     szarc_cpu_requant_fn requant;
+    szarc_cpu_qk_fn qk;   /* attention: scores */
+    szarc_cpu_pv_fn pv;   /* attention: probabilities times values */
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :

@@ -212,15 +212,17 @@ SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
         const uint32_t np = a->pos[r] + 1;
         const sz_scale tq = sz_quant_row(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd,
                                          0, SZ_F_ACT, 0);
+        int32_t qsum = 0;
+        for (uint32_t i = 0; i < c->hd; i++)
+            qsum += qq[i];
+        /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
+        const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
+        const size_t stride = (size_t)c->n_kv * c->hd;
+        b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
         int32_t zmax = -SZ_ACT_MAX;
         for (uint32_t t = 0; t < np; t++) {
-            const size_t ki = kv_index(b, a->slot[r], a->layer, t, kvh);
-            const int8_t *k = b->kq + ki * c->hd;
-            int32_t s = 0;
-            for (uint32_t i = 0; i < c->hd; i++)
-                s += (int32_t)qq[i] * (int32_t)k[i];
-            const sz_scale tk = b->kt[ki];
-            const int32_t a1 = sz_mulshift(s, tk.m, 24);
+            const sz_scale tk = b->kt[k0 + (size_t)t * c->n_kv];
+            const int32_t a1 = sz_mulshift(z[t], tk.m, 24);
             z[t] = sz_mulshift(a1, tq.m, sz_clamp_shift(tq.e + tk.e - 40));
             if (z[t] > zmax)
                 zmax = z[t];
@@ -230,15 +232,10 @@ SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
             z[t] = (int32_t)sz_exp2neg_q15(b->m->exp2_lut, (uint32_t)zmax - (uint32_t)z[t]);
             sum += (uint32_t)z[t];
         }
+        for (uint32_t t = 0; t < np; t++) /* p_t, in place */
+            z[t] = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
         int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
-        for (uint32_t i = 0; i < c->hd; i++)
-            o[i] = 0;
-        for (uint32_t t = 0; t < np; t++) {
-            const int32_t p = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
-            const int32_t *v = b->v + kv_index(b, a->slot[r], a->layer, t, kvh) * c->hd;
-            for (uint32_t i = 0; i < c->hd; i++)
-                o[i] += p * v[i];
-        }
+        b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
     }
 }
 
