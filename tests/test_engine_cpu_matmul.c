@@ -3,12 +3,14 @@
  * every column count that is a multiple of 4 up to 300 (every tail of every
  * vector width) and a few long ones, rows of exactly k bytes (a read past
  * the end is an ASan error), repeated rows as at a matrix edge; every
- * requant stage against the scalar one (sz_requant). And the
+ * requant stage against the scalar one (sz_requant); every attention qk and
+ * pv against the scalar ones (check_attn). And the
  * kernel choice: SZARC_CPU_KERNEL forces a variant, an unknown one is a
  * usage error naming the variable. */
 #include "cpu_matmul.h"
 #include "engine.h"
 #include "model.h"
+#include "numerics.h"
 #include "testutil.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -100,6 +102,61 @@ static void check_requant(void)
     }
 }
 
+/* Attention: every variant's qk and pv against the scalar ones. The k and v
+ * buffers end exactly at the last row's n-th element (a read past it is an
+ * ASan error); rows are `stride` apart, as in the cache (n_kv heads). Modes:
+ * 0 random (p in [0, 2^15], |v| <= 65535 as in docs/numerics.md 3.7),
+ * 1 all -128 / p = 2^15, v = -65535, 2 all 127 / v = 65535, 3 any int32 p
+ * and v (the sums wrap modulo 2^32 in every variant). */
+static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    const size_t klen = (size_t)(nt - 1) * stride + n;
+    int8_t *k = malloc(klen), q[SZ_MAX_HEAD_DIM];
+    int32_t *v = malloc(klen * sizeof *v), *p = malloc(nt * sizeof *p);
+    int32_t *want = malloc(nt * sizeof *want), *got = malloc(nt * sizeof *got);
+    if (!k || !v || !p || !want || !got)
+        abort();
+    const int kmode = mode == 3 ? 0 : mode;
+    fill(k, (uint32_t)klen, kmode);
+    fill(q, n, mode == 1 ? 1 : mode == 2 ? 2 : 0);
+    int32_t qsum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        qsum += q[i];
+    for (size_t i = 0; i < klen; i++)
+        v[i] = mode == 0   ? (int32_t)(next() % 131071) - 65535
+               : mode == 1 ? -65535
+               : mode == 2 ? 65535
+                           : (int32_t)next();
+    for (uint32_t t = 0; t < nt; t++)
+        p[t] = mode == 0 ? (int32_t)(next() % 32769) : mode == 3 ? (int32_t)next() : 32768;
+    int32_t wo[SZ_MAX_HEAD_DIM + 1], go[SZ_MAX_HEAD_DIM + 1];
+    const int qk_ok = n % 4 == 0;
+    if (qk_ok)
+        ref->qk(want, q, qsum, k, stride, nt, n);
+    wo[n] = go[n] = 0x5a5a5a5a;
+    ref->pv(wo, p, v, stride, nt, n);
+    for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+        if (!kn->supported())
+            continue;
+        if (qk_ok) {
+            memset(got, 0x55, nt * sizeof *got);
+            kn->qk(got, q, qsum, k, stride, nt, n);
+            CHECK(!memcmp(got, want, nt * sizeof *got), "%s qk: n %u nt %u mode %d: %d want %d",
+                  kn->name, n, nt, mode, got[0], want[0]);
+        }
+        memset(go, 0x55, n * sizeof *go);
+        kn->pv(go, p, v, stride, nt, n);
+        CHECK(!memcmp(go, wo, (n + 1) * sizeof *go), "%s pv: n %u nt %u mode %d: %d want %d",
+              kn->name, n, nt, mode, go[0], wo[0]);
+    }
+    free(k);
+    free(v);
+    free(p);
+    free(want);
+    free(got);
+}
+
 int main(void)
 {
     int n = 0;
@@ -117,6 +174,16 @@ int main(void)
             check_kernels(longk[i], mode);
 
     check_requant();
+
+    const uint32_t nts[] = {1, 2, 3, 4, 5, 15, 16, 17, 31, 33, 100, SZ_MAX_CTX};
+    for (uint32_t hd = 1; hd <= SZ_MAX_HEAD_DIM; hd++)
+        for (size_t i = 0; i < sizeof nts / sizeof nts[0]; i++) {
+            const uint32_t nt = nts[i];
+            if (nt > 100 && hd % 64 != 0 && hd != 4 && hd != 252)
+                continue; /* long runs: a few lengths */
+            for (int mode = 0; mode < 4; mode++)
+                check_attn(hd, nt, hd * (1 + (uint32_t)(nt + mode) % 3), mode);
+        }
 
     /* the choice */
     const szarc_cpu_kernel *k = NULL;
