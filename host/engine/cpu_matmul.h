@@ -11,6 +11,9 @@
  * 2^32 on the way, never saturate. The u8 x s8 variants (VNNI) add 128 to
  * each activation and subtract 128 * wsum[j] at the end.
  *
+ * The same row also carries the attention's two inner loops (qk, pv below),
+ * exact in the same way.
+ *
  * The kernel is chosen once per backend: the fastest this CPU runs, or the
  * one named by the environment variable SZARC_CPU_KERNEL. Nothing here
  * allocates or keeps state; the table is static. */
