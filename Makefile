@@ -4,6 +4,7 @@
 #               then the unit tests again under AddressSanitizer + UBSan
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_CLANG ?= build-clang
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= ON
 
@@ -14,7 +15,7 @@ DEBS = cmake make gcc clang pkg-config glslang-tools spirv-tools libvulkan-dev \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan check-clang demo bench clean
 
 all: build
 
@@ -41,6 +42,13 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS) -L unit
 
+# The libraries and the command built with clang too, warnings as errors
+# (the fuzz build uses clang: a construct only gcc knows must fail here first).
+check-clang: deps
+	cmake -S . -B $(BUILD_CLANG) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
+	  -DSZARC_WERROR=$(WERROR) >/dev/null
+	cmake --build $(BUILD_CLANG) -j $(JOBS) --target szarc
+
 demo: build
 	bash tools/bench/demo.sh $(BUILD)
 
@@ -48,4 +56,4 @@ bench: build
 	bash tools/bench/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_CLANG)
