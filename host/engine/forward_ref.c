@@ -57,16 +57,63 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
 
 /* ---- stages ---- */
 
+/* Rows [0, rows) of a row-wise stage: over the worker pool when there are
+ * enough of them to pay for waking it, else on this thread. Every row is
+ * computed alone, so the split changes no result. */
+#define POOL_MIN_ROWS 8u
+static void rows_run(ref_backend *b, uint32_t rows, szarc_cpu_pool_fn fn, void *ctx)
+{
+    if (rows >= POOL_MIN_ROWS)
+        szarc_cpu_pool_run(b->pool, rows, fn, ctx);
+    else if (rows)
+        fn(ctx, 0, rows, 0);
+}
+
+typedef struct {
+    ref_backend *b;
+    const int32_t *tok;
+} embed_ctx;
+
+static void embed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    (void)tid;
+    const embed_ctx *c = arg;
+    const szarc_qmat *E = &c->b->m->emb;
+    const uint32_t d = c->b->m->cfg.d;
+    for (uint32_t r = lo; r < hi; r++) {
+        const int32_t t = c->tok[r];
+        const int8_t *w = E->w + (size_t)t * E->cols_pad;
+        const unsigned s = sz_clamp_shift(E->e[t]);
+        for (uint32_t i = 0; i < d; i++)
+            c->b->h[(size_t)r * d + i] = sz_mulshift(w[i], E->m[t], s);
+    }
+}
+
 /* embed: h = emb[tok] rescaled to Q16 */
 static void stage_embed(ref_backend *b, uint32_t n, const int32_t *tok)
 {
-    const szarc_qmat *E = &b->m->emb;
-    const uint32_t d = b->m->cfg.d;
-    for (uint32_t r = 0; r < n; r++) {
-        const int8_t *w = E->w + (size_t)tok[r] * E->cols_pad;
-        const unsigned s = sz_clamp_shift(E->e[tok[r]]);
-        for (uint32_t i = 0; i < d; i++)
-            b->h[(size_t)r * d + i] = sz_mulshift(w[i], E->m[tok[r]], s);
+    embed_ctx c = {b, tok};
+    rows_run(b, n, embed_part, &c);
+}
+
+typedef struct {
+    ref_backend *b;
+    const int32_t *x;
+    uint32_t n, xs;
+    int rms;
+    int32_t f;
+} quant_ctx;
+
+static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    (void)tid;
+    const quant_ctx *c = arg;
+    ref_backend *b = c->b;
+    for (uint32_t r = lo; r < hi; r++) {
+        int8_t *q = b->xq + (size_t)r * b->xq_stride;
+        b->t[r] = sz_quant_row(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
+                               b->m->cfg.sqrt_d_q8);
+        memset(q + c->n, 0, b->xq_stride - c->n);
     }
 }
 
@@ -74,11 +121,8 @@ static void stage_embed(ref_backend *b, uint32_t n, const int32_t *tok)
 static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
                         uint32_t xs, int rms, int32_t f)
 {
-    for (uint32_t r = 0; r < rows; r++) {
-        int8_t *q = b->xq + (size_t)r * b->xq_stride;
-        b->t[r] = sz_quant_row(q, x + (size_t)r * xs, n, rms, f, b->m->cfg.sqrt_d_q8);
-        memset(q + n, 0, b->xq_stride - n);
-    }
+    quant_ctx c = {b, x, n, xs, rms, f};
+    rows_run(b, rows, quant_part, &c);
 }
 
 typedef struct {
@@ -148,14 +192,21 @@ static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsu
     szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
-/* rope: rotate the q and k heads of every row by its position */
-static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
+typedef struct {
+    ref_backend *b;
+    const uint32_t *pos;
+} rope_ctx;
+
+static void rope_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
+    (void)tid;
+    const rope_ctx *rc = arg;
+    ref_backend *b = rc->b;
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t half = c->hd / 2, heads = c->n_head + c->n_kv;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
-    for (uint32_t r = 0; r < rows; r++) {
-        const int32_t *tab = b->m->rope + (size_t)pos[r] * half * 2;
+    for (uint32_t r = lo; r < hi; r++) {
+        const int32_t *tab = b->m->rope + (size_t)rc->pos[r] * half * 2;
         for (uint32_t h = 0; h < heads; h++) {
             int32_t *x = b->qkv + (size_t)r * w + (size_t)h * c->hd;
             for (uint32_t i = 0; i < half; i++) {
@@ -169,6 +220,13 @@ static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
             }
         }
     }
+}
+
+/* rope: rotate the q and k heads of every row by its position */
+static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
+{
+    rope_ctx c = {b, pos};
+    rows_run(b, rows, rope_part, &c);
 }
 
 /* kvstore: quantize each k head, convert each v head to Q11, into the cache */
@@ -247,11 +305,12 @@ static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint
     szarc_cpu_pool_run(b->pool, rows * b->m->cfg.n_head, att_part, &a);
 }
 
-/* swiglu: a = silu(gate) * up, in place in the gate half */
-static void stage_swiglu(ref_backend *b, uint32_t rows)
+static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
+    (void)tid;
+    ref_backend *b = arg;
     const uint32_t f = b->m->cfg.d_ff;
-    for (uint32_t r = 0; r < rows; r++) {
+    for (uint32_t r = lo; r < hi; r++) {
         int32_t *g = b->gu + (size_t)r * 2 * f;
         for (uint32_t i = 0; i < f; i++) {
             const int32_t s = sz_sigmoid_q15(b->m->exp2_lut, g[i]);
@@ -259,6 +318,12 @@ static void stage_swiglu(ref_backend *b, uint32_t rows)
             g[i] = sz_mulshift(silu, g[f + i], 16);
         }
     }
+}
+
+/* swiglu: a = silu(gate) * up, in place in the gate half */
+static void stage_swiglu(ref_backend *b, uint32_t rows)
+{
+    rows_run(b, rows, swiglu_part, b);
 }
 
 static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *tok,
