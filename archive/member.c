@@ -604,6 +604,9 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
         j->out = NULL;
         j->out_len = 0;
         memset(&j->err, 0, sizeof j->err);
+        j->tok = NULL;
+        j->cum = j->freq = NULL;
+        j->n_tok = 0;
         switch (j->packet->method) {
         case SZARC_METHOD_STORED: j->status = unstore(j); break;
         case SZARC_METHOD_ZSTD: j->status = unzstd(j); break;
@@ -632,11 +635,22 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
         if (szarc_method_uses_model(jobs[i].packet->method) && !jobs[i].status) {
             dj[k].in = &jobs[i].packet->coded;
             dj[k].max_out = jobs[i].packet->size;
+            dj[k].want_intervals = jobs[i].want_intervals;
             idx[k++] = i;
         }
     const szarc_status st = szarc_codec_decode(e, m, o, dj, n_model, progress, pctx, err);
     for (k = 0; k < n_model; k++) {
         szarc_member_job *j = &jobs[idx[k]];
+        if (!st && !dj[k].status && dj[k].out_len == j->packet->size) {
+            j->tok = dj[k].tok;
+            j->cum = dj[k].cum;
+            j->freq = dj[k].freq;
+            j->n_tok = dj[k].n_tok;
+        } else {
+            free(dj[k].tok);
+            free(dj[k].cum);
+            free(dj[k].freq);
+        }
         if (st) {
             free(dj[k].out);
             j->status = szarc_err_set(&j->err, st, "%s", err ? err->msg : "engine error");

@@ -127,6 +127,13 @@ typedef struct {
     size_t out_len;      /* == packet->size on success */
     szarc_status status; /* per member: a bad member does not stop the others */
     szarc_err err;
+    int want_intervals;  /* 1: a model-coded member also keeps its decoded tokens and
+                          * their coder intervals (szarc_decode_job) */
+    int32_t *tok;        /* with want_intervals, on success of a model-coded member:
+                          * [n_tok] ids; cum, freq: [n_tok] intervals; malloc'd, the
+                          * caller frees them; NULL otherwise */
+    uint32_t *cum, *freq;
+    size_t n_tok;
 } szarc_member_job;
 
 /*! szarc_members_decode() :
