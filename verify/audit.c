@@ -22,7 +22,6 @@
 #include "reader.h"
 #include "statement.h"
 #include "tar.h"
-#include "tokenizer.h"
 #include "unpack.h"
 
 #define ENGINE_SLOTS 64u
@@ -995,66 +994,6 @@ static szarc_status reencode_semantic(szarc_member_coded *mc, szarc_engine *e,
     return st;
 }
 
-/* The re-encoding of a model or semantic member from the intervals its
- * decoding used, without a second forward pass: when the expansion
- * tokenizes exactly to the decoded ids and the packet cuts them into the
- * chunks the encoder cuts, the teacher-forced pass would give every token
- * the interval it was decoded with (a forward row depends only on its own
- * stream, docs/numerics.md), so the encoder's streams are these.
- * @return 1 with mc filled (the caller compares and frees its packet), 0
- *         when the shortcut does not apply (the full re-encoding decides),
- *         -1 when out of memory. */
-static int reencode_from_intervals(szarc_member_coded *mc, const szarc_model *m,
-                                   const szarc_engine_opts *eo, const szarc_packet *p,
-                                   const szarc_member_job *jb)
-{
-    memset(mc, 0, sizeof *mc);
-    const szarc_coded *pc = &p->coded;
-    const uint32_t chunk = pc->chunk;
-    /* the checks szarc_codec_encode_many() and szarc_member_encode() make first */
-    if (!jb->tok || !jb->out_len || !jb->n_tok || chunk == 0 || chunk > eo->max_rows ||
-        (eo->max_pos && chunk > eo->max_pos) || chunk > m->cfg.n_ctx)
-        return 0;
-    /* the chunking the encoder makes of n_tok tokens */
-    const size_t n = jb->n_tok;
-    if (pc->n_tokens != n || pc->n_chunks != (n + chunk - 1) / chunk)
-        return 0;
-    for (uint32_t c = 0; c < pc->n_chunks; c++) {
-        const size_t s = (size_t)c * chunk;
-        if (pc->chunk_tokens[c] != (n - s < chunk ? n - s : chunk))
-            return 0;
-    }
-    /* the ids the encoder would code */
-    int32_t *ids = NULL;
-    size_t n_ids = 0;
-    szarc_err e2 = {0};
-    const szarc_status ts = szarc_tok_encode_exact(m->tok, jb->out, jb->out_len, &ids, &n_ids,
-                                                   &e2);
-    const int same = !ts && n_ids == n && !memcmp(ids, jb->tok, n * sizeof *ids);
-    free(ids);
-    if (!same)
-        return ts == SZARC_E_NOMEM ? -1 : 0;
-    szarc_coded c;
-    if (szarc_codec_encode_from_intervals(&c, jb->cum, jb->freq, n, chunk, &e2))
-        return 0;
-    szarc_status st;
-    if (p->method == SZARC_METHOD_SEMANTIC)
-        st = szarc_packet_write_semantic(&mc->packet, &mc->packet_len, jb->out_len, &c, &p->sem,
-                                         &e2);
-    else
-        st = szarc_packet_write_coded(&mc->packet, &mc->packet_len, jb->out_len, &c, &e2);
-    szarc_coded_free(&c);
-    if (!st && p->method == SZARC_METHOD_MODEL && mc->packet_len > SZARC_MODEL_PACKET_MAX)
-        st = SZARC_E_LIMIT; /* the encoder would fall back to zstd or stored */
-    if (st) {
-        free(mc->packet);
-        memset(mc, 0, sizeof *mc);
-        return st == SZARC_E_NOMEM ? -1 : 0;
-    }
-    mc->method = p->method;
-    return 1;
-}
-
 /* Emits the members whose checks are done, in order. */
 static void emit_ready(audit *a)
 {
@@ -1122,7 +1061,7 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             if ((st = check_atoms(a, r, jb->out, jb->out_len, &e2)))
                 goto engine_or_member;
         }
-        if (model && (quick = reencode_from_intervals(&mc, m, eo, &r->packet, jb)) < 0) {
+        if (model && (quick = szarc_member_reencode_decoded(&mc, m, eo, jb)) < 0) {
             st = szarc_err_set(&e2, SZARC_E_NOMEM, "verify: out of memory");
             goto engine_or_member;
         }
