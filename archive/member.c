@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "tokenizer.h"
 #include "unpack.h"
 #include "utf8.h"
 
@@ -604,6 +605,9 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
         j->out = NULL;
         j->out_len = 0;
         memset(&j->err, 0, sizeof j->err);
+        j->tok = NULL;
+        j->cum = j->freq = NULL;
+        j->n_tok = 0;
         switch (j->packet->method) {
         case SZARC_METHOD_STORED: j->status = unstore(j); break;
         case SZARC_METHOD_ZSTD: j->status = unzstd(j); break;
@@ -632,11 +636,22 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
         if (szarc_method_uses_model(jobs[i].packet->method) && !jobs[i].status) {
             dj[k].in = &jobs[i].packet->coded;
             dj[k].max_out = jobs[i].packet->size;
+            dj[k].want_intervals = jobs[i].want_intervals;
             idx[k++] = i;
         }
     const szarc_status st = szarc_codec_decode(e, m, o, dj, n_model, progress, pctx, err);
     for (k = 0; k < n_model; k++) {
         szarc_member_job *j = &jobs[idx[k]];
+        if (!st && !dj[k].status && dj[k].out_len == j->packet->size) {
+            j->tok = dj[k].tok;
+            j->cum = dj[k].cum;
+            j->freq = dj[k].freq;
+            j->n_tok = dj[k].n_tok;
+        } else {
+            free(dj[k].tok);
+            free(dj[k].cum);
+            free(dj[k].freq);
+        }
         if (st) {
             free(dj[k].out);
             j->status = szarc_err_set(&j->err, st, "%s", err ? err->msg : "engine error");
@@ -657,4 +672,56 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
     free(dj);
     free(idx);
     return st;
+}
+
+/* verify's re-encoding from the decoder's intervals (member.h) */
+int szarc_member_reencode_decoded(szarc_member_coded *mc, const szarc_model *m,
+                                  const szarc_engine_opts *eo, const szarc_member_job *jb)
+{
+    memset(mc, 0, sizeof *mc);
+    const szarc_packet *p = jb->packet;
+    const szarc_coded *pc = &p->coded;
+    const uint32_t chunk = pc->chunk;
+    /* the checks szarc_codec_encode_many() and szarc_member_encode() make first */
+    if (!jb->tok || !jb->out_len || !jb->n_tok || chunk == 0 || chunk > eo->max_rows ||
+        (eo->max_pos && chunk > eo->max_pos) || chunk > m->cfg.n_ctx)
+        return 0;
+    /* the chunking the encoder makes of n_tok tokens */
+    const size_t n = jb->n_tok;
+    if (pc->n_tokens != n || pc->n_chunks != (n + chunk - 1) / chunk)
+        return 0;
+    for (uint32_t c = 0; c < pc->n_chunks; c++) {
+        const size_t s = (size_t)c * chunk;
+        if (pc->chunk_tokens[c] != (n - s < chunk ? n - s : chunk))
+            return 0;
+    }
+    /* the ids the encoder would code */
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    szarc_err e2 = {0};
+    const szarc_status ts = szarc_tok_encode_exact(m->tok, jb->out, jb->out_len, &ids, &n_ids,
+                                                   &e2);
+    const int same = !ts && n_ids == n && !memcmp(ids, jb->tok, n * sizeof *ids);
+    free(ids);
+    if (!same)
+        return ts == SZARC_E_NOMEM ? -1 : 0;
+    szarc_coded c;
+    if (szarc_codec_encode_from_intervals(&c, jb->cum, jb->freq, n, chunk, &e2))
+        return 0;
+    szarc_status st;
+    if (p->method == SZARC_METHOD_SEMANTIC)
+        st = szarc_packet_write_semantic(&mc->packet, &mc->packet_len, jb->out_len, &c, &p->sem,
+                                         &e2);
+    else
+        st = szarc_packet_write_coded(&mc->packet, &mc->packet_len, jb->out_len, &c, &e2);
+    szarc_coded_free(&c);
+    if (!st && p->method == SZARC_METHOD_MODEL && mc->packet_len > SZARC_MODEL_PACKET_MAX)
+        st = SZARC_E_LIMIT; /* the encoder would fall back to zstd or stored */
+    if (st) {
+        free(mc->packet);
+        memset(mc, 0, sizeof *mc);
+        return st == SZARC_E_NOMEM ? -1 : 0;
+    }
+    mc->method = p->method;
+    return 1;
 }

@@ -127,6 +127,13 @@ typedef struct {
     size_t out_len;      /* == packet->size on success */
     szarc_status status; /* per member: a bad member does not stop the others */
     szarc_err err;
+    int want_intervals;  /* 1: a model-coded member also keeps its decoded tokens and
+                          * their coder intervals (szarc_decode_job) */
+    int32_t *tok;        /* with want_intervals, on success of a model-coded member:
+                          * [n_tok] ids; cum, freq: [n_tok] intervals; malloc'd, the
+                          * caller frees them; NULL otherwise */
+    uint32_t *cum, *freq;
+    size_t n_tok;
 } szarc_member_job;
 
 /*! szarc_members_decode() :
@@ -141,5 +148,22 @@ szarc_status szarc_members_decode(szarc_engine *e, const szarc_model *m,
                                   const szarc_engine_opts *o, szarc_member_job *jobs,
                                   size_t n_jobs, szarc_codec_progress progress, void *pctx,
                                   szarc_err *err);
+
+/*! szarc_member_reencode_decoded() :
+ * The packet szarc_member_encode() (method model, forced) or the semantic
+ * encoder would write for a member decoded with want_intervals, made from
+ * the decoder's intervals without a forward pass. It applies when the
+ * expansion tokenizes exactly (szarc_tok_encode_exact) to the decoded ids
+ * and the packet cuts them into the encoder's chunks: ceil(n/chunk) chunks
+ * of its `chunk` tokens, the last shorter. Then the teacher-forced pass
+ * would give every token the interval it was decoded with (a forward row
+ * depends only on its own stream, docs/numerics.md). A semantic packet is
+ * rebuilt with its own protected section.
+ * @return 1 with mc->packet filled (malloc'd; the caller frees); 0 when it
+ *         does not apply (nothing filled: the full re-encoding decides,
+ *         which tells a non-canonical packet from a canonical one); -1 when
+ *         out of memory. */
+int szarc_member_reencode_decoded(szarc_member_coded *mc, const szarc_model *m,
+                                  const szarc_engine_opts *eo, const szarc_member_job *jb);
 
 #endif

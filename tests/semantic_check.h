@@ -122,7 +122,7 @@ static void check_packet(szarc_engine *e, const szarc_model *m, const szarc_engi
         CHECK(src && l == p.sem.pattern_len[i] && !memcmp(src, p.sem.pattern[i], l),
               "%s: user pattern %u differs in the packet", name, i);
     }
-    szarc_member_job job = {&p, NULL, 0, 0, {0}};
+    szarc_member_job job = {.packet = &p};
     CHECK(!szarc_members_decode(e, m, eo, &job, 1, NULL, NULL, &err) && !job.status &&
               job.out_len == se.expansion_len && !memcmp(job.out, se.expansion, job.out_len),
           "%s level %u: the packet does not decode to the expansion: %s", name, level,

@@ -60,7 +60,7 @@ static void round_trip(int force, const uint8_t *data, size_t len, uint32_t want
     szarc_packet pk;
     CHECK(szarc_packet_parse(&pk, mc.packet, mc.packet_len, &err) == SZARC_OK, "parse: %s",
           err.msg);
-    szarc_member_job job = {&pk, NULL, 0, SZARC_OK, {0}};
+    szarc_member_job job = {.packet = &pk};
     CHECK(szarc_members_decode(NULL, NULL, NULL, &job, 1, NULL, NULL, &err) == SZARC_OK,
           "decode");
     CHECK(job.status == SZARC_OK, "job: %s", job.err.msg);
@@ -226,7 +226,7 @@ static void test_decode_errors(void)
         szarc_packet pk;
         const size_t len = mc.packet_len - (size_t)(cases[i].cut < 0 ? -cases[i].cut : 0);
         CHECK(szarc_packet_parse(&pk, p, len, &err) == SZARC_OK, "parse %zu", i);
-        szarc_member_job job = {&pk, NULL, 0, SZARC_OK, {0}};
+        szarc_member_job job = {.packet = &pk};
         szarc_members_decode(NULL, NULL, NULL, &job, 1, NULL, NULL, &err);
         CHECK(job.status == SZARC_E_FORMAT || job.status == SZARC_E_TRUNCATED,
               "case %zu: status %s", i, szarc_status_str(job.status));

@@ -75,12 +75,35 @@ int main(void)
             CHECK(!jobs[i].freq, "member %d: frequencies not asked for", i);
         tokens += alone.n_tokens;
         /* and back */
-        szarc_decode_job dj = {&jobs[i].out, 0, jobs[i].len, NULL, 0, SZARC_OK, {0}};
+        szarc_decode_job dj = {.in = &jobs[i].out, .max_out = jobs[i].len,
+                               .want_intervals = i % 2};
         CHECK(szarc_codec_decode(e, m, &eo, &dj, 1, NULL, NULL, &err) == SZARC_OK &&
                   dj.status == SZARC_OK && dj.out_len == jobs[i].len &&
                   !memcmp(dj.out, jobs[i].text, jobs[i].len),
               "member %d: does not decode back", i);
+        if (dj.want_intervals) {
+            /* the decoder's intervals give back the encoder's streams, no forward pass */
+            CHECK(dj.tok && dj.cum && dj.freq && dj.n_tok == alone.n_tokens,
+                  "member %d: no intervals", i);
+            szarc_coded re;
+            CHECK(!szarc_codec_encode_from_intervals(&re, dj.cum, dj.freq, dj.n_tok, CHUNK,
+                                                     &err),
+                  "member %d: encode from intervals: %s", i, err.msg);
+            CHECK(re.n_chunks == alone.n_chunks && re.n_tokens == alone.n_tokens &&
+                      re.ideal_bits == alone.ideal_bits,
+                  "member %d: re-encoding's layout differs", i);
+            for (uint32_t c = 0; c < re.n_chunks; c++)
+                CHECK(re.chunk_tokens[c] == alone.chunk_tokens[c] &&
+                          re.stream_len[c] == alone.stream_len[c] &&
+                          !memcmp(re.streams[c], alone.streams[c], re.stream_len[c]),
+                      "member %d chunk %u: re-encoding from intervals differs", i, c);
+            szarc_coded_free(&re);
+        } else
+            CHECK(!dj.tok && !dj.cum && !dj.freq, "member %d: intervals not asked for", i);
         free(dj.out);
+        free(dj.tok);
+        free(dj.cum);
+        free(dj.freq);
         free(freq);
         szarc_coded_free(&alone);
         free(jobs[i].freq);

@@ -2,7 +2,9 @@
  * with the library, for the checks the command line cannot provoke: a
  * model-coded packet that expands to the signed bytes but is not what
  * szarc's encoder makes (chunks cut elsewhere) fails with
- * "reencoding-differs"; a zstd packet made at another level is a warning
+ * "reencoding-differs", and so does one whose streams were coded in chunks
+ * of 8 tokens under a header that says 16 (it decodes: no chunk exceeds 16);
+ * a zstd packet made at another level is a warning
  * only; canonical model, zstd and stored packets pass; --subset picks
  * members by index modulo N. Runs on the C reference with the tiny model. */
 #include <fcntl.h>
@@ -24,7 +26,7 @@
 #include "testutil.h"
 
 #define CHUNK 16u
-#define N_MEMBERS 4
+#define N_MEMBERS 5
 
 static const char text[] =
     "Every archive is a promise made to a stranger. The person who opens it may\n"
@@ -103,6 +105,28 @@ done:
     return st;
 }
 
+/* A model packet coded in chunks of CHUNK / 2 tokens whose header says
+ * CHUNK: every chunk fits, so it decodes to the text, but the encoder's
+ * chunks are CHUNK long. */
+static szarc_status half_chunk_packet(szarc_engine *e, const szarc_model *m,
+                                      const szarc_engine_opts *o, uint8_t **dst, size_t *dst_len,
+                                      uint32_t *chunks, uint64_t *tokens)
+{
+    szarc_coded c = {0};
+    szarc_err err = {0};
+    szarc_status st = szarc_codec_encode(e, m, o, (const uint8_t *)text, strlen(text), CHUNK / 2,
+                                         NULL, NULL, &c, &err);
+    if (!st) {
+        c.chunk = CHUNK;
+        st = szarc_packet_write_coded(dst, dst_len, strlen(text), &c, &err);
+        *chunks = c.n_chunks;
+        *tokens = c.n_tokens;
+    } else
+        fprintf(stderr, "encode: %s\n", err.msg);
+    szarc_coded_free(&c);
+    return st;
+}
+
 static szarc_status zstd_level3_packet(uint8_t **dst, size_t *dst_len)
 {
     const size_t len = strlen(text), cap = ZSTD_compressBound(len);
@@ -131,9 +155,10 @@ int main(void)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    /* members: 0 canonical model, 1 split model, 2 zstd level 3, 3 stored */
+    /* members: 0 canonical model, 1 split model, 2 zstd level 3, 3 stored,
+     * 4 model in chunks of CHUNK / 2 */
     static const char *const paths[N_MEMBERS] = {"a-model.txt", "b-split.txt", "c-zstd.txt",
-                                                 "d-stored.txt"};
+                                                 "d-stored.txt", "e-half-chunks.txt"};
     uint8_t *packets[N_MEMBERS] = {0};
     size_t plen[N_MEMBERS] = {0};
     szarc_manifest_member mm[N_MEMBERS];
@@ -152,6 +177,10 @@ int main(void)
           "split packet");
     CHECK(plen[1] != plen[0] || memcmp(packets[0], packets[1], plen[0]),
           "the split packet is the canonical one");
+    CHECK(!half_chunk_packet(e, m, &eo, &packets[4], &plen[4], &mm[4].chunks, &mm[4].tokens),
+          "half-chunk packet");
+    CHECK(mm[4].chunks > (mm[4].tokens + CHUNK - 1) / CHUNK,
+          "the half-chunk packet has the encoder's chunks");
     CHECK(!zstd_level3_packet(&packets[2], &plen[2]), "zstd packet");
     CHECK(!szarc_packet_write(&packets[3], &plen[3], SZARC_METHOD_STORED, len,
                               (const uint8_t *)text, len, &err),
@@ -160,7 +189,7 @@ int main(void)
         mm[i].path = (char *)paths[i];
         mm[i].size = len;
         szarc_sha256(mm[i].sha256, (const uint8_t *)text, len);
-        mm[i].method = i < 2 ? SZARC_METHOD_MODEL : i == 2 ? SZARC_METHOD_ZSTD : SZARC_METHOD_STORED;
+        mm[i].method = i < 2 || i == 4 ? SZARC_METHOD_MODEL : i == 2 ? SZARC_METHOD_ZSTD : SZARC_METHOD_STORED;
         mm[i].packet_size = plen[i];
         szarc_sha256(mm[i].packet_sha256, packets[i], plen[i]);
         mm[i].perm = 0644;
@@ -211,7 +240,11 @@ int main(void)
           szarc_verify_check_name(s.first[2]));
     CHECK(s.state[3] == SZARC_AUDIT_MEMBER_OK && s.expanded[3] && !s.first[3],
           "stored member: state %d", s.state[3]);
-    CHECK(sum.n_ok == 3 && sum.n_failed == 1 && sum.n_warnings == 1, "summary %zu/%zu/%zu",
+    CHECK(s.state[4] == SZARC_AUDIT_MEMBER_FAILED && s.first[4] == SZARC_VERIFY_REENCODE &&
+              !s.warning[4],
+          "half-chunk model member: state %d, finding %s", s.state[4],
+          szarc_verify_check_name(s.first[4]));
+    CHECK(sum.n_ok == 3 && sum.n_failed == 2 && sum.n_warnings == 1, "summary %zu/%zu/%zu",
           sum.n_ok, sum.n_failed, sum.n_warnings);
 
     /* quick: no expansion, so every member passes */
@@ -227,8 +260,8 @@ int main(void)
     vo.subset_k = 2;
     vo.subset_n = 3;
     lseek(fd, 0, SEEK_SET);
-    CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err) && s.n == 1 && s.index[0] == 1 &&
-              sum.n_selected == 1 && sum.n_members == N_MEMBERS,
+    CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err) && s.n == 2 && s.index[0] == 1 &&
+              s.index[1] == 4 && sum.n_selected == 2 && sum.n_members == N_MEMBERS,
           "subset 2/3: %zu members", s.n);
 
     close(fd);

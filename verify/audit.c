@@ -1026,8 +1026,10 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
         goto done;
     }
     pg->batch = bt->bytes;
-    for (size_t j = 0; j < bt->n; j++)
+    for (size_t j = 0; j < bt->n; j++) {
         jobs[j].packet = &a->r[bt->idx[j]].packet;
+        jobs[j].want_intervals = 1; /* re-encode from them, not by a second pass */
+    }
     if (bt->n && (st = szarc_members_decode(e, m, eo, jobs, bt->n, on_tokens, pg, err)))
         goto done;
     for (size_t j = 0; j < bt->n; j++) {
@@ -1054,11 +1056,20 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
         const uint32_t chunk = model ? r->packet.coded.chunk : eo->max_pos;
         szarc_member_coded mc;
         szarc_err e2 = {0};
+        int quick = 0;
         if (method == SZARC_METHOD_SEMANTIC) {
             if ((st = check_atoms(a, r, jb->out, jb->out_len, &e2)))
                 goto engine_or_member;
+        }
+        if (model && (quick = szarc_member_reencode_decoded(&mc, m, eo, jb)) < 0) {
+            st = szarc_err_set(&e2, SZARC_E_NOMEM, "verify: out of memory");
+            goto engine_or_member;
+        }
+        if (quick)
+            st = SZARC_OK;
+        else if (method == SZARC_METHOD_SEMANTIC)
             st = reencode_semantic(&mc, e, m, eo, &r->packet, jb->out, jb->out_len, &e2);
-        } else
+        else
             st = szarc_member_encode(&mc, model ? e : NULL, m, eo, chunk, (int)method, jb->out,
                                      jb->out_len, NULL, NULL, &e2);
     engine_or_member:
@@ -1089,8 +1100,12 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
         free(mc.packet);
     }
 done:
-    for (size_t j = 0; jobs && j < bt->n; j++)
+    for (size_t j = 0; jobs && j < bt->n; j++) {
         free(jobs[j].out);
+        free(jobs[j].tok);
+        free(jobs[j].cum);
+        free(jobs[j].freq);
+    }
     free(jobs);
     for (size_t j = 0; j < bt->n; j++) {
         a->r[bt->idx[j]].done = 1;

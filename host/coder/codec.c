@@ -67,12 +67,12 @@ typedef struct {
     uint32_t *cum, *frq; /* [n] the coder's interval of every token */
 } enc_member;
 
-/* rANS streams of member j from its (cum, freq): one per chunk, coded last
- * symbol first. */
-static szarc_status enc_streams(szarc_encode_job *j, const enc_member *em, uint32_t chunk)
+/* rANS streams of n tokens from their (cum, freq): one per chunk, coded last
+ * symbol first. On failure *out may hold part of them (szarc_coded_free). */
+static szarc_status enc_streams(szarc_coded *out, szarc_err *err, const uint32_t *cum,
+                                const uint32_t *frq, size_t n, uint32_t chunk)
 {
-    const size_t n = em->n, n_chunks = (n + chunk - 1) / chunk;
-    szarc_coded *out = &j->out;
+    const size_t n_chunks = (n + chunk - 1) / chunk;
     out->chunk = chunk;
     out->n_tokens = n;
     out->n_chunks = (uint32_t)n_chunks;
@@ -80,17 +80,39 @@ static szarc_status enc_streams(szarc_encode_job *j, const enc_member *em, uint3
     out->streams = calloc(n_chunks ? n_chunks : 1, sizeof *out->streams);
     out->stream_len = calloc(n_chunks ? n_chunks : 1, sizeof *out->stream_len);
     if (!out->chunk_tokens || !out->streams || !out->stream_len)
-        return szarc_err_set(&j->err, SZARC_E_NOMEM, "encoder: out of memory");
+        return szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
     for (size_t c = 0; c < n_chunks; c++) {
         const size_t s = c * chunk, l = n - s < chunk ? n - s : chunk;
         szarc_rc_enc enc;
         szarc_rc_enc_init(&enc);
         for (size_t i = l; i-- > 0;)
-            szarc_rc_enc_put(&enc, em->cum[s + i], em->frq[s + i]);
+            szarc_rc_enc_put(&enc, cum[s + i], frq[s + i]);
         out->chunk_tokens[c] = (uint32_t)l;
         if (szarc_rc_enc_finish(&enc, &out->streams[c], &out->stream_len[c]))
-            return szarc_err_set(&j->err, SZARC_E_NOMEM, "encoder: out of memory");
+            return szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
     }
+    return SZARC_OK;
+}
+
+szarc_status szarc_codec_encode_from_intervals(szarc_coded *out, const uint32_t *cum,
+                                               const uint32_t *freq, size_t n, uint32_t chunk,
+                                               szarc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (chunk == 0)
+        return szarc_err_set(err, SZARC_E_ARG, "chunk of 0 tokens");
+    double bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (freq[i] == 0 || freq[i] > SZ_FREQ_TOTAL || cum[i] > SZ_FREQ_TOTAL - freq[i])
+            return szarc_err_set(err, SZARC_E_ARG, "token %zu: interval out of range", i);
+        bits += SZ_FREQ_BITS - log2((double)freq[i]);
+    }
+    const szarc_status st = enc_streams(out, err, cum, freq, n, chunk);
+    if (st) {
+        szarc_coded_free(out);
+        return st;
+    }
+    out->ideal_bits = bits;
     return SZARC_OK;
 }
 
@@ -191,7 +213,7 @@ szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
         if (jb->status)
             continue;
         const double bits = jb->out.ideal_bits; /* summed above, before the streams */
-        if ((jb->status = enc_streams(jb, &em[q], chunk)))
+        if ((jb->status = enc_streams(&jb->out, &jb->err, em[q].cum, em[q].frq, em[q].n, chunk)))
             continue;
         jb->out.ideal_bits = bits;
         if (jb->want_freq) {
@@ -223,6 +245,7 @@ typedef struct {
     uint32_t job, chunk;  /* which member, which of its chunks */
     uint32_t n, p;        /* tokens in the chunk, tokens decoded */
     int32_t *tok;         /* [n] */
+    uint32_t *cum, *frq;  /* [n] with the job's want_intervals, else NULL */
     szarc_rc_dec dec;
 } dstream;
 
@@ -246,6 +269,9 @@ szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
         jobs[j].out_len = 0;
         jobs[j].status = SZARC_OK;
         memset(&jobs[j].err, 0, sizeof jobs[j].err);
+        jobs[j].tok = NULL;
+        jobs[j].cum = jobs[j].freq = NULL;
+        jobs[j].n_tok = 0;
         total += jobs[j].in->n_chunks;
     }
     dstream *s = calloc(total ? total : 1, sizeof *s);
@@ -280,7 +306,11 @@ szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
                 continue;
             }
             d->tok = malloc((size_t)d->n * sizeof *d->tok);
-            if (!d->tok) {
+            if (jobs[j].want_intervals) {
+                d->cum = malloc((size_t)d->n * sizeof *d->cum);
+                d->frq = malloc((size_t)d->n * sizeof *d->frq);
+            }
+            if (!d->tok || (jobs[j].want_intervals && (!d->cum || !d->frq))) {
                 st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
                 goto done;
             }
@@ -327,6 +357,10 @@ szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
                 uint32_t cum;
                 const uint32_t t = szarc_rc_find(freq, V, szarc_rc_dec_slot(&d->dec), &cum);
                 szarc_rc_dec_advance(&d->dec, cum, freq[t]);
+                if (d->cum) {
+                    d->cum[d->p] = cum;
+                    d->frq[d->p] = freq[t];
+                }
                 d->tok[d->p++] = (int32_t)t;
                 done_tok++;
                 if (d->dec.bad) {
@@ -359,24 +393,49 @@ szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,
         k += c->n_chunks;
         if (jobs[j].status)
             continue;
-        int32_t *all = malloc((c->n_tokens ? c->n_tokens : 1) * sizeof *all);
-        if (!all) {
+        const size_t n_all = c->n_tokens ? c->n_tokens : 1;
+        int32_t *all = malloc(n_all * sizeof *all);
+        uint32_t *cum = NULL, *frq = NULL;
+        if (jobs[j].want_intervals) {
+            cum = malloc(n_all * sizeof *cum);
+            frq = malloc(n_all * sizeof *frq);
+        }
+        if (!all || (jobs[j].want_intervals && (!cum || !frq))) {
+            free(all);
+            free(cum);
+            free(frq);
             st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
             goto done;
         }
         size_t at = 0;
         for (size_t i = first; i < k; i++) {
             memcpy(all + at, s[i].tok, (size_t)s[i].n * sizeof *all);
+            if (cum) {
+                memcpy(cum + at, s[i].cum, (size_t)s[i].n * sizeof *cum);
+                memcpy(frq + at, s[i].frq, (size_t)s[i].n * sizeof *frq);
+            }
             at += s[i].n;
         }
         jobs[j].status = szarc_tok_decode_part(m->tok, all, at, !jobs[j].part,
                                                jobs[j].max_out,
                                                &jobs[j].out, &jobs[j].out_len, &jobs[j].err);
-        free(all);
+        if (!jobs[j].status && jobs[j].want_intervals) {
+            jobs[j].tok = all;
+            jobs[j].cum = cum;
+            jobs[j].freq = frq;
+            jobs[j].n_tok = at;
+        } else {
+            free(all);
+            free(cum);
+            free(frq);
+        }
     }
 done:
-    for (size_t i = 0; s && i < total; i++)
+    for (size_t i = 0; s && i < total; i++) {
         free(s[i].tok);
+        free(s[i].cum);
+        free(s[i].frq);
+    }
     free(s);
     free(active);
     free(in);

@@ -96,10 +96,30 @@ typedef struct {
     size_t out_len;
     szarc_status status;     /* per member: a bad member does not stop the others */
     szarc_err err;
+    int want_intervals;      /* 1: also keep every decoded token and its coder interval
+                              * (verify re-encodes from them without a forward pass) */
+    int32_t *tok;            /* with want_intervals, on success: [n_tok] the decoded ids */
+    uint32_t *cum, *freq;    /* [n_tok] the interval (cum, freq) each was decoded with; the
+                              * three arrays are malloc'd, the caller frees them; NULL on
+                              * failure or without want_intervals */
+    size_t n_tok;
 } szarc_decode_job;
+
+/*! szarc_codec_encode_from_intervals() :
+ * The rANS streams of n tokens whose coder intervals are (cum[i], freq[i]),
+ * cut into ceil(n / chunk) chunks of `chunk` tokens (the last shorter) and
+ * coded last symbol first: exactly what szarc_codec_encode() writes for a
+ * text whose teacher-forced intervals these are, without a forward pass.
+ * Fills *out (free with szarc_coded_free), ideal_bits included.
+ * @return SZARC_OK; SZARC_E_ARG for chunk 0 or a zero frequency;
+ *         SZARC_E_NOMEM. */
+szarc_status szarc_codec_encode_from_intervals(szarc_coded *out, const uint32_t *cum,
+                                               const uint32_t *freq, size_t n, uint32_t chunk,
+                                               szarc_err *err);
 
 /*! szarc_codec_decode() :
  * Decodes every job's streams, all streams of all jobs stepped together.
+ * A job with want_intervals also receives its tokens and their intervals.
  * @return SZARC_OK if the engine ran (check each job's status), or the
  *         engine's error. */
 szarc_status szarc_codec_decode(szarc_engine *e, const szarc_model *m,

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sum += p.coded.streams[i][j];
     }
     if (p.method != SZARC_METHOD_MODEL) {
-        szarc_member_job job = {&p, NULL, 0, SZARC_OK, {0}};
+        szarc_member_job job = {.packet = &p};
         (void)szarc_members_decode(NULL, NULL, NULL, &job, 1, NULL, NULL, &err);
         if (job.status == SZARC_OK && job.out_len != p.size)
             __builtin_trap();
