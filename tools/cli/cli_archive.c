@@ -39,32 +39,6 @@ static int creation_time(int64_t *t)
 }
 
 /*-*********************************************************
- *  The temporary archive, removed on SIGINT, SIGTERM, SIGHUP
- ***********************************************************/
-
-static char tmp_path[4096];
-static volatile sig_atomic_t tmp_active;
-
-static void on_signal(int sig)
-{
-    if (tmp_active)
-        unlink(tmp_path);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
-/*-*********************************************************
  *  What the job reports
  ***********************************************************/
 
@@ -214,23 +188,23 @@ static int create(const cli_opts *o)
         skip[n_skip++] = (szarc_file_id){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
     }
 
-    install_handlers();
+    szarc_cli_install_handlers(); /* removes g_tmp_path while g_tmp_active */
     int fd = 1;
     if (!to_stdout) { /* a temporary file next to the archive, renamed when complete */
         const char *slash = strrchr(o->file, '/');
         const int dl = slash ? (int)(slash - o->file + 1) : 0;
-        if (snprintf(tmp_path, sizeof tmp_path, "%.*s.%s.szarc-XXXXXX", dl, o->file,
-                     slash ? slash + 1 : o->file) >= (int)sizeof tmp_path) {
+        if (snprintf(g_tmp_path, sizeof g_tmp_path, "%.*s.%s.szarc-XXXXXX", dl, o->file,
+                     slash ? slash + 1 : o->file) >= (int)sizeof g_tmp_path) {
             szarc_fprintf_quoted(stderr, "szarc: %s: path too long\n", o->file);
             return SZARC_EXIT_USAGE;
         }
-        fd = mkstemp(tmp_path);
+        fd = mkstemp(g_tmp_path);
         if (fd < 0) {
             szarc_fprintf_quoted(stderr, "szarc: cannot create a temporary file next to %s: %s\n", o->file,
                     strerror(errno));
             return SZARC_EXIT_USAGE;
         }
-        tmp_active = 1;
+        g_tmp_active = 1;
         if (!fstat(fd, &st))
             skip[n_skip++] = (szarc_file_id){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
     }
@@ -277,13 +251,13 @@ static int create(const cli_opts *o)
         umask(um);
         if (fchmod(fd, 0666 & ~um) || fsync(fd) || close(fd)) {
             fd = -1;
-            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", tmp_path, strerror(errno));
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", g_tmp_path, strerror(errno));
             rc = SZARC_EXIT_USAGE;
             goto done;
         }
         fd = -1;
         /* link() refuses to replace an archive that appeared meanwhile. */
-        const int lr = o->force ? rename(tmp_path, o->file) : link(tmp_path, o->file);
+        const int lr = o->force ? rename(g_tmp_path, o->file) : link(g_tmp_path, o->file);
         if (lr) {
             szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o->file,
                     errno == EEXIST ? "exists (use --force to overwrite)" : strerror(errno));
@@ -291,8 +265,8 @@ static int create(const cli_opts *o)
             goto done;
         }
         if (!o->force)
-            unlink(tmp_path);
-        tmp_active = 0;
+            unlink(g_tmp_path);
+        g_tmp_active = 0;
     }
     if (!o->quiet)
         szarc_fprintf_quoted(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
@@ -306,9 +280,9 @@ static int create(const cli_opts *o)
 done:
     if (!to_stdout && fd >= 0)
         close(fd);
-    if (tmp_active) {
-        unlink(tmp_path);
-        tmp_active = 0;
+    if (g_tmp_active) {
+        unlink(g_tmp_path);
+        g_tmp_active = 0;
     }
     for (size_t i = 0; i < r.n_failed; i++)
         free(r.failed[i]);
