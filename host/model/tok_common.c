@@ -126,12 +126,9 @@ szarc_status szarc_tok_create(szarc_tok **out, const szarc_gguf *g, szarc_err *e
     for (size_t k = 0; k < sizeof tok_kinds / sizeof *tok_kinds && !t->ops; k++)
         if (!strcmp(model, tok_kinds[k]->model))
             t->ops = tok_kinds[k];
-    if (t->ops == &tok_kind_gpt2) {
-        t->kind = TOK_KIND_GPT2;
-    } else if (t->ops == &tok_kind_llama) {
-        t->kind = TOK_KIND_LLAMA;
+    if (t->ops == &tok_kind_llama) {
         pre = "";
-    } else {
+    } else if (!t->ops) {
         s = szarc_err_set(err, SZARC_E_UNSUPPORTED,
                           "%s: tokenizer model '%s' is not supported (gpt2, llama)",
                           szarc_gguf_name(g), model);
@@ -142,12 +139,12 @@ szarc_status szarc_tok_create(szarc_tok **out, const szarc_gguf *g, szarc_err *e
         goto fail;
     }
     strcpy(t->pre, pre);
-    t->add_space_prefix = t->kind == TOK_KIND_LLAMA;
+    t->add_space_prefix = t->ops == &tok_kind_llama;
     if (szarc_gguf_has_key(g, "tokenizer.ggml.add_space_prefix") &&
         (s = szarc_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix,
                                  err)))
         goto fail;
-    if (t->kind == TOK_KIND_GPT2)
+    if (t->ops == &tok_kind_gpt2)
         t->add_space_prefix = 0; /* not applied to byte-level BPE here */
     if ((s = load_vocab(t, g, err)))
         goto fail;
@@ -185,7 +182,7 @@ void szarc_tok_destroy(szarc_tok *t)
  ***************************************/
 
 uint32_t szarc_tok_vocab_size(const szarc_tok *t) { return t->n_vocab; }
-const char *szarc_tok_kind(const szarc_tok *t) { return t->kind == TOK_KIND_GPT2 ? "gpt2" : "llama"; }
+const char *szarc_tok_kind(const szarc_tok *t) { return t->ops->model; }
 const char *szarc_tok_pre(const szarc_tok *t) { return t->pre; }
 const char *szarc_tok_warning(const szarc_tok *t) { return t->warning[0] ? t->warning : NULL; }
 int32_t szarc_tok_bos(const szarc_tok *t) { return t->bos; }

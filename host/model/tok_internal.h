@@ -20,8 +20,6 @@ enum {
     TOK_BYTE = 6
 };
 
-enum { TOK_KIND_GPT2 = 1, TOK_KIND_LLAMA = 2 };
-
 /* Open-addressing map from a byte string to a token id. The key of id i is
  * arena[off[i] .. off[i] + len[i]); the arrays belong to the tokenizer. */
 typedef struct {
@@ -64,8 +62,7 @@ extern const tok_kind tok_kind_gpt2;  /* tok_bpe.c */
 extern const tok_kind tok_kind_llama; /* tok_spm.c */
 
 struct szarc_tok {
-    const tok_kind *ops;
-    int kind;          /* TOK_KIND_*, the same choice as ops */
+    const tok_kind *ops; /* the kind: tok_kind_gpt2 or tok_kind_llama */
     char *pre;
     char warning[256];
     uint32_t n_vocab;
