@@ -1,6 +1,7 @@
 /* manifest.c: the manifest in JSON (docs/format.md, "Manifest"), written and
  * read with jansson; the reader checks every field. */
 #include "manifest.h"
+#include "manifest_internal.h"
 
 #include <jansson.h>
 #include <sha2.h>
@@ -35,7 +36,7 @@ void szarc_sha256_hex(char out[65], const uint8_t b[32])
     out[64] = 0;
 }
 
-static int unszarc_sha256_hex(uint8_t out[32], const char *s)
+int szarc_manifest_parse_hex(uint8_t out[32], const char *s)
 {
     if (strlen(s) != 64)
         return -1;
@@ -64,7 +65,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static int format_time(char out[64], int64_t t)
+int szarc_manifest_format_time(char out[64], int64_t t)
 {
     const time_t tt = (time_t)t;
     struct tm tm;
@@ -85,7 +86,7 @@ static int digits(const char *s, int n)
 }
 
 /* Strictly "YYYY-MM-DDTHH:MM:SSZ", 1970 or later. */
-static int parse_time(int64_t *t, const char *s)
+int szarc_manifest_parse_time(int64_t *t, const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
     if (strlen(s) != sizeof shape - 1)
@@ -208,7 +209,7 @@ szarc_status szarc_manifest_check_model(const szarc_manifest *mf, const szarc_mo
  *  Writer
  ***********************************************************/
 
-static json_t *pin_json(const szarc_manifest_pin *p)
+json_t *szarc_manifest_pin_json(const szarc_manifest_pin *p)
 {
     char g[65], w[65], t[65];
     szarc_sha256_hex(g, p->gguf_sha256);
@@ -270,7 +271,7 @@ szarc_status szarc_manifest_write(const szarc_manifest *mf, char **dst, size_t *
     *dst = NULL;
     *dst_len = 0;
     char created[64];
-    if (format_time(created, mf->created))
+    if (szarc_manifest_format_time(created, mf->created))
         return szarc_err_set(err, SZARC_E_ARG, "manifest: creation time %lld out of range",
                              (long long)mf->created);
     if (mf->model.cfg.rope_base_mant > (uint64_t)INT64_MAX)
@@ -292,7 +293,7 @@ szarc_status szarc_manifest_write(const szarc_manifest *mf, char **dst, size_t *
                                        SZARC_FORMAT_NAME, "format_version",
                                        (json_int_t)mf->format_version, "tool_version",
                                        mf->tool_version, "created", created, "model",
-                                       pin_json(&mf->model), "coder", "frequency_total",
+                                       szarc_manifest_pin_json(&mf->model), "coder", "frequency_total",
                                        (json_int_t)mf->freq_total, "chunk",
                                        (json_int_t)mf->chunk, "members", members)
                            : NULL;
@@ -326,6 +327,7 @@ void szarc_manifest_free(szarc_manifest *mf)
     for (size_t i = 0; i < mf->n_members; i++)
         free(mf->members[i].path);
     free(mf->members);
+    free(mf->groups);
     memset(mf, 0, sizeof *mf);
 }
 
@@ -334,7 +336,7 @@ void szarc_manifest_free(szarc_manifest *mf)
 /* Checks that an integer lies in [lo, hi]. */
 static int in_range(json_int_t v, json_int_t lo, json_int_t hi) { return v >= lo && v <= hi; }
 
-static szarc_status parse_pin(szarc_manifest_pin *p, json_t *o, szarc_err *err)
+szarc_status szarc_manifest_parse_pin(szarc_manifest_pin *p, json_t *o, szarc_err *err)
 {
     szarc_status st = SZARC_OK;
     json_error_t je;
@@ -355,8 +357,8 @@ static szarc_status parse_pin(szarc_manifest_pin *p, json_t *o, szarc_err *err)
     if (strlen(name) >= sizeof p->name)
         return FAIL("manifest: model.name longer than %zu bytes", sizeof p->name - 1);
     snprintf(p->name, sizeof p->name, "%s", name);
-    if (unszarc_sha256_hex(p->gguf_sha256, g) || unszarc_sha256_hex(p->weights_sha256, w) ||
-        unszarc_sha256_hex(p->tok_sha256, t))
+    if (szarc_manifest_parse_hex(p->gguf_sha256, g) || szarc_manifest_parse_hex(p->weights_sha256, w) ||
+        szarc_manifest_parse_hex(p->tok_sha256, t))
         return FAIL("manifest: model: a sha256 is not 64 lowercase hex digits");
     if (!in_range(nv, 1, UINT32_MAX))
         return FAIL("manifest: model.numerics_version %lld out of range", (long long)nv);
@@ -435,14 +437,14 @@ static szarc_status parse_member(szarc_manifest_member *mm, json_t *o, size_t i,
         if (!in_range(level, 1, SZARC_SEM_MAX_LEVEL) || osize < 0 || !in_range(atoms, 0, UINT32_MAX))
             return FAIL("manifest: members[%zu] (%s): semantic level, original_size or atoms out "
                         "of range", i, path);
-        if (unszarc_sha256_hex(mm->original_sha256, osha) || unszarc_sha256_hex(mm->atoms_root, root))
+        if (szarc_manifest_parse_hex(mm->original_sha256, osha) || szarc_manifest_parse_hex(mm->atoms_root, root))
             return FAIL("manifest: members[%zu] (%s): a semantic sha256 is not 64 lowercase hex "
                         "digits", i, path);
         mm->level = (uint32_t)level;
         mm->original_size = (uint64_t)osize;
         mm->n_atoms = (uint32_t)atoms;
     }
-    if (unszarc_sha256_hex(mm->sha256, sha) || unszarc_sha256_hex(mm->packet_sha256, psha))
+    if (szarc_manifest_parse_hex(mm->sha256, sha) || szarc_manifest_parse_hex(mm->packet_sha256, psha))
         return FAIL("manifest: members[%zu] (%s): a sha256 is not 64 lowercase hex digits", i,
                     path);
     if (szarc_method_from_name(method, &mm->method))
@@ -483,7 +485,7 @@ static int cmp_path(const void *a, const void *b)
 
 /* Member paths must be unique, and no member may be a directory of another
  * ("a" and "a/b"): extraction could not create both. */
-static szarc_status check_paths(const szarc_manifest *mf, szarc_err *err)
+szarc_status szarc_manifest_check_paths(const szarc_manifest *mf, szarc_err *err)
 {
     szarc_status st = SZARC_OK;
     if (!mf->n_members)
@@ -543,12 +545,17 @@ szarc_status szarc_manifest_parse(szarc_manifest *out, const uint8_t *src, size_
         FAIL("manifest: format '%s' is not '%s'", format, SZARC_FORMAT_NAME);
         goto done;
     }
+    if (version == SZARC_FORMAT_VERSION2) {
+        FAIL("manifest: format version 2 belongs in %s, not %s", SZARC_MANIFEST2_NAME,
+             SZARC_MANIFEST_NAME);
+        goto done;
+    }
     if (version != SZARC_FORMAT_VERSION) {
         st = szarc_err_set(err, version > SZARC_FORMAT_VERSION ? SZARC_E_UNSUPPORTED
                                                                : SZARC_E_FORMAT,
-                           "manifest: format version %lld, this szarc (%s) reads version %d; "
-                           "use a newer szarc",
-                           (long long)version, SZARC_VERSION, SZARC_FORMAT_VERSION);
+                           "manifest: format version %lld, this szarc (%s) reads versions 1 "
+                           "and 2; use a newer szarc",
+                           (long long)version, SZARC_VERSION);
         goto done;
     }
     if (json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:o, s:o, s:o}", "format",
@@ -563,11 +570,11 @@ szarc_status szarc_manifest_parse(szarc_manifest *out, const uint8_t *src, size_
         goto done;
     }
     snprintf(out->tool_version, sizeof out->tool_version, "%s", tool);
-    if (parse_time(&out->created, created)) {
+    if (szarc_manifest_parse_time(&out->created, created)) {
         FAIL("manifest: created '%s' is not a UTC time YYYY-MM-DDTHH:MM:SSZ", created);
         goto done;
     }
-    if ((st = parse_pin(&out->model, model, err)))
+    if ((st = szarc_manifest_parse_pin(&out->model, model, err)))
         goto done;
     if (json_unpack_ex(coder, &je, JSON_STRICT, "{s:I, s:I}", "frequency_total", &ftotal,
                        "chunk", &chunk)) {
@@ -602,7 +609,7 @@ szarc_status szarc_manifest_parse(szarc_manifest *out, const uint8_t *src, size_
             goto done;
         }
     }
-    st = check_paths(out, err);
+    st = szarc_manifest_check_paths(out, err);
 done:
     json_decref(root);
     if (st)

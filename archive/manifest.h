@@ -26,6 +26,15 @@
 #define SZARC_PATH_MAX 4096
 #define SZARC_MANIFEST_MAX_MEMBERS (1u << 24)
 
+/* Format 2 (docs/format.md, sections A-F; manifest2.c). */
+#define SZARC_FORMAT_VERSION2 2
+#define SZARC_MANIFEST2_NAME "szarc/manifest.json.zst"
+#define SZARC_GROUP_SUFFIX ".szg"          /* data/NNNNNNNN.szg */
+#define SZARC_MANIFEST2_MAX (64u << 20)    /* compressed, and as JSON */
+#define SZARC_MANIFEST2_MAX_GROUPS (1u << 24)
+#define SZARC_MANIFEST2_MAX_LANES 64u
+#define SZARC_MANIFEST2_GROUP_MAX (64u << 20) /* content bytes of one group */
+
 /* One member: a regular file. */
 typedef struct {
     char *path;                /* relative, '/'-separated, checked by szarc_path_check */
@@ -46,7 +55,21 @@ typedef struct {
     uint8_t original_sha256[32];
     uint32_t n_atoms;          /* protected atoms */
     uint8_t atoms_root[32];    /* szarc_sem_atoms_root() */
+    /* format 2: the file is content[offset, offset + size). method is then its
+     * first group's (stored for an empty file) and packet_size its share of
+     * its groups' packet bytes, in proportion to its bytes (derived, for
+     * listing: not in the manifest); packet_sha256, chunks, tokens are 0. */
+    uint64_t offset;
 } szarc_manifest_member;
+
+/* Format 2: one group packet, data/NNNNNNNN.szg. */
+typedef struct {
+    uint64_t start;            /* its first byte in the content stream (derived) */
+    uint64_t size;             /* content bytes, >= 1 */
+    uint32_t method;           /* 0 stored, 1 zstd, 2 model (group.h) */
+    uint64_t packet_size;      /* >= 16 */
+    uint8_t packet_sha256[32];
+} szarc_manifest_group;
 
 /* The model pin: what a decoder must run to reproduce the coded bits. */
 typedef struct {
@@ -67,8 +90,13 @@ typedef struct {
     szarc_manifest_pin model;
     uint32_t freq_total;       /* 2^SZ_FREQ_BITS */
     uint32_t chunk;            /* most tokens per stream */
-    size_t n_members;
+    size_t n_members;          /* format 2: the files */
     szarc_manifest_member *members;
+    /* format 2 only */
+    uint32_t lanes;            /* model chunks per coder state */
+    uint64_t content;          /* length of the content stream */
+    size_t n_groups;
+    szarc_manifest_group *groups;
 } szarc_manifest;
 
 /*! szarc_sha256() : SHA-256 of data[0..len). */
@@ -100,7 +128,42 @@ szarc_status szarc_manifest_write(const szarc_manifest *mf, char **dst, size_t *
 szarc_status szarc_manifest_parse(szarc_manifest *out, const uint8_t *src, size_t len,
                                   szarc_err *err);
 
-/*! szarc_manifest_free() : frees members and paths; zeroed is fine. */
+/*! szarc_manifest2_write() :
+ * Format 2: the manifest as compact JSON (keys in the spec's order, columns,
+ * a final newline), then as one zstd frame (level 19), the member
+ * szarc/manifest.json.zst. Deterministic. mf->groups[].start is not read;
+ * the groups' sizes must add up to mf->content. *dst is malloc'd. */
+szarc_status szarc_manifest2_write(const szarc_manifest *mf, uint8_t **dst, size_t *dst_len,
+                                   szarc_err *err);
+szarc_status szarc_manifest2_write_json(const szarc_manifest *mf, char **dst, size_t *dst_len,
+                                        szarc_err *err);
+
+/*! szarc_manifest2_parse() :
+ * Format 2: decompresses src (one zstd frame, window at most 2^25, at most
+ * SZARC_MANIFEST2_MAX bytes of JSON) and parses it as
+ * szarc_manifest2_parse_json() does. Safe on untrusted bytes
+ * (tests/fuzz/fuzz_manifest2.c).
+ * @return SZARC_OK, SZARC_E_FORMAT, SZARC_E_UNSUPPORTED (a later format
+ *         version, or more than the limit), SZARC_E_NOMEM. */
+szarc_status szarc_manifest2_parse(szarc_manifest *out, const uint8_t *src, size_t len,
+                                   szarc_err *err);
+/*! szarc_manifest2_parse_json() :
+ * Strict: format_version 2 first, then no unknown, missing or duplicate
+ * key, every type and range, columns of equal length, safe unique paths of
+ * which none is a directory of another, offset + size <= content, group
+ * sizes adding up to content. Fills members (with offset, and the derived
+ * method and packet_size) and groups (with start). */
+szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src, size_t len,
+                                        szarc_err *err);
+
+/*! szarc_manifest2_group_of() : the group holding content byte `at` (< content), by
+ * binary search over the groups' starts; n_groups when none does. */
+size_t szarc_manifest2_group_of(const szarc_manifest *mf, uint64_t at);
+
+/*! szarc_group_name() : "data/NNNNNNNN.szg" (g as 8 decimal digits) into buf[32]. */
+void szarc_group_name(char buf[32], size_t g);
+
+/*! szarc_manifest_free() : frees members, paths and groups; zeroed is fine. */
 void szarc_manifest_free(szarc_manifest *mf);
 
 /*! szarc_packet_name() : "data/<path>.szp" into buf. @return 0, or -1 if it does not fit. */

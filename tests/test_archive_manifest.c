@@ -88,7 +88,7 @@ static json_t *member(json_t *root, size_t i)
 {
     return json_array_get(json_object_get(root, "members"), i);
 }
-static void e_version(json_t *r) { json_object_set_new(r, "format_version", json_integer(2)); }
+static void e_version(json_t *r) { json_object_set_new(r, "format_version", json_integer(3)); }
 static void e_format(json_t *r) { json_object_set_new(r, "format", json_string("zip")); }
 static void e_unknown_key(json_t *r) { json_object_set_new(r, "comment", json_string("hi")); }
 static void e_no_sha(json_t *r) { json_object_del(member(r, 1), "sha256"); }
@@ -147,7 +147,7 @@ static const struct {
     szarc_status want;
     const char *msg;
 } bad_cases[] = {
-    {"later version", e_version, SZARC_E_UNSUPPORTED, "format version 2, this szarc"},
+    {"later version", e_version, SZARC_E_UNSUPPORTED, "format version 3, this szarc"},
     {"foreign format", e_format, SZARC_E_FORMAT, "format 'zip' is not 'szarc'"},
     {"unknown key", e_unknown_key, SZARC_E_FORMAT, "comment"},
     {"missing sha256", e_no_sha, SZARC_E_FORMAT, "members[1]"},
