@@ -50,7 +50,7 @@ static void test_golden_text(void)
     fill(m[0].expansion_sha256, 0xb0);
     fill(m[1].packet_sha256, 0xa1);
     fill(m[1].expansion_sha256, 0xb1);
-    szarc_statement s = {SZARC_STATEMENT_VERSION, {0}, {0}, {0}, {0}, 1, 2, m};
+    szarc_statement s = {SZARC_STATEMENT_VERSION, {0}, {0}, {0}, {0}, 1, 2, m, 0, NULL};
     fill(s.manifest_sha256, 0x01);
     fill(s.gguf_sha256, 0x02);
     fill(s.weights_sha256, 0x03);
@@ -89,7 +89,8 @@ typedef struct {
 } golden_error;
 
 static const golden_error errors[] = {
-    {"szarc-statement 1\n", "szarc-statement 2\n", SZARC_E_UNSUPPORTED, "use a newer szarc"},
+    {"szarc-statement 1\n", "szarc-statement 3\n", SZARC_E_UNSUPPORTED, "use a newer szarc"},
+    {"szarc-statement 1\n", "szarc-statement 2\n", SZARC_E_FORMAT, "line 7: expected 'groups'"},
     {"szarc-statement 1\n", "szarc-statement 0\n", SZARC_E_FORMAT, "version 0 is invalid"},
     {"szarc-statement 1\n", "szarc-statement 01\n", SZARC_E_FORMAT, "line 1: not a szarc"},
     {"szarc-statement 1\n", "szarc-statement 1\r\n", SZARC_E_FORMAT, "line 1"},
@@ -233,10 +234,85 @@ static void test_sign_manifest(void)
     szarc_sig_key_destroy(k);
 }
 
+/* Version 2 (format 2, docs/format.md section E): the groups, no members. */
+static const char golden2[] = "szarc-statement 2\n"
+                              "manifest-sha256 " H("01") "\n"
+                              "model-gguf-sha256 " H("02") "\n"
+                              "model-weights-sha256 " H("03") "\n"
+                              "model-tokenizer-sha256 " H("04") "\n"
+                              "model-numerics-version 1\n"
+                              "groups 2\n"
+                              "group 0 " H("c0") "\n"
+                              "group 1 " H("c1") "\n"
+                              "end\n";
+
+static const golden_error errors2[] = {
+    {"groups 2", "groups 3", SZARC_E_FORMAT, "line 10: expected 'group INDEX"},
+    {"groups 2", "groups 1", SZARC_E_FORMAT, "line 9: expected 'end'"},
+    {"groups 2", "groups 02", SZARC_E_FORMAT, "line 7: expected 'groups'"},
+    {"groups 2", "groups 16777217", SZARC_E_FORMAT, "line 7"},
+    {"groups 2", "groups 9999", SZARC_E_FORMAT, "more groups than bytes left"},
+    {"groups 2", "members 2", SZARC_E_FORMAT, "line 7: expected 'groups'"},
+    {"group 1 ", "group 0 ", SZARC_E_FORMAT, "line 9: group index out of sequence"},
+    {"group 0 c0", "group 0 C0", SZARC_E_FORMAT, "line 8: expected 'group INDEX"},
+    {"c1\n", "c1 x\n", SZARC_E_FORMAT, "line 9"},
+};
+
+static void test_version2(void)
+{
+    uint8_t g[2][32];
+    fill(g[0], 0xc0);
+    fill(g[1], 0xc1);
+    szarc_statement s = {SZARC_STATEMENT_VERSION2, {0}, {0}, {0}, {0}, 1, 0, NULL, 2, g};
+    fill(s.manifest_sha256, 0x01);
+    fill(s.gguf_sha256, 0x02);
+    fill(s.weights_sha256, 0x03);
+    fill(s.tok_sha256, 0x04);
+    char *text = NULL;
+    size_t len = 0;
+    szarc_err err = {0};
+    CHECK(!szarc_statement_write(&s, &text, &len, &err), "write v2: %s", err.msg);
+    CHECK(text && len == strlen(golden2) && !memcmp(text, golden2, len),
+          "golden v2 text differs:\n%s", text ? text : "(null)");
+    free(text);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s", golden2, sigline);
+    szarc_sigblock b;
+    CHECK(!szarc_sigblock_parse(&b, (const uint8_t *)buf, strlen(buf), &err), "parse v2: %s",
+          err.msg);
+    CHECK(b.st.version == 2 && b.st.n_groups == 2 && b.st.groups && b.st.groups[1][0] == 0xc1 &&
+              b.st.n_members == 0 && b.signed_len == strlen(golden2),
+          "parsed v2 fields");
+    char *again = NULL;
+    CHECK(!szarc_statement_write(&b.st, &again, &len, &err) && again && !strcmp(again, golden2),
+          "v2 round trip differs");
+    free(again);
+    szarc_sigblock_free(&b);
+    for (size_t i = 0; i < sizeof errors2 / sizeof errors2[0]; i++) {
+        const golden_error *e = &errors2[i];
+        char *bad = replace(buf, e->from, e->to);
+        CHECK(bad, "v2 case %zu: '%s' not in the golden member", i, e->from);
+        if (!bad)
+            continue;
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
+        CHECK(st == e->status && strstr(err.msg, e->msg),
+              "v2 case %zu (%s -> %s): status %d '%s', want %d '%s'", i, e->from, e->to, (int)st,
+              err.msg, (int)e->status, e->msg);
+        CHECK(b.st.groups == NULL && b.st.n_groups == 0, "v2 case %zu: not zeroed", i);
+        free(bad);
+    }
+    /* every prefix is refused */
+    for (size_t n = 0; n < strlen(buf); n++) {
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)buf, n, &err);
+        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "v2 prefix %zu accepted", n);
+    }
+}
+
 int main(void)
 {
     test_golden_text();
     test_golden_errors();
     test_sign_manifest();
+    test_version2();
     return tu_finish();
 }

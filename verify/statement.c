@@ -12,6 +12,8 @@
 #define MAGIC "szarc-statement"
 /* The shortest member line: "member 0 " + 64 + " " + 64 + " 0 " + 1-byte path + "\n". */
 #define MEMBER_LINE_MIN 142u
+/* The shortest group line: "group 0 " + 64 + "\n". */
+#define GROUP_LINE_MIN 73u
 
 /*-*********************************************************
  *  Writing
@@ -27,6 +29,16 @@ szarc_status szarc_statement_from_manifest(szarc_statement *out, const szarc_man
     memcpy(out->weights_sha256, mf->model.weights_sha256, 32);
     memcpy(out->tok_sha256, mf->model.tok_sha256, 32);
     out->numerics_version = mf->model.numerics_version;
+    if (mf->format_version == SZARC_FORMAT_VERSION2) {
+        out->version = SZARC_STATEMENT_VERSION2;
+        out->groups = calloc(mf->n_groups ? mf->n_groups : 1, sizeof *out->groups);
+        if (!out->groups)
+            return szarc_err_set(err, SZARC_E_NOMEM, "statement: out of memory");
+        out->n_groups = mf->n_groups;
+        for (size_t g = 0; g < mf->n_groups; g++)
+            memcpy(out->groups[g], mf->groups[g].packet_sha256, 32);
+        return SZARC_OK;
+    }
     out->members = calloc(mf->n_members ? mf->n_members : 1, sizeof *out->members);
     if (!out->members)
         return szarc_err_set(err, SZARC_E_NOMEM, "statement: out of memory");
@@ -50,6 +62,7 @@ void szarc_statement_free_borrowed(szarc_statement *s)
     if (!s)
         return;
     free(s->members);
+    free(s->groups);
     memset(s, 0, sizeof *s);
 }
 
@@ -125,10 +138,23 @@ szarc_status szarc_statement_write(const szarc_statement *s, char **dst, size_t 
     put_field_hex(&b, "model-tokenizer-sha256", s->tok_sha256);
     put_str(&b, "model-numerics-version ");
     put_u64(&b, s->numerics_version);
-    put_str(&b, "\nmembers ");
-    put_u64(&b, s->n_members);
-    put_str(&b, "\n");
-    for (size_t i = 0; i < s->n_members; i++) {
+    if (s->version == SZARC_STATEMENT_VERSION2) {
+        put_str(&b, "\ngroups ");
+        put_u64(&b, s->n_groups);
+        put_str(&b, "\n");
+        for (size_t g = 0; g < s->n_groups; g++) {
+            put_str(&b, "group ");
+            put_u64(&b, g);
+            put_str(&b, " ");
+            put_hex(&b, s->groups[g], 32);
+            put_str(&b, "\n");
+        }
+    } else {
+        put_str(&b, "\nmembers ");
+        put_u64(&b, s->n_members);
+        put_str(&b, "\n");
+    }
+    for (size_t i = 0; s->version != SZARC_STATEMENT_VERSION2 && i < s->n_members; i++) {
         const szarc_statement_member *m = &s->members[i];
         if (szarc_path_check(m->path, strlen(m->path))) {
             free(b.s);
@@ -164,13 +190,17 @@ szarc_status szarc_sig_sign_statement(uint8_t **dst, size_t *dst_len, const szar
     *dst = NULL;
     *dst_len = 0;
     char *json = NULL, *text = NULL;
+    uint8_t *zst = NULL; /* format 2: the member szarc/manifest.json.zst */
     size_t json_len = 0, text_len = 0;
     szarc_statement s;
-    szarc_status st = szarc_manifest_write(mf, &json, &json_len, err);
+    szarc_status st = mf->format_version == SZARC_FORMAT_VERSION2
+                          ? szarc_manifest2_write(mf, &zst, &json_len, err)
+                          : szarc_manifest_write(mf, &json, &json_len, err);
     if (st)
         return st;
-    st = szarc_statement_from_manifest(&s, mf, (const uint8_t *)json, json_len, err);
+    st = szarc_statement_from_manifest(&s, mf, zst ? zst : (const uint8_t *)json, json_len, err);
     free(json);
+    free(zst);
     if (!st)
         st = szarc_statement_write(&s, &text, &text_len, err);
     szarc_statement_free_borrowed(&s);
@@ -386,6 +416,35 @@ static szarc_status parse_member(cursor *c, size_t i, szarc_statement_member *m)
     return SZARC_OK;
 }
 
+/* Version 2: "groups N", then "group G H" for G = 0 .. N-1. */
+static szarc_status parse_groups(cursor *c, szarc_statement *s)
+{
+    uint64_t v;
+    szarc_status st = field_dec(c, "groups", SZARC_MANIFEST2_MAX_GROUPS, &v);
+    if (st)
+        return st;
+    if ((size_t)(c->end - c->p) / GROUP_LINE_MIN < v)
+        return bad(c, "more groups than bytes left");
+    s->groups = calloc(v ? (size_t)v : 1, sizeof *s->groups);
+    if (!s->groups)
+        return szarc_err_set(c->err, SZARC_E_NOMEM, "statement: out of memory");
+    s->n_groups = (size_t)v;
+    for (size_t g = 0; g < s->n_groups; g++) {
+        const uint8_t *l = NULL;
+        size_t n = 0;
+        uint64_t idx;
+        if ((st = next_line(c, &l, &n)))
+            return st;
+        const uint8_t *e = l + n;
+        if (take_word(&l, e, "group") || take_dec(&l, e, SIZE_MAX, &idx) || l == e ||
+            *l++ != ' ' || take_hex(&l, e, s->groups[g], 32) || l != e)
+            return bad(c, "expected 'group INDEX PACKET-SHA256'");
+        if (idx != g)
+            return bad(c, "group index out of sequence");
+    }
+    return SZARC_OK;
+}
+
 szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_t len,
                                   szarc_err *err)
 {
@@ -401,10 +460,10 @@ szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_
     {
         const uint8_t *e = l + n;
         if (take_word(&l, e, MAGIC) || take_dec(&l, e, UINT32_MAX, &v) || l != e) {
-            st = bad(&c, "not a szarc statement (expected '" MAGIC " 1')");
+            st = bad(&c, "not a szarc statement (expected '" MAGIC " 1' or '" MAGIC " 2')");
             goto fail;
         }
-        if (v != SZARC_STATEMENT_VERSION) {
+        if (v != SZARC_STATEMENT_VERSION && v != SZARC_STATEMENT_VERSION2) {
             st = szarc_err_set(err, v ? SZARC_E_UNSUPPORTED : SZARC_E_FORMAT,
                                "statement version %" PRIu64 " is %s", v,
                                v ? "newer than this szarc (use a newer szarc)" : "invalid");
@@ -419,6 +478,11 @@ szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_
         (st = field_dec(&c, "model-numerics-version", UINT32_MAX, &v)))
         goto fail;
     s->numerics_version = (uint32_t)v;
+    if (s->version == SZARC_STATEMENT_VERSION2) {
+        if ((st = parse_groups(&c, s)))
+            goto fail;
+        goto end;
+    }
     if ((st = field_dec(&c, "members", SZARC_MANIFEST_MAX_MEMBERS, &v)))
         goto fail;
     if ((size_t)(c.end - c.p) / MEMBER_LINE_MIN < v) {
@@ -434,6 +498,7 @@ szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_
     for (size_t i = 0; i < s->n_members; i++)
         if ((st = parse_member(&c, i, &s->members[i])))
             goto fail;
+end:
     if ((st = next_line(&c, &l, &n)))
         goto fail;
     if (n != 3 || memcmp(l, "end", 3)) {
@@ -474,5 +539,6 @@ void szarc_sigblock_free(szarc_sigblock *b)
         free(b->st.members[i].path);
     }
     free(b->st.members);
+    free(b->st.groups);
     memset(b, 0, sizeof *b);
 }

@@ -26,7 +26,8 @@
 #include "sig.h"
 #include "status.h"
 
-#define SZARC_STATEMENT_VERSION 1
+#define SZARC_STATEMENT_VERSION 1  /* format 1's statement (section 9) */
+#define SZARC_STATEMENT_VERSION2 2 /* format 2's (section E): the groups, no member lines */
 #define SZARC_STATEMENT_MAX_ATOMS 0xffffffffu /* per member */
 
 /* One member in the statement, in manifest order. */
@@ -39,14 +40,16 @@ typedef struct {
 } szarc_statement_member;
 
 typedef struct {
-    uint32_t version;            /* SZARC_STATEMENT_VERSION */
-    uint8_t manifest_sha256[32]; /* of the member szarc/manifest.json, as stored */
+    uint32_t version;            /* SZARC_STATEMENT_VERSION or SZARC_STATEMENT_VERSION2 */
+    uint8_t manifest_sha256[32]; /* of the member szarc/manifest.json(.zst), as stored */
     uint8_t gguf_sha256[32];     /* the model pin, as in the manifest */
     uint8_t weights_sha256[32];
     uint8_t tok_sha256[32];
     uint32_t numerics_version;
-    size_t n_members;
+    size_t n_members;            /* version 1 */
     szarc_statement_member *members;
+    size_t n_groups;             /* version 2: the sha256 of each group packet, in order */
+    uint8_t (*groups)[32];       /* [n_groups], owned */
 } szarc_statement;
 
 /* The member szarc/signature, parsed. */
@@ -58,10 +61,12 @@ typedef struct {
 } szarc_sigblock;
 
 /*! szarc_statement_from_manifest() :
- * The statement for an exact-mode archive: the manifest's bytes (json, as
- * written to szarc/manifest.json), its pin, and per member its packet_sha256
- * and, as the expansion's sha256, the original's sha256. out borrows mf's
- * paths (free with szarc_statement_free_borrowed). */
+ * The statement for an archive: the manifest's bytes (json, as written to
+ * szarc/manifest.json, or for format 2 the zstd frame of
+ * szarc/manifest.json.zst), its pin, and then for format 1 per member its
+ * packet_sha256 and, as the expansion's sha256, the original's sha256 (out
+ * borrows mf's paths), for format 2 (version 2) every group's packet_sha256.
+ * Free with szarc_statement_free_borrowed. */
 szarc_status szarc_statement_from_manifest(szarc_statement *out, const szarc_manifest *mf,
                                            const uint8_t *json, size_t json_len, szarc_err *err);
 

@@ -1,5 +1,5 @@
 /* fuzz_statement.c: libFuzzer target for szarc/signature, the signed
- * statement (verify/statement.c). Parses the input; when it parses, the
+ * statement (verify/statement.c), versions 1 and 2. Parses the input; when it parses, the
  * statement written back must be byte for byte the signed part of the input
  * (the form is canonical: one byte sequence per statement), and checking its
  * signature must give an answer, never a crash. */
