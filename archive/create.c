@@ -1,13 +1,18 @@
 /* create.c: the create job (create.h). */
 #include "create.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "engine.h"
 #include "fsio.h"
+#include "group.h"
 #include "layout.h"
 #include "member.h"
 #include "model.h"
@@ -291,6 +296,376 @@ static szarc_status code_alone(job *j, szarc_manifest *mf, uint8_t *data, size_t
 }
 
 /*-*********************************************************
+ *  Format 2: the content stream, groups, a spool
+ ***********************************************************/
+
+/* A file of a format-2 archive, from the first read. */
+typedef struct {
+    const szarc_fs_file *f;
+    int binary;        /* szarc_member_looks_binary */
+    size_t rep;        /* the file whose content it shares (itself when first) */
+    size_t last_group; /* the group that completes it */
+} file2;
+
+typedef struct {
+    job *j;
+    szarc_manifest *mf;
+    file2 *fi;         /* [mf->n_members] */
+    size_t *order;     /* reports: file indices by (last_group, index) */
+    size_t next_report;
+    int spool;         /* the packets, back to back (unlinked) */
+    uint64_t spooled;
+    uint8_t *buf;      /* the group being filled, SZARC_GROUP_TARGET or its size */
+    size_t buf_len;
+    size_t g;          /* the group being filled */
+    uint64_t tokens;
+} build2;
+
+static int cmp_content(const void *a, const void *b, void *ctx)
+{
+    const szarc_manifest_member *m = ctx;
+    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    const int c = memcmp(m[x].sha256, m[y].sha256, 32);
+    if (c)
+        return c;
+    if (m[x].size != m[y].size)
+        return m[x].size < m[y].size ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* A stable merge sort with a context (qsort_r is not C11). */
+static void sort_ctx(size_t *v, size_t *tmp, size_t n, int (*cmp)(const void *, const void *, void *),
+                     void *ctx)
+{
+    if (n < 2)
+        return;
+    const size_t h = n / 2;
+    sort_ctx(v, tmp, h, cmp, ctx);
+    sort_ctx(v + h, tmp, n - h, cmp, ctx);
+    size_t i = 0, k = h, o = 0;
+    while (i < h && k < n)
+        tmp[o++] = cmp(&v[i], &v[k], ctx) <= 0 ? v[i++] : v[k++];
+    while (i < h)
+        tmp[o++] = v[i++];
+    while (k < n)
+        tmp[o++] = v[k++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+static int cmp_report(const void *a, const void *b, void *ctx)
+{
+    const file2 *fi = ctx;
+    const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (fi[x].last_group != fi[y].last_group)
+        return fi[x].last_group < fi[y].last_group ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Pass 1: reads every file for its size, sha256, time, mode and kind;
+ * dedups the contents, lays them out as the content stream (text first, then
+ * binary, each in path order) and plans the groups. */
+static szarc_status plan2(build2 *b, size_t n_files, const szarc_fs_file *files, szarc_err *err)
+{
+    job *j = b->j;
+    szarc_manifest *mf = b->mf;
+    szarc_status st;
+    for (size_t i = 0; i < n_files; i++) {
+        if (cancelled(j))
+            return cancel_status(err);
+        uint8_t *data;
+        size_t len;
+        szarc_manifest_member *mm = &mf->members[mf->n_members];
+        if ((st = read_member(j, mm, &files[i], &data, &len, err)))
+            return st;
+        if (!data && !mm->path)
+            continue;
+        b->fi[mf->n_members].f = &files[i];
+        b->fi[mf->n_members].binary = szarc_member_looks_binary(data, len);
+        free(data);
+        mf->n_members++;
+    }
+    const size_t n = mf->n_members;
+    if (!n)
+        return SZARC_OK;
+    size_t *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    if (!v || !tmp) {
+        free(v);
+        free(tmp);
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = i;
+    sort_ctx(v, tmp, n, cmp_content, mf->members);
+    for (size_t k = 0; k < n; k++) { /* the first path of equal contents holds them */
+        const szarc_manifest_member *a = &mf->members[v[k]];
+        const int same = k && !memcmp(a->sha256, mf->members[v[k - 1]].sha256, 32) &&
+                         a->size == mf->members[v[k - 1]].size;
+        b->fi[v[k]].rep = same ? b->fi[v[k - 1]].rep : v[k];
+    }
+    /* the content stream: representatives, text then binary, in path order */
+    uint64_t at = 0, cur = 0; /* cur: bytes of the group being planned */
+    size_t cap = 16;
+    mf->groups = calloc(cap, sizeof *mf->groups);
+    st = mf->groups ? SZARC_OK : szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    for (int pass = 0; !st && pass < 2; pass++)
+        for (size_t i = 0; !st && i < n; i++) {
+            szarc_manifest_member *mm = &mf->members[i];
+            if (b->fi[i].rep != i || b->fi[i].binary != pass || !mm->size)
+                continue;
+            mm->offset = at;
+            uint64_t left = mm->size;
+            if (cur && (left > SZARC_GROUP_TARGET || cur + left > SZARC_GROUP_TARGET))
+                cur = 0; /* close the group: this content would take it past the target */
+            while (left && !st) {
+                if (!cur) { /* a new group */
+                    if (mf->n_groups == cap) {
+                        szarc_manifest_group *ng = realloc(mf->groups,
+                                                           2 * cap * sizeof *mf->groups);
+                        if (!ng) {
+                            st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+                            break;
+                        }
+                        mf->groups = ng;
+                        cap *= 2;
+                    }
+                    memset(&mf->groups[mf->n_groups], 0, sizeof *mf->groups);
+                    mf->groups[mf->n_groups].start = at;
+                    mf->n_groups++;
+                }
+                const uint64_t take = left < SZARC_GROUP_TARGET - cur ? left
+                                                                      : SZARC_GROUP_TARGET - cur;
+                mf->groups[mf->n_groups - 1].size += take;
+                cur += take;
+                at += take;
+                left -= take;
+                if (cur == SZARC_GROUP_TARGET)
+                    cur = 0;
+            }
+            b->fi[i].last_group = mf->n_groups - 1;
+        }
+    mf->content = at;
+    for (size_t i = 0; !st && i < n; i++) {
+        const size_t r = b->fi[i].rep;
+        mf->members[i].offset = mf->members[r].offset;
+        b->fi[i].last_group = mf->members[i].size ? b->fi[r].last_group : 0;
+    }
+    if (!st && mf->n_groups > SZARC_MANIFEST2_MAX_GROUPS)
+        st = szarc_err_set(err, SZARC_E_USAGE, "more than %u groups: too much to archive",
+                           SZARC_MANIFEST2_MAX_GROUPS);
+    if (!st) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = i;
+        sort_ctx(v, tmp, n, cmp_report, b->fi);
+        b->order = v;
+        v = NULL;
+    }
+    free(v);
+    free(tmp);
+    return st;
+}
+
+/* A szarc_codec_progress while a group is coded: its bytes in proportion. */
+static void on_group_tokens(void *ctx, uint64_t done, uint64_t total)
+{
+    const build2 *b = ctx;
+    const job *j = b->j;
+    progress(j, j->base + (total ? j->cur * done / total : 0), j->tok_base + done);
+}
+
+/* Reports the files that group g completes (their method: their first group's). */
+static void report2(build2 *b, size_t g)
+{
+    job *j = b->j;
+    const szarc_manifest *mf = b->mf;
+    while (b->next_report < mf->n_members && b->fi[b->order[b->next_report]].last_group <= g) {
+        const size_t i = b->order[b->next_report++];
+        const szarc_manifest_member *mm = &mf->members[i];
+        size_t g0 = mm->size ? szarc_manifest2_group_of(mf, mm->offset) : mf->n_groups;
+        long double share = 0;
+        for (size_t k = g0; mm->size && k < mf->n_groups &&
+                            mf->groups[k].start < mm->offset + mm->size; k++) {
+            const szarc_manifest_group *gr = &mf->groups[k];
+            const uint64_t a = mm->offset > gr->start ? mm->offset : gr->start;
+            const uint64_t e = mm->offset + mm->size < gr->start + gr->size
+                                   ? mm->offset + mm->size
+                                   : gr->start + gr->size;
+            share += (long double)gr->packet_size * (long double)(e - a) / (long double)gr->size;
+        }
+        if (j->sink && j->sink->member) {
+            szarc_create_job_member cm;
+            memset(&cm, 0, sizeof cm);
+            cm.index = i;
+            cm.path = mm->path;
+            cm.method = szarc_method_name(g0 < mf->n_groups ? mf->groups[g0].method
+                                                            : SZARC_METHOD_STORED);
+            cm.size = mm->size;
+            cm.packet_size = (uint64_t)(share + 0.5L);
+            cm.expansion_size = mm->size;
+            j->sink->member(j->sink->ctx, &cm);
+        }
+        j->base += mm->size;
+        j->sum->bytes_in += mm->size;
+        progress(j, j->base, j->tok_base);
+    }
+}
+
+/* Codes the full group b->g and spools its packet. */
+static szarc_status close_group(build2 *b, szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *eo, szarc_err *err)
+{
+    job *j = b->j;
+    szarc_manifest_group *gr = &b->mf->groups[b->g];
+    szarc_group_coded gc;
+    j->cur = gr->size;
+    szarc_status st = szarc_group_encode(&gc, e, m, eo, b->mf->chunk, j->o->method, b->buf,
+                                         b->buf_len, on_group_tokens, b, err);
+    if (st) {
+        szarc_err_prefix(err, "group %zu", b->g);
+        return st;
+    }
+    gr->method = gc.method;
+    gr->packet_size = gc.packet_len;
+    szarc_sha256(gr->packet_sha256, gc.packet, gc.packet_len);
+    for (size_t w = 0; w < gc.packet_len;) {
+        const ssize_t r = write(b->spool, gc.packet + w, gc.packet_len - w);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            szarc_group_coded_free(&gc);
+            return szarc_err_set(err, SZARC_E_IO, "cannot write the temporary file: %s",
+                                 strerror(errno));
+        }
+        w += (size_t)r;
+    }
+    b->spooled += gc.packet_len;
+    j->tok_base += gc.tokens;
+    j->sum->bytes_out += gc.packet_len;
+    szarc_group_coded_free(&gc);
+    j->cur = 0;
+    b->buf_len = 0;
+    report2(b, b->g);
+    b->g++;
+    return SZARC_OK;
+}
+
+/* Pass 2: reads the representatives again, in the content stream's order,
+ * fills the planned groups, codes and spools each as it fills. */
+static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
+                          const szarc_engine_opts *eo, szarc_err *err)
+{
+    job *j = b->j;
+    szarc_manifest *mf = b->mf;
+    szarc_status st = SZARC_OK;
+    for (int pass = 0; !st && pass < 2; pass++)
+        for (size_t i = 0; !st && i < mf->n_members; i++) {
+            const szarc_manifest_member *mm = &mf->members[i];
+            if (b->fi[i].rep != i || b->fi[i].binary != pass || !mm->size)
+                continue;
+            if (cancelled(j))
+                return cancel_status(err);
+            uint8_t *data = NULL;
+            size_t len = 0;
+            int64_t mt;
+            uint32_t perm;
+            uint8_t h[32];
+            const szarc_fs_file *f = b->fi[i].f;
+            if ((st = szarc_fs_read(f->fspath, f->follow, &data, &len, &mt, &perm, err)))
+                return st;
+            szarc_sha256(h, data, len);
+            if (len != mm->size || memcmp(h, mm->sha256, 32)) {
+                free(data);
+                return szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
+                                     f->fspath);
+            }
+            for (size_t at = 0; at < len && !st;) {
+                const szarc_manifest_group *gr = &mf->groups[b->g];
+                const size_t want = (size_t)gr->size - b->buf_len;
+                const size_t take = len - at < want ? len - at : want;
+                memcpy(b->buf + b->buf_len, data + at, take);
+                b->buf_len += take;
+                at += take;
+                if (b->buf_len == gr->size)
+                    st = close_group(b, e, m, eo, err);
+            }
+            free(data);
+        }
+    if (!st)
+        report2(b, mf->n_groups); /* the empty files when there is no group */
+    return st;
+}
+
+/* An unlinked temporary file in $TMPDIR (else /tmp) for the packets. */
+static szarc_status open_spool(int *fd, szarc_err *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/szarc-spool-XXXXXX", dir && *dir ? dir : "/tmp");
+    *fd = mkstemp(path);
+    if (*fd < 0)
+        return szarc_err_set(err, SZARC_E_IO, "cannot create a temporary file in %s: %s",
+                             dir && *dir ? dir : "/tmp", strerror(errno));
+    unlink(path);
+    return SZARC_OK;
+}
+
+/* The whole of format 2 once the model and engine are up. */
+static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
+                            const szarc_fs_file *files, szarc_model *m, szarc_engine *e,
+                            const szarc_engine_opts *eo, szarc_err *err)
+{
+    const szarc_create_job_opts *o = j->o;
+    build2 b;
+    memset(&b, 0, sizeof b);
+    b.j = j;
+    b.mf = mf;
+    b.spool = -1;
+    uint8_t *gguf = NULL, *sig = NULL;
+    size_t gguf_len = 0, sig_len = 0;
+    szarc_status st;
+    mf->format_version = SZARC_FORMAT_VERSION2;
+    mf->lanes = SZARC_GROUP_LANES;
+    if (!(b.fi = calloc(n_files ? n_files : 1, sizeof *b.fi)) ||
+        !(b.buf = malloc(SZARC_GROUP_TARGET))) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = plan2(&b, n_files, files, err)))
+        goto done;
+    j->sum->n_members = mf->n_members;
+    if (!mf->n_members) {
+        st = szarc_err_set(err, SZARC_E_USAGE,
+                           "nothing to archive: none of the %zu files found could be read; no "
+                           "archive written",
+                           n_files);
+        goto done;
+    }
+    if ((st = open_spool(&b.spool, err)) || (st = code2(&b, e, m, eo, err)))
+        goto done;
+    if (o->embed_model) {
+        if ((st = read_gguf(m, &gguf, &gguf_len, err)))
+            goto done;
+        mf->model.embedded = 1;
+        mf->model.embedded_size = gguf_len;
+    }
+    if (cancelled(j)) {
+        st = cancel_status(err);
+        goto done;
+    }
+    if (o->signer && (st = o->signer->sign(o->signer->ctx, &sig, &sig_len, mf, err)))
+        goto done;
+    st = szarc_archive_write2(fd, mf, b.spool, gguf, gguf_len, sig, sig_len, err);
+done:
+    if (b.spool >= 0)
+        close(b.spool);
+    free(b.fi);
+    free(b.order);
+    free(b.buf);
+    free(gguf);
+    free(sig);
+    return st;
+}
+
+/*-*********************************************************
  *  The job
  ***********************************************************/
 
@@ -356,6 +731,12 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
     sum->chunk = chunk;
     snprintf(sum->device, sizeof sum->device, "%s", szarc_engine_device(e));
 
+    const int format = o->format ? o->format : o->semantic ? 1 : 2;
+    if (format != 1 && (o->semantic || format != 2)) {
+        st = szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1, or 2 in exact mode",
+                           o->format);
+        goto fail;
+    }
     mf.format_version = SZARC_FORMAT_VERSION;
     snprintf(mf.tool_version, sizeof mf.tool_version, "%s", SZARC_VERSION);
     mf.created = o->created;
@@ -363,6 +744,17 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
     mf.freq_total = SZ_FREQ_TOTAL;
     mf.chunk = chunk;
     mf.members = calloc(n_files, sizeof *mf.members);
+    if (format == 2) {
+        for (size_t i = 0; i < n_files; i++) {
+            struct stat fs;
+            if (!stat(files[i].fspath, &fs))
+                j.total += (uint64_t)fs.st_size;
+        }
+        st = mf.members ? create2(&j, fd, &mf, n_files, files, m, e, &eo, err)
+                        : szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+        free(mf.groups);
+        goto fail;
+    }
     packets = calloc(n_files, sizeof *packets);
     packet_len = calloc(n_files, sizeof *packet_len);
     if (!mf.members || !packets || !packet_len) {

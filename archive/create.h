@@ -59,6 +59,7 @@ typedef struct {
     int embed_model;            /* store the model's GGUF as szarc/model.gguf */
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
     int strict;                 /* a path that cannot be stored stops the job */
+    int format;                 /* 0: the default (2; 1 in semantic mode), 1 or 2 */
     const szarc_create_signer *signer; /* NULL: the archive is not signed */
     const atomic_int *cancel;   /* may be NULL */
 } szarc_create_job_opts;

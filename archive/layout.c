@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tar.h"
 
@@ -45,8 +46,40 @@ static void sb_printf(strbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Format 2's README: short (the manifest says the rest), and commands that
+ * work without szarc for stored and zstd groups. */
+static char *readme2(const szarc_manifest *mf)
+{
+    const szarc_manifest_pin *p = &mf->model;
+    char g[65];
+    szarc_sha256_hex(g, p->gguf_sha256);
+    strbuf b = {0};
+    sb_printf(&b,
+              "szarc archive, format 2, by szarc %s. Get the files back with\n"
+              "  szarc extract -f A\n"
+              "(A: this file). Model groups need szarc and the model %.64s,\n"
+              "gguf sha256 %s%s.\n"
+              "Files: paths, sizes, offsets, sha256s, groups:\n"
+              "  tar -xOf A szarc/manifest.json.zst | zstd -dc | jq .\n"
+              "The files' unique contents, back to back, are cut into groups;\n"
+              "group G holds bytes [S, S+groups.size[G]) where S is the sum of the\n"
+              "sizes before it. A zstd group (a stored one: leave out zstd -d):\n"
+              "  tar -xOf A data/00000000.szg | tail -c +17 | zstd -d > g0\n"
+              "A file at offset OFF (from S) of SIZE bytes (if it spans groups,\n"
+              "join them first: cat g0 g1 > g):\n"
+              "  tail -c +$((OFF-S+1)) g0 | head -c SIZE > f; sha256sum f\n",
+              mf->tool_version, p->name, g, p->embedded ? " (in szarc/model.gguf)" : "");
+    if (b.failed || b.len > SZARC_README2_MAX) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 char *szarc_archive_readme(const szarc_manifest *mf)
 {
+    if (mf->format_version == SZARC_FORMAT_VERSION2)
+        return readme2(mf);
     const szarc_manifest_pin *p = &mf->model;
     char g[65], w[65];
     szarc_sha256_hex(g, p->gguf_sha256);
@@ -143,6 +176,74 @@ szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
 done:
     szarc_tar_writer_destroy(w);
     free(json);
+    free(readme);
+    return st;
+}
+
+szarc_status szarc_archive_write2(int fd, const szarc_manifest *mf, int spool_fd,
+                                  const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
+                                  size_t sig_len, szarc_err *err)
+{
+    uint8_t *zst = NULL, *pk = NULL;
+    char *readme = NULL;
+    size_t zst_len = 0, pk_cap = 0;
+    szarc_tar_writer *w = NULL;
+    szarc_status st = szarc_manifest2_write(mf, &zst, &zst_len, err);
+    if (st)
+        goto done;
+    if (!(readme = szarc_archive_readme(mf))) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "archive: cannot make the README");
+        goto done;
+    }
+    if (mf->model.embedded && (!gguf || gguf_len != mf->model.embedded_size)) {
+        st = szarc_err_set(err, SZARC_E_ARG, "archive: embedded model size mismatch");
+        goto done;
+    }
+    if ((st = szarc_tar_writer_create(&w, fd, mf->created, err)) ||
+        (st = szarc_tar_write(w, SZARC_MANIFEST2_NAME, zst, zst_len, err)) ||
+        (st = szarc_tar_write(w, SZARC_README_NAME, readme, strlen(readme), err)))
+        goto done;
+    if (mf->model.embedded && (st = szarc_tar_write(w, SZARC_MODEL_NAME, gguf, gguf_len, err)))
+        goto done;
+    uint64_t at = 0;
+    for (size_t g = 0; g < mf->n_groups; g++) {
+        const uint64_t n = mf->groups[g].packet_size;
+        if (n > SIZE_MAX / 2) {
+            st = szarc_err_set(err, SZARC_E_ARG, "archive: group %zu too large", g);
+            goto done;
+        }
+        if (n > pk_cap) {
+            uint8_t *np = realloc(pk, (size_t)n);
+            if (!np) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "archive: out of memory");
+                goto done;
+            }
+            pk = np;
+            pk_cap = (size_t)n;
+        }
+        for (size_t got = 0; got < n;) {
+            const ssize_t r = pread(spool_fd, pk + got, (size_t)n - got, (off_t)(at + got));
+            if (r <= 0) {
+                st = szarc_err_set(err, SZARC_E_IO,
+                                   "archive: cannot read group %zu back from the temporary file",
+                                   g);
+                goto done;
+            }
+            got += (size_t)r;
+        }
+        at += n;
+        char name[32];
+        szarc_group_name(name, g);
+        if ((st = szarc_tar_write(w, name, pk, (size_t)n, err)))
+            goto done;
+    }
+    if (sig && (st = szarc_tar_write(w, SZARC_SIGNATURE_NAME, sig, sig_len, err)))
+        goto done;
+    st = szarc_tar_writer_finish(w, err);
+done:
+    szarc_tar_writer_destroy(w);
+    free(zst);
+    free(pk);
     free(readme);
     return st;
 }

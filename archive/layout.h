@@ -37,7 +37,21 @@ szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
                                         const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
                                         size_t sig_len, szarc_err *err);
 
-/*! szarc_archive_readme() : the README text for a manifest (malloc'd, NUL-terminated). */
+/*! szarc_archive_write2() :
+ * Format 2 (docs/format.md, section A): the manifest (szarc_manifest2_write),
+ * the README, the model when mf->model.embedded, then group packet g for
+ * every group, read from spool_fd, where the packets lie back to back from
+ * offset 0 in group order (mf->groups[g].packet_size bytes each; one is held
+ * at a time), then szarc/signature when sig is not NULL. */
+szarc_status szarc_archive_write2(int fd, const szarc_manifest *mf, int spool_fd,
+                                  const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
+                                  size_t sig_len, szarc_err *err);
+
+#define SZARC_README2_MAX 1024u /* bytes of a format-2 README */
+
+/*! szarc_archive_readme() : the README text for a manifest (malloc'd, NUL-terminated);
+ * for format 2 at most SZARC_README2_MAX bytes: the model pin and the commands that
+ * list the files and recover stored and zstd groups with standard tools. */
 char *szarc_archive_readme(const szarc_manifest *mf);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group.h"
 #include "member.h"
 #include "packet.h"
 #include "reader.h"
@@ -176,6 +177,80 @@ static szarc_status one_packet(scan *s, size_t i, uint64_t size, szarc_err *err)
 }
 
 /*-*********************************************************
+ *  Format 2: one group packet
+ ***********************************************************/
+
+/* Reads group g's packet to its end and checks it against the manifest;
+ * *why gets the reason when it is damaged. */
+static szarc_status one_group(scan *s, size_t g, uint64_t size, char **why, szarc_err *err)
+{
+    const szarc_manifest_group *gr = &szarc_archive_reader_manifest(s->l->r)->groups[g];
+    szarc_archive_reader *r = s->l->r;
+    char name[32];
+    szarc_group_name(name, g);
+    if (size != gr->packet_size) {
+        *why = dupf("%s has %llu bytes, the manifest says %llu", name,
+                    (unsigned long long)size, (unsigned long long)gr->packet_size);
+        return SZARC_OK;
+    }
+    szarc_err e = {0}, he = {0};
+    szarc_status st = SZARC_OK;
+    size_t n, got = 0;
+    while (got < SZARC_PACKET_HEADER_SIZE &&
+           !(st = szarc_archive_reader_read(r, s->buf + got, SZARC_PACKET_HEADER_SIZE - got, &n,
+                                            &e)) &&
+           n)
+        got += n;
+    uint32_t method = 0;
+    uint64_t declared = 0;
+    if (!st && szarc_group_parse_header(s->buf, got, &method, &declared, &he))
+        *why = dupf("%s: %s", name, he.msg);
+    else if (!st && (method != gr->method || declared != gr->size))
+        *why = dupf("%s says %llu bytes by method %s, the manifest %llu by %s", name,
+                    (unsigned long long)declared, szarc_method_name(method),
+                    (unsigned long long)gr->size, szarc_method_name(gr->method));
+    while (!st && !(st = szarc_archive_reader_read(r, s->buf, PIECE, &n, &e)) && n)
+        ;
+    if (st) {
+        free(*why);
+        *why = dupf("%s: %s", name, e.msg);
+        return st == SZARC_E_NOMEM ? szarc_err_set(err, st, "%s", e.msg) : SZARC_OK;
+    }
+    uint8_t h[32];
+    szarc_archive_reader_digest(r, h);
+    if (memcmp(h, gr->packet_sha256, 32)) {
+        free(*why);
+        *why = dupf("%s is damaged: its sha256 differs from the manifest's", name);
+    }
+    return SZARC_OK;
+}
+
+/* Format 2: every file whose range touches a damaged or missing group is damaged. */
+static szarc_status damage_files(scan *s, char **gwhy, const uint8_t *gseen)
+{
+    const szarc_manifest *mf = szarc_archive_reader_manifest(s->l->r);
+    for (size_t i = 0; i < mf->n_members; i++) {
+        const szarc_manifest_member *mm = &mf->members[i];
+        if (!mm->size)
+            continue;
+        for (size_t g = szarc_manifest2_group_of(mf, mm->offset);
+             g < mf->n_groups && mf->groups[g].start < mm->offset + mm->size; g++) {
+            char name[32];
+            szarc_group_name(name, g);
+            if (!gseen[g]) {
+                damage(s, i, 0, dupf("its group %s is missing from the archive", name));
+                break;
+            }
+            if (gwhy[g]) {
+                damage(s, i, 0, dupf("%s", gwhy[g]));
+                break;
+            }
+        }
+    }
+    return SZARC_OK;
+}
+
+/*-*********************************************************
  *  The job
  ***********************************************************/
 
@@ -183,10 +258,17 @@ static szarc_status one_packet(scan *s, size_t i, uint64_t size, szarc_err *err)
 static szarc_status scan_all(scan *s, szarc_err *err)
 {
     szarc_listing *l = s->l;
-    uint8_t *seen = calloc(l->n ? l->n : 1, 1);
+    const szarc_manifest *mf = szarc_archive_reader_manifest(l->r);
+    const int v2 = mf->format_version == SZARC_FORMAT_VERSION2;
+    const size_t ns = v2 ? mf->n_groups : l->n;
+    uint8_t *seen = calloc(ns ? ns : 1, 1);
+    char **gwhy = v2 ? calloc(ns ? ns : 1, sizeof *gwhy) : NULL;
     szarc_status st = SZARC_OK;
-    if (!seen)
+    if (!seen || (v2 && !gwhy)) {
+        free(seen);
+        free(gwhy);
         return szarc_err_set(err, SZARC_E_NOMEM, "list: out of memory");
+    }
     for (;;) {
         szarc_archive_item it;
         szarc_err e = {0};
@@ -222,13 +304,19 @@ static szarc_status scan_all(scan *s, szarc_err *err)
         seen[it.index] = 1;
         if (it.reordered)
             problem(s, "member '%s' is out of its place in the archive", it.name);
-        if ((st = one_packet(s, it.index, it.size, err)))
+        if ((st = v2 ? one_group(s, it.index, it.size, &gwhy[it.index], err)
+                     : one_packet(s, it.index, it.size, err)))
             goto done;
     }
-    for (size_t i = 0; i < l->n; i++)
+    if (v2)
+        damage_files(s, gwhy, seen);
+    for (size_t i = 0; !v2 && i < l->n; i++)
         if (!seen[i] && !l->why[i])
             l->why[i] = dupf("its packet is missing from the archive");
 done:
+    for (size_t g = 0; gwhy && g < ns; g++)
+        free(gwhy[g]);
+    free(gwhy);
     free(seen);
     return st;
 }

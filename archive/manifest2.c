@@ -314,6 +314,60 @@ static void derive(szarc_manifest *mf, szarc_manifest_member *mm)
     mm->packet_size = (uint64_t)(share + 0.5L);
 }
 
+static int before(const szarc_manifest_member *m, size_t x, size_t y)
+{
+    if (m[x].offset != m[y].offset)
+        return m[x].offset < m[y].offset;
+    if (m[x].size != m[y].size)
+        return m[x].size < m[y].size;
+    return x < y;
+}
+
+/* v[0..n) by (offset, size, index): a merge sort (qsort has no context, and
+ * jobs keep no globals). */
+static void sort_ranges(size_t *v, size_t *tmp, size_t n, const szarc_manifest_member *m)
+{
+    if (n < 2)
+        return;
+    const size_t h = n / 2;
+    sort_ranges(v, tmp, h, m);
+    sort_ranges(v + h, tmp, n - h, m);
+    size_t i = 0, k = h, o = 0;
+    while (i < h && k < n)
+        tmp[o++] = before(m, v[k], v[i]) ? v[k++] : v[i++];
+    while (i < h)
+        tmp[o++] = v[i++];
+    while (k < n)
+        tmp[o++] = v[k++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+/* A file that names the same range as an earlier one (a duplicate) costs no
+ * packet bytes: its derived packet_size is 0, so that the listed sizes add up
+ * to about the packets' total. */
+static szarc_status zero_duplicates(szarc_manifest *mf, szarc_err *err)
+{
+    if (mf->n_members < 2)
+        return SZARC_OK;
+    size_t *v = malloc(mf->n_members * sizeof *v), *tmp = malloc(mf->n_members * sizeof *tmp);
+    if (!v || !tmp) {
+        free(v);
+        free(tmp);
+        return szarc_err_set(err, SZARC_E_NOMEM, "manifest: out of memory");
+    }
+    for (size_t i = 0; i < mf->n_members; i++)
+        v[i] = i;
+    sort_ranges(v, tmp, mf->n_members, mf->members);
+    free(tmp);
+    for (size_t k = 1; k < mf->n_members; k++) {
+        szarc_manifest_member *a = &mf->members[v[k - 1]], *b = &mf->members[v[k]];
+        if (a->offset == b->offset && a->size == b->size)
+            b->packet_size = 0;
+    }
+    free(v);
+    return SZARC_OK;
+}
+
 static szarc_status parse_files(szarc_manifest *out, json_t *o, szarc_err *err)
 {
     szarc_status st = SZARC_OK;
@@ -446,7 +500,7 @@ szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src,
     }
     out->content = (uint64_t)content;
     if ((st = parse_groups(out, groups, err)) || (st = parse_files(out, files, err)) ||
-        (st = szarc_manifest_check_paths(out, err)))
+        (st = szarc_manifest_check_paths(out, err)) || (st = zero_duplicates(out, err)))
         goto done;
 done:
     json_decref(root);

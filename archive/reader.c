@@ -21,8 +21,8 @@ struct szarc_archive_reader {
     uint8_t mf_sha256[32];
     uint8_t *model;
     size_t model_len;
-    pname *names; /* [mf.n_members] */
-    uint8_t *seen; /* [mf.n_members] */
+    pname *names; /* [mf.n_members]; format 2: NULL (the names follow from the index) */
+    uint8_t *seen; /* [mf.n_members]; format 2: [mf.n_groups] */
     size_t next_index; /* one past the highest packet index handed out */
     SHA2_CTX sha;
     uint64_t cur_size; /* of the current member */
@@ -32,6 +32,23 @@ struct szarc_archive_reader {
 static int cmp_pname(const void *x, const void *y)
 {
     return strcmp(((const pname *)x)->name, ((const pname *)y)->name);
+}
+
+/* Format 2: g when name is exactly "data/NNNNNNNN.szg" with g < n, else SIZE_MAX. */
+static size_t group_index(const char *name, size_t n)
+{
+    const size_t pl = strlen(SZARC_PACKET_PREFIX);
+    if (strlen(name) != pl + 8 + strlen(SZARC_GROUP_SUFFIX) ||
+        strncmp(name, SZARC_PACKET_PREFIX, pl) || strcmp(name + pl + 8, SZARC_GROUP_SUFFIX))
+        return SIZE_MAX;
+    size_t g = 0;
+    for (size_t i = 0; i < 8; i++) {
+        const char c = name[pl + i];
+        if (c < '0' || c > '9')
+            return SIZE_MAX;
+        g = g * 10 + (size_t)(c - '0');
+    }
+    return g < n ? g : SIZE_MAX;
 }
 
 /* The next member, which must exist and be called `want`. */
@@ -71,7 +88,8 @@ szarc_status szarc_archive_reader_open(szarc_archive_reader **out, int fd, szarc
     /* The first member says whether this is a szarc archive at all. */
     if ((st = szarc_tar_next(r->tar, &name, &sz, &eof, err)))
         goto fail;
-    if (eof || strcmp(name, SZARC_MANIFEST_NAME)) {
+    const int v2 = !eof && !strcmp(name, SZARC_MANIFEST2_NAME);
+    if (eof || (!v2 && strcmp(name, SZARC_MANIFEST_NAME))) {
         st = szarc_err_set(err, SZARC_E_FORMAT,
                            "archive: not a szarc archive (first member is %s%s%s, not '%s')",
                            eof ? "missing" : "'", eof ? "" : name, eof ? "" : "'",
@@ -88,7 +106,8 @@ szarc_status szarc_archive_reader_open(szarc_archive_reader **out, int fd, szarc
     r->cur_size = sz;
     SHA256Init(&r->sha);
     if ((st = szarc_archive_reader_read_all(r, SZARC_MANIFEST_MAX, &buf, &len, err)) ||
-        (st = szarc_manifest_parse(&r->mf, buf, len, err)))
+        (st = v2 ? szarc_manifest2_parse(&r->mf, buf, len, err)
+                 : szarc_manifest_parse(&r->mf, buf, len, err)))
         goto fail;
     szarc_archive_reader_digest(r, r->mf_sha256);
     free(buf);
@@ -119,6 +138,15 @@ szarc_status szarc_archive_reader_open(szarc_archive_reader **out, int fd, szarc
                                SZARC_MODEL_NAME);
             goto fail;
         }
+    }
+    if (v2) {
+        r->seen = calloc(r->mf.n_groups ? r->mf.n_groups : 1, 1);
+        if (!r->seen) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "archive: out of memory");
+            goto fail;
+        }
+        *out = r;
+        return SZARC_OK;
     }
     const size_t n = r->mf.n_members;
     r->names = calloc(n ? n : 1, sizeof *r->names);
@@ -210,17 +238,23 @@ szarc_status szarc_archive_reader_next(szarc_archive_reader *r, szarc_archive_it
         it->kind = SZARC_ITEM_SIGNATURE;
         return SZARC_OK;
     }
-    const pname key = {(char *)it->name, 0};
-    const pname *p = r->mf.n_members
-                         ? bsearch(&key, r->names, r->mf.n_members, sizeof *r->names, cmp_pname)
-                         : NULL;
-    if (p && !r->seen[p->index]) {
-        r->seen[p->index] = 1;
+    size_t index = SIZE_MAX;
+    if (r->mf.format_version == SZARC_FORMAT_VERSION2) {
+        index = group_index(it->name, r->mf.n_groups);
+    } else {
+        const pname key = {(char *)it->name, 0};
+        const pname *p = r->mf.n_members ? bsearch(&key, r->names, r->mf.n_members,
+                                                   sizeof *r->names, cmp_pname)
+                                         : NULL;
+        index = p ? p->index : SIZE_MAX;
+    }
+    if (index != SIZE_MAX && !r->seen[index]) {
+        r->seen[index] = 1;
         it->kind = SZARC_ITEM_PACKET;
-        it->index = p->index;
-        it->reordered = p->index + 1 < r->next_index;
-        if (p->index + 1 > r->next_index)
-            r->next_index = p->index + 1;
+        it->index = index;
+        it->reordered = index + 1 < r->next_index;
+        if (index + 1 > r->next_index)
+            r->next_index = index + 1;
     } else {
         it->kind = SZARC_ITEM_OTHER;
     }

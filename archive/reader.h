@@ -28,7 +28,8 @@
 typedef struct szarc_archive_reader szarc_archive_reader;
 
 typedef enum {
-    SZARC_ITEM_PACKET = 1, /* the packet of manifest member `index` (its first occurrence) */
+    SZARC_ITEM_PACKET = 1, /* the packet of manifest member `index` (its first occurrence);
+                            * format 2: of group `index` */
     SZARC_ITEM_SIGNATURE,  /* szarc/signature */
     SZARC_ITEM_OTHER,      /* a member the layout has no place for, or a repeated one */
     SZARC_ITEM_BAD,        /* a sparse or non-regular member, refused (`why`); skipped */
@@ -48,7 +49,9 @@ typedef struct {
 } szarc_archive_item;
 
 /*! szarc_archive_reader_open() :
- * Reads the fixed members from fd (not closed by destroy).
+ * Reads the fixed members from fd (not closed by destroy). The first member
+ * says the format: szarc/manifest.json (1) or szarc/manifest.json.zst (2,
+ * docs/format.md section A; the manifest's format_version then says 2).
  * @return SZARC_OK; SZARC_E_FORMAT ("not a szarc archive", a bad manifest,
  *         a missing README, an embedded model that is not the pinned one),
  *         SZARC_E_TRUNCATED, SZARC_E_UNSUPPORTED (a later format, or beyond this

@@ -144,7 +144,7 @@ int szarc_cli_create(int argc, char **argv)
 {
     cli_opts o;
     int rc = SZARC_EXIT_USAGE;
-    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPps", &o)) {
+    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPpsV", &o)) {
         szarc_cli_opts_free(&o);
         return rc;
     }
@@ -226,6 +226,7 @@ static int create(const cli_opts *o)
         .sign_key = o->sign,
         .created = created,
         .strict = o->strict,
+        .format = o->format,
         .cancel = NULL, /* a signal ends the process: the handler removes the file */
     };
     report r;

@@ -62,6 +62,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--mode", 'o', 1},       {"--level", 'L', 1},
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
                  {"--strict", 's', 0},     {"--pubkey", 'K', 1},
+                 {"--format", 'V', 1},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -101,6 +102,13 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
         case 'K': o->pubkey = v; break;
+        case 'V':
+            if (strcmp(v, "1") && strcmp(v, "2")) {
+                szarc_fprintf_quoted(stderr, "szarc: --format %s: expected 1 or 2\n", v);
+                return -1;
+            }
+            o->format = v[0] - '0';
+            break;
         case 'o':
             if (strcmp(v, "exact") && strcmp(v, "semantic")) {
                 szarc_fprintf_quoted(stderr, "szarc: --mode %s: expected exact or semantic\n", v);

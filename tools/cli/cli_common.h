@@ -31,6 +31,7 @@ typedef struct {
     size_t n_protect;
     int embed, force, quiet, json;
     int strict;         /* --strict (create): a path that cannot be stored is fatal */
+    int format;         /* --format (create): 1 or 2; 0: not given */
     char **paths;       /* the remaining arguments */
     int n_paths;
 } cli_opts;

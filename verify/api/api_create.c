@@ -108,6 +108,12 @@ static szarc_status check_options(int *method, uint32_t *level, const szarc_crea
         return szarc_err_set(err, SZARC_E_USAGE, "--level %d: expected 0..%d", o->level,
                              SZARC_SEM_MAX_LEVEL);
     *level = !o->semantic ? 0 : o->level < 0 ? 1 : (uint32_t)o->level;
+    if (o->format < 0 || o->format > 2)
+        return szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1 or 2", o->format);
+    if (o->semantic && o->format == 2)
+        return szarc_err_set(err, SZARC_E_USAGE,
+                             "--mode semantic writes format 1 (docs/format.md, section B); "
+                             "leave out --format 2");
     return SZARC_OK;
 }
 
@@ -184,6 +190,7 @@ szarc_status szarc_create(int fd, const szarc_create_opts *o, const szarc_create
         .embed_model = o->embed_model,
         .created = o->created,
         .strict = o->strict,
+        .format = o->format,
         .signer = key ? &signer : NULL,
         .cancel = o->cancel,
     };

@@ -111,6 +111,8 @@ typedef struct {
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
     int strict;                 /* a path that cannot be stored stops the job */
     const atomic_int *cancel;   /* may be NULL */
+    int format;                 /* archive format (docs/format.md): 0, the default: 2 in
+                                 * exact mode, 1 in semantic mode; 1; or 2 (exact mode only) */
 } szarc_create_opts;
 
 /* One stored member, valid during the callback only. */
