@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "engine.h"
 #include "gguf.h"
+#include "group.h"
 #include "layout.h"
 #include "manifest.h"
 #include "member.h"
@@ -36,6 +37,36 @@ typedef struct {
     int failed;
 } pending;
 
+/* Format 2: a file being written over several groups. */
+typedef struct {
+    size_t i;          /* the file */
+    szarc_fs_out *out;
+    SHA2_CTX sha;
+    uint64_t written;
+    int long_slot;     /* it holds o->tmp_long */
+} span;
+
+/* Format 2: a group packet read and waiting for its batch, or failed. */
+typedef struct {
+    size_t g;
+    uint8_t *packet;
+    size_t len;
+    szarc_status st;   /* not SZARC_OK: failed before decoding, with msg */
+    char msg[sizeof ((szarc_err *)0)->msg];
+} held;
+
+typedef struct {
+    uint8_t *need;     /* [n_groups] */
+    size_t *files;     /* the selected non-empty files by (offset, index) */
+    size_t n_files, next_file;
+    span *act;         /* files open across a group boundary */
+    size_t n_act, cap_act;
+    held *q;
+    size_t nq, cap_q;
+    uint64_t q_content;
+    size_t next_group; /* every group before it is done */
+} v2state;
+
 typedef struct {
     const szarc_extract_job_opts *o;
     const szarc_extract_job_sink *sink;
@@ -51,6 +82,7 @@ typedef struct {
     uint64_t pq_bytes;
     uint64_t total, done, batch_bytes;
     uint8_t *buf; /* PIECE */
+    v2state v2;
 } job;
 
 /*-*********************************************************
@@ -521,6 +553,409 @@ static szarc_status queue_model(job *j, size_t i, const uint8_t hdr[16], uint64_
 }
 
 /*-*********************************************************
+ *  Format 2: groups decoded in batches, files cut out of them
+ ***********************************************************/
+
+static int range_before(const szarc_manifest_member *m, size_t x, size_t y)
+{
+    return m[x].offset != m[y].offset ? m[x].offset < m[y].offset : x < y;
+}
+
+/* A merge sort by (offset, index) (qsort has no context; jobs keep no globals). */
+static void sort_files(size_t *v, size_t *tmp, size_t n, const szarc_manifest_member *m)
+{
+    if (n < 2)
+        return;
+    const size_t h = n / 2;
+    sort_files(v, tmp, h, m);
+    sort_files(v + h, tmp, n - h, m);
+    size_t i = 0, k = h, o = 0;
+    while (i < h && k < n)
+        tmp[o++] = range_before(m, v[k], v[i]) ? v[k++] : v[i++];
+    while (i < h)
+        tmp[o++] = v[i++];
+    while (k < n)
+        tmp[o++] = v[k++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+/* Checks a finished file (size, sha256) and names it, or removes it. */
+static szarc_status finish2(job *j, size_t i, szarc_fs_out *out, SHA2_CTX *sha, uint64_t written,
+                            szarc_err *err)
+{
+    const szarc_manifest_member *mm = &j->mf->members[i];
+    szarc_err e = {0};
+    uint8_t h[32];
+    SHA256Final(h, sha);
+    szarc_status st = SZARC_OK;
+    if (written != mm->size)
+        st = szarc_err_set(&e, SZARC_E_FORMAT, "the groups give %llu bytes, the manifest says "
+                           "%llu", (unsigned long long)written, (unsigned long long)mm->size);
+    else if (memcmp(h, mm->sha256, 32))
+        st = szarc_err_set(&e, SZARC_E_FORMAT, "the sha256 of the decoded bytes differs from "
+                           "the manifest's");
+    if (st) {
+        szarc_fs_out_abort(out);
+    } else {
+        st = szarc_fs_out_commit(out, mm->perm, mm->mtime, &e);
+        if (!st)
+            j->done += mm->size;
+    }
+    report(j, i, st, &e);
+    progress(j, 0);
+    if (st == SZARC_E_IO) { /* the disk, not the archive: stop */
+        *err = e;
+        return st;
+    }
+    return SZARC_OK;
+}
+
+/* Group g could not be had: every file it touches fails with why. */
+static void fail_group(job *j, size_t g, szarc_status why_st, const char *why)
+{
+    v2state *v = &j->v2;
+    const szarc_manifest *mf = j->mf;
+    const szarc_manifest_group *gr = &mf->groups[g];
+    char name[32];
+    szarc_group_name(name, g);
+    size_t keep = 0;
+    for (size_t k = 0; k < v->n_act; k++) {
+        span *s = &v->act[k];
+        szarc_fs_out_abort(s->out);
+        s->out = NULL;
+        fail_member(j, s->i, why_st, "%s: %s", name, why);
+    }
+    v->n_act = keep;
+    while (v->next_file < v->n_files &&
+           mf->members[v->files[v->next_file]].offset < gr->start + gr->size)
+        fail_member(j, v->files[v->next_file++], why_st, "%s: %s", name, why);
+}
+
+static szarc_status grow(void **p, size_t *cap, size_t need, size_t elem, szarc_err *err)
+{
+    if (need <= *cap)
+        return SZARC_OK;
+    const size_t nc = *cap ? *cap * 2 : 16;
+    void *np = realloc(*p, nc * elem);
+    if (!np)
+        return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
+    *p = np;
+    *cap = nc;
+    return SZARC_OK;
+}
+
+/* Group g decoded to c[0..size): writes every selected file's part of it. */
+static szarc_status cut_group(job *j, size_t g, const uint8_t *c, szarc_err *err)
+{
+    v2state *v = &j->v2;
+    const szarc_manifest *mf = j->mf;
+    const uint64_t a = mf->groups[g].start, b = a + mf->groups[g].size;
+    szarc_status st = SZARC_OK;
+    size_t keep = 0;
+    for (size_t k = 0; k < v->n_act; k++) { /* files that began in an earlier group */
+        span s = v->act[k];
+        const szarc_manifest_member *mm = &j->mf->members[s.i];
+        const uint64_t end = mm->offset + mm->size;
+        const size_t n = (size_t)((end < b ? end : b) - a);
+        szarc_err e = {0};
+        szarc_status ws = st ? SZARC_OK : szarc_fs_out_write(s.out, c, n, &e);
+        if (st || ws) {
+            szarc_fs_out_abort(s.out);
+            if (ws)
+                report(j, s.i, ws, &e);
+            if (ws == SZARC_E_IO && !st) {
+                *err = e;
+                st = ws;
+            }
+            continue;
+        }
+        SHA256Update(&s.sha, c, n);
+        s.written += n;
+        j->done += n;
+        if (end <= b) {
+            if (!st)
+                st = finish2(j, s.i, s.out, &s.sha, s.written, err);
+            else
+                szarc_fs_out_abort(s.out);
+            continue;
+        }
+        v->act[keep++] = s;
+    }
+    v->n_act = keep;
+    while (!st && v->next_file < v->n_files &&
+           mf->members[v->files[v->next_file]].offset < b) {
+        const size_t i = v->files[v->next_file++];
+        const szarc_manifest_member *mm = &mf->members[i];
+        const uint64_t end = mm->offset + mm->size;
+        const int spans = end > b;
+        int long_slot = 0;
+        if (spans) { /* the long slot, unless another file across the boundary holds it */
+            long_slot = 1;
+            for (size_t k = 0; k < v->n_act; k++)
+                long_slot &= !v->act[k].long_slot;
+        }
+        span s;
+        memset(&s, 0, sizeof s);
+        s.i = i;
+        s.long_slot = long_slot;
+        szarc_err e = {0};
+        const size_t n = (size_t)((spans ? b : end) - mm->offset);
+        szarc_status ws = szarc_fs_out_begin(&s.out, j->o->root_fd, mm->path, j->o->force,
+                                             !spans ? j->o->tmp
+                                                    : long_slot ? j->o->tmp_long : NULL,
+                                             &e);
+        if (!ws)
+            ws = szarc_fs_out_write(s.out, c + (mm->offset - a), n, &e);
+        if (ws) {
+            szarc_fs_out_abort(s.out);
+            report(j, i, ws, &e);
+            if (ws == SZARC_E_IO) {
+                *err = e;
+                st = ws;
+            }
+            continue;
+        }
+        SHA256Init(&s.sha);
+        SHA256Update(&s.sha, c + (mm->offset - a), n);
+        s.written = n;
+        j->done += n;
+        if (!spans) {
+            st = finish2(j, i, s.out, &s.sha, s.written, err);
+            continue;
+        }
+        if ((st = grow((void **)&v->act, &v->cap_act, v->n_act + 1, sizeof *v->act, err))) {
+            szarc_fs_out_abort(s.out);
+            break;
+        }
+        v->act[v->n_act++] = s;
+    }
+    progress(j, 0);
+    return st;
+}
+
+/* The needed groups before `upto` that never came: missing. */
+static void missing_before(job *j, size_t upto)
+{
+    v2state *v = &j->v2;
+    for (; v->next_group < upto; v->next_group++)
+        if (v->need[v->next_group])
+            fail_group(j, v->next_group, SZARC_E_TRUNCATED,
+                       "missing from the archive (or out of its place)");
+}
+
+/* Decodes the held groups together and cuts the files out of them, in order. */
+static szarc_status flush2(job *j, szarc_err *err)
+{
+    v2state *v = &j->v2;
+    szarc_status st = SZARC_OK;
+    szarc_group_job *gj = calloc(v->nq ? v->nq : 1, sizeof *gj);
+    if (!gj)
+        return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
+    size_t n = 0;
+    j->batch_bytes = 0;
+    for (size_t k = 0; k < v->nq; k++) {
+        if (v->q[k].st)
+            continue;
+        gj[n].packet = v->q[k].packet;
+        gj[n].packet_len = v->q[k].len;
+        gj[n].size = j->mf->groups[v->q[k].g].size;
+        gj[n].chunk = j->mf->chunk;
+        gj[n].lanes = j->mf->lanes;
+        j->batch_bytes += gj[n].size;
+        n++;
+    }
+    if (n && !cancelled(j))
+        st = szarc_groups_decode(j->e, j->m, &j->eo, gj, n, on_tokens, j, err);
+    else if (n)
+        st = cancel_err(err);
+    size_t q = 0;
+    for (size_t k = 0; k < v->nq; k++) {
+        held *h = &v->q[k];
+        szarc_group_job *job_k = h->st ? NULL : &gj[q++];
+        if (!st) {
+            missing_before(j, h->g);
+            if (h->g < v->next_group) {
+                ; /* out of order: its files failed already */
+            } else if (h->st) {
+                fail_group(j, h->g, h->st, h->msg);
+            } else if (job_k->status) {
+                fail_group(j, h->g, job_k->status, job_k->err.msg);
+            } else if (job_k->out_len != j->mf->groups[h->g].size) {
+                fail_group(j, h->g, SZARC_E_FORMAT, "decoded to another size");
+            } else {
+                st = cut_group(j, h->g, job_k->out, err);
+            }
+            if (h->g >= v->next_group)
+                v->next_group = h->g + 1;
+        }
+        if (job_k)
+            free(job_k->out);
+        free(h->packet);
+        h->packet = NULL;
+    }
+    free(gj);
+    v->nq = 0;
+    v->q_content = 0;
+    return st;
+}
+
+/* Reads the packet of group g (the current tar member, of `size` bytes) and holds it. */
+static szarc_status hold_group(job *j, size_t g, uint64_t size, szarc_err *err)
+{
+    v2state *v = &j->v2;
+    const szarc_manifest_group *gr = &j->mf->groups[g];
+    szarc_status st;
+    if (!v->need[g])
+        return SZARC_OK;
+    if (v->q_content && v->q_content + gr->size > SZARC_EXTRACT_PENDING_MAX &&
+        (st = flush2(j, err)))
+        return st;
+    if ((st = grow((void **)&v->q, &v->cap_q, v->nq + 1, sizeof *v->q, err)))
+        return st;
+    held *h = &v->q[v->nq++];
+    memset(h, 0, sizeof *h);
+    h->g = g;
+    v->q_content += gr->size;
+    szarc_err e = {0};
+    if (size != gr->packet_size) {
+        h->st = szarc_err_set(&e, SZARC_E_FORMAT, "the packet has %llu bytes, the manifest says "
+                              "%llu", (unsigned long long)size,
+                              (unsigned long long)gr->packet_size);
+    } else if (size > 2 * (uint64_t)SZARC_GROUP_MAX) {
+        h->st = szarc_err_set(&e, SZARC_E_UNSUPPORTED, "a packet of %llu bytes, more than a "
+                              "reader holds", (unsigned long long)size);
+    } else if ((st = szarc_archive_reader_read_all(j->r, size, &h->packet, &h->len, &e))) {
+        if (st == SZARC_E_NOMEM)
+            return szarc_err_set(err, st, "%s", e.msg);
+        h->st = st;
+    } else {
+        uint8_t d[32];
+        uint32_t method;
+        uint64_t declared;
+        szarc_archive_reader_digest(j->r, d);
+        if (memcmp(d, gr->packet_sha256, 32))
+            h->st = szarc_err_set(&e, SZARC_E_FORMAT, "the packet is damaged: its sha256 "
+                                  "differs from the manifest's");
+        else if (!(h->st = szarc_group_parse_header(h->packet, h->len, &method, &declared, &e)) &&
+                 (method != gr->method || declared != gr->size))
+            h->st = szarc_err_set(&e, SZARC_E_FORMAT, "the packet says %llu bytes by method %s, "
+                                  "the manifest %llu by %s", (unsigned long long)declared,
+                                  szarc_method_name(method), (unsigned long long)gr->size,
+                                  szarc_method_name(gr->method));
+    }
+    if (h->st) {
+        snprintf(h->msg, sizeof h->msg, "%s", e.msg);
+        free(h->packet);
+        h->packet = NULL;
+    }
+    return SZARC_OK;
+}
+
+/* Format 2's run, after the manifest, the selection and the target checks. */
+static szarc_status run2(job *j, szarc_err *err)
+{
+    const szarc_manifest *mf = j->mf;
+    v2state *v = &j->v2;
+    szarc_status st;
+    if (!(v->need = calloc(mf->n_groups ? mf->n_groups : 1, 1)) ||
+        !(v->files = calloc(mf->n_members ? mf->n_members : 1, sizeof *v->files)))
+        return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
+    int need_model = 0;
+    for (size_t i = 0; i < mf->n_members; i++) {
+        const szarc_manifest_member *mm = &mf->members[i];
+        if (j->state[i] != 1 || !mm->size)
+            continue;
+        v->files[v->n_files++] = i;
+        for (size_t g = szarc_manifest2_group_of(mf, mm->offset);
+             g < mf->n_groups && mf->groups[g].start < mm->offset + mm->size; g++) {
+            v->need[g] = 1;
+            need_model |= mf->groups[g].method == SZARC_METHOD_MODEL;
+        }
+    }
+    size_t *tmp = malloc((v->n_files ? v->n_files : 1) * sizeof *tmp);
+    if (!tmp)
+        return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
+    sort_files(v->files, tmp, v->n_files, mf->members);
+    free(tmp);
+    /* a model group may hold zstd segments alone; the manifest cannot say, and the
+     * model's errors must come before anything is written */
+    if (need_model && (st = load_model(j, err)))
+        return st;
+    for (size_t i = 0; i < mf->n_members; i++) { /* empty files: nothing to decode */
+        if (j->state[i] != 1 || mf->members[i].size)
+            continue;
+        szarc_fs_out *out = NULL;
+        szarc_err e = {0};
+        st = szarc_fs_out_begin(&out, j->o->root_fd, mf->members[i].path, j->o->force,
+                                j->o->tmp, &e);
+        if (!st) {
+            SHA2_CTX sha;
+            SHA256Init(&sha);
+            if ((st = finish2(j, i, out, &sha, 0, err)))
+                return st;
+        } else {
+            report(j, i, st, &e);
+            if (st == SZARC_E_IO)
+                return szarc_err_set(err, st, "%s", e.msg);
+        }
+    }
+    for (;;) {
+        szarc_archive_item it;
+        szarc_err e = {0};
+        if (cancelled(j))
+            return cancel_err(err);
+        if ((st = szarc_archive_reader_next(j->r, &it, &e))) {
+            if (st == SZARC_E_NOMEM)
+                return szarc_err_set(err, st, "%s", e.msg);
+            problem(j, "the archive cannot be read further: %s", e.msg);
+            break;
+        }
+        switch (it.kind) {
+        case SZARC_ITEM_PACKET:
+            if (it.reordered)
+                problem(j, "member '%s' is out of its place in the archive", it.name);
+            if ((st = hold_group(j, it.index, it.size, err)))
+                return st;
+            break;
+        case SZARC_ITEM_SIGNATURE: break;
+        case SZARC_ITEM_OTHER:
+            problem(j, "member '%s' has no place in the layout (a duplicate, or unexpected); "
+                    "skipped", it.name);
+            break;
+        case SZARC_ITEM_BAD: problem(j, "%s; skipped", it.why); break;
+        case SZARC_ITEM_END:
+            if (it.no_marker)
+                problem(j, "the archive ends without its end-of-archive marker (cut short?)");
+            if (it.trailing != UINT64_MAX)
+                problem(j, "data after the end-of-archive marker, at byte %llu, is not part of "
+                        "the archive; ignored", (unsigned long long)it.trailing);
+            break;
+        }
+        if (it.kind == SZARC_ITEM_END)
+            break;
+    }
+    if ((st = flush2(j, err)))
+        return st;
+    missing_before(j, mf->n_groups);
+    for (size_t i = 0; i < mf->n_members; i++)
+        if (j->state[i] == 1)
+            fail_member(j, i, SZARC_E_TRUNCATED, "its groups are missing from the archive");
+    return SZARC_OK;
+}
+
+static void v2_free(v2state *v)
+{
+    for (size_t k = 0; k < v->n_act; k++)
+        szarc_fs_out_abort(v->act[k].out);
+    for (size_t k = 0; k < v->nq; k++)
+        free(v->q[k].packet);
+    free(v->act);
+    free(v->q);
+    free(v->need);
+    free(v->files);
+}
+
+/*-*********************************************************
  *  The job
  ***********************************************************/
 
@@ -577,6 +1012,11 @@ static szarc_status run(job *j, szarc_err *err)
         need_model |= szarc_method_uses_model(mm->method);
         if ((st = szarc_fs_out_check(j->o->root_fd, mm->path, j->o->force, err)))
             return st;
+    }
+    if (mf->format_version == SZARC_FORMAT_VERSION2) {
+        if (!(j->buf = malloc(PIECE)))
+            return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
+        return run2(j, err);
     }
     if (need_model && (st = load_model(j, err)))
         return st;
@@ -647,6 +1087,7 @@ szarc_status szarc_extract_run(int fd, const szarc_extract_job_opts *o, const sz
         st = run(&j, err);
     for (size_t k = 0; k < j.npq; k++)
         pending_free(&j.pq[k]);
+    v2_free(&j.v2);
     free(j.pq);
     free(j.buf);
     free(j.state);
