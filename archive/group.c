@@ -586,6 +586,57 @@ done:
     return st;
 }
 
+/* The sample rule: SAMPLE_CHUNKS chunks spread over N, each evaluated alone;
+ * *hopeless is 1 when the model's cost of them exceeds zstd's by more than a
+ * quarter (integer costs: the same answer on every machine). */
+#define SAMPLE_CHUNKS 12u
+static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_model *m,
+                                    const szarc_engine_opts *o, uint32_t chunk,
+                                    const int32_t *tok, size_t n_tok, uint32_t K,
+                                    const uint64_t *zc, szarc_codec_progress progress,
+                                    void *pctx, szarc_err *err)
+{
+    const int32_t *tk[SAMPLE_CHUNKS];
+    size_t n[SAMPLE_CHUNKS];
+    uint32_t *cu[SAMPLE_CHUNKS] = {0}, *fr[SAMPLE_CHUNKS] = {0};
+    uint32_t pick[SAMPLE_CHUNKS], ns = 0;
+    szarc_status st = SZARC_OK;
+    *hopeless = 0;
+    for (uint32_t i = 0; i < SAMPLE_CHUNKS; i++) {
+        const uint32_t c = (uint32_t)((uint64_t)i * K / SAMPLE_CHUNKS);
+        if (ns && pick[ns - 1] == c)
+            continue;
+        const size_t s = (size_t)c * chunk;
+        pick[ns] = c;
+        tk[ns] = tok + s;
+        n[ns] = n_tok - s < chunk ? n_tok - s : chunk;
+        cu[ns] = malloc(n[ns] * sizeof **cu);
+        fr[ns] = malloc(n[ns] * sizeof **fr);
+        if (!cu[ns] || !fr[ns]) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+            ns++;
+            goto done;
+        }
+        ns++;
+    }
+    if ((st = szarc_codec_intervals(e, m, o, chunk, tk, n, ns, cu, fr, NULL, progress, pctx,
+                                    err)))
+        goto done;
+    uint64_t mcost = 0, zcost = 0;
+    for (uint32_t i = 0; i < ns; i++) {
+        for (size_t t = 0; t < n[i]; t++)
+            mcost += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(fr[i][t]);
+        zcost += zc[pick[i]];
+    }
+    *hopeless = mcost > zcost + zcost / 4;
+done:
+    for (uint32_t i = 0; i < ns; i++) {
+        free(cu[i]);
+        free(fr[i]);
+    }
+    return st;
+}
+
 /* The method-2 packet of G, or nothing (*out empty) when the tokenizer
  * cannot represent the novel text. */
 static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine *e,
@@ -630,14 +681,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
         st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
         goto done;
     }
-    if (n_tok) {
-        const int32_t *tk[1] = {tok};
-        uint32_t *cu[1] = {cum}, *fr[1] = {frq};
-        if ((st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, NULL, progress,
-                                        pctx, err)))
-            goto done;
-    }
-    /* each chunk's bytes of N, and its cost with the model */
+    /* each chunk's bytes of N */
     size_t at_n = 0;
     for (uint32_t c = 0; c < K; c++) {
         const size_t s = (size_t)c * chunk, l = n_tok - s < chunk ? n_tok - s : chunk;
@@ -648,19 +692,37 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             goto done;
         free(bytes);
         at_n += cb[c];
-        for (size_t i = s; i < s + l; i++)
-            mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
     }
     if (at_n != nl) {
         st = szarc_err_set(err, SZARC_E_DETERMINISM, "group: chunks spell %zu of %zu bytes",
                            at_n, nl);
         goto done;
     }
-    if (!all_model && K) {
-        if ((st = zstd_costs(zc, N, cb, K, err)))
+    if (!all_model && K && (st = zstd_costs(zc, N, cb, K, err)))
+        goto done;
+    if (!all_model && nl > SZARC_SAMPLE_MIN) {
+        /* a sample of the chunks first: when the model clearly loses on it,
+         * the group is not evaluated at all (minutes saved on logs) */
+        int h = 0;
+        if ((st = sample_hopeless(&h, e, m, o, chunk, tok, n_tok, K, zc, progress, pctx, err)))
             goto done;
-        choose(pick, mc, zc, K);
+        if (h) {
+            info->model_skipped = 1;
+            goto done;
+        }
     }
+    if (n_tok) {
+        const int32_t *tk[1] = {tok};
+        uint32_t *cu[1] = {cum}, *fr[1] = {frq};
+        if ((st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, NULL, progress,
+                                        pctx, err)))
+            goto done;
+    }
+    for (uint32_t c = 0; c < K; c++)
+        for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
+            mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
+    if (!all_model && K)
+        choose(pick, mc, zc, K);
     /* where each chunk's first byte lands in G: after the N bytes before it
      * and every copy whose literal run ends at or before it */
     {

@@ -61,6 +61,8 @@ typedef struct {
     uint64_t copied;        /* content bytes coded as copies (method 2) */
     uint64_t zstd_bytes;    /* novel bytes coded by zstd segments (method 2) */
     int model_tried;        /* 0: the model was not run (no engine, binary, untokenizable) */
+    int model_skipped;      /* 1: a sample of the chunks said the model would lose
+                             * clearly (groups of more than SZARC_SAMPLE_MIN novel bytes) */
 } szarc_group_coded;
 
 void szarc_group_coded_free(szarc_group_coded *g);
