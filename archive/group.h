@@ -44,6 +44,10 @@ typedef enum {
     SZARC_GROUP_MODEL = 2
 } szarc_group_method;
 
+/* szarc_group_encode()'s force for tests: method 2 with the per-chunk choice
+ * of model and zstd, kept whatever its size. */
+#define SZARC_GROUP_FORCE_CHOOSE 3
+
 /*! szarc_group_method_name() : "stored", "zstd", "model", or NULL. */
 const char *szarc_group_method_name(uint32_t method);
 
@@ -57,6 +61,8 @@ typedef struct {
     uint64_t copied;        /* content bytes coded as copies (method 2) */
     uint64_t zstd_bytes;    /* novel bytes coded by zstd segments (method 2) */
     int model_tried;        /* 0: the model was not run (no engine, binary, untokenizable) */
+    int model_skipped;      /* 1: a sample of the chunks said the model would lose
+                             * clearly (groups of more than SZARC_SAMPLE_MIN novel bytes) */
 } szarc_group_coded;
 
 void szarc_group_coded_free(szarc_group_coded *g);
@@ -67,7 +73,7 @@ void szarc_group_coded_free(szarc_group_coded *g);
  * With e == NULL only stored and zstd are tried. force: SZARC_METHOD_AUTO
  * (-1), or 0/1/2 to force stored, zstd or model (a forced model codes every
  * chunk with the model, copies still taken; it falls back to the automatic
- * choice when the tokenizer refuses the text). The engine's options must
+ * choice when the tokenizer refuses the text), or SZARC_GROUP_FORCE_CHOOSE. The engine's options must
  * allow `chunk` (max_rows >= chunk, max_pos >= chunk) and, for decoding
  * later, max_slots >= SZARC_GROUP_LANES.
  * @return SZARC_OK, SZARC_E_ARG, SZARC_E_NOMEM or an engine error (never a

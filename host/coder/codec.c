@@ -116,70 +116,54 @@ szarc_status szarc_codec_encode_from_intervals(szarc_coded *out, const uint32_t 
     return SZARC_OK;
 }
 
-szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
-                                     const szarc_engine_opts *o, szarc_encode_job *jobs,
-                                     size_t n_jobs, uint32_t chunk,
-                                     szarc_codec_progress progress, void *pctx, szarc_err *err)
+szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
+                                  const szarc_engine_opts *o, uint32_t chunk,
+                                  const int32_t *const *tok, const size_t *n, size_t n_seq,
+                                  uint32_t *const *cum, uint32_t *const *freq, double *bits,
+                                  szarc_codec_progress progress, void *pctx, szarc_err *err)
 {
     const uint32_t V = m->cfg.vocab;
-    for (size_t j = 0; j < n_jobs; j++) {
-        memset(&jobs[j].out, 0, sizeof jobs[j].out);
-        jobs[j].freq = NULL;
-        jobs[j].status = SZARC_OK;
-        jobs[j].err = (szarc_err){0};
-    }
     if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
         chunk > m->cfg.n_ctx)
         return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
                              chunk);
     const uint32_t per_call = rows_per_call(o, chunk);
     szarc_status st = SZARC_OK;
-    enc_member *em = calloc(n_jobs ? n_jobs : 1, sizeof *em);
     int32_t *in = malloc((size_t)per_call * chunk * sizeof *in);
     uint32_t *slot = malloc((size_t)per_call * chunk * sizeof *slot);
     uint32_t *pos = malloc((size_t)per_call * chunk * sizeof *pos);
     int32_t *z = malloc((size_t)per_call * chunk * V * sizeof *z);
-    uint32_t *freq = malloc((size_t)V * sizeof *freq);
-    /* where each row of a call comes from: member and token index */
-    uint32_t *row_job = malloc((size_t)per_call * chunk * sizeof *row_job);
+    uint32_t *tab = malloc((size_t)V * sizeof *tab);
+    /* where each row of a call comes from: sequence and token index */
+    uint32_t *row_seq = malloc((size_t)per_call * chunk * sizeof *row_seq);
     size_t *row_tok = malloc((size_t)per_call * chunk * sizeof *row_tok);
-    if (!em || !in || !slot || !pos || !z || !freq || !row_job || !row_tok) {
+    if (!in || !slot || !pos || !z || !tab || !row_seq || !row_tok) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
         goto done;
     }
     uint64_t total = 0, done_tok = 0;
-    for (size_t j = 0; j < n_jobs; j++) {
-        szarc_encode_job *jb = &jobs[j];
-        if ((jb->status = szarc_tok_encode_exact(m->tok, jb->text, jb->len, &em[j].tok,
-                                                 &em[j].n, &jb->err)))
-            continue;
-        const size_t n = em[j].n;
-        em[j].cum = malloc((n ? n : 1) * sizeof *em[j].cum);
-        em[j].frq = malloc((n ? n : 1) * sizeof *em[j].frq);
-        if (!em[j].cum || !em[j].frq) {
-            st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory for %zu tokens", n);
-            goto done;
-        }
-        total += n;
+    for (size_t j = 0; j < n_seq; j++) {
+        total += tok[j] ? n[j] : 0;
+        if (bits)
+            bits[j] = 0;
     }
-    /* teacher-forced: (cum, freq) of every target token; the chunks of every
-     * member, in order, as many per call as fit */
-    size_t j = 0, at = 0; /* the next chunk: member j from token at */
+    /* the chunks of every sequence, in order, as many per call as fit */
+    size_t j = 0, at = 0; /* the next chunk: sequence j from token at */
     for (;;) {
         uint32_t rows = 0, k = 0;
         for (; k < per_call; k++) {
-            while (j < n_jobs && (jobs[j].status || at >= em[j].n)) {
+            while (j < n_seq && (!tok[j] || at >= n[j])) {
                 j++;
                 at = 0;
             }
-            if (j == n_jobs)
+            if (j == n_seq)
                 break;
-            const size_t len = em[j].n - at < chunk ? em[j].n - at : chunk;
+            const size_t len = n[j] - at < chunk ? n[j] - at : chunk;
             for (size_t p = 0; p < len; p++) {
-                in[rows] = p == 0 ? m->start_token : em[j].tok[at + p - 1];
+                in[rows] = p == 0 ? m->start_token : tok[j][at + p - 1];
                 slot[rows] = k;
                 pos[rows] = (uint32_t)p;
-                row_job[rows] = (uint32_t)j;
+                row_seq[rows] = (uint32_t)j;
                 row_tok[rows] = at + p;
                 rows++;
             }
@@ -190,32 +174,89 @@ szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
         for (uint32_t r = 0; r < rows; r++) {
-            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, freq)) {
+            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, tab)) {
                 st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
                 goto done;
             }
-            enc_member *me = &em[row_job[r]];
-            const size_t i = row_tok[r];
-            const uint32_t t = (uint32_t)me->tok[i];
+            const size_t q = row_seq[r], i = row_tok[r];
+            const uint32_t t = (uint32_t)tok[q][i];
             uint32_t c = 0;
             for (uint32_t v = 0; v < t; v++)
-                c += freq[v];
-            me->cum[i] = c;
-            me->frq[i] = freq[t];
-            jobs[row_job[r]].out.ideal_bits += SZ_FREQ_BITS - log2((double)freq[t]);
+                c += tab[v];
+            cum[q][i] = c;
+            freq[q][i] = tab[t];
+            if (bits)
+                bits[q] += SZ_FREQ_BITS - log2((double)tab[t]);
         }
         done_tok += rows;
         if (progress)
             progress(pctx, done_tok, total);
     }
+done:
+    free(in);
+    free(slot);
+    free(pos);
+    free(z);
+    free(tab);
+    free(row_seq);
+    free(row_tok);
+    return st;
+}
+
+szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
+                                     const szarc_engine_opts *o, szarc_encode_job *jobs,
+                                     size_t n_jobs, uint32_t chunk,
+                                     szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    for (size_t j = 0; j < n_jobs; j++) {
+        memset(&jobs[j].out, 0, sizeof jobs[j].out);
+        jobs[j].freq = NULL;
+        jobs[j].status = SZARC_OK;
+        jobs[j].err = (szarc_err){0};
+    }
+    if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
+        chunk > m->cfg.n_ctx)
+        return szarc_err_set(err, SZARC_E_ARG, "chunk of %u tokens does not fit the engine",
+                             chunk);
+    szarc_status st = SZARC_OK;
+    const size_t nj = n_jobs ? n_jobs : 1;
+    enc_member *em = calloc(nj, sizeof *em);
+    const int32_t **tok = calloc(nj, sizeof *tok);
+    size_t *n = calloc(nj, sizeof *n);
+    uint32_t **cum = calloc(nj, sizeof *cum), **frq = calloc(nj, sizeof *frq);
+    double *bits = calloc(nj, sizeof *bits);
+    if (!em || !tok || !n || !cum || !frq || !bits) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < n_jobs; j++) {
+        szarc_encode_job *jb = &jobs[j];
+        if ((jb->status = szarc_tok_encode_exact(m->tok, jb->text, jb->len, &em[j].tok,
+                                                 &em[j].n, &jb->err)))
+            continue;
+        const size_t nt = em[j].n;
+        em[j].cum = malloc((nt ? nt : 1) * sizeof *em[j].cum);
+        em[j].frq = malloc((nt ? nt : 1) * sizeof *em[j].frq);
+        if (!em[j].cum || !em[j].frq) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory for %zu tokens", nt);
+            goto done;
+        }
+        tok[j] = em[j].tok;
+        n[j] = nt;
+        cum[j] = em[j].cum;
+        frq[j] = em[j].frq;
+    }
+    /* teacher-forced: (cum, freq) of every target token */
+    if ((st = szarc_codec_intervals(e, m, o, chunk, tok, n, n_jobs, cum, frq, bits, progress,
+                                    pctx, err)))
+        goto done;
     for (size_t q = 0; q < n_jobs; q++) {
         szarc_encode_job *jb = &jobs[q];
         if (jb->status)
             continue;
-        const double bits = jb->out.ideal_bits; /* summed above, before the streams */
         if ((jb->status = enc_streams(&jb->out, &jb->err, em[q].cum, em[q].frq, em[q].n, chunk)))
             continue;
-        jb->out.ideal_bits = bits;
+        jb->out.ideal_bits = bits[q];
         if (jb->want_freq) {
             jb->freq = em[q].frq;
             em[q].frq = NULL;
@@ -230,13 +271,11 @@ done:
             szarc_coded_free(&jobs[q].out);
     }
     free(em);
-    free(in);
-    free(slot);
-    free(pos);
-    free(z);
-    free(freq);
-    free(row_job);
-    free(row_tok);
+    free(tok);
+    free(n);
+    free(cum);
+    free(frq);
+    free(bits);
     return st;
 }
 

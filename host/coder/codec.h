@@ -86,6 +86,21 @@ szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
                                      size_t n_jobs, uint32_t chunk,
                                      szarc_codec_progress progress, void *pctx, szarc_err *err);
 
+/*! szarc_codec_intervals() :
+ * The teacher-forced coder intervals of n_seq token sequences: sequence j
+ * (tok[j][0..n[j]), skipped when tok[j] is NULL) is cut into chunks of
+ * `chunk` tokens, the last shorter, each evaluated from the start token,
+ * all chunks sharing the forward calls; token i gets cum[j][i] and
+ * freq[j][i] (arrays of n[j] the caller gives). With bits not NULL, bits[j]
+ * receives the sum of -log2(freq/2^24) of sequence j. Progress counts tokens.
+ * @return SZARC_OK, SZARC_E_ARG (a chunk the engine cannot take),
+ *         SZARC_E_NOMEM, SZARC_E_DETERMINISM, or the engine's error. */
+szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
+                                  const szarc_engine_opts *o, uint32_t chunk,
+                                  const int32_t *const *tok, const size_t *n, size_t n_seq,
+                                  uint32_t *const *cum, uint32_t *const *freq, double *bits,
+                                  szarc_codec_progress progress, void *pctx, szarc_err *err);
+
 typedef struct {
     const szarc_coded *in;   /* streams of one member, or of consecutive chunks of it */
     int part;                /* 0: `in` starts the member; 1: it continues it (see

@@ -1,0 +1,1140 @@
+/* group.c: format 2's group packets: coding (copies, model and zstd
+ * segments, the smallest of model, zstd and stored) and batched decoding
+ * (group.h, docs/format.md section C). */
+#include "group.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "lanes.h"
+#include "member.h"
+#include "numerics.h"
+#include "packet.h"
+#include "tokenizer.h"
+#include "unpack.h"
+
+#define MAX_SEGMENTS (1u << 24)
+#define MAX_CHUNKS (1u << 24)
+
+const char *szarc_group_method_name(uint32_t method)
+{
+    static const char *const names[] = {"stored", "zstd", "model"};
+    return method <= SZARC_GROUP_MODEL ? names[method] : NULL;
+}
+
+void szarc_group_coded_free(szarc_group_coded *g)
+{
+    if (!g)
+        return;
+    free(g->packet);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- bytes ---------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const void *src, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->cap - b->n < n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->n < n)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+
+static void put_leb(buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    do {
+        t[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    put(b, t, n);
+}
+
+static void put_header(buf *b, uint32_t method, uint64_t size)
+{
+    uint8_t h[SZARC_PACKET_HEADER_SIZE] = {'S', 'Z', 'P', 'K', SZARC_GROUP_VERSION,
+                                           (uint8_t)method, 0, 0};
+    for (int i = 0; i < 8; i++)
+        h[8 + i] = (uint8_t)(size >> (8 * i));
+    put(b, h, sizeof h);
+}
+
+/* A reader over untrusted bytes: the first failure sticks, with its offset. */
+typedef struct {
+    const uint8_t *p;
+    size_t len, at;
+    int bad;
+    size_t bad_at;
+} rd;
+
+static uint64_t get_leb(rd *r, uint64_t max)
+{
+    if (r->bad)
+        return 0;
+    uint64_t x = 0;
+    const size_t at = r->at;
+    for (size_t i = 0; i < 10 && r->at < r->len; i++) {
+        const uint8_t c = r->p[r->at++];
+        if (i == 9 && c > 1)
+            break; /* beyond 64 bits */
+        x |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80)) {
+            if ((i > 0 && c == 0) || x > max)
+                break; /* not minimal, or out of range */
+            return x;
+        }
+    }
+    r->bad = 1;
+    r->bad_at = at;
+    return 0;
+}
+
+/* ---- header --------------------------------------------------------- */
+
+szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_t *method,
+                                      uint64_t *size, szarc_err *err)
+{
+    if (len < SZARC_PACKET_HEADER_SIZE)
+        return szarc_err_set(err, SZARC_E_TRUNCATED, "group: %zu bytes, shorter than its header",
+                             len);
+    if (memcmp(packet, SZARC_PACKET_MAGIC, 4))
+        return szarc_err_set(err, SZARC_E_FORMAT, "group: bad magic at offset 0");
+    if (packet[4] != SZARC_GROUP_VERSION)
+        return szarc_err_set(err, packet[4] > SZARC_GROUP_VERSION ? SZARC_E_UNSUPPORTED
+                                                                   : SZARC_E_FORMAT,
+                             "group: packet version %u at offset 4 (expected %u)", packet[4],
+                             SZARC_GROUP_VERSION);
+    if (packet[5] > SZARC_GROUP_MODEL)
+        return szarc_err_set(err, SZARC_E_UNSUPPORTED, "group: unknown method %u at offset 5",
+                             packet[5]);
+    if (packet[6] || packet[7])
+        return szarc_err_set(err, SZARC_E_FORMAT, "group: reserved flags at offset 6 not zero");
+    uint64_t s = 0;
+    for (int i = 0; i < 8; i++)
+        s |= (uint64_t)packet[8 + i] << (8 * i);
+    if (s == 0 || s > SZARC_GROUP_MAX)
+        return szarc_err_set(err, SZARC_E_FORMAT, "group: size %llu at offset 8 out of range",
+                             (unsigned long long)s);
+    *method = packet[5];
+    *size = s;
+    return SZARC_OK;
+}
+
+/* ---- method 2, parsed ----------------------------------------------- */
+
+typedef struct {
+    uint32_t chunk, lanes;
+    size_t n_copies;
+    uint64_t *cp;            /* [3 * n_copies] literal, distance, length */
+    size_t n_seg;
+    uint8_t *kind;           /* [n_seg] 0 model, 1 zstd */
+    uint64_t *a, *b;         /* model: n_tokens, 0; zstd: out_len, frame_len */
+    size_t *frame;           /* zstd: offset of its frame in the packet */
+    uint64_t n_len;          /* bytes of N */
+    uint64_t model_share;    /* bytes of N in model segments */
+    uint64_t n_tokens;
+    uint32_t K;              /* model chunks */
+    uint32_t *chunk_len;     /* [K] */
+    size_t n_sets;
+    const uint8_t **set;     /* [n_sets] */
+    size_t *set_len;
+} gbody;
+
+static void gbody_free(gbody *g)
+{
+    free(g->cp);
+    free(g->kind);
+    free(g->a);
+    free(g->b);
+    free(g->frame);
+    free(g->chunk_len);
+    free(g->set);
+    free(g->set_len);
+    memset(g, 0, sizeof *g);
+}
+
+#define BAD(...)                                                                                  \
+    do {                                                                                          \
+        st = szarc_err_set(err, SZARC_E_FORMAT, __VA_ARGS__);                                     \
+        goto fail;                                                                                \
+    } while (0)
+
+/* Parses and checks a method-2 body against the group's size S. */
+static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t S,
+                               szarc_err *err)
+{
+    szarc_status st = SZARC_OK;
+    memset(g, 0, sizeof *g);
+    rd r = {pk, len, SZARC_PACKET_HEADER_SIZE, 0, 0};
+    g->chunk = (uint32_t)get_leb(&r, 2048);
+    g->lanes = (uint32_t)get_leb(&r, SZARC_GROUP_LANES_MAX);
+    if (r.bad || g->chunk == 0 || g->lanes == 0)
+        BAD("group: chunk or lanes at offset %zu malformed or out of range", r.bad ? r.bad_at : 16);
+    const size_t at_copies = r.at;
+    g->n_copies = (size_t)get_leb(&r, UINT32_MAX);
+    /* every copy takes at least 3 bytes: a count beyond the packet is malformed
+     * before anything is allocated */
+    if (r.bad || g->n_copies > (len - r.at) / 3)
+        BAD("group: copy count at offset %zu malformed or beyond the packet", at_copies);
+    g->cp = malloc((g->n_copies ? g->n_copies : 1) * 3 * sizeof *g->cp);
+    if (!g->cp) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu copies",
+                           g->n_copies);
+        goto fail;
+    }
+    uint64_t lit = 0, copied = 0;
+    for (size_t i = 0; i < g->n_copies; i++) {
+        const size_t at = r.at;
+        const uint64_t l = get_leb(&r, S), d = get_leb(&r, S), n = get_leb(&r, S);
+        if (r.bad || d == 0 || n == 0)
+            BAD("group: copy %zu at offset %zu malformed", i, at);
+        lit += l;
+        copied += n;
+        if (lit > S || copied > S - lit)
+            BAD("group: copy %zu at offset %zu goes beyond the group's %llu bytes", i, at,
+                (unsigned long long)S);
+        g->cp[3 * i] = l;
+        g->cp[3 * i + 1] = d;
+        g->cp[3 * i + 2] = n;
+    }
+    g->n_len = S - copied;
+    const size_t at_seg = r.at;
+    g->n_seg = (size_t)get_leb(&r, MAX_SEGMENTS);
+    if (r.bad || g->n_seg > (len - r.at) / 2)
+        BAD("group: segment count at offset %zu malformed or beyond the packet", at_seg);
+    if ((g->n_seg == 0) != (g->n_len == 0))
+        BAD("group: %zu segments for %llu novel bytes", g->n_seg, (unsigned long long)g->n_len);
+    const size_t ns = g->n_seg ? g->n_seg : 1;
+    g->kind = malloc(ns);
+    g->a = malloc(ns * sizeof *g->a);
+    g->b = malloc(ns * sizeof *g->b);
+    g->frame = malloc(ns * sizeof *g->frame);
+    if (!g->kind || !g->a || !g->b || !g->frame) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu segments", g->n_seg);
+        goto fail;
+    }
+    uint64_t zbytes = 0, frames = 0, K = 0;
+    size_t n_model = 0;
+    for (size_t i = 0; i < g->n_seg; i++) {
+        const size_t at = r.at;
+        const uint64_t k = get_leb(&r, 1);
+        if (r.bad)
+            BAD("group: segment %zu at offset %zu: unknown kind", i, at);
+        g->kind[i] = (uint8_t)k;
+        if (k == 0) {
+            g->a[i] = get_leb(&r, S + 1);
+            g->b[i] = 0;
+            if (r.bad || g->a[i] == 0)
+                BAD("group: segment %zu at offset %zu: token count malformed", i, at);
+            g->n_tokens += g->a[i];
+            K += (g->a[i] + g->chunk - 1) / g->chunk;
+            n_model++;
+            if (K > MAX_CHUNKS || g->n_tokens > S + 1)
+                BAD("group: segment %zu at offset %zu: too many tokens", i, at);
+        } else {
+            g->a[i] = get_leb(&r, S);
+            g->b[i] = get_leb(&r, len);
+            if (r.bad || g->a[i] == 0 || g->b[i] == 0)
+                BAD("group: segment %zu at offset %zu: zstd lengths malformed", i, at);
+            zbytes += g->a[i];
+            frames += g->b[i];
+            if (zbytes > g->n_len || frames > len)
+                BAD("group: segment %zu at offset %zu: beyond the group", i, at);
+        }
+    }
+    g->model_share = g->n_len - zbytes;
+    if ((n_model == 0) != (g->model_share == 0) || g->n_tokens > g->model_share + 1)
+        BAD("group: %llu tokens for %llu model-coded bytes",
+            (unsigned long long)g->n_tokens, (unsigned long long)g->model_share);
+    g->K = (uint32_t)K;
+    g->n_sets = (size_t)((K + g->lanes - 1) / g->lanes);
+    g->chunk_len = malloc((K ? K : 1) * sizeof *g->chunk_len);
+    g->set = malloc((g->n_sets ? g->n_sets : 1) * sizeof *g->set);
+    g->set_len = malloc((g->n_sets ? g->n_sets : 1) * sizeof *g->set_len);
+    if (!g->chunk_len || !g->set || !g->set_len) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %llu chunks",
+                           (unsigned long long)K);
+        goto fail;
+    }
+    uint32_t c = 0;
+    for (size_t i = 0; i < g->n_seg; i++)
+        for (uint64_t t = g->a[i]; g->kind[i] == 0 && t > 0;) {
+            const uint64_t l = t < g->chunk ? t : g->chunk;
+            g->chunk_len[c++] = (uint32_t)l;
+            t -= l;
+        }
+    uint64_t sets = 0;
+    for (size_t s = 0; s < g->n_sets; s++) {
+        const size_t at = r.at;
+        g->set_len[s] = (size_t)get_leb(&r, len);
+        if (r.bad)
+            BAD("group: set length %zu at offset %zu malformed", s, at);
+        sets += g->set_len[s];
+    }
+    if (sets > len - r.at || frames != len - r.at - sets)
+        BAD("group: frames and sets (%llu + %llu bytes) do not fill the %zu bytes after "
+            "offset %zu",
+            (unsigned long long)frames, (unsigned long long)sets, len - r.at, r.at);
+    size_t at = r.at;
+    for (size_t i = 0; i < g->n_seg; i++)
+        if (g->kind[i] == 1) {
+            g->frame[i] = at;
+            at += (size_t)g->b[i];
+        }
+    for (size_t s = 0; s < g->n_sets; s++) {
+        g->set[s] = pk + at;
+        at += g->set_len[s];
+    }
+    return SZARC_OK;
+fail:
+    gbody_free(g);
+    return st;
+}
+
+int szarc_group_needs_model(const uint8_t *packet, size_t len)
+{
+    uint32_t method = 0;
+    uint64_t size = 0;
+    if (szarc_group_parse_header(packet, len, &method, &size, NULL))
+        return -1;
+    if (method != SZARC_GROUP_MODEL)
+        return 0;
+    gbody g;
+    if (parse_body(&g, packet, len, size, NULL))
+        return -1;
+    const int needs = g.K > 0;
+    gbody_free(&g);
+    return needs;
+}
+
+/* ---- zstd ----------------------------------------------------------- */
+
+static int bits_for(uint64_t n)
+{
+    int b = 10;
+    while (b < SZARC_ZSTD_WINDOW_LOG_MAX && (UINT64_C(1) << b) < n)
+        b++;
+    return b;
+}
+
+/* One zstd frame of src (level 19), with prefix[0..plen) as its raw-content
+ * prefix (plen may be 0), appended to out. */
+static szarc_status zstd_frame(buf *out, const uint8_t *prefix, size_t plen, const uint8_t *src,
+                               size_t len, size_t *frame_len, szarc_err *err)
+{
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    const size_t cap = ZSTD_compressBound(len);
+    uint8_t *dst = malloc(cap);
+    szarc_status st = SZARC_OK;
+    if (!z || !dst) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+        goto done;
+    }
+    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, SZARC_ZSTD_LEVEL);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, bits_for((uint64_t)plen + len));
+    if (!ZSTD_isError(r) && plen)
+        r = ZSTD_CCtx_refPrefix(z, prefix, plen);
+    if (!ZSTD_isError(r))
+        r = ZSTD_compress2(z, dst, cap, src, len);
+    if (ZSTD_isError(r)) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: %s", ZSTD_getErrorName(r));
+        goto done;
+    }
+    put(out, dst, r);
+    *frame_len = r;
+done:
+    ZSTD_freeCCtx(z);
+    free(dst);
+    return st;
+}
+
+/* Decodes the frame [src, src + len) to exactly dst_len bytes into dst, with
+ * prefix[0..plen) as its prefix. */
+static szarc_status unzstd_exact(uint8_t *dst, size_t dst_len, const uint8_t *src, size_t len,
+                                 const uint8_t *prefix, size_t plen, szarc_err *err)
+{
+    if (ZSTD_findFrameCompressedSize(src, len) != len)
+        return szarc_err_set(err, SZARC_E_FORMAT, "zstd: not exactly one frame of %zu bytes",
+                             len);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (!d)
+        return szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+    size_t r = ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, SZARC_ZSTD_WINDOW_LOG_MAX);
+    if (!ZSTD_isError(r) && plen)
+        r = ZSTD_DCtx_refPrefix(d, prefix, plen);
+    if (!ZSTD_isError(r)) {
+        /* decode into a stream so that a frame longer than dst_len stops at its end */
+        ZSTD_inBuffer in = {src, len, 0};
+        ZSTD_outBuffer ob = {dst, dst_len, 0};
+        for (;;) {
+            const size_t in0 = in.pos, out0 = ob.pos;
+            r = ZSTD_decompressStream(d, &ob, &in);
+            if (ZSTD_isError(r) || r == 0 || (in.pos == in0 && ob.pos == out0))
+                break;
+        }
+        if (!ZSTD_isError(r) && (r != 0 || ob.pos != dst_len || in.pos != len)) {
+            ZSTD_freeDCtx(d);
+            return szarc_err_set(err, SZARC_E_FORMAT,
+                                 "zstd: the frame does not give exactly %zu bytes", dst_len);
+        }
+    }
+    ZSTD_freeDCtx(d);
+    if (ZSTD_isError(r))
+        return szarc_err_set(err, SZARC_E_FORMAT, "zstd: %s", ZSTD_getErrorName(r));
+    return SZARC_OK;
+}
+
+/* ---- encoding ------------------------------------------------------- */
+
+/* A copy found by the matcher: at G position g, `length` bytes from g - distance. */
+typedef struct {
+    uint64_t literal, distance, length;
+} copy;
+
+#define HASH_BITS 18
+#define CHAIN_TRIES 48
+
+static uint32_t hash8(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - HASH_BITS));
+}
+
+/* Greedy LZ77 over G for repeats of at least SZARC_GROUP_COPY_MIN bytes.
+ * Fills *cps (malloc'd) and the novel text *nov (malloc'd). */
+static szarc_status find_copies(const uint8_t *G, size_t S, copy **cps, size_t *n_cps,
+                                uint8_t **nov, size_t *nov_len, szarc_err *err)
+{
+    *cps = NULL;
+    *n_cps = 0;
+    *nov = malloc(S);
+    int32_t *head = malloc(((size_t)1 << HASH_BITS) * sizeof *head);
+    int32_t *prev = malloc(S * sizeof *prev);
+    size_t cap = 0;
+    szarc_status st = SZARC_OK;
+    if (!*nov || !head || !prev) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu bytes", S);
+        goto done;
+    }
+    for (size_t i = 0; i < ((size_t)1 << HASH_BITS); i++)
+        head[i] = -1;
+    size_t i = 0, lit_start = 0, nl = 0;
+    while (i + SZARC_GROUP_COPY_MIN <= S) {
+        const uint32_t h = hash8(G + i);
+        size_t best = 0, best_at = 0;
+        int tries = CHAIN_TRIES;
+        for (int32_t c = head[h]; c >= 0 && tries-- > 0; c = prev[c]) {
+            const size_t cs = (size_t)c;
+            if (G[cs + best] != G[i + best])
+                continue;
+            size_t l = 0;
+            while (i + l < S && G[cs + l] == G[i + l])
+                l++;
+            if (l > best) {
+                best = l;
+                best_at = cs;
+                if (i + l == S)
+                    break;
+            }
+        }
+        const size_t step = best >= SZARC_GROUP_COPY_MIN ? best : 1;
+        for (size_t q = i; q < i + step && q + 8 <= S; q++) {
+            const uint32_t hq = hash8(G + q);
+            prev[q] = head[hq];
+            head[hq] = (int32_t)q;
+        }
+        if (step > 1) {
+            if (*n_cps == cap) {
+                cap = cap ? cap * 2 : 64;
+                copy *nc = realloc(*cps, cap * sizeof *nc);
+                if (!nc) {
+                    st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for copies");
+                    goto done;
+                }
+                *cps = nc;
+            }
+            memcpy(*nov + nl, G + lit_start, i - lit_start);
+            nl += i - lit_start;
+            (*cps)[(*n_cps)++] = (copy){i - lit_start, i - best_at, best};
+            lit_start = i + best;
+        }
+        i += step;
+    }
+    memcpy(*nov + nl, G + lit_start, S - lit_start);
+    nl += S - lit_start;
+    *nov_len = nl;
+done:
+    free(head);
+    free(prev);
+    if (st) {
+        free(*nov);
+        *nov = NULL;
+        free(*cps);
+        *cps = NULL;
+        *n_cps = 0;
+    }
+    return st;
+}
+
+/* log2(f) in 1/256 bit for f >= 1, integer only: the same on every machine.
+ * The fraction is 1 + x approximated by x + 0.347 x (1 - x) (error < 0.01 bit). */
+static uint32_t log2_q8(uint32_t f)
+{
+    int k = 31;
+    while (!(f >> k))
+        k--;
+    const uint32_t m = k >= 8 ? (f >> (k - 8)) & 0xff : (f << (8 - k)) & 0xff;
+    return (uint32_t)k * 256 + m + ((m * (256 - m) * 89) >> 16);
+}
+
+/* What a switch of coder costs, in 1/256 bit: a zstd segment's header and
+ * frame header, a model segment's header. */
+#define SWITCH_TO_ZSTD (12u * 8 * 256)
+#define SWITCH_TO_MODEL (3u * 8 * 256)
+
+/* Chooses, for each of K chunks, the model (0) or zstd (1) at the least
+ * total cost, runs paying for their switches. */
+static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32_t K)
+{
+    if (K == 0)
+        return;
+    uint8_t *from = malloc((size_t)K * 2);
+    if (!from) { /* no memory for the table: the model everywhere */
+        memset(pick, 0, K);
+        return;
+    }
+    uint64_t best[2] = {SWITCH_TO_MODEL + mc[0], SWITCH_TO_ZSTD + zc[0]};
+    from[0] = 0;
+    from[1] = 1;
+    for (uint32_t c = 1; c < K; c++) {
+        const uint64_t m_stay = best[0], m_sw = best[1] + SWITCH_TO_MODEL;
+        const uint64_t z_stay = best[1], z_sw = best[0] + SWITCH_TO_ZSTD;
+        from[2 * c] = m_stay <= m_sw ? 0 : 1;
+        from[2 * c + 1] = z_stay <= z_sw ? 1 : 0;
+        best[0] = (m_stay <= m_sw ? m_stay : m_sw) + mc[c];
+        best[1] = (z_stay <= z_sw ? z_stay : z_sw) + zc[c];
+    }
+    uint8_t s = best[0] <= best[1] ? 0 : 1;
+    for (uint32_t c = K; c-- > 0;) {
+        pick[c] = s;
+        s = from[2 * c + s];
+    }
+    free(from);
+}
+
+/* zstd's cost of each chunk of N (bytes cb[c]) in 1/256 bit: N compressed
+ * as one stream, flushed after each chunk. */
+static szarc_status zstd_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
+                               szarc_err *err)
+{
+    size_t total = 0;
+    for (uint32_t c = 0; c < K; c++)
+        total += cb[c];
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    const size_t cap = ZSTD_CStreamOutSize();
+    uint8_t *out = malloc(cap);
+    szarc_status st = SZARC_OK;
+    if (!z || !out) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+        goto done;
+    }
+    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, SZARC_ZSTD_LEVEL);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, bits_for(total));
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setPledgedSrcSize(z, total);
+    size_t at = 0;
+    for (uint32_t c = 0; c < K && !ZSTD_isError(r); c++) {
+        ZSTD_inBuffer in = {N + at, cb[c], 0};
+        uint64_t produced = 0;
+        const ZSTD_EndDirective how = c + 1 == K ? ZSTD_e_end : ZSTD_e_flush;
+        do {
+            ZSTD_outBuffer ob = {out, cap, 0};
+            r = ZSTD_compressStream2(z, &ob, &in, how);
+            produced += ob.pos;
+        } while (!ZSTD_isError(r) && r != 0);
+        zc[c] = produced * 8 * 256;
+        at += cb[c];
+    }
+    if (ZSTD_isError(r))
+        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: %s", ZSTD_getErrorName(r));
+done:
+    ZSTD_freeCCtx(z);
+    free(out);
+    return st;
+}
+
+/* The sample rule: SAMPLE_CHUNKS chunks spread over N, each evaluated alone;
+ * *hopeless is 1 when the model's cost of them exceeds zstd's by more than a
+ * quarter (integer costs: the same answer on every machine). */
+#define SAMPLE_CHUNKS 12u
+static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_model *m,
+                                    const szarc_engine_opts *o, uint32_t chunk,
+                                    const int32_t *tok, size_t n_tok, uint32_t K,
+                                    const uint64_t *zc, szarc_codec_progress progress,
+                                    void *pctx, szarc_err *err)
+{
+    const int32_t *tk[SAMPLE_CHUNKS];
+    size_t n[SAMPLE_CHUNKS];
+    uint32_t *cu[SAMPLE_CHUNKS] = {0}, *fr[SAMPLE_CHUNKS] = {0};
+    uint32_t pick[SAMPLE_CHUNKS], ns = 0;
+    szarc_status st = SZARC_OK;
+    *hopeless = 0;
+    for (uint32_t i = 0; i < SAMPLE_CHUNKS; i++) {
+        const uint32_t c = (uint32_t)((uint64_t)i * K / SAMPLE_CHUNKS);
+        if (ns && pick[ns - 1] == c)
+            continue;
+        const size_t s = (size_t)c * chunk;
+        pick[ns] = c;
+        tk[ns] = tok + s;
+        n[ns] = n_tok - s < chunk ? n_tok - s : chunk;
+        cu[ns] = malloc(n[ns] * sizeof **cu);
+        fr[ns] = malloc(n[ns] * sizeof **fr);
+        if (!cu[ns] || !fr[ns]) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+            ns++;
+            goto done;
+        }
+        ns++;
+    }
+    if ((st = szarc_codec_intervals(e, m, o, chunk, tk, n, ns, cu, fr, NULL, progress, pctx,
+                                    err)))
+        goto done;
+    uint64_t mcost = 0, zcost = 0;
+    for (uint32_t i = 0; i < ns; i++) {
+        for (size_t t = 0; t < n[i]; t++)
+            mcost += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(fr[i][t]);
+        zcost += zc[pick[i]];
+    }
+    *hopeless = mcost > zcost + zcost / 4;
+done:
+    for (uint32_t i = 0; i < ns; i++) {
+        free(cu[i]);
+        free(fr[i]);
+    }
+    return st;
+}
+
+/* The method-2 packet of G, or nothing (*out empty) when the tokenizer
+ * cannot represent the novel text. */
+static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine *e,
+                                 const szarc_model *m, const szarc_engine_opts *o, uint32_t chunk,
+                                 int all_model, const uint8_t *G, size_t S,
+                                 szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    copy *cps = NULL;
+    size_t n_cps = 0, nl = 0, n_tok = 0;
+    uint8_t *N = NULL, *pick = NULL;
+    int32_t *tok = NULL;
+    uint32_t *cum = NULL, *frq = NULL, *clen = NULL;
+    size_t *cb = NULL;
+    uint64_t *mc = NULL, *zc = NULL, *gpos = NULL;
+    buf frames = {0}, sets = {0};
+    szarc_status st = find_copies(G, S, &cps, &n_cps, &N, &nl, err);
+    if (st)
+        return st;
+    if (nl) {
+        szarc_err terr = {0};
+        st = szarc_tok_encode_exact(m->tok, N, nl, &tok, &n_tok, &terr);
+        if (st == SZARC_E_TOKENIZER) {
+            st = SZARC_OK; /* not representable: stored or zstd it is */
+            goto done;
+        }
+        if (st) {
+            if (err)
+                *err = terr;
+            goto done;
+        }
+    }
+    const uint32_t K = (uint32_t)((n_tok + chunk - 1) / chunk);
+    cum = malloc((n_tok ? n_tok : 1) * sizeof *cum);
+    frq = malloc((n_tok ? n_tok : 1) * sizeof *frq);
+    clen = malloc((K ? K : 1) * sizeof *clen);
+    cb = malloc((K ? K : 1) * sizeof *cb);
+    mc = calloc(K ? K : 1, sizeof *mc);
+    zc = calloc(K ? K : 1, sizeof *zc);
+    pick = calloc(K ? K : 1, 1);
+    gpos = malloc((K ? K : 1) * sizeof *gpos);
+    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
+        goto done;
+    }
+    /* each chunk's bytes of N */
+    size_t at_n = 0;
+    for (uint32_t c = 0; c < K; c++) {
+        const size_t s = (size_t)c * chunk, l = n_tok - s < chunk ? n_tok - s : chunk;
+        clen[c] = (uint32_t)l;
+        uint8_t *bytes = NULL;
+        if ((st = szarc_tok_decode_part(m->tok, tok + s, l, c == 0, nl - at_n, &bytes, &cb[c],
+                                        err)))
+            goto done;
+        free(bytes);
+        at_n += cb[c];
+    }
+    if (at_n != nl) {
+        st = szarc_err_set(err, SZARC_E_DETERMINISM, "group: chunks spell %zu of %zu bytes",
+                           at_n, nl);
+        goto done;
+    }
+    if (!all_model && K && (st = zstd_costs(zc, N, cb, K, err)))
+        goto done;
+    if (!all_model && nl > SZARC_SAMPLE_MIN) {
+        /* a sample of the chunks first: when the model clearly loses on it,
+         * the group is not evaluated at all (minutes saved on logs) */
+        int h = 0;
+        if ((st = sample_hopeless(&h, e, m, o, chunk, tok, n_tok, K, zc, progress, pctx, err)))
+            goto done;
+        if (h) {
+            info->model_skipped = 1;
+            goto done;
+        }
+    }
+    if (n_tok) {
+        const int32_t *tk[1] = {tok};
+        uint32_t *cu[1] = {cum}, *fr[1] = {frq};
+        if ((st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, NULL, progress,
+                                        pctx, err)))
+            goto done;
+    }
+    for (uint32_t c = 0; c < K; c++)
+        for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
+            mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
+    if (!all_model && K)
+        choose(pick, mc, zc, K);
+    /* where each chunk's first byte lands in G: after the N bytes before it
+     * and every copy whose literal run ends at or before it */
+    {
+        uint64_t lits = 0, add = 0, ns = 0;
+        size_t q = 0;
+        for (uint32_t c = 0; c < K; c++) {
+            while (q < n_cps && lits + cps[q].literal <= ns) {
+                lits += cps[q].literal;
+                add += cps[q].length;
+                q++;
+            }
+            gpos[c] = ns + add;
+            ns += cb[c];
+        }
+    }
+    /* the body: header, copies, segments, set lengths, frames, sets */
+    put_header(out, SZARC_GROUP_MODEL, S);
+    put_leb(out, chunk);
+    put_leb(out, SZARC_GROUP_LANES);
+    put_leb(out, n_cps);
+    for (size_t q = 0; q < n_cps; q++) {
+        put_leb(out, cps[q].literal);
+        put_leb(out, cps[q].distance);
+        put_leb(out, cps[q].length);
+    }
+    size_t n_seg = 0;
+    for (uint32_t c = 0; c < K; c++)
+        n_seg += c == 0 || pick[c] != pick[c - 1];
+    put_leb(out, n_seg);
+    /* model chunks in order, for the sets */
+    uint32_t n_mchunks = 0;
+    size_t n_mtok = 0;
+    {
+        size_t at = 0;
+        for (uint32_t c = 0; c < K;) {
+            uint32_t d = c;
+            size_t bytes = 0, toks = 0;
+            while (d < K && pick[d] == pick[c]) {
+                bytes += cb[d];
+                toks += clen[d];
+                d++;
+            }
+            put_leb(out, pick[c]);
+            if (pick[c] == 0) {
+                put_leb(out, toks);
+                n_mchunks += d - c;
+                n_mtok += toks;
+            } else {
+                const size_t g = (size_t)gpos[c];
+                const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
+                size_t flen = 0;
+                if ((st = zstd_frame(&frames, G + g - plen, plen, N + at, bytes, &flen, err)))
+                    goto done;
+                put_leb(out, bytes);
+                put_leb(out, flen);
+                info->zstd_bytes += bytes;
+            }
+            at += bytes;
+            c = d;
+        }
+    }
+    /* the sets: model chunks `lanes` at a time; their intervals are gathered
+     * chunk after chunk */
+    {
+        uint32_t *mlen = malloc((n_mchunks ? n_mchunks : 1) * sizeof *mlen);
+        size_t *mstart = malloc((n_mchunks ? n_mchunks : 1) * sizeof *mstart);
+        uint32_t *scum = malloc((size_t)SZARC_GROUP_LANES * chunk * sizeof *scum);
+        uint32_t *sfrq = malloc((size_t)SZARC_GROUP_LANES * chunk * sizeof *sfrq);
+        if (!mlen || !mstart || !scum || !sfrq) {
+            free(mlen);
+            free(mstart);
+            free(scum);
+            free(sfrq);
+            st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+            goto done;
+        }
+        uint32_t k = 0;
+        for (uint32_t c = 0; c < K; c++)
+            if (pick[c] == 0) {
+                mlen[k] = clen[c];
+                mstart[k++] = (size_t)c * chunk;
+            }
+        for (uint32_t first = 0; first < n_mchunks && !st; first += SZARC_GROUP_LANES) {
+            const uint32_t n = n_mchunks - first < SZARC_GROUP_LANES ? n_mchunks - first
+                                                                     : SZARC_GROUP_LANES;
+            size_t w = 0;
+            for (uint32_t c = 0; c < n; c++) {
+                memcpy(scum + w, cum + mstart[first + c], mlen[first + c] * sizeof *scum);
+                memcpy(sfrq + w, frq + mstart[first + c], mlen[first + c] * sizeof *sfrq);
+                w += mlen[first + c];
+            }
+            uint8_t *s = NULL;
+            size_t sl = 0;
+            if (!(st = szarc_lanes_encode_set(&s, &sl, scum, sfrq, mlen + first, n, err))) {
+                put_leb(out, sl);
+                put(&sets, s, sl);
+            }
+            free(s);
+        }
+        free(mlen);
+        free(mstart);
+        free(scum);
+        free(sfrq);
+        if (st)
+            goto done;
+    }
+    put(out, frames.p, frames.n);
+    put(out, sets.p, sets.n);
+    if (out->oom || frames.oom || sets.oom) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+        goto done;
+    }
+    info->tokens = n_mtok;
+    info->chunks = n_mchunks;
+    for (size_t q = 0; q < n_cps; q++)
+        info->copied += cps[q].length;
+    info->model_tried = 1;
+done:
+    if (st || !info->model_tried) {
+        free(out->p);
+        memset(out, 0, sizeof *out);
+    }
+    free(cps);
+    free(N);
+    free(tok);
+    free(cum);
+    free(frq);
+    free(clen);
+    free(cb);
+    free(mc);
+    free(zc);
+    free(pick);
+    free(gpos);
+    free(frames.p);
+    free(sets.p);
+    return st;
+}
+
+szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const szarc_model *m,
+                                const szarc_engine_opts *o, uint32_t chunk, int force,
+                                const uint8_t *content, size_t len,
+                                szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0 || len > SZARC_GROUP_MAX)
+        return szarc_err_set(err, SZARC_E_ARG, "group of %zu bytes (1..%u)", len,
+                             SZARC_GROUP_MAX);
+    if (force < SZARC_METHOD_AUTO || force > SZARC_GROUP_FORCE_CHOOSE)
+        return szarc_err_set(err, SZARC_E_ARG, "group: unknown method %d", force);
+    buf best = {0};
+    uint32_t method = SZARC_GROUP_STORED;
+    szarc_status st = SZARC_OK;
+    if (force != SZARC_GROUP_ZSTD) {
+        put_header(&best, SZARC_GROUP_STORED, len);
+        put(&best, content, len);
+    }
+    if (force != SZARC_GROUP_STORED) {
+        buf z = {0};
+        size_t flen = 0;
+        put_header(&z, SZARC_GROUP_ZSTD, len);
+        if ((st = zstd_frame(&z, NULL, 0, content, len, &flen, err)) || z.oom) {
+            free(z.p);
+            free(best.p);
+            return st ? st : szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+        }
+        if (!best.n || z.n < best.n) {
+            free(best.p);
+            best = z;
+            method = SZARC_GROUP_ZSTD;
+        } else {
+            free(z.p);
+        }
+    }
+    const int forced_model = force == SZARC_GROUP_MODEL || force == SZARC_GROUP_FORCE_CHOOSE;
+    if (e && m && (force == SZARC_METHOD_AUTO || forced_model) &&
+        !szarc_member_looks_binary(content, len)) {
+        buf mb = {0};
+        if ((st = encode_model(&mb, out, e, m, o, chunk, force == SZARC_GROUP_MODEL, content,
+                               len, progress, pctx, err))) {
+            free(best.p);
+            return st;
+        }
+        if (mb.n && (forced_model || mb.n < best.n)) {
+            free(best.p);
+            best = mb;
+            method = SZARC_GROUP_MODEL;
+        } else {
+            free(mb.p);
+        }
+    }
+    if (best.oom) {
+        free(best.p);
+        return szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+    }
+    if (method != SZARC_GROUP_MODEL) {
+        out->tokens = out->chunks = 0;
+        out->copied = out->zstd_bytes = 0;
+    }
+    out->packet = best.p;
+    out->packet_len = best.n;
+    out->method = method;
+    return SZARC_OK;
+}
+
+/* ---- decoding ------------------------------------------------------- */
+
+/* Builds G from the parsed body: copies, the model segments' tokens
+ * (tok[0..]) and the zstd frames. */
+static szarc_status build(szarc_group_job *j, const szarc_model *m, const gbody *g,
+                          const int32_t *tok)
+{
+    szarc_err *err = &j->err;
+    const size_t S = (size_t)j->size;
+    uint8_t *G = malloc(S);
+    uint8_t *seg = NULL;    /* the current segment's bytes */
+    size_t seg_len = 0, seg_at = 0, si = 0, glen = 0;
+    uint64_t tok_at = 0, left_model = g->model_share;
+    szarc_status st = SZARC_OK;
+    if (!G)
+        return szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu bytes", S);
+    for (size_t q = 0; q <= g->n_copies; q++) {
+        uint64_t lit = q < g->n_copies ? g->cp[3 * q] : S - glen;
+        while (lit > 0) {
+            if (seg_at == seg_len) { /* the next segment, opened where its first byte lands */
+                free(seg);
+                seg = NULL;
+                seg_len = seg_at = 0;
+                if (si == g->n_seg) {
+                    st = szarc_err_set(err, SZARC_E_FORMAT,
+                                       "group: the segments end before the content");
+                    goto done;
+                }
+                if (g->kind[si] == 0) {
+                    if ((st = szarc_tok_decode_part(m->tok, tok + tok_at, (size_t)g->a[si],
+                                                    si == 0, left_model, &seg, &seg_len, err)))
+                        goto done;
+                    tok_at += g->a[si];
+                    left_model -= seg_len;
+                    if (seg_len == 0) {
+                        st = szarc_err_set(err, SZARC_E_FORMAT,
+                                           "group: model segment %zu spells no bytes", si);
+                        goto done;
+                    }
+                } else {
+                    seg_len = (size_t)g->a[si];
+                    seg = malloc(seg_len);
+                    if (!seg) {
+                        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
+                        goto done;
+                    }
+                    const size_t plen = glen < SZARC_GROUP_PREFIX_MAX ? glen
+                                                                      : SZARC_GROUP_PREFIX_MAX;
+                    if ((st = unzstd_exact(seg, seg_len, j->packet + g->frame[si],
+                                           (size_t)g->b[si], G + glen - plen, plen, err)))
+                        goto done;
+                }
+                si++;
+            }
+            const size_t n = seg_len - seg_at < lit ? seg_len - seg_at : (size_t)lit;
+            if (n > S - glen) {
+                st = szarc_err_set(err, SZARC_E_FORMAT, "group: novel text beyond the content");
+                goto done;
+            }
+            memcpy(G + glen, seg + seg_at, n);
+            glen += n;
+            seg_at += n;
+            lit -= n;
+        }
+        if (q == g->n_copies)
+            break;
+        const uint64_t d = g->cp[3 * q + 1], n = g->cp[3 * q + 2];
+        if (d > glen || n > S - glen) {
+            st = szarc_err_set(err, SZARC_E_FORMAT, "group: copy %zu reaches outside the content",
+                               q);
+            goto done;
+        }
+        for (uint64_t i = 0; i < n; i++, glen++)
+            G[glen] = G[glen - d];
+    }
+    if (glen != S || si != g->n_seg || seg_at != seg_len || tok_at != g->n_tokens) {
+        st = szarc_err_set(err, SZARC_E_FORMAT,
+                           "group: copies and segments do not make exactly %zu bytes", S);
+        goto done;
+    }
+done:
+    free(seg);
+    if (st) {
+        free(G);
+        return st;
+    }
+    j->out = G;
+    j->out_len = S;
+    return SZARC_OK;
+}
+
+szarc_status szarc_groups_decode(szarc_engine *e, const szarc_model *m,
+                                 const szarc_engine_opts *o, szarc_group_job *jobs, size_t n_jobs,
+                                 szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    szarc_status st = SZARC_OK;
+    gbody *gb = calloc(n_jobs ? n_jobs : 1, sizeof *gb);
+    szarc_lanes_job *lj = calloc(n_jobs ? n_jobs : 1, sizeof *lj);
+    size_t *lj_of = malloc((n_jobs ? n_jobs : 1) * sizeof *lj_of);
+    size_t n_lj = 0;
+    if (!gb || !lj || !lj_of) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+        goto done;
+    }
+    for (size_t q = 0; q < n_jobs; q++) {
+        szarc_group_job *j = &jobs[q];
+        j->out = NULL;
+        j->out_len = 0;
+        j->status = SZARC_OK;
+        memset(&j->err, 0, sizeof j->err);
+        lj_of[q] = SIZE_MAX;
+        uint32_t method;
+        uint64_t size;
+        if ((j->status = szarc_group_parse_header(j->packet, j->packet_len, &method, &size,
+                                                  &j->err)))
+            continue;
+        if (size != j->size) {
+            j->status = szarc_err_set(&j->err, SZARC_E_FORMAT,
+                                      "group: %llu bytes in its header, %llu in the manifest",
+                                      (unsigned long long)size, (unsigned long long)j->size);
+            continue;
+        }
+        const uint8_t *body = j->packet + SZARC_PACKET_HEADER_SIZE;
+        const size_t body_len = j->packet_len - SZARC_PACKET_HEADER_SIZE;
+        if (method == SZARC_GROUP_STORED) {
+            if (body_len != size) {
+                j->status = szarc_err_set(&j->err, SZARC_E_FORMAT,
+                                          "group: %zu stored bytes for a size of %llu", body_len,
+                                          (unsigned long long)size);
+                continue;
+            }
+            if (!(j->out = malloc(body_len))) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+                goto done;
+            }
+            memcpy(j->out, body, body_len);
+            j->out_len = body_len;
+        } else if (method == SZARC_GROUP_ZSTD) {
+            if (!(j->out = malloc((size_t)size))) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
+                goto done;
+            }
+            if ((j->status = unzstd_exact(j->out, (size_t)size, body, body_len, NULL, 0,
+                                          &j->err))) {
+                free(j->out);
+                j->out = NULL;
+                continue;
+            }
+            j->out_len = (size_t)size;
+        } else {
+            if ((j->status = parse_body(&gb[q], j->packet, j->packet_len, size, &j->err)))
+                continue;
+            if (gb[q].chunk != j->chunk || gb[q].lanes != j->lanes) {
+                j->status = szarc_err_set(&j->err, SZARC_E_FORMAT,
+                                          "group: chunk %u and lanes %u, the manifest says %u "
+                                          "and %u",
+                                          gb[q].chunk, gb[q].lanes, j->chunk, j->lanes);
+                continue;
+            }
+            if (gb[q].K == 0)
+                continue;
+            if (!e || !m) {
+                j->status = szarc_err_set(&j->err, SZARC_E_USAGE,
+                                          "group: model-coded, and no model is loaded");
+                continue;
+            }
+            szarc_lanes_job *l = &lj[n_lj];
+            l->n_chunks = gb[q].K;
+            l->chunk_len = gb[q].chunk_len;
+            l->lanes = gb[q].lanes;
+            l->set = gb[q].set;
+            l->set_len = gb[q].set_len;
+            l->check_canonical = j->check_canonical;
+            lj_of[q] = n_lj++;
+        }
+    }
+    if (n_lj && (st = szarc_lanes_decode(e, m, o, lj, n_lj, progress, pctx, err)))
+        goto done;
+    for (size_t q = 0; q < n_jobs; q++) {
+        szarc_group_job *j = &jobs[q];
+        if (j->status || j->out || !gb[q].chunk)
+            continue;
+        const szarc_lanes_job *l = lj_of[q] == SIZE_MAX ? NULL : &lj[lj_of[q]];
+        if (l && l->status) {
+            j->status = l->status;
+            j->err = l->err;
+            continue;
+        }
+        const szarc_status bs = build(j, m, &gb[q], l ? l->tok : NULL);
+        if (bs == SZARC_E_NOMEM) {
+            st = szarc_err_set(err, bs, "%s", j->err.msg);
+            goto done;
+        }
+        j->status = bs;
+    }
+done:
+    for (size_t q = 0; gb && q < n_jobs; q++)
+        gbody_free(&gb[q]);
+    for (size_t q = 0; lj && q < n_lj; q++)
+        free(lj[q].tok);
+    free(gb);
+    free(lj);
+    free(lj_of);
+    if (st)
+        for (size_t q = 0; q < n_jobs; q++) {
+            free(jobs[q].out);
+            jobs[q].out = NULL;
+            jobs[q].out_len = 0;
+        }
+    return st;
+}
