@@ -3,6 +3,7 @@
  * checks each selected member: packet digest and form, and in a full audit
  * its expansion, re-encoding and atoms. Every finding is reported. */
 #include "audit.h"
+#include "audit_internal.h"
 
 #include <sha2.h>
 #include <stdarg.h>
@@ -24,10 +25,6 @@
 #include "tar.h"
 #include "unpack.h"
 
-#define ENGINE_SLOTS 64u
-#define BATCH_BYTES (32u << 20) /* original bytes expanded together */
-#define BATCH_MEMBERS 1024u
-#define MEMBER_FINDINGS 8
 
 /*-*********************************************************
  *  Checks: names and advice
@@ -116,137 +113,12 @@ const char *szarc_verify_check_advice(szarc_verify_check c)
  *  State
  ***********************************************************/
 
-/* What the first pass learned of a packet member. */
-typedef struct {
-    szarc_status st;    /* of parsing it (SZARC_OK: the fields below hold) */
-    char msg[240];
-    uint32_t method;
-    uint64_t size;      /* declared original size */
-    uint32_t chunk, n_chunks;
-    uint64_t n_tokens;
-    uint32_t level;     /* semantic */
-} pkinfo;
 
-/* A tar member as read by the first pass. */
-typedef struct {
-    char *name;
-    uint64_t size;
-    uint8_t sha256[32]; /* of its data (packets, manifest, signature, model) */
-    uint8_t *data;      /* the manifest, the statement and the model only; else NULL */
-    size_t len;
-    int is_packet;      /* named like a packet, and read as one (pk holds) */
-    pkinfo pk;
-    int known; /* the layout has a place for it */
-} tmember;
-
-/* An index entry: lookups by name. */
-typedef struct {
-    const char *name;
-    size_t idx;
-} named;
-
-/* One member of the reference (statement or manifest). */
-typedef struct {
-    const char *path;
-    const uint8_t *packet_sha256;
-    const uint8_t *expansion_sha256;
-    uint32_t n_atoms;
-    const uint8_t *atoms_root;       /* with n_atoms > 0 (statement), or the manifest's */
-    const szarc_manifest_member *mm; /* its manifest record when it agrees, or NULL */
-    const tmember *pk;               /* its packet member (first occurrence), or NULL */
-    szarc_packet packet;
-    int parsed;
-    szarc_audit_finding f[MEMBER_FINDINGS];
-    size_t nf;
-    int failed;
-    int expanded;
-    int unchecked;
-    int done; /* every check of this member has run: it can be emitted */
-} mrec;
-
-typedef struct {
-    const szarc_audit_opts *o;
-    const szarc_audit_sink *sink;
-    szarc_audit_summary *sum;
-    tmember *t; /* the tar members, in order */
-    size_t nt, capt;
-    named *by_name; /* the members sorted by name, then index */
-    int have_mf;
-    szarc_manifest mf;
-    int have_sb;
-    szarc_sigblock sb;
-    int trust_sb; /* the statement's signature is valid */
-    int trust_mf; /* the manifest parsed and is the reference or the signed one */
-    /* the reference pin */
-    const uint8_t *pin_gguf, *pin_weights, *pin_tok;
-    uint32_t pin_numerics;
-    mrec *r;
-    size_t nr;
-    size_t next_emit; /* members [0, next_emit) were emitted */
-    uint32_t chunk; /* the coder's chunk size (manifest, else the packets') */
-    uint8_t *buf;   /* PIECE bytes */
-    int tar_damaged; /* the first pass could not read the tar as one */
-} audit;
-
-#define PIECE (64u << 10)
-
-/* The caller asked the audit to stop (polled between members and batches). */
-static int cancelled(const audit *a)
-{
-    return a->o->cancel && atomic_load(a->o->cancel);
-}
 
 /* How an archive-level finding counts. */
-enum { FAILS = 0, WARNS = 1, NO_MODEL = 2 /* the model, not the archive: exit code 3 */ };
 
-static void archive_finding(audit *a, szarc_verify_check c, int kind, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
 
-static void archive_finding(audit *a, szarc_verify_check c, int kind, const char *fmt, ...)
-{
-    szarc_audit_finding f = {c, kind == WARNS, ""};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f.msg, sizeof f.msg, fmt, ap);
-    va_end(ap);
-    if (kind == WARNS)
-        a->sum->n_warnings++;
-    else if (kind == NO_MODEL)
-        a->sum->model_unusable = 1;
-    else
-        a->sum->n_archive_failures++;
-    if (a->sink && a->sink->finding)
-        a->sink->finding(a->sink->ctx, &f);
-}
 
-static void member_finding(mrec *r, szarc_verify_check c, int warning, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static void member_finding(mrec *r, szarc_verify_check c, int warning, const char *fmt, ...)
-{
-    if (!warning)
-        r->failed = 1;
-    if (r->nf == MEMBER_FINDINGS)
-        return;
-    szarc_audit_finding *f = &r->f[r->nf++];
-    f->check = c;
-    f->warning = warning;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
-    va_end(ap);
-}
-
-static void hex32(char out[65], const uint8_t d[32])
-{
-    szarc_sha256_hex(out, d);
-}
 
 /*-*********************************************************
  *  First pass: every member's name, size and digest
@@ -258,34 +130,7 @@ static int is_packet_name(const char *n)
     return !strncmp(n, "data/", 5) && l > 9 && !strcmp(n + l - 4, ".szp");
 }
 
-/* Streams the rest of the current member into sha. */
-static szarc_status hash_rest(audit *a, szarc_tar_reader *tr, SHA2_CTX *sha, szarc_err *e)
-{
-    for (;;) {
-        size_t n;
-        const szarc_status st = szarc_tar_read_some(tr, a->buf, PIECE, &n, e);
-        if (st || !n)
-            return st;
-        SHA256Update(sha, a->buf, n);
-    }
-}
 
-/* Reads up to cap bytes of the current member (fewer only at its end). */
-static szarc_status read_full(szarc_tar_reader *tr, uint8_t *dst, size_t cap, size_t *got,
-                              szarc_err *e)
-{
-    *got = 0;
-    while (*got < cap) {
-        size_t n;
-        const szarc_status st = szarc_tar_read_some(tr, dst + *got, cap - *got, &n, e);
-        if (st)
-            return st;
-        if (!n)
-            break;
-        *got += n;
-    }
-    return SZARC_OK;
-}
 
 static void pkinfo_from(pkinfo *pi, const szarc_packet *p)
 {
@@ -305,7 +150,7 @@ static szarc_status read_packet(audit *a, szarc_tar_reader *tr, tmember *m, szar
     SHA256Init(&sha);
     uint8_t hdr[SZARC_PACKET_HEADER_SIZE];
     size_t got;
-    szarc_status st = read_full(tr, hdr, sizeof hdr, &got, e);
+    szarc_status st = szarc_audit_read_full(tr, hdr, sizeof hdr, &got, e);
     if (st)
         return st;
     SHA256Update(&sha, hdr, got);
@@ -324,7 +169,7 @@ static szarc_status read_packet(audit *a, szarc_tar_reader *tr, tmember *m, szar
             return szarc_err_set(e, SZARC_E_NOMEM, "verify: out of memory");
         memcpy(p, hdr, got);
         size_t rest;
-        if ((st = read_full(tr, p + got, (size_t)m->size - got, &rest, e))) {
+        if ((st = szarc_audit_read_full(tr, p + got, (size_t)m->size - got, &rest, e))) {
             free(p);
             return st;
         }
@@ -345,7 +190,7 @@ static szarc_status read_packet(audit *a, szarc_tar_reader *tr, tmember *m, szar
         else if (!pi->st && pi->method == SZARC_METHOD_ZSTD && m->size == got)
             pi->st = szarc_err_set(&pe, SZARC_E_TRUNCATED, "packet: empty zstd body at offset %d",
                                    SZARC_PACKET_HEADER_SIZE);
-        if ((st = hash_rest(a, tr, &sha, e)))
+        if ((st = szarc_audit_hash_rest(a, tr, &sha, e)))
             return st;
     }
     if (pi->st)
@@ -382,7 +227,7 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
     if (st) {
         if (st == SZARC_E_NOMEM || st == SZARC_E_IO)
             return szarc_err_set(err, st, "%s", e.msg);
-        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "not a tar archive: %s", e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "not a tar archive: %s", e.msg);
         a->tar_damaged = 1;
         return SZARC_OK;
     }
@@ -390,13 +235,13 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         const char *name;
         uint64_t size;
         int eof;
-        if (cancelled(a)) {
+        if (szarc_audit_cancelled(a)) {
             szarc_tar_reader_destroy(tr);
             return szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
         }
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e))) {
             if (st == SZARC_E_UNSUPPORTED) {
-                archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
+                szarc_audit_archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
                                 a->nt + 1, e.msg);
                 continue; /* its type is refused; the tar goes on */
             }
@@ -408,12 +253,12 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
             if ((st = szarc_tar_trailing(tr, &end, &at, &marker, &e)))
                 break;
             if (!marker)
-                archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS,
+                szarc_audit_archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS,
                                 "the archive ends without its end-of-archive marker (cut short "
                                 "after member %zu?)",
                                 a->nt);
             if (at != UINT64_MAX)
-                archive_finding(a, SZARC_VERIFY_TRAILING, FAILS,
+                szarc_audit_archive_finding(a, SZARC_VERIFY_TRAILING, FAILS,
                                 "the tar ends at byte %llu, but the file holds data at byte %llu "
                                 "after it",
                                 (unsigned long long)end, (unsigned long long)at);
@@ -439,7 +284,7 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         a->nt++;
         const uint64_t keep = keep_limit(m->name);
         if (keep && size > keep) {
-            archive_finding(a, SZARC_VERIFY_TOO_LARGE, FAILS,
+            szarc_audit_archive_finding(a, SZARC_VERIFY_TOO_LARGE, FAILS,
                             "%s has %llu bytes, more than the %llu this reader holds", m->name,
                             (unsigned long long)size, (unsigned long long)keep);
             st = szarc_tar_skip(tr, &e);
@@ -464,9 +309,9 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         return szarc_err_set(err, st, "verify: %s", st == SZARC_E_NOMEM ? "out of memory" : e.msg);
     a->tar_damaged = st != SZARC_OK;
     if (st == SZARC_E_TRUNCATED || (st && strstr(e.msg, "runcated")))
-        archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)", e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)", e.msg);
     else if (st)
-        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "cannot read past member %zu: %s", a->nt,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "cannot read past member %zu: %s", a->nt,
                         e.msg);
     return SZARC_OK;
 }
@@ -478,24 +323,6 @@ static int cmp_name(const void *x, const void *y)
     return c ? c : (p->idx > q->idx) - (p->idx < q->idx);
 }
 
-/* The first member named `name` (or NULL) and how many there are. */
-static tmember *lookup(const audit *a, const char *name, size_t *count)
-{
-    size_t lo = 0, hi = a->nt;
-    while (lo < hi) {
-        const size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(a->by_name[mid].name, name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t n = 0;
-    while (lo + n < a->nt && !strcmp(a->by_name[lo + n].name, name))
-        n++;
-    if (count)
-        *count = n;
-    return n ? &a->t[a->by_name[lo].idx] : NULL;
-}
 
 /*-*********************************************************
  *  Manifest, statement, signature
@@ -504,41 +331,41 @@ static tmember *lookup(const audit *a, const char *name, size_t *count)
 static void check_manifest_and_signature(audit *a)
 {
     size_t n;
-    const tmember *mf = lookup(a, SZARC_MANIFEST_NAME, &n);
+    const tmember *mf = szarc_audit_lookup(a, SZARC_MANIFEST_NAME, &n);
     if (!mf) {
-        archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s is missing", SZARC_MANIFEST_NAME);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s is missing", SZARC_MANIFEST_NAME);
     } else {
         if (n > 1)
-            archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
+            szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
                             SZARC_MANIFEST_NAME, n);
         szarc_err e = {0};
         if (szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
-            archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s", e.msg);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s", e.msg);
         else
             a->have_mf = 1;
     }
-    const tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, &n);
+    const tmember *sg = szarc_audit_lookup(a, SZARC_SIGNATURE_NAME, &n);
     if (!sg) {
-        archive_finding(a, SZARC_VERIFY_UNSIGNED, a->o->pubkey ? FAILS : WARNS,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_UNSIGNED, a->o->pubkey ? FAILS : WARNS,
                         "the archive is not signed%s",
                         a->o->pubkey ? ", but --pubkey requires a signature" : "");
         return;
     }
     a->sum->signed_ = 1;
     if (n > 1)
-        archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
                         SZARC_SIGNATURE_NAME, n);
     szarc_err e = {0};
     if (szarc_sigblock_parse(&a->sb, sg->data, sg->len, &e)) {
-        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
         return;
     }
     a->have_sb = 1;
     szarc_sig_fingerprint(a->sum->key_fingerprint, a->sb.pub);
     char fp[65];
-    hex32(fp, a->sum->key_fingerprint);
+    szarc_audit_hex32(fp, a->sum->key_fingerprint);
     if (szarc_sig_check(a->sb.pub, a->sb.sig, sg->data, a->sb.signed_len, &e)) {
-        archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, FAILS,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, FAILS,
                         "the signature does not match the statement (key %.16s...)", fp);
     } else {
         a->trust_sb = 1;
@@ -548,9 +375,9 @@ static void check_manifest_and_signature(audit *a)
         uint8_t want[32];
         szarc_sig_fingerprint(want, a->o->pubkey);
         char wfp[65];
-        hex32(wfp, want);
+        szarc_audit_hex32(wfp, want);
         if (memcmp(a->o->pubkey, a->sb.pub, SZARC_SIG_PUBLIC_SIZE))
-            archive_finding(a, SZARC_VERIFY_WRONG_KEY, FAILS,
+            szarc_audit_archive_finding(a, SZARC_VERIFY_WRONG_KEY, FAILS,
                             "signed by key %s, not by the --pubkey key %s", fp, wfp);
         else
             a->sum->key_ok = a->sum->signature_ok;
@@ -570,10 +397,10 @@ static void cross_check(audit *a)
         memcmp(s->weights_sha256, mf->model.weights_sha256, 32) ||
         memcmp(s->tok_sha256, mf->model.tok_sha256, 32) ||
         s->numerics_version != mf->model.numerics_version)
-        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                         "the signed model pin differs from the manifest's");
     if (s->n_members != mf->n_members) {
-        archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                         "the statement lists %zu members, the manifest %zu", s->n_members,
                         mf->n_members);
         return;
@@ -583,7 +410,7 @@ static void cross_check(audit *a)
         const szarc_manifest_member *mm = &mf->members[i];
         if (strcmp(sm->path, mm->path) || memcmp(sm->packet_sha256, mm->packet_sha256, 32) ||
             memcmp(sm->expansion_sha256, mm->sha256, 32))
-            archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+            szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
                             "member %zu: the statement ('%s') and the manifest ('%s') differ", i,
                             sm->path, mm->path);
         else
@@ -632,14 +459,14 @@ static szarc_status build_reference(audit *a, szarc_err *err)
     }
     if (use_sb && a->trust_sb && a->have_mf) {
         size_t n;
-        const tmember *mf = lookup(a, SZARC_MANIFEST_NAME, &n);
+        const tmember *mf = szarc_audit_lookup(a, SZARC_MANIFEST_NAME, &n);
         uint8_t h[32];
         szarc_sha256(h, mf->data, mf->len);
         if (memcmp(h, a->sb.st.manifest_sha256, 32)) {
             char want[65], have[65];
-            hex32(want, a->sb.st.manifest_sha256);
-            hex32(have, h);
-            archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
+            szarc_audit_hex32(want, a->sb.st.manifest_sha256);
+            szarc_audit_hex32(have, h);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
                             "%s has sha256 %s, the statement signs %s", SZARC_MANIFEST_NAME, have,
                             want);
         } else {
@@ -650,7 +477,7 @@ static szarc_status build_reference(audit *a, szarc_err *err)
         }
     } else if (use_sb && a->trust_sb) {
         /* the manifest did not parse: its digest cannot match either */
-        archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
+        szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
                         "%s is not the signed manifest (it is missing or does not parse)",
                         SZARC_MANIFEST_NAME);
     }
@@ -671,38 +498,38 @@ static void check_layout(audit *a)
     const size_t r_sig = 3 + a->nr;
     size_t *rank = malloc((a->nt ? a->nt : 1) * sizeof *rank);
     if (!rank) {
-        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "out of memory checking the layout");
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "out of memory checking the layout");
         return;
     }
     for (size_t i = 0; i < a->nt; i++)
         rank[i] = SIZE_MAX;
     const char *fixed[3] = {SZARC_MANIFEST_NAME, SZARC_README_NAME, SZARC_MODEL_NAME};
     const int embedded =
-        a->have_mf ? a->mf.model.embedded : lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
+        a->have_mf ? a->mf.model.embedded : szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
     for (int k = 0; k < 3; k++) {
         size_t n;
-        tmember *m = lookup(a, fixed[k], &n);
+        tmember *m = szarc_audit_lookup(a, fixed[k], &n);
         if (k == 2 && !embedded)
             continue; /* a model member, if any, stays unexpected */
         if (!m) {
             if (k == 1 || (k == 2 && a->have_mf))
-                archive_finding(a, SZARC_VERIFY_MISSING, FAILS, "%s is missing", fixed[k]);
+                szarc_audit_archive_finding(a, SZARC_VERIFY_MISSING, FAILS, "%s is missing", fixed[k]);
             continue;
         }
         m->known = 1;
         rank[m - a->t] = (size_t)k;
         if (n > 1 && k != 0)
-            archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times", fixed[k], n);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times", fixed[k], n);
     }
-    const tmember *model = embedded && a->pin_gguf ? lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
+    const tmember *model = embedded && a->pin_gguf ? szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
     if (model) { /* the embedded model must be the pinned one */
         if ((a->trust_mf && model->size != a->mf.model.embedded_size) ||
             memcmp(model->sha256, a->pin_gguf, 32))
-            archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
+            szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
                             "%s is not the pinned model (its size or sha256 differs)",
                             SZARC_MODEL_NAME);
     }
-    tmember *sg = lookup(a, SZARC_SIGNATURE_NAME, NULL);
+    tmember *sg = szarc_audit_lookup(a, SZARC_SIGNATURE_NAME, NULL);
     if (sg) {
         sg->known = 1;
         rank[sg - a->t] = r_sig;
@@ -713,16 +540,16 @@ static void check_layout(audit *a)
         if (szarc_packet_name(name, sizeof name, r->path))
             continue; /* paths were checked by their parsers */
         size_t n;
-        tmember *m = lookup(a, name, &n);
+        tmember *m = szarc_audit_lookup(a, name, &n);
         if (!m) {
-            member_finding(r, SZARC_VERIFY_MISSING, 0, "packet member %s is missing", name);
+            szarc_audit_member_finding(r, SZARC_VERIFY_MISSING, 0, "packet member %s is missing", name);
             continue;
         }
         m->known = 1;
         r->pk = m;
         rank[m - a->t] = 3 + i;
         if (n > 1)
-            member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times", name,
+            szarc_audit_member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times", name,
                            n);
     }
     /* Order: a member placed after one that belongs after it is reordered. */
@@ -733,12 +560,12 @@ static void check_layout(audit *a)
             continue;
         if (any && rank[i] < max_rank) {
             if (rank[i] >= 3 && rank[i] < r_sig)
-                member_finding(&a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
+                szarc_audit_member_finding(&a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
                                "packet member %s is member %zu of the tar, after a member that "
                                "belongs after it",
                                a->t[i].name, i + 1);
             else
-                archive_finding(a, SZARC_VERIFY_REORDERED, FAILS,
+                szarc_audit_archive_finding(a, SZARC_VERIFY_REORDERED, FAILS,
                                 "%s is member %zu of the tar, out of its place", a->t[i].name,
                                 i + 1);
         }
@@ -749,7 +576,7 @@ static void check_layout(audit *a)
     free(rank);
     for (size_t i = 0; i < a->nt; i++)
         if (!a->t[i].known)
-            archive_finding(a, SZARC_VERIFY_UNEXPECTED, FAILS,
+            szarc_audit_archive_finding(a, SZARC_VERIFY_UNEXPECTED, FAILS,
                             "member %zu of the tar, '%s', has no "
                             "place in the layout",
                             i + 1, a->t[i].name);
@@ -759,10 +586,6 @@ static void check_layout(audit *a)
  *  Per member: packet checks (quick)
  ***********************************************************/
 
-static int selected(const audit *a, size_t i)
-{
-    return !a->o->subset_n || i % a->o->subset_n == a->o->subset_k - 1;
-}
 
 static void check_packet(audit *a, mrec *r)
 {
@@ -771,14 +594,14 @@ static void check_packet(audit *a, mrec *r)
     const uint8_t *h = r->pk->sha256;
     if (memcmp(h, r->packet_sha256, 32)) {
         char want[65], have[65];
-        hex32(want, r->packet_sha256);
-        hex32(have, h);
-        member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s", have,
+        szarc_audit_hex32(want, r->packet_sha256);
+        szarc_audit_hex32(have, h);
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s", have,
                        a->trust_sb ? "the statement signs" : "the manifest lists", want);
     }
     const pkinfo *pi = &r->pk->pk;
     if (pi->st) {
-        member_finding(r, pi->st == SZARC_E_UNSUPPORTED && szarc_method_uses_model(pi->method)
+        szarc_audit_member_finding(r, pi->st == SZARC_E_UNSUPPORTED && szarc_method_uses_model(pi->method)
                               ? SZARC_VERIFY_TOO_LARGE
                               : SZARC_VERIFY_PACKET_FORMAT,
                        0, "%s", pi->msg);
@@ -796,140 +619,38 @@ static void check_packet(audit *a, mrec *r)
     const szarc_packet *p = &r->packet;
     const szarc_manifest_member *mm = r->mm;
     if (mm && (p->size != mm->size || p->method != mm->method))
-        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
                        "packet says %llu bytes by method %s, the manifest %llu by %s",
                        (unsigned long long)p->size, szarc_method_name(p->method),
                        (unsigned long long)mm->size, szarc_method_name(mm->method));
     else if (p->method != SZARC_METHOD_SEMANTIC && r->n_atoms)
-        member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+        szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
                        "%s lists %u protected atoms, but the packet is exact-mode (method %s)",
                        a->trust_sb ? "the statement" : "the manifest", r->n_atoms,
                        szarc_method_name(p->method));
     else if (p->method == SZARC_METHOD_SEMANTIC && mm && mm->level != p->sem.level)
-        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
                        "the packet is semantic level %u, the manifest says level %u",
                        p->sem.level, mm->level);
     else if (mm && szarc_method_uses_model(p->method) &&
              (p->coded.chunk != a->chunk || p->coded.n_chunks != mm->chunks ||
               p->coded.n_tokens != mm->tokens))
-        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
                        "packet chunk table (chunk %u, %u chunks) differs from the manifest "
                        "(chunk %u, %u chunks)",
                        p->coded.chunk, p->coded.n_chunks, a->chunk, mm->chunks);
     else if (!mm && szarc_method_uses_model(p->method) && a->chunk && p->coded.chunk != a->chunk)
-        member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "packet chunk %u, the coder's is %u",
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "packet chunk %u, the coder's is %u",
                        p->coded.chunk, a->chunk);
 }
 
-static void emit(audit *a, size_t i)
-{
-    mrec *r = &a->r[i];
-    szarc_audit_member m = {i,
-                             r->path,
-                             r->parsed ? szarc_method_name(r->pk->pk.method) : NULL,
-                             r->parsed ? r->pk->pk.size : (r->mm ? r->mm->size : 0),
-                             r->failed      ? SZARC_AUDIT_MEMBER_FAILED
-                             : r->unchecked ? SZARC_AUDIT_MEMBER_UNCHECKED
-                                            : SZARC_AUDIT_MEMBER_OK,
-                             r->expanded,
-                             r->nf,
-                             r->f};
-    if (m.state == SZARC_AUDIT_MEMBER_FAILED)
-        a->sum->n_failed++;
-    else if (m.state == SZARC_AUDIT_MEMBER_UNCHECKED)
-        a->sum->n_unchecked++;
-    else
-        a->sum->n_ok++;
-    for (size_t k = 0; k < r->nf; k++)
-        a->sum->n_warnings += r->f[k].warning;
-    if (a->sink && a->sink->member)
-        a->sink->member(a->sink->ctx, &m);
-}
 
 /*-*********************************************************
  *  Full audit: model, expansion, re-encoding
  ***********************************************************/
 
-typedef struct {
-    audit *a;
-    uint64_t base, batch; /* bytes of the batches done, and of this one */
-} prog;
 
-static void on_tokens(void *ctx, uint64_t done, uint64_t total)
-{
-    prog *p = ctx;
-    if (p->a->sink && p->a->sink->progress)
-        p->a->sink->progress(p->a->sink->ctx, p->base + (total ? p->batch * done / total : 0),
-                             p->a->sum->bytes);
-}
 
-/* The model for model-coded members, checked against the reference pin.
- * @return 0 with *m set, or 1 when there is no usable model (reported). */
-static int load_model(audit *a, szarc_model **m)
-{
-    szarc_err e = {0};
-    char path[4096];
-    const tmember *emb = a->o->model ? NULL : lookup(a, SZARC_MODEL_NAME, NULL);
-    uint8_t h[32];
-    if (emb)
-        szarc_sha256(h, emb->data, emb->len);
-    if (emb && !memcmp(h, a->pin_gguf, 32)) {
-        szarc_gguf *g = NULL;
-        if (szarc_gguf_parse(&g, emb->data, emb->len, &e) ||
-            szarc_model_from_gguf(m, g, SZARC_MODEL_NAME, &e)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "embedded model: %s", e.msg);
-            return 1;
-        }
-    } else {
-        if (a->o->model)
-            snprintf(path, sizeof path, "%s", a->o->model);
-        else if (szarc_model_default_path(path, sizeof path)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "no model found (looked at %s)",
-                            path);
-            return 1;
-        }
-        if (szarc_model_load(m, path, &e)) {
-            archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "%s", e.msg);
-            return 1;
-        }
-    }
-    const char *what = memcmp((*m)->gguf_sha256, a->pin_gguf, 32)         ? "GGUF sha256"
-                       : memcmp((*m)->weights_sha256, a->pin_weights, 32) ? "weights sha256"
-                       : memcmp((*m)->tok_sha256, a->pin_tok, 32)         ? "tokenizer sha256"
-                                                                          : NULL;
-    if (what) {
-        char want[65], have[65];
-        const uint8_t *w = what[0] == 'G'   ? a->pin_gguf
-                           : what[0] == 'w' ? a->pin_weights
-                                            : a->pin_tok;
-        const uint8_t *hv = what[0] == 'G'   ? (*m)->gguf_sha256
-                            : what[0] == 'w' ? (*m)->weights_sha256
-                                             : (*m)->tok_sha256;
-        hex32(want, w);
-        hex32(have, hv);
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "model %s (%s): %s is %s, the archive pins %s", (*m)->path, (*m)->name,
-                        what, have, want);
-    } else if (a->pin_numerics != SZARC_NUMERICS_VERSION) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "the archive needs numerics version %u, this szarc implements %d",
-                        a->pin_numerics, SZARC_NUMERICS_VERSION);
-        what = "numerics";
-    } else if (a->trust_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL, "%s", e.msg);
-        what = "hyperparameters";
-    } else if (a->chunk > (*m)->cfg.n_ctx) {
-        archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "chunk %u exceeds the model's context %u", a->chunk, (*m)->cfg.n_ctx);
-        what = "context";
-    }
-    if (what) {
-        szarc_model_destroy(*m);
-        *m = NULL;
-        return 1;
-    }
-    return 0;
-}
 
 /* A semantic member's atoms: those of the expansion, found with the
  * packet's user patterns, must have the count and root that the statement
@@ -950,7 +671,7 @@ static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, si
         re[s->pattern_len[i]] = 0;
         const szarc_status ps = szarc_atoms_add_regex(ax, re, err);
         if (ps == SZARC_E_ARG)
-            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "user pattern %u does not compile: %s",
+            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "user pattern %u does not compile: %s",
                            i, err->msg);
         else if (ps)
             st = ps; /* out of memory: not the member's fault */
@@ -961,13 +682,13 @@ static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, si
     if (!st && !r->failed) {
         st = szarc_sem_atoms_root(ax, text, len, &n, root, NULL, err);
         if (st == SZARC_E_LIMIT) {
-            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "%s", err->msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "%s", err->msg);
             st = SZARC_OK;
         } else if (!st && (n != r->n_atoms || (n && memcmp(root, r->atoms_root, 32)))) {
             char want[65], have[65];
-            hex32(want, r->atoms_root);
-            hex32(have, root);
-            member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+            szarc_audit_hex32(want, r->atoms_root);
+            szarc_audit_hex32(have, root);
+            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
                            "the expansion has %zu protected atoms with root %s; %s %u with "
                            "root %s",
                            n, have, a->trust_sb ? "the statement signs" : "the manifest lists",
@@ -994,15 +715,6 @@ static szarc_status reencode_semantic(szarc_member_coded *mc, szarc_engine *e,
     return st;
 }
 
-/* Emits the members whose checks are done, in order. */
-static void emit_ready(audit *a)
-{
-    while (a->next_emit < a->nr && (!selected(a, a->next_emit) || a->r[a->next_emit].done)) {
-        if (selected(a, a->next_emit))
-            emit(a, a->next_emit);
-        a->next_emit++;
-    }
-}
 
 /* A batch of members read by the second pass, with their packets. */
 typedef struct {
@@ -1030,13 +742,13 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
         jobs[j].packet = &a->r[bt->idx[j]].packet;
         jobs[j].want_intervals = 1; /* re-encode from them, not by a second pass */
     }
-    if (bt->n && (st = szarc_members_decode(e, m, eo, jobs, bt->n, on_tokens, pg, err)))
+    if (bt->n && (st = szarc_members_decode(e, m, eo, jobs, bt->n, szarc_audit_on_tokens, pg, err)))
         goto done;
     for (size_t j = 0; j < bt->n; j++) {
         mrec *r = &a->r[bt->idx[j]];
         szarc_member_job *jb = &jobs[j];
         if (jb->status) {
-            member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", jb->err.msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", jb->err.msg);
             continue;
         }
         r->expanded = 1;
@@ -1044,9 +756,9 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
         szarc_sha256(h, jb->out, jb->out_len);
         if (memcmp(h, r->expansion_sha256, 32)) {
             char want[65], have[65];
-            hex32(want, r->expansion_sha256);
-            hex32(have, h);
-            member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0,
+            szarc_audit_hex32(want, r->expansion_sha256);
+            szarc_audit_hex32(have, h);
+            szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0,
                            "the expansion's sha256 is %s, %s %s", have,
                            a->trust_sb ? "the statement signs" : "the manifest lists", want);
             continue; /* re-encoding other bytes proves nothing */
@@ -1078,7 +790,7 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             goto done; /* the engine failed, not the member */
         }
         if (st) {
-            member_finding(r, SZARC_VERIFY_REENCODE, 0, "re-encoding fails: %s", e2.msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_REENCODE, 0, "re-encoding fails: %s", e2.msg);
             st = SZARC_OK;
             continue;
         }
@@ -1088,7 +800,7 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             size_t at = 0;
             while (at < mc.packet_len && at < pk_len && mc.packet[at] == pk[at])
                 at++;
-            member_finding(r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
+            szarc_audit_member_finding(r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
                            "re-encoding by method %s gives %zu bytes, the packet has %zu; first "
                            "difference at byte %zu%s",
                            szarc_method_name(method), mc.packet_len, pk_len, at,
@@ -1156,7 +868,7 @@ static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_
     szarc_err e = {0};
     uint8_t hdr[SZARC_PACKET_HEADER_SIZE];
     size_t got;
-    szarc_status st = read_full(tr, hdr, sizeof hdr, &got, &e);
+    szarc_status st = szarc_audit_read_full(tr, hdr, sizeof hdr, &got, &e);
     if (st)
         return szarc_err_set(err, st, "verify: %s", e.msg);
     SHA256Update(&psha, hdr, got);
@@ -1176,7 +888,7 @@ static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_
     }
     szarc_unpack_destroy(u);
     if (!ms) /* the rest of the packet, for its digest */
-        st = hash_rest(a, tr, &psha, &e);
+        st = szarc_audit_hash_rest(a, tr, &psha, &e);
     if (st)
         return szarc_err_set(err, st, "verify: %s", e.msg);
     uint8_t h[32], ph[32];
@@ -1184,22 +896,22 @@ static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_
     SHA256Final(ph, &psha);
     pg->base += r->packet.size;
     if (ms) {
-        member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", e.msg);
+        szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", e.msg);
     } else if (memcmp(ph, tm->sha256, 32)) {
-        member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
                        "the packet changed while it was being read");
     } else if (memcmp(h, r->expansion_sha256, 32)) {
         char want[65], have[65];
-        hex32(want, r->expansion_sha256);
-        hex32(have, h);
-        member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s",
+        szarc_audit_hex32(want, r->expansion_sha256);
+        szarc_audit_hex32(have, h);
+        szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s",
                        have, a->trust_sb ? "the statement signs" : "the manifest lists", want);
     } else {
         r->expanded = 1;
         /* A stored packet is its header and the bytes, both checked: re-encoding
          * it gives it back. A zstd packet this large is not re-encoded. */
         if (r->packet.method == SZARC_METHOD_ZSTD)
-            member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
+            szarc_audit_member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
                            "not re-encoded: %llu bytes is more than the %u MiB verify holds in "
                            "memory (the expansion's digest matched)",
                            (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
@@ -1226,11 +938,11 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
     for (size_t i = 0; i < a->nr; i++) {
         mrec *r = &a->r[i];
         const int model = r->parsed && szarc_method_uses_model(r->packet.method);
-        if (!selected(a, i) || r->failed || !r->parsed || (model && !e)) {
+        if (!szarc_audit_selected(a, i) || r->failed || !r->parsed || (model && !e)) {
             r->unchecked = r->parsed && model && !e && !r->failed;
             r->done = 1;
         } else if (model && r->packet.size > SZARC_VERIFY_MEM_MAX) {
-            member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
+            szarc_audit_member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
                            "not expanded: a model-coded member of %llu bytes is more than the %u "
                            "MiB verify holds in memory",
                            (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
@@ -1241,7 +953,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
             n_want++;
         }
     }
-    emit_ready(a);
+    szarc_audit_emit_ready(a);
     if (!n_want)
         goto done;
     szarc_err e2 = {0};
@@ -1258,7 +970,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         const char *name;
         uint64_t size;
         int eof;
-        if (cancelled(a)) {
+        if (szarc_audit_cancelled(a)) {
             st = szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
             goto done;
         }
@@ -1284,7 +996,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
             size > (model ? SZARC_MODEL_PACKET_MAX : SZARC_VERIFY_MEM_MAX)) {
             if ((st = expand_streamed(a, r, &a->t[t], tr, pg, err)))
                 goto done;
-            emit_ready(a);
+            szarc_audit_emit_ready(a);
             continue;
         }
         uint8_t *data;
@@ -1295,10 +1007,10 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         szarc_sha256(h, data, len);
         szarc_err pe = {0};
         if (memcmp(h, a->t[t].sha256, 32)) {
-            member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
+            szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
                            "the packet changed while it was being read");
         } else if (szarc_packet_parse(&r->packet, data, len, &pe)) {
-            member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", pe.msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", pe.msg);
         } else {
             bt.idx[bt.n] = want[t] - 1;
             bt.data[bt.n] = data;
@@ -1309,18 +1021,18 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
                  bt.n == BATCH_MEMBERS) &&
                 (st = expand_batch(a, e, m, eo, &bt, pg, err)))
                 goto done;
-            emit_ready(a);
+            szarc_audit_emit_ready(a);
             continue;
         }
         free(data);
         r->done = 1;
-        emit_ready(a);
+        szarc_audit_emit_ready(a);
     }
     if (st) {
-        archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s", e2.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s", e2.msg);
         st = SZARC_OK;
     }
-    if (cancelled(a)) {
+    if (szarc_audit_cancelled(a)) {
         st = szarc_err_set(err, SZARC_E_CANCELLED, "verify: cancelled");
         goto done;
     }
@@ -1328,11 +1040,11 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         goto done;
     for (size_t i = 0; i < a->nr; i++)
         if (!a->r[i].done) {
-            member_finding(&a->r[i], SZARC_VERIFY_MISSING, 0,
+            szarc_audit_member_finding(&a->r[i], SZARC_VERIFY_MISSING, 0,
                            "the packet was not found when the archive was read again");
             a->r[i].done = 1;
         }
-    emit_ready(a);
+    szarc_audit_emit_ready(a);
 done:
     for (size_t j = 0; bt.data && j < bt.n; j++) {
         szarc_packet_free(&a->r[bt.idx[j]].packet);
@@ -1346,15 +1058,6 @@ done:
     return st;
 }
 
-/* The engine; a fallback to the C reference goes to the sink as a warning. */
-static szarc_status engine_create(audit *a, szarc_engine **e, const szarc_model *m,
-                                  const szarc_engine_opts *eo, szarc_err *err)
-{
-    const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, err);
-    if (!st && szarc_engine_fallback(*e) && a->sink && a->sink->warning)
-        a->sink->warning(a->sink->ctx, szarc_engine_fallback(*e));
-    return st;
-}
 
 static szarc_status full_audit(audit *a, int fd, szarc_err *err)
 {
@@ -1362,7 +1065,7 @@ static szarc_status full_audit(audit *a, int fd, szarc_err *err)
     uint32_t chunk = a->chunk;
     for (size_t i = 0; i < a->nr; i++) {
         const mrec *r = &a->r[i];
-        if (selected(a, i) && !r->failed && r->parsed && szarc_method_uses_model(r->packet.method)) {
+        if (szarc_audit_selected(a, i) && !r->failed && r->parsed && szarc_method_uses_model(r->packet.method)) {
             need_model = 1;
             if (!chunk || r->packet.coded.chunk > chunk)
                 chunk = r->packet.coded.chunk;
@@ -1376,9 +1079,9 @@ static szarc_status full_audit(audit *a, int fd, szarc_err *err)
     const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS, ENGINE_SLOTS,
                                   chunk};
     if (need_model) {
-        if (load_model(a, &m))
+        if (szarc_audit_load_model(a, &m))
             a->sum->model_unusable = 1;
-        else if ((st = engine_create(a, &e, m, &eo, err)))
+        else if ((st = szarc_audit_engine_create(a, &e, m, &eo, err)))
             goto done;
         else
             snprintf(a->sum->device, sizeof a->sum->device, "%s", szarc_engine_device(e));
@@ -1422,8 +1125,8 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
     }
     qsort(a.by_name, a.nt, sizeof *a.by_name, cmp_name);
     /* A tar, but not a szarc archive: say so once, as list and extract do. */
-    if (!a.tar_damaged && !lookup(&a, SZARC_MANIFEST_NAME, NULL) &&
-        !lookup(&a, SZARC_SIGNATURE_NAME, NULL)) {
+    if (!a.tar_damaged && !szarc_audit_lookup(&a, SZARC_MANIFEST_NAME, NULL) &&
+        !szarc_audit_lookup(&a, SZARC_SIGNATURE_NAME, NULL)) {
         st = szarc_err_set(err, SZARC_E_FORMAT,
                            "archive: not a szarc archive (first member is %s%s%s, not '%s')",
                            a.nt ? "'" : "missing", a.nt ? a.t[0].name : "", a.nt ? "'" : "",
@@ -1437,7 +1140,7 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
     check_layout(&a);
     sum->n_members = a.nr;
     for (size_t i = 0; i < a.nr; i++) {
-        if (!selected(&a, i))
+        if (!szarc_audit_selected(&a, i))
             continue;
         sum->n_selected++;
         check_packet(&a, &a.r[i]);
@@ -1446,8 +1149,8 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
     }
     if (opts->quick) {
         for (size_t i = 0; i < a.nr; i++)
-            if (selected(&a, i))
-                emit(&a, i);
+            if (szarc_audit_selected(&a, i))
+                szarc_audit_emit(&a, i);
     } else {
         st = full_audit(&a, fd, err);
     }
