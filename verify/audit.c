@@ -204,6 +204,8 @@ static uint64_t keep_limit(const char *name)
 {
     if (!strcmp(name, SZARC_MANIFEST_NAME))
         return SZARC_MANIFEST_MAX;
+    if (!strcmp(name, SZARC_MANIFEST2_NAME))
+        return SZARC_MANIFEST2_MAX;
     if (!strcmp(name, SZARC_SIGNATURE_NAME))
         return SZARC_SIGNATURE_MAX;
     if (!strcmp(name, SZARC_MODEL_NAME))
@@ -293,6 +295,8 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
                 szarc_sha256(m->sha256, m->data, m->len);
         } else if (is_packet_name(m->name)) {
             st = read_packet(a, tr, m, &e);
+        } else if (szarc_audit2_is_group_name(m->name)) {
+            st = szarc_audit2_read_group(a, tr, m, &e);
         } else {
             st = szarc_tar_skip(tr, &e); /* the README, and what has no place */
         }
@@ -331,15 +335,16 @@ static int cmp_name(const void *x, const void *y)
 static void check_manifest_and_signature(audit *a)
 {
     size_t n;
-    const tmember *mf = szarc_audit_lookup(a, SZARC_MANIFEST_NAME, &n);
+    const tmember *mf = szarc_audit_lookup(a, a->mname, &n);
     if (!mf) {
-        szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s is missing", SZARC_MANIFEST_NAME);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s is missing", a->mname);
     } else {
         if (n > 1)
             szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
-                            SZARC_MANIFEST_NAME, n);
+                            a->mname, n);
         szarc_err e = {0};
-        if (szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
+        if (a->v2 ? szarc_manifest2_parse(&a->mf, mf->data, mf->len, &e)
+                  : szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
             szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST, FAILS, "%s", e.msg);
         else
             a->have_mf = 1;
@@ -422,9 +427,23 @@ static void cross_check(audit *a)
  * the manifest, else an unverified statement (to name members at least). */
 static szarc_status build_reference(audit *a, szarc_err *err)
 {
-    const int use_sb = a->have_sb && (a->trust_sb || !a->have_mf);
+    const int use_sb = a->have_sb && (a->trust_sb || !a->have_mf) &&
+                       (a->sb.st.version == SZARC_STATEMENT_VERSION2) == a->v2;
     if (!use_sb && !a->have_mf)
         return SZARC_OK;
+    if (a->have_sb && (a->sb.st.version == SZARC_STATEMENT_VERSION2) != a->v2)
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+                                    "statement version %u does not go with format %d",
+                                    a->sb.st.version, a->v2 ? 2 : 1);
+    if (a->v2) {
+        szarc_status st = szarc_audit2_reference(a, use_sb, err);
+        if (st)
+            return st;
+        a->pin_gguf = use_sb ? a->sb.st.gguf_sha256 : a->mf.model.gguf_sha256;
+        a->pin_weights = use_sb ? a->sb.st.weights_sha256 : a->mf.model.weights_sha256;
+        a->pin_tok = use_sb ? a->sb.st.tok_sha256 : a->mf.model.tok_sha256;
+        a->pin_numerics = use_sb ? a->sb.st.numerics_version : a->mf.model.numerics_version;
+    } else {
     a->nr = use_sb ? a->sb.st.n_members : a->mf.n_members;
     a->r = calloc(a->nr ? a->nr : 1, sizeof *a->r);
     if (!a->r)
@@ -457,9 +476,10 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             a->r[i].atoms_root = mf->members[i].atoms_root;
         }
     }
+    }
     if (use_sb && a->trust_sb && a->have_mf) {
         size_t n;
-        const tmember *mf = szarc_audit_lookup(a, SZARC_MANIFEST_NAME, &n);
+        const tmember *mf = szarc_audit_lookup(a, a->mname, &n);
         uint8_t h[32];
         szarc_sha256(h, mf->data, mf->len);
         if (memcmp(h, a->sb.st.manifest_sha256, 32)) {
@@ -467,10 +487,13 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             szarc_audit_hex32(want, a->sb.st.manifest_sha256);
             szarc_audit_hex32(have, h);
             szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
-                            "%s has sha256 %s, the statement signs %s", SZARC_MANIFEST_NAME, have,
+                            "%s has sha256 %s, the statement signs %s", a->mname, have,
                             want);
         } else {
-            cross_check(a);
+            if (a->v2)
+                szarc_audit2_cross_check(a);
+            else
+                cross_check(a);
             a->trust_mf = 1;
             a->sum->manifest_signed = 1;
             memcpy(a->sum->manifest_sha256, h, 32);
@@ -479,7 +502,7 @@ static szarc_status build_reference(audit *a, szarc_err *err)
         /* the manifest did not parse: its digest cannot match either */
         szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
                         "%s is not the signed manifest (it is missing or does not parse)",
-                        SZARC_MANIFEST_NAME);
+                        a->mname);
     }
     if (!use_sb)
         a->trust_mf = 1;
@@ -495,7 +518,7 @@ static szarc_status build_reference(audit *a, szarc_err *err)
 static void check_layout(audit *a)
 {
     /* Ranks in the layout: manifest 0, README 1, model 2, packets 3.., signature last. */
-    const size_t r_sig = 3 + a->nr;
+    const size_t r_sig = 3 + (a->v2 ? a->ng : a->nr);
     size_t *rank = malloc((a->nt ? a->nt : 1) * sizeof *rank);
     if (!rank) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "out of memory checking the layout");
@@ -503,7 +526,7 @@ static void check_layout(audit *a)
     }
     for (size_t i = 0; i < a->nt; i++)
         rank[i] = SIZE_MAX;
-    const char *fixed[3] = {SZARC_MANIFEST_NAME, SZARC_README_NAME, SZARC_MODEL_NAME};
+    const char *fixed[3] = {a->mname, SZARC_README_NAME, SZARC_MODEL_NAME};
     const int embedded =
         a->have_mf ? a->mf.model.embedded : szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL) != NULL;
     for (int k = 0; k < 3; k++) {
@@ -534,7 +557,9 @@ static void check_layout(audit *a)
         sg->known = 1;
         rank[sg - a->t] = r_sig;
     }
-    for (size_t i = 0; i < a->nr; i++) {
+    if (a->v2)
+        szarc_audit2_layout(a, rank);
+    for (size_t i = 0; !a->v2 && i < a->nr; i++) {
         mrec *r = &a->r[i];
         char name[SZARC_PATH_MAX + 16];
         if (szarc_packet_name(name, sizeof name, r->path))
@@ -559,7 +584,9 @@ static void check_layout(audit *a)
         if (rank[i] == SIZE_MAX)
             continue;
         if (any && rank[i] < max_rank) {
-            if (rank[i] >= 3 && rank[i] < r_sig)
+            if (rank[i] >= 3 && rank[i] < r_sig && a->v2)
+                szarc_audit2_reordered(a, rank[i] - 3, a->t[i].name, i + 1);
+            else if (rank[i] >= 3 && rank[i] < r_sig)
                 szarc_audit_member_finding(&a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
                                "packet member %s is member %zu of the tar, after a member that "
                                "belongs after it",
@@ -1124,8 +1151,12 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
         a.by_name[i].idx = i;
     }
     qsort(a.by_name, a.nt, sizeof *a.by_name, cmp_name);
+    /* The format: szarc/manifest.json.zst is format 2 (docs/format.md, section A). */
+    a.v2 = szarc_audit_lookup(&a, SZARC_MANIFEST2_NAME, NULL) &&
+           !szarc_audit_lookup(&a, SZARC_MANIFEST_NAME, NULL);
+    a.mname = a.v2 ? SZARC_MANIFEST2_NAME : SZARC_MANIFEST_NAME;
     /* A tar, but not a szarc archive: say so once, as list and extract do. */
-    if (!a.tar_damaged && !szarc_audit_lookup(&a, SZARC_MANIFEST_NAME, NULL) &&
+    if (!a.tar_damaged && !szarc_audit_lookup(&a, SZARC_MANIFEST_NAME, NULL) && !a.v2 &&
         !szarc_audit_lookup(&a, SZARC_SIGNATURE_NAME, NULL)) {
         st = szarc_err_set(err, SZARC_E_FORMAT,
                            "archive: not a szarc archive (first member is %s%s%s, not '%s')",
@@ -1139,7 +1170,9 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
         goto done;
     check_layout(&a);
     sum->n_members = a.nr;
-    for (size_t i = 0; i < a.nr; i++) {
+    if (a.v2)
+        szarc_audit2_check_groups(&a);
+    for (size_t i = 0; !a.v2 && i < a.nr; i++) {
         if (!szarc_audit_selected(&a, i))
             continue;
         sum->n_selected++;
@@ -1152,9 +1185,10 @@ szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_a
             if (szarc_audit_selected(&a, i))
                 szarc_audit_emit(&a, i);
     } else {
-        st = full_audit(&a, fd, err);
+        st = a.v2 ? szarc_audit2_full(&a, fd, err) : full_audit(&a, fd, err);
     }
 done:
+    szarc_audit2_free(&a);
     free(a.buf);
     for (size_t i = 0; a.r && i < a.nr; i++)
         szarc_packet_free(&a.r[i].packet);

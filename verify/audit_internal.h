@@ -32,6 +32,7 @@ typedef struct {
     uint32_t chunk, n_chunks;
     uint64_t n_tokens;
     uint32_t level;     /* semantic */
+    int needs_model;    /* format 2: szarc_group_needs_model(), -1 when not read whole */
 } pkinfo;
 
 /* A tar member as read by the first pass. */
@@ -132,5 +133,16 @@ int szarc_audit_load_model(audit *a, szarc_model **m);
 void szarc_audit_emit_ready(audit *a);
 szarc_status szarc_audit_engine_create(audit *a, szarc_engine **e, const szarc_model *m,
                                        const szarc_engine_opts *eo, szarc_err *err);
+
+/* audit2.c: format 2 */
+int szarc_audit2_is_group_name(const char *n);
+szarc_status szarc_audit2_read_group(audit *a, szarc_tar_reader *tr, tmember *m, szarc_err *e);
+void szarc_audit2_cross_check(audit *a);
+szarc_status szarc_audit2_reference(audit *a, int use_sb, szarc_err *err);
+void szarc_audit2_layout(audit *a, size_t *rank);
+void szarc_audit2_reordered(audit *a, size_t g, const char *name, size_t at);
+void szarc_audit2_check_groups(audit *a);
+szarc_status szarc_audit2_full(audit *a, int fd, szarc_err *err);
+void szarc_audit2_free(audit *a);
 
 #endif

@@ -111,10 +111,14 @@ int szarc_audit_selected(const audit *a, size_t i)
 void szarc_audit_emit(audit *a, size_t i)
 {
     mrec *r = &a->r[i];
+    /* format 2: the method of the file's first group, the file's size */
+    const char *method = a->v2       ? (r->mm ? szarc_method_name(r->mm->method) : NULL)
+                         : r->parsed ? szarc_method_name(r->pk->pk.method)
+                                     : NULL;
     szarc_audit_member m = {i,
                              r->path,
-                             r->parsed ? szarc_method_name(r->pk->pk.method) : NULL,
-                             r->parsed ? r->pk->pk.size : (r->mm ? r->mm->size : 0),
+                             method,
+                             r->parsed && !a->v2 ? r->pk->pk.size : (r->mm ? r->mm->size : 0),
                              r->failed      ? SZARC_AUDIT_MEMBER_FAILED
                              : r->unchecked ? SZARC_AUDIT_MEMBER_UNCHECKED
                                             : SZARC_AUDIT_MEMBER_OK,
