@@ -32,8 +32,8 @@ expect() {
 mkdir -p in
 cp "$SRC/tests/data/text/sample.txt" in/sample.txt
 printf 'STOREDMARKER-%s\n' 1 2 3 > in/stored.txt
-"$SZARC" create -f good.szarc --device cpu --quiet --method model --chunk 32 in/sample.txt
-"$SZARC" create -f st.szarc --device cpu --quiet --method stored in
+"$SZARC" create --format 1 -f good.szarc --device cpu --quiet --method model --chunk 32 in/sample.txt
+"$SZARC" create --format 1 -f st.szarc --device cpu --quiet --method stored in
 
 # the good archive extracts
 rm -rf out && mkdir out

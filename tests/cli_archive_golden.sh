@@ -6,7 +6,9 @@
 # holds the sha256 of each, made by the code before the layered tree of
 # issue 11 (commit dd2c847). A refactoring that changes one byte fails here;
 # a deliberate format change records new digests with a new format version
-# and keeps the old archives decoding.
+# and keeps the old archives decoding. These are format 1 (--format 1);
+# format 2 is checked for determinism: the same inputs give the same bytes
+# twice, and on a Vulkan device (when there is one) as on the C reference.
 #   tests/cli_archive_golden.sh SZARC [--print]   (--print: the digests only)
 SZARC=$1
 . "$(dirname "$0")/testlib.sh"
@@ -25,7 +27,7 @@ cp "$golden"/test-key.pem key.pem && chmod 600 key.pem
 
 make() { # NAME ARGS...: create NAME.szarc from in/
   local name=$1; shift
-  "$SZARC" create -q --device cpu --model "$model" -f "$name.szarc" "$@" in \
+  "$SZARC" create --format 1 -q --device cpu --model "$model" -f "$name.szarc" "$@" in \
     || fail "create $name exited $?"
 }
 make exact
@@ -36,7 +38,7 @@ make semantic --mode semantic --method semantic --chunk 64
 make semantic3 --mode semantic --method semantic --level 3
 make signed --sign key.pem
 make embedded --embed-model
-"$SZARC" create -q --device cpu --model "$model" -f - in/sample.txt > pipe.szarc \
+"$SZARC" create --format 1 -q --device cpu --model "$model" -f - in/sample.txt > pipe.szarc \
   || fail "create to a pipe exited $?"
 
 if [ "${2:-}" = --print ]; then
@@ -50,4 +52,22 @@ while read -r sum name; do
 done < "$golden"/archives.sha256
 check "every archive made has a golden digest" \
   "[ \$(ls ./*.szarc | wc -l) = \$(wc -l < $golden/archives.sha256) ]"
+
+# Format 2: deterministic, on every device
+mkdir f2
+for k in 1 2; do
+  "$SZARC" create -q --device cpu --model "$model" --chunk 64 -f f2/cpu$k.szarc in \
+    || fail "format 2: create $k exited $?"
+done
+check "format 2: the same inputs give the same archive bytes twice" "cmp -s f2/cpu1.szarc f2/cpu2.szarc"
+check "format 2: the first member is szarc/manifest.json.zst" \
+  "[ \"\$(tar -tf f2/cpu1.szarc | head -1)\" = szarc/manifest.json.zst ]"
+if "$SZARC" devices | grep -q '^vk:0'; then
+  "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 -f f2/vk.szarc in \
+    || fail "format 2: create on vk:0 exited $?"
+  check "format 2: vk:0 and the C reference give the same archive bytes" \
+    "cmp -s f2/cpu1.szarc f2/vk.szarc"
+else
+  echo "no Vulkan device: format 2 on vk:0 not compared"
+fi
 exit $fail

@@ -31,7 +31,7 @@ chmod 0755 in/odd/one
 touch -d '2001-02-03 04:05:06 UTC' in/odd/crlf.txt
 
 # automatic method choice (the test model is untrained: zstd or stored win)
-"$SZARC" create -f a.szarc --device cpu --quiet in || fail "create (auto)"
+"$SZARC" create --format 1 -f a.szarc --device cpu --quiet in || fail "create (auto)"
 "$SZARC" list -f a.szarc > list.txt || fail "list"
 grep -q 'in/odd/empty' list.txt || fail "list lacks in/odd/empty"
 grep -q 'stored' list.txt || fail "list shows no stored member"
@@ -44,7 +44,7 @@ diff -r in out/in || fail "auto round trip differs"
 
 # model coding forced for every member (exercises the coder with several
 # chunks per member and all members decoded together); through stdout/stdin
-"$SZARC" create -f - --device cpu --quiet --method model --chunk 16 in > m.szarc || fail "create (model)"
+"$SZARC" create --format 1 -f - --device cpu --quiet --method model --chunk 16 in > m.szarc || fail "create (model)"
 "$SZARC" list -f m.szarc | grep -q ' model ' || fail "no model-coded member"
 rm -rf out && mkdir out
 "$SZARC" extract -f - -C out --device cpu --quiet < m.szarc || fail "extract (model, stdin)"
@@ -58,7 +58,7 @@ rm -rf out && mkdir out
 "$SZARC" extract -f m.szarc -C out --quiet in/nothing 2>/dev/null && fail "unknown MEMBER accepted"
 
 # relative paths as given: "./" stripped, "." stores names without a prefix
-(cd in && "$SZARC" create -f ../dot.szarc --device cpu --quiet . ./prose/) || fail "create ."
+(cd in && "$SZARC" create --format 1 -f ../dot.szarc --device cpu --quiet . ./prose/) || fail "create ."
 "$SZARC" list -f dot.szarc | grep -q ' odd/empty$' || fail "'.' member names"
 [ "$("$SZARC" list -f dot.szarc | grep -c 'prose/sample.txt$')" = 1 ] || fail "duplicates kept"
 
@@ -71,7 +71,7 @@ grep -q 'data/in/ünïcode/scripts.txt.szp' tar.txt || fail "Unicode member name
 mkdir raw && tar -xf a.szarc -C raw 2> tarerr.txt || fail "GNU tar extract"
 [ ! -s tarerr.txt ] || fail "GNU tar complained: $(cat tarerr.txt)"
 grep -q 'szarc extract' raw/szarc/README.txt || fail "README lacks instructions"
-"$SZARC" create -f z.szarc --device cpu --quiet --method zstd in/prose || fail "create (zstd)"
+"$SZARC" create --format 1 -f z.szarc --device cpu --quiet --method zstd in/prose || fail "create (zstd)"
 tar -xf z.szarc -C raw
 tail -c +17 raw/data/in/prose/sample.txt.szp | zstd -dcq | cmp - in/prose/sample.txt \
   || fail "zstd packet body is not a plain zstd frame"
@@ -81,8 +81,8 @@ tail -c +17 raw/data/in/prose/sample.txt.szp | zstd -dcq | cmp - in/prose/sample
 mkdir big
 yes 'szarc packs one long line of words ' | tr -d '\n' | head -c 1000000 > big/line.txt
 [ "$(wc -c < big/line.txt)" = 1000000 ] && [ "$(wc -l < big/line.txt)" = 0 ] || fail "1 MB line"
-"$SZARC" create -f big.szarc --device cpu --quiet --method zstd big || fail "create (1 MB)"
-"$SZARC" create -f bigs.szarc --device cpu --quiet --method stored big || fail "create (1 MB stored)"
+"$SZARC" create --format 1 -f big.szarc --device cpu --quiet --method zstd big || fail "create (1 MB)"
+"$SZARC" create --format 1 -f bigs.szarc --device cpu --quiet --method stored big || fail "create (1 MB stored)"
 for a in big bigs; do
   rm -rf out && mkdir out
   "$SZARC" extract -f $a.szarc -C out --quiet || fail "extract $a"
@@ -93,7 +93,7 @@ done
 CANT="$SRC/../shared/bench/canterbury"
 if [ -f "$CANT/fireworks.jpeg" ] && [ -f "$CANT/paper-100k.pdf" ]; then
   mkdir bin && cp "$CANT/fireworks.jpeg" "$CANT/paper-100k.pdf" bin/
-  "$SZARC" create -f bin.szarc --device cpu --quiet bin || fail "create (binary)"
+  "$SZARC" create --format 1 -f bin.szarc --device cpu --quiet bin || fail "create (binary)"
   rm -rf out && mkdir out
   "$SZARC" extract -f bin.szarc -C out --quiet || fail "extract (binary)"
   cmp bin/fireworks.jpeg out/bin/fireworks.jpeg && cmp bin/paper-100k.pdf out/bin/paper-100k.pdf \

@@ -92,7 +92,7 @@ rt() {
   bytes=$(find "$tree" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }')
   rm -rf "$a" out && mkdir out
   rc=0
-  "$SZARC" create -f "$a" --device cpu --quiet "$@" "$tree" 2> err.txt || rc=$?
+  "$SZARC" create --format 1 -f "$a" --device cpu --quiet "$@" "$tree" 2> err.txt || rc=$?
   check "$label: create ($nfiles files, $bytes bytes) exits 0" '[ $rc = 0 ] || { head -3 err.txt; false; }'
   [ $rc = 0 ] || return 0
   rc=0
@@ -213,7 +213,7 @@ mkdir emb
 head -c 600 "$SRC/tests/data/text/sample.txt" > emb/sample.txt
 DEF=$SRC/models/szarc-default.gguf
 if [ -f "$DEF" ]; then
-  "$SZARC" create -f emb.szarc --device cpu --quiet --model "$DEF" --embed-model emb
+  "$SZARC" create --format 1 -f emb.szarc --device cpu --quiet --model "$DEF" --embed-model emb
   check "emb: the embedded model is a member of over 1 MiB" \
     '[ "$(tar -tvf emb.szarc | awk "/szarc\/model.gguf/ { print \$3 }")" -gt 1048578 ]'
   for how in unset wrong; do

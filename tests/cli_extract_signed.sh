@@ -17,8 +17,8 @@ head -c 5000 /dev/urandom > in/sub/r.bin
 "$SZARC" keygen -o alice > /dev/null
 "$SZARC" keygen -o mallory > /dev/null
 chmod 600 alice mallory
-"$SZARC" create -f signed.szarc --device cpu --quiet --sign alice in
-"$SZARC" create -f unsigned.szarc --device cpu --quiet in
+"$SZARC" create --format 1 -f signed.szarc --device cpu --quiet --sign alice in
+"$SZARC" create --format 1 -f unsigned.szarc --device cpu --quiet in
 
 # refuse CODE PATTERN ARCHIVE [extract args]: exit CODE, PATTERN said, nothing written
 refuse() {
@@ -55,7 +55,7 @@ refuse 1 "nothing was written" flipped.szarc --pubkey alice.pub
 
 # the same change, re-signed by mallory: a valid signature, but not alice's
 mkdir raw && tar -xf flipped.szarc -C raw
-"$SZARC" create -f mallory.szarc --device cpu --quiet --sign mallory in
+"$SZARC" create --format 1 -f mallory.szarc --device cpu --quiet --sign mallory in
 refuse 1 "signed by another key" mallory.szarc --pubkey alice.pub
 
 # without --pubkey: the damaged member is not written, the others are

@@ -41,7 +41,7 @@ printf 'third file %s\n' 1 2 3 > in/z-three.txt
 "$SZARC" keygen -o key > /dev/null
 "$SZARC" keygen -o other > /dev/null
 export SOURCE_DATE_EPOCH=1700000000
-"$SZARC" create -f good.szarc --device cpu --quiet --method model --chunk 32 --sign key in
+"$SZARC" create --format 1 -f good.szarc --device cpu --quiet --method model --chunk 32 --sign key in
 tar -tf good.szarc | tail -n1 | grep -qx 'szarc/signature' || fail "signature is not last"
 
 # the good archive: quick and full, with and without the key; extract and list accept it
@@ -56,7 +56,7 @@ mkdir x && "$SZARC" extract -f good.szarc -C x --device cpu --quiet || fail "ext
 diff -r in x/in || fail "signed archive round trip"
 
 # an unsigned archive is valid, and says so; --pubkey makes the signature mandatory
-"$SZARC" create -f unsigned.szarc --device cpu --quiet --method model --chunk 32 in
+"$SZARC" create --format 1 -f unsigned.szarc --device cpu --quiet --method model --chunk 32 in
 verify_expect 0 "^warning  *archive: unsigned" unsigned.szarc --quick
 verify_expect 1 "^FAILED  *archive: unsigned" unsigned.szarc --quick --pubkey key.pub
 
@@ -153,7 +153,7 @@ verify_expect 3 "model-pin: model .*small-mha" good.szarc --model "$MODELS/small
 grep -q "^unchecked  *in/sample.txt" out.txt || fail "pin mismatch: member state"
 grep -q "not verified (no usable model)" out.txt || fail "pin mismatch: summary"
 # members that are not model-coded need no model
-"$SZARC" create -f stored.szarc --device cpu --quiet --method stored --sign key in
+"$SZARC" create --format 1 -f stored.szarc --device cpu --quiet --method stored --sign key in
 verify_expect 0 "^ok  *in/sample.txt (stored, .*expanded and re-encoded" stored.szarc \
   --model "$MODELS/small-mha.gguf" --pubkey key.pub
 

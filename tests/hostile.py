@@ -311,8 +311,9 @@ class Base:
         if os.path.exists(self.path):
             os.unlink(self.path)
         env = dict(os.environ, SOURCE_DATE_EPOCH=str(MTIME))
-        subprocess.run([szarc, "create", "-f", os.path.abspath(self.path), "--device", "cpu",
-                        "--quiet", "--method", "zstd", "in"], cwd=src, env=env, check=True)
+        subprocess.run([szarc, "create", "--format", "1", "-f", os.path.abspath(self.path),
+                        "--device", "cpu", "--quiet", "--method", "zstd", "in"], cwd=src, env=env,
+                       check=True)
         with tarfile.open(self.path) as t:
             self.members = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
         self.manifest_bytes = self.members[0][1]
