@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "layout.h"
 #include "manifest.h"
 #include "numerics.h"
 #include "packet.h"
@@ -323,8 +324,30 @@ static void test_zstd(void)
     free(z);
 }
 
+/* The README of format 2 stays within 1 KiB with the longest pin fields. */
+static void test_readme(void)
+{
+    szarc_manifest_member mm[4];
+    szarc_manifest_group gr[3];
+    szarc_manifest mf = sample(mm, gr);
+    memset(mf.model.name, 'n', sizeof mf.model.name - 1);
+    mf.model.name[sizeof mf.model.name - 1] = 0;
+    memset(mf.tool_version, '9', sizeof mf.tool_version - 1);
+    mf.tool_version[sizeof mf.tool_version - 1] = 0;
+    mf.model.embedded = 1;
+    char *r = szarc_archive_readme(&mf);
+    CHECK(r && strlen(r) <= SZARC_README2_MAX && SZARC_README2_MAX == 1024,
+          "README of %zu bytes", r ? strlen(r) : 0);
+    CHECK(r && strstr(r, "tar -xOf A szarc/manifest.json.zst | zstd -dc | jq .") &&
+              strstr(r, "tail -c +17") && strstr(r, "szarc extract -f A") &&
+              strstr(r, "sha256sum") && strstr(r, "000102030405060708090a0b0c0d0e0f"),
+          "README lacks a command or the pin: %s", r ? r : "(null)");
+    free(r);
+}
+
 int main(void)
 {
+    test_readme();
     test_round_trip();
     test_golden_errors();
     test_zstd();
