@@ -6,8 +6,11 @@
  * and zstd bodies decoded as they stream (archive/unpack.h; declared sizes
  * up to FUZZ_MAX_DECODE, so an execution stays fast) and hashed, model-coded
  * packets parsed, the README built, the embedded GGUF parsed, the signature
- * member parsed and checked. Checked: every message is terminated, nothing
+ * member parsed and checked. Format 2: each group packet (up to
+ * FUZZ_MAX_HOLD bytes) is parsed and, without a model, decoded
+ * (archive/group.h). Checked: every message is terminated, nothing
  * decodes past its declared size, a packet's digest is that of its bytes. */
+#include "group.h"
 #include "layout.h"
 #include "member.h"
 #include "packet.h"
@@ -107,6 +110,38 @@ static void one_packet(szarc_archive_reader *r, const szarc_manifest_member *mm,
     (void)same;
 }
 
+/* Format 2: one group packet, decoded without a model when it is small. */
+static void one_group(szarc_archive_reader *r, const szarc_manifest *mf, size_t g, uint64_t size)
+{
+    szarc_err err = {0};
+    uint8_t *pk = NULL;
+    size_t len = 0;
+    if (size > FUZZ_MAX_HOLD || szarc_archive_reader_read_all(r, FUZZ_MAX_HOLD, &pk, &len, &err)) {
+        terminated(&err);
+        return;
+    }
+    const int needs = szarc_group_needs_model(pk, len);
+    if (needs < -1 || needs > 1)
+        __builtin_trap();
+    if (mf->groups[g].size <= FUZZ_MAX_DECODE) {
+        szarc_group_job j;
+        memset(&j, 0, sizeof j);
+        j.packet = pk;
+        j.packet_len = len;
+        j.size = mf->groups[g].size;
+        j.chunk = mf->chunk;
+        j.lanes = mf->lanes;
+        if (!szarc_groups_decode(NULL, NULL, NULL, &j, 1, NULL, NULL, &err)) {
+            if (!j.status && j.out_len != j.size)
+                __builtin_trap();
+            terminated(&j.err);
+        }
+        free(j.out);
+    }
+    terminated(&err);
+    free(pk);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const int fd = fuzz_input_fd(data, size);
@@ -139,7 +174,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (it.kind == SZARC_ITEM_END)
             break;
-        if (it.kind == SZARC_ITEM_PACKET) {
+        if (it.kind == SZARC_ITEM_PACKET && mf->format_version == SZARC_FORMAT_VERSION2) {
+            if (it.index >= mf->n_groups)
+                __builtin_trap();
+            one_group(r, mf, it.index, it.size);
+        } else if (it.kind == SZARC_ITEM_PACKET) {
             if (it.index >= mf->n_members)
                 __builtin_trap();
             one_packet(r, &mf->members[it.index], it.size);

@@ -53,8 +53,13 @@ chmod 644 in/*.* in/sub/*
 chmod 755 in/sub
 find in -exec touch -h -d @1700000000 {} +
 
-# szarc create with the tiny model on the C reference, run inside in/.
+# szarc create with the tiny model on the C reference, run inside in/: format 1
+# (mk), format 2 (mk2, named f2_*).
 mk() {
+  local name=$1; shift
+  (cd in && "$szarc" create -q -f "$T/$name" --device cpu --chunk 64 --format 1 "$@")
+}
+mk2() {
   local name=$1; shift
   (cd in && "$szarc" create -q -f "$T/$name" --device cpu --chunk 64 "$@")
 }
@@ -75,7 +80,11 @@ mk embed.szarc --model "$T/tiny-q8_0.gguf" --embed-model --method model short.tx
 # small model-coded archives for the decode corpus
 mk model_small.szarc --model "$model" --method model short.txt mid.txt
 (cd in && "$szarc" create -q -f "$T/model_chunk16.szarc" --device cpu --chunk 16 \
-  --model "$model" --method model record.txt)
+  --format 1 --model "$model" --method model record.txt)
+mk2 f2_auto.szarc --model "$model" note.txt record.txt blob.bin empty.txt sub
+mk2 f2_model.szarc --model "$model" --method model note.txt short.txt empty.txt
+mk2 f2_zstd.szarc --model "$model" --method zstd note.txt record.txt mid.txt
+mk2 f2_signed.szarc --model "$model" --sign "$T/seed.key" note.txt empty.txt record.txt
 
 # Byte surgery (as tests/testlib.sh does it).
 byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
@@ -121,6 +130,12 @@ damaged() {
     data/blob.bin.szp data/empty.txt.szp data/sub/deep.txt.szp)
   : > empty.bin
   head -c 3000 "$src/tests/data/text/sample.txt" > not_tar.txt
+  # format 2: a damaged group, a damaged manifest frame, cut short
+  a=f2_signed.szarc
+  sz=$(stat -c %s $a)
+  flip $a $(( $(data_offset $a data/00000000.szg) + 40 )) 1 f2_damaged_group.szarc
+  flip $a $(( $(data_offset $a szarc/manifest.json.zst) + 30 )) 4 f2_damaged_manifest.szarc
+  head -c $(( sz / 2 )) $a > f2_damaged_truncated.szarc
 }
 damaged
 
@@ -128,7 +143,7 @@ damaged
 copy() { local dir=$out/$1; shift; mkdir -p "$dir"; for f; do cp "$f" "$dir/"; done; }
 archives=(stored.szarc zstd.szarc model.szarc auto.szarc empty_member.szarc semantic.szarc
           semantic_protect.szarc signed.szarc signed_semantic.szarc embed.szarc
-          damaged_*.szarc foreign.tar empty.bin not_tar.txt)
+          damaged_*.szarc foreign.tar empty.bin not_tar.txt f2_*.szarc)
 copy archive "${archives[@]}"
 copy verify "${archives[@]}"
 
@@ -157,6 +172,11 @@ copy manifest archive_*.json
 tar -xOf signed.szarc szarc/signature > archive_signed.txt
 tar -xOf signed_semantic.szarc szarc/signature > archive_signed_semantic.txt
 copy statement archive_signed.txt archive_signed_semantic.txt
+tar -xOf f2_auto.szarc szarc/manifest.json.zst > archive_f2_auto.json.zst
+tar -xOf f2_signed.szarc szarc/manifest.json.zst > archive_f2_signed.json.zst
+copy manifest2 archive_f2_*.json.zst
+tar -xOf f2_signed.szarc szarc/signature > archive_signed_v2.txt
+copy statement archive_signed_v2.txt
 
 for d in archive verify decode; do
   printf '%-10s %3d files %8d bytes\n' "$d" "$(find "$out/$d" -type f | wc -l)" "$(cat "$out/$d"/* | wc -c)"
