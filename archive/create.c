@@ -361,6 +361,66 @@ static int cmp_report(const void *a, const void *b, void *ctx)
     return x < y ? -1 : x > y;
 }
 
+/* Pass 1 of one file, as it streams: its sha256, and its odd bytes for
+ * szarc_member_looks_binary's rule (the pieces' last bytes carried over). */
+typedef struct {
+    SHA2_CTX sha;
+    uint64_t odd;
+    uint8_t *buf;      /* SZARC_FS_PIECE + 3 */
+    size_t carry;      /* bytes at buf[0..carry) not judged yet */
+} scan1;
+
+static szarc_status scan_piece(void *ctx, const uint8_t *p, size_t n, szarc_err *err)
+{
+    (void)err;
+    scan1 *s = ctx;
+    SHA256Update(&s->sha, p, n);
+    memcpy(s->buf + s->carry, p, n);
+    const size_t have = s->carry + n;
+    const size_t used = szarc_member_odd_bytes(s->buf, have, 0, &s->odd);
+    memmove(s->buf, s->buf + used, have - used);
+    s->carry = have - used;
+    return SZARC_OK;
+}
+
+/* Reads file f as manifest member mm (path, size, sha256, mtime, mode) and
+ * whether it looks binary, holding one piece; a file that vanished or became
+ * unreadable since it was collected is reported not stored (mm->path NULL). */
+static szarc_status scan_member(job *j, szarc_manifest_member *mm, const szarc_fs_file *f,
+                                scan1 *s, int *binary, szarc_err *err)
+{
+    szarc_err re = {0};
+    uint64_t len = 0;
+    SHA256Init(&s->sha);
+    s->odd = 0;
+    s->carry = 0;
+    szarc_status st = szarc_fs_read_stream(f->fspath, f->follow, scan_piece, s, &len, &mm->mtime,
+                                           &mm->perm, &re);
+    if (st == SZARC_E_NOTFOUND || st == SZARC_E_IO) {
+        char why[sizeof re.msg];
+        const size_t pl = strlen(f->fspath);
+        const int named = !strncmp(re.msg, f->fspath, pl) && !strncmp(re.msg + pl, ": ", 2);
+        snprintf(why, sizeof why, "%s", re.msg + (named ? pl + 2 : 0));
+        memset(mm, 0, sizeof *mm);
+        if (j->o->strict)
+            return szarc_err_set(err, st, "%s: %s; --strict: no archive written", f->fspath,
+                                 why);
+        not_stored(j, SZARC_FS_FAIL, f->fspath, why);
+        return SZARC_OK;
+    }
+    if (st) {
+        if (err)
+            *err = re;
+        return st;
+    }
+    szarc_member_odd_bytes(s->buf, s->carry, 1, &s->odd);
+    SHA256Final(mm->sha256, &s->sha);
+    mm->path = f->name; /* borrowed from the collected files */
+    mm->size = len;
+    *binary = s->odd * 8 > len;
+    return SZARC_OK;
+}
+
 /* Pass 1: reads every file for its size, sha256, time, mode and kind;
  * dedups the contents, lays them out as the content stream (text first, then
  * binary, each in path order) and plans the groups. */
@@ -368,22 +428,27 @@ static szarc_status plan2(build2 *b, size_t n_files, const szarc_fs_file *files,
 {
     job *j = b->j;
     szarc_manifest *mf = b->mf;
-    szarc_status st;
-    for (size_t i = 0; i < n_files; i++) {
-        if (cancelled(j))
-            return cancel_status(err);
-        uint8_t *data;
-        size_t len;
+    szarc_status st = SZARC_OK;
+    scan1 s;
+    memset(&s, 0, sizeof s);
+    if (!(s.buf = malloc(SZARC_FS_PIECE + 3)))
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n_files && !st; i++) {
+        if (cancelled(j)) {
+            st = cancel_status(err);
+            break;
+        }
         szarc_manifest_member *mm = &mf->members[mf->n_members];
-        if ((st = read_member(j, mm, &files[i], &data, &len, err)))
-            return st;
-        if (!data && !mm->path)
+        int binary = 0;
+        if ((st = scan_member(j, mm, &files[i], &s, &binary, err)) || !mm->path)
             continue;
         b->fi[mf->n_members].f = &files[i];
-        b->fi[mf->n_members].binary = szarc_member_looks_binary(data, len);
-        free(data);
+        b->fi[mf->n_members].binary = binary;
         mf->n_members++;
     }
+    free(s.buf);
+    if (st)
+        return st;
     const size_t n = mf->n_members;
     if (!n)
         return SZARC_OK;
@@ -548,6 +613,39 @@ static szarc_status close_group(build2 *b, szarc_engine *e, const szarc_model *m
     return SZARC_OK;
 }
 
+/* Pass 2 of one content, as it streams: into the group being filled. */
+typedef struct {
+    build2 *b;
+    szarc_engine *e;
+    const szarc_model *m;
+    const szarc_engine_opts *eo;
+    SHA2_CTX sha;
+} fill2;
+
+static szarc_status fill_piece(void *ctx, const uint8_t *p, size_t n, szarc_err *err)
+{
+    fill2 *f = ctx;
+    build2 *b = f->b;
+    const szarc_manifest *mf = b->mf;
+    SHA256Update(&f->sha, p, n);
+    for (size_t at = 0; at < n;) {
+        if (b->g >= mf->n_groups) /* the file grew since pass 1: caught by its digest */
+            return szarc_err_set(err, SZARC_E_IO, "a file grew while szarc was running");
+        const szarc_manifest_group *gr = &mf->groups[b->g];
+        const size_t want = (size_t)gr->size - b->buf_len;
+        const size_t take = n - at < want ? n - at : want;
+        memcpy(b->buf + b->buf_len, p + at, take);
+        b->buf_len += take;
+        at += take;
+        if (b->buf_len == gr->size) {
+            const szarc_status st = close_group(b, f->e, f->m, f->eo, err);
+            if (st)
+                return st;
+        }
+    }
+    return SZARC_OK;
+}
+
 /* Pass 2: reads the representatives again, in the content stream's order,
  * fills the planned groups, codes and spools each as it fills. */
 static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
@@ -556,6 +654,12 @@ static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
     job *j = b->j;
     szarc_manifest *mf = b->mf;
     szarc_status st = SZARC_OK;
+    fill2 f;
+    memset(&f, 0, sizeof f);
+    f.b = b;
+    f.e = e;
+    f.m = m;
+    f.eo = eo;
     for (int pass = 0; !st && pass < 2; pass++)
         for (size_t i = 0; !st && i < mf->n_members; i++) {
             const szarc_manifest_member *mm = &mf->members[i];
@@ -563,32 +667,25 @@ static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
                 continue;
             if (cancelled(j))
                 return cancel_status(err);
-            uint8_t *data = NULL;
-            size_t len = 0;
+            const szarc_fs_file *fs = b->fi[i].f;
+            const uint64_t at = b->buf_len + (b->g < mf->n_groups ? mf->groups[b->g].start : 0);
+            uint64_t len = 0;
             int64_t mt;
             uint32_t perm;
             uint8_t h[32];
-            const szarc_fs_file *f = b->fi[i].f;
-            if ((st = szarc_fs_read(f->fspath, f->follow, &data, &len, &mt, &perm, err)))
-                return st;
-            szarc_sha256(h, data, len);
-            if (len != mm->size || memcmp(h, mm->sha256, 32)) {
-                free(data);
-                return szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
-                                     f->fspath);
-            }
-            for (size_t at = 0; at < len && !st;) {
-                const szarc_manifest_group *gr = &mf->groups[b->g];
-                const size_t want = (size_t)gr->size - b->buf_len;
-                const size_t take = len - at < want ? len - at : want;
-                memcpy(b->buf + b->buf_len, data + at, take);
-                b->buf_len += take;
-                at += take;
-                if (b->buf_len == gr->size)
-                    st = close_group(b, e, m, eo, err);
-            }
-            free(data);
+            SHA256Init(&f.sha);
+            st = szarc_fs_read_stream(fs->fspath, fs->follow, fill_piece, &f, &len, &mt, &perm,
+                                      err);
+            SHA256Final(h, &f.sha);
+            if (!st && (len != mm->size || memcmp(h, mm->sha256, 32) || at != mm->offset))
+                st = szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
+                                   fs->fspath);
+            else if (st == SZARC_E_IO && strstr(err->msg, "grew while"))
+                st = szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
+                                   fs->fspath);
         }
+    if (!st && b->buf_len)
+        st = szarc_err_set(err, SZARC_E_IO, "a file changed while szarc was running");
     if (!st)
         report2(b, mf->n_groups); /* the empty files when there is no group */
     return st;

@@ -328,6 +328,61 @@ done:
     return SZARC_OK;
 }
 
+szarc_status szarc_fs_read_stream(const char *path, int follow, szarc_fs_sink fn, void *ctx,
+                                  uint64_t *len, int64_t *mtime, uint32_t *perm, szarc_err *err)
+{
+    *len = 0;
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        const int e = errno;
+        if (e == ELOOP && !follow)
+            return szarc_err_set(err, SZARC_E_IO, "%s: now a symbolic link, not followed", path);
+        return szarc_err_set(err, e == ENOENT ? SZARC_E_NOTFOUND
+                                  : e == ENOMEM ? SZARC_E_NOMEM
+                                                : SZARC_E_IO,
+                             "%s: %s", path, strerror(e));
+    }
+    struct stat st;
+    szarc_status s = SZARC_OK;
+    uint8_t *buf = NULL;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        s = szarc_err_set(err, SZARC_E_IO, "%s: not a regular file", path);
+        goto done;
+    }
+    if (!(buf = malloc(SZARC_FS_PIECE))) {
+        s = szarc_err_set(err, SZARC_E_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (;;) {
+        size_t n = 0; /* a whole piece when the file has it: fewer calls of fn */
+        while (n < SZARC_FS_PIECE) {
+            const ssize_t got = read(fd, buf + n, SZARC_FS_PIECE - n);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0) {
+                s = szarc_err_set(err, SZARC_E_IO, "%s: %s", path, strerror(errno));
+                goto done;
+            }
+            if (got == 0)
+                break;
+            n += (size_t)got;
+        }
+        if (!n)
+            break;
+        *len += n;
+        if ((s = fn(ctx, buf, n, err)))
+            goto done;
+        if (n < SZARC_FS_PIECE)
+            break;
+    }
+    *mtime = (int64_t)st.st_mtim.tv_sec;
+    *perm = (uint32_t)st.st_mode & 0777;
+done:
+    close(fd);
+    free(buf);
+    return s;
+}
+
 /*-*********************************************************
  *  Temporary files, for a signal handler
  ***********************************************************/

@@ -74,6 +74,18 @@ void szarc_fs_files_free(szarc_fs_file *f, size_t n);
 szarc_status szarc_fs_read(const char *path, int follow, uint8_t **data, size_t *len,
                            int64_t *mtime, uint32_t *perm, szarc_err *err);
 
+#define SZARC_FS_PIECE (1u << 20) /* bytes szarc_fs_read_stream() hands out at a time */
+
+/* Takes the next n bytes of a file; an error stops the reading. */
+typedef szarc_status (*szarc_fs_sink)(void *ctx, const uint8_t *p, size_t n, szarc_err *err);
+
+/*! szarc_fs_read_stream() :
+ * As szarc_fs_read(), but hands the file's bytes to fn in order, in pieces of
+ * at most SZARC_FS_PIECE, holding one piece: for files of any size. *len
+ * gets the bytes read. @return as szarc_fs_read(), or what fn returns. */
+szarc_status szarc_fs_read_stream(const char *path, int follow, szarc_fs_sink fn, void *ctx,
+                                  uint64_t *len, int64_t *mtime, uint32_t *perm, szarc_err *err);
+
 /* The temporary file being written, for a signal handler to remove:
  * if (t->active) unlinkat(t->dirfd, t->name, 0). */
 typedef struct {

@@ -26,20 +26,28 @@ static szarc_status zstd_packet(uint8_t **dst, size_t *dst_len, const uint8_t *d
     return st;
 }
 
-int szarc_member_looks_binary(const uint8_t *data, size_t len)
+size_t szarc_member_odd_bytes(const uint8_t *data, size_t len, int final, uint64_t *odd)
 {
-    size_t odd = 0;
-    for (size_t i = 0; i < len;) {
+    const size_t stop = final ? len : len > 3 ? len - 3 : 0; /* 4 bytes judge a sequence */
+    size_t i = 0;
+    while (i < stop) {
         const uint8_t c = data[i];
         if (c < 0x20 && !(c >= '\t' && c <= '\r') && c != 0x1B) {
-            odd++;
+            ++*odd;
             i++;
             continue;
         }
         const size_t n = szarc_utf8_len(data + i, len - i);
-        odd += n == 0;
+        *odd += n == 0;
         i += n ? n : 1;
     }
+    return i;
+}
+
+int szarc_member_looks_binary(const uint8_t *data, size_t len)
+{
+    uint64_t odd = 0;
+    szarc_member_odd_bytes(data, len, 1, &odd);
     return odd * 8 > len;
 }
 

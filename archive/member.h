@@ -62,6 +62,15 @@ void szarc_member_coded_free(szarc_member_coded *c);
  *         characters other than \t \n \v \f \r and ESC. */
 int szarc_member_looks_binary(const uint8_t *data, size_t len);
 
+/*! szarc_member_odd_bytes() :
+ * szarc_member_looks_binary() in pieces: adds to *odd the invalid UTF-8
+ * and control bytes of data[0..len) and returns how many bytes it judged;
+ * unless final, it stops before the last 3 (a sequence that may go on in
+ * the next piece), which the caller puts in front of the next piece. The
+ * counts of a file's pieces add up to what the whole file gives; it looks
+ * binary when 8 * odd > its length. */
+size_t szarc_member_odd_bytes(const uint8_t *data, size_t len, int final, uint64_t *odd);
+
 /*! szarc_member_model_hopeless() :
  * The rule by which "auto" skips the model on a large member: the model's
  * packet for the sample (sample_packet bytes for sample_len bytes of the

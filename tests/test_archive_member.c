@@ -11,8 +11,40 @@
 
 #define CHUNK 32u
 
+/* szarc_member_odd_bytes() in pieces, the carry in front of each next piece,
+ * counts what the whole buffer gives, wherever the cuts fall (format 2's
+ * create judges files as they stream). */
+static void test_odd_bytes_pieces(void)
+{
+    static const char text[] = "plain ascii \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac "
+                               "\xf0\x9f\xa6\x8a bad \xff\xc0\xaf\xed\xa0\x80 cut \xe2\x82"
+                               "\x01\x02\x1b\t\n end \xf0\x9f\xa6";
+    const size_t len = sizeof text - 1;
+    uint64_t whole = 0;
+    szarc_member_odd_bytes((const uint8_t *)text, len, 1, &whole);
+    CHECK(whole > 0 && szarc_member_looks_binary((const uint8_t *)text, len) == (whole * 8 > len),
+          "whole count %llu", (unsigned long long)whole);
+    for (size_t piece = 1; piece <= len; piece++) {
+        uint8_t buf[sizeof text + 8];
+        size_t carry = 0;
+        uint64_t odd = 0;
+        for (size_t at = 0; at < len; at += piece) {
+            const size_t n = len - at < piece ? len - at : piece;
+            memcpy(buf + carry, text + at, n);
+            const size_t have = carry + n;
+            const size_t used = szarc_member_odd_bytes(buf, have, 0, &odd);
+            memmove(buf, buf + used, have - used);
+            carry = have - used;
+        }
+        szarc_member_odd_bytes(buf, carry, 1, &odd);
+        CHECK(odd == whole, "pieces of %zu: %llu odd bytes, the whole buffer %llu", piece,
+              (unsigned long long)odd, (unsigned long long)whole);
+    }
+}
+
 int main(void)
 {
+    test_odd_bytes_pieces();
     szarc_model *m = NULL;
     szarc_engine *e = NULL;
     szarc_err err = {0};
