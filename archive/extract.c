@@ -631,15 +631,18 @@ static void fail_group(job *j, size_t g, szarc_status why_st, const char *why)
         fail_member(j, v->files[v->next_file++], why_st, "%s: %s", name, why);
 }
 
-static szarc_status grow(void **p, size_t *cap, size_t need, size_t elem, szarc_err *err)
+/* Room for one more element in *p (capacity *cap, n used); the old
+ * pointer stays valid when that fails. */
+#define GROW(p, cap, n, err)                                                                  \
+    ((n) < (cap) ? SZARC_OK : grow_to((void *)&(p), (void *)(p), &(cap), sizeof *(p), (err)))
+
+static szarc_status grow_to(void *slot, void *old, size_t *cap, size_t elem, szarc_err *err)
 {
-    if (need <= *cap)
-        return SZARC_OK;
     const size_t nc = *cap ? *cap * 2 : 16;
-    void *np = realloc(*p, nc * elem);
+    void *np = realloc(old, nc * elem);
     if (!np)
         return szarc_err_set(err, SZARC_E_NOMEM, "extract: out of memory");
-    *p = np;
+    memcpy(slot, &np, sizeof np);
     *cap = nc;
     return SZARC_OK;
 }
@@ -723,7 +726,7 @@ static szarc_status cut_group(job *j, size_t g, const uint8_t *c, szarc_err *err
             st = finish2(j, i, s.out, &s.sha, s.written, err);
             continue;
         }
-        if ((st = grow((void **)&v->act, &v->cap_act, v->n_act + 1, sizeof *v->act, err))) {
+        if ((st = GROW(v->act, v->cap_act, v->n_act, err))) {
             szarc_fs_out_abort(s.out);
             break;
         }
@@ -810,7 +813,7 @@ static szarc_status hold_group(job *j, size_t g, uint64_t size, szarc_err *err)
     if (v->q_content && v->q_content + gr->size > SZARC_EXTRACT_PENDING_MAX &&
         (st = flush2(j, err)))
         return st;
-    if ((st = grow((void **)&v->q, &v->cap_q, v->nq + 1, sizeof *v->q, err)))
+    if ((st = GROW(v->q, v->cap_q, v->nq, err)))
         return st;
     held *h = &v->q[v->nq++];
     memset(h, 0, sizeof *h);
