@@ -64,12 +64,12 @@ tail -c +$((off - start + 1)) g | head -c "$size" > f1
 check "a file cut out of its group with tail and head" "cmp -s f1 in/many/f1.txt"
 
 # the model: forced, and automatic (small inputs), through a pipe
-"$SZARC" create -f - --device cpu --quiet --method model --chunk 32 in/dup in/many/f1.txt \
-  "in/ünïcode" in/empty1 > m.szarc || fail "create (model)"
+"$SZARC" create -f - --device cpu --quiet --method model --chunk 32 in/dup/a.txt in/dup/b.txt \
+  in/dup/empty2 in/many/f1.txt "in/ünïcode" in/empty1 > m.szarc || fail "create (model)"
 check "model groups" "\"$SZARC\" list -f m.szarc | grep -q ' model '"
 rm -rf out && mkdir out
 "$SZARC" extract -f - -C out --device cpu --quiet < m.szarc || fail "extract (model, stdin)"
-check "round trip (model)" "diff -r in/dup out/in/dup && cmp -s in/many/f1.txt out/in/many/f1.txt && diff -r 'in/ünïcode' 'out/in/ünïcode'"
+check "round trip (model)" "cmp -s in/dup/a.txt out/in/dup/a.txt && cmp -s in/dup/b.txt out/in/dup/b.txt && cmp -s in/many/f1.txt out/in/many/f1.txt && diff -r 'in/ünïcode' 'out/in/ünïcode'"
 "$SZARC" verify -f m.szarc --device cpu --quiet > v.txt || fail "verify (model) exited $?"
 check "verify: one line per file" "[ \$(grep -c '^ok ' v.txt) = 6 ]"
 
