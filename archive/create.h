@@ -10,9 +10,20 @@
  * cryptography: the signer (verify/ makes one) turns the finished manifest
  * into the bytes of szarc/signature.
  *
+ * Format 2 (the default in exact mode; docs/format.md sections A-F): every
+ * file is read twice, in 1 MiB pieces: first for its digest and kind (the
+ * distinct contents are laid out as the content stream, text then binary,
+ * and cut into planned groups), then into the group being filled, which is
+ * coded (group.h) when full and its packet appended to an unlinked temporary
+ * file in $TMPDIR; the archive is then written from it. Memory: one piece,
+ * one group and its packet, the manifest. Format 1 (opts->format 1, and
+ * semantic mode) holds every packet in memory until the archive is written.
+ *
  * No printing, no exit, no globals, no signal handlers: what happens goes to
- * the sink, and opts->cancel is polled between members. Every packet is held
- * in memory until the archive is written. */
+ * the sink, and opts->cancel is polled between members (format 2: between
+ * files and groups). In format 2 the member callback reports each file when
+ * the group that completes it is coded, with its first group's method and
+ * its share of its groups' packet bytes. */
 #ifndef SZARC_CREATE_H
 #define SZARC_CREATE_H
 

@@ -10,7 +10,14 @@
  * members are held as packets (at most SZARC_MODEL_PACKET_MAX bytes each,
  * SZARC_EXTRACT_PENDING_MAX in all) and decoded together, in pieces of at
  * most SZARC_EXTRACT_BATCH_TOKENS tokens, all streams of a batch stepped in
- * one forward pass.
+ * one forward pass. Format 2 (docs/format.md section D): the groups the
+ * selected files touch are decoded in batches of up to
+ * SZARC_EXTRACT_PENDING_MAX bytes of content and each file is cut out of
+ * them into its temporary file (a file may span groups; duplicates share
+ * bytes); a damaged or missing group fails the files it holds bytes of.
+ * Files within a group use opts->tmp, a file across groups opts->tmp_long;
+ * further duplicates of that file, written alongside it, have no slot (a
+ * signal handler does not remove their temporary files).
  *
  * No printing, no exit, no globals: results go to the sink. Safe on
  * untrusted archives. */

@@ -1,5 +1,6 @@
-/* layout.h: a szarc archive as a whole (docs/format.md, "Archive layout"):
- * a pax tar whose members are, in this order,
+/* layout.h: a szarc archive as a whole (docs/format.md, "Archive layout";
+ * format 2: section A, szarc_archive_write2): a pax tar whose members are,
+ * in format 1, in this order,
  *   szarc/manifest.json   the manifest (manifest.h)
  *   szarc/README.txt      what this is and how to decode it, in plain text
  *   szarc/model.gguf      the model, only when the manifest says it is embedded

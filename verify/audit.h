@@ -24,7 +24,14 @@
  * zstd member larger than SZARC_VERIFY_MEM_MAX is expanded as it streams and
  * hashed, and is not re-encoded (stored: its packet is then implied by the
  * header and the digest; zstd: a warning says so); a model-coded member whose
- * expansion is larger is left unchecked, with a warning. */
+ * expansion is larger is left unchecked, with a warning.
+ *
+ * Format 2 (audit2.c; docs/format.md section D): the members are the
+ * manifest's files; each group packet is checked (digest, structure) and in
+ * a full audit decoded, in batches of up to 32 MiB of content, with its model
+ * streams required to be the encoder's (check_canonical); each file is cut
+ * out of its groups and hashed. A group's findings are reported on every
+ * file it holds bytes of; opts->subset_* selects files. */
 #ifndef SZARC_AUDIT_H
 #define SZARC_AUDIT_H
 
