@@ -334,8 +334,8 @@ static int cmp_content(const void *a, const void *b, void *ctx)
 }
 
 /* A stable merge sort with a context (qsort_r is not C11). */
-static void sort_ctx(size_t *v, size_t *tmp, size_t n, int (*cmp)(const void *, const void *, void *),
-                     void *ctx)
+static void sort_ctx(size_t *v, size_t *tmp, size_t n,
+                     int (*cmp)(const void *, const void *, void *), void *ctx)
 {
     if (n < 2)
         return;

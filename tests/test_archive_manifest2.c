@@ -79,9 +79,10 @@ static void test_round_trip(void)
     CHECK(json && !strncmp(json, "{\"format\":\"szarc\",\"format_version\":2,\"tool_version\":",
                            52),
           "keys not in the spec's order, or not compact: %.80s", json ? json : "");
-    CHECK(json && strstr(json, "\"coder\":{\"frequency_total\":16777216,\"chunk\":128,\"lanes\":16},"
-                               "\"content\":1500,\"groups\":{\"size\":[300,1000,200],"
-                               "\"method\":[\"stored\",\"zstd\",\"model\"],"),
+    CHECK(json &&
+              strstr(json, "\"coder\":{\"frequency_total\":16777216,\"chunk\":128,\"lanes\":16},"
+                           "\"content\":1500,\"groups\":{\"size\":[300,1000,200],"
+                           "\"method\":[\"stored\",\"zstd\",\"model\"],"),
           "coder/content/groups not as specified: %s", json ? json : "");
     CHECK(json && strstr(json, "\"files\":{\"path\":[\"a.txt\",\"dir/b c.txt\","),
           "files column not as specified");
@@ -120,7 +121,8 @@ static void test_round_trip(void)
         CHECK(back.members[2].method == SZARC_METHOD_ZSTD && back.members[3].packet_size == 0 &&
                   back.members[3].method == SZARC_METHOD_STORED,
               "derived columns of the later files");
-        CHECK(szarc_manifest2_group_of(&back, 0) == 0 && szarc_manifest2_group_of(&back, 299) == 0 &&
+        CHECK(szarc_manifest2_group_of(&back, 0) == 0 &&
+                  szarc_manifest2_group_of(&back, 299) == 0 &&
                   szarc_manifest2_group_of(&back, 300) == 1 &&
                   szarc_manifest2_group_of(&back, 1499) == 2 &&
                   szarc_manifest2_group_of(&back, 1500) == 3,
@@ -160,21 +162,39 @@ static void e_lanes(json_t *r)
 static void e_no_offset(json_t *r) { json_object_del(json_object_get(r, "files"), "offset"); }
 static void e_short_col(json_t *r) { json_array_remove(col(r, "files", "sha256"), 3); }
 static void e_short_gcol(json_t *r) { json_array_remove(col(r, "groups", "method"), 0); }
-static void e_path_type(json_t *r) { json_array_set_new(col(r, "files", "path"), 0, json_integer(1)); }
+static void e_path_type(json_t *r)
+{
+    json_array_set_new(col(r, "files", "path"), 0, json_integer(1));
+}
 static void e_dotdot(json_t *r)
 {
     json_array_set_new(col(r, "files", "path"), 0, json_string("../etc/passwd"));
 }
 static void e_dup(json_t *r) { json_array_set_new(col(r, "files", "path"), 0, json_string("e")); }
-static void e_prefix(json_t *r) { json_array_set_new(col(r, "files", "path"), 3, json_string("dir")); }
+static void e_prefix(json_t *r)
+{
+    json_array_set_new(col(r, "files", "path"), 3, json_string("dir"));
+}
 static void e_beyond(json_t *r)
 {
     json_array_set_new(col(r, "files", "offset"), 2, json_integer(1101));
 }
-static void e_off_neg(json_t *r) { json_array_set_new(col(r, "files", "offset"), 0, json_integer(-1)); }
-static void e_size_real(json_t *r) { json_array_set_new(col(r, "files", "size"), 0, json_real(2.0)); }
-static void e_gsum(json_t *r) { json_array_set_new(col(r, "groups", "size"), 2, json_integer(199)); }
-static void e_gsize0(json_t *r) { json_array_set_new(col(r, "groups", "size"), 0, json_integer(0)); }
+static void e_off_neg(json_t *r)
+{
+    json_array_set_new(col(r, "files", "offset"), 0, json_integer(-1));
+}
+static void e_size_real(json_t *r)
+{
+    json_array_set_new(col(r, "files", "size"), 0, json_real(2.0));
+}
+static void e_gsum(json_t *r)
+{
+    json_array_set_new(col(r, "groups", "size"), 2, json_integer(199));
+}
+static void e_gsize0(json_t *r)
+{
+    json_array_set_new(col(r, "groups", "size"), 0, json_integer(0));
+}
 static void e_gmethod(json_t *r)
 {
     json_array_set_new(col(r, "groups", "method"), 0, json_string("semantic"));

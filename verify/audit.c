@@ -243,8 +243,8 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         }
         if ((st = szarc_tar_next(tr, &name, &size, &eof, &e))) {
             if (st == SZARC_E_UNSUPPORTED) {
-                szarc_audit_archive_finding(a, SZARC_VERIFY_REFUSED, FAILS, "member %zu of the tar: %s",
-                                a->nt + 1, e.msg);
+                szarc_audit_archive_finding(a, SZARC_VERIFY_REFUSED, FAILS,
+                                            "member %zu of the tar: %s", a->nt + 1, e.msg);
                 continue; /* its type is refused; the tar goes on */
             }
             break;
@@ -255,15 +255,17 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
             if ((st = szarc_tar_trailing(tr, &end, &at, &marker, &e)))
                 break;
             if (!marker)
-                szarc_audit_archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS,
-                                "the archive ends without its end-of-archive marker (cut short "
-                                "after member %zu?)",
-                                a->nt);
+                szarc_audit_archive_finding(
+                    a, SZARC_VERIFY_TRUNCATED, FAILS,
+                    "the archive ends without its end-of-archive marker (cut short "
+                    "after member %zu?)",
+                    a->nt);
             if (at != UINT64_MAX)
-                szarc_audit_archive_finding(a, SZARC_VERIFY_TRAILING, FAILS,
-                                "the tar ends at byte %llu, but the file holds data at byte %llu "
-                                "after it",
-                                (unsigned long long)end, (unsigned long long)at);
+                szarc_audit_archive_finding(
+                    a, SZARC_VERIFY_TRAILING, FAILS,
+                    "the tar ends at byte %llu, but the file holds data at byte %llu "
+                    "after it",
+                    (unsigned long long)end, (unsigned long long)at);
             break;
         }
         if (a->nt == a->capt) {
@@ -287,8 +289,9 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         const uint64_t keep = keep_limit(m->name);
         if (keep && size > keep) {
             szarc_audit_archive_finding(a, SZARC_VERIFY_TOO_LARGE, FAILS,
-                            "%s has %llu bytes, more than the %llu this reader holds", m->name,
-                            (unsigned long long)size, (unsigned long long)keep);
+                                        "%s has %llu bytes, more than the %llu this reader holds",
+                                        m->name, (unsigned long long)size,
+                                        (unsigned long long)keep);
             st = szarc_tar_skip(tr, &e);
         } else if (keep && !have_kept(a, m->name)) {
             if (!(st = szarc_tar_read(tr, &m->data, &m->len, &e)))
@@ -313,10 +316,11 @@ static szarc_status read_all(audit *a, int fd, szarc_err *err)
         return szarc_err_set(err, st, "verify: %s", st == SZARC_E_NOMEM ? "out of memory" : e.msg);
     a->tar_damaged = st != SZARC_OK;
     if (st == SZARC_E_TRUNCATED || (st && strstr(e.msg, "runcated")))
-        szarc_audit_archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)", e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_TRUNCATED, FAILS, "the archive ends early (%s)",
+                                    e.msg);
     else if (st)
-        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "cannot read past member %zu: %s", a->nt,
-                        e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS,
+                                    "cannot read past member %zu: %s", a->nt, e.msg);
     return SZARC_OK;
 }
 
@@ -341,7 +345,7 @@ static void check_manifest_and_signature(audit *a)
     } else {
         if (n > 1)
             szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
-                            a->mname, n);
+                                        a->mname, n);
         szarc_err e = {0};
         if (a->v2 ? szarc_manifest2_parse(&a->mf, mf->data, mf->len, &e)
                   : szarc_manifest_parse(&a->mf, mf->data, mf->len, &e))
@@ -352,17 +356,18 @@ static void check_manifest_and_signature(audit *a)
     const tmember *sg = szarc_audit_lookup(a, SZARC_SIGNATURE_NAME, &n);
     if (!sg) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_UNSIGNED, a->o->pubkey ? FAILS : WARNS,
-                        "the archive is not signed%s",
-                        a->o->pubkey ? ", but --pubkey requires a signature" : "");
+                                    "the archive is not signed%s",
+                                    a->o->pubkey ? ", but --pubkey requires a signature" : "");
         return;
     }
     a->sum->signed_ = 1;
     if (n > 1)
         szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
-                        SZARC_SIGNATURE_NAME, n);
+                                    SZARC_SIGNATURE_NAME, n);
     szarc_err e = {0};
     if (szarc_sigblock_parse(&a->sb, sg->data, sg->len, &e)) {
-        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS, "%s: %s", SZARC_SIGNATURE_NAME, e.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS, "%s: %s",
+                                    SZARC_SIGNATURE_NAME, e.msg);
         return;
     }
     a->have_sb = 1;
@@ -371,7 +376,8 @@ static void check_manifest_and_signature(audit *a)
     szarc_audit_hex32(fp, a->sum->key_fingerprint);
     if (szarc_sig_check(a->sb.pub, a->sb.sig, sg->data, a->sb.signed_len, &e)) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_BAD_SIGNATURE, FAILS,
-                        "the signature does not match the statement (key %.16s...)", fp);
+                                    "the signature does not match the statement (key %.16s...)",
+                                    fp);
     } else {
         a->trust_sb = 1;
         a->sum->signature_ok = 1;
@@ -383,7 +389,7 @@ static void check_manifest_and_signature(audit *a)
         szarc_audit_hex32(wfp, want);
         if (memcmp(a->o->pubkey, a->sb.pub, SZARC_SIG_PUBLIC_SIZE))
             szarc_audit_archive_finding(a, SZARC_VERIFY_WRONG_KEY, FAILS,
-                            "signed by key %s, not by the --pubkey key %s", fp, wfp);
+                                        "signed by key %s, not by the --pubkey key %s", fp, wfp);
         else
             a->sum->key_ok = a->sum->signature_ok;
     } else {
@@ -403,11 +409,11 @@ static void cross_check(audit *a)
         memcmp(s->tok_sha256, mf->model.tok_sha256, 32) ||
         s->numerics_version != mf->model.numerics_version)
         szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
-                        "the signed model pin differs from the manifest's");
+                                    "the signed model pin differs from the manifest's");
     if (s->n_members != mf->n_members) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
-                        "the statement lists %zu members, the manifest %zu", s->n_members,
-                        mf->n_members);
+                                    "the statement lists %zu members, the manifest %zu",
+                                    s->n_members, mf->n_members);
         return;
     }
     for (size_t i = 0; i < s->n_members; i++) {
@@ -415,9 +421,10 @@ static void cross_check(audit *a)
         const szarc_manifest_member *mm = &mf->members[i];
         if (strcmp(sm->path, mm->path) || memcmp(sm->packet_sha256, mm->packet_sha256, 32) ||
             memcmp(sm->expansion_sha256, mm->sha256, 32))
-            szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
-                            "member %zu: the statement ('%s') and the manifest ('%s') differ", i,
-                            sm->path, mm->path);
+            szarc_audit_archive_finding(
+                a, SZARC_VERIFY_STATEMENT, FAILS,
+                "member %zu: the statement ('%s') and the manifest ('%s') differ", i, sm->path,
+                mm->path);
         else
             a->r[i].mm = mm;
     }
@@ -487,8 +494,8 @@ static szarc_status build_reference(audit *a, szarc_err *err)
             szarc_audit_hex32(want, a->sb.st.manifest_sha256);
             szarc_audit_hex32(have, h);
             szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
-                            "%s has sha256 %s, the statement signs %s", a->mname, have,
-                            want);
+                                        "%s has sha256 %s, the statement signs %s", a->mname, have,
+                                        want);
         } else {
             if (a->v2)
                 szarc_audit2_cross_check(a);
@@ -500,9 +507,9 @@ static szarc_status build_reference(audit *a, szarc_err *err)
         }
     } else if (use_sb && a->trust_sb) {
         /* the manifest did not parse: its digest cannot match either */
-        szarc_audit_archive_finding(a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
-                        "%s is not the signed manifest (it is missing or does not parse)",
-                        a->mname);
+        szarc_audit_archive_finding(
+            a, SZARC_VERIFY_MANIFEST_DIGEST, FAILS,
+            "%s is not the signed manifest (it is missing or does not parse)", a->mname);
     }
     if (!use_sb)
         a->trust_mf = 1;
@@ -521,7 +528,8 @@ static void check_layout(audit *a)
     const size_t r_sig = 3 + (a->v2 ? a->ng : a->nr);
     size_t *rank = malloc((a->nt ? a->nt : 1) * sizeof *rank);
     if (!rank) {
-        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "out of memory checking the layout");
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS,
+                                    "out of memory checking the layout");
         return;
     }
     for (size_t i = 0; i < a->nt; i++)
@@ -536,21 +544,24 @@ static void check_layout(audit *a)
             continue; /* a model member, if any, stays unexpected */
         if (!m) {
             if (k == 1 || (k == 2 && a->have_mf))
-                szarc_audit_archive_finding(a, SZARC_VERIFY_MISSING, FAILS, "%s is missing", fixed[k]);
+                szarc_audit_archive_finding(a, SZARC_VERIFY_MISSING, FAILS, "%s is missing",
+                                            fixed[k]);
             continue;
         }
         m->known = 1;
         rank[m - a->t] = (size_t)k;
         if (n > 1 && k != 0)
-            szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times", fixed[k], n);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_DUPLICATE, FAILS, "%s appears %zu times",
+                                        fixed[k], n);
     }
-    const tmember *model = embedded && a->pin_gguf ? szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
+    const tmember *model =
+        embedded && a->pin_gguf ? szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL) : NULL;
     if (model) { /* the embedded model must be the pinned one */
         if ((a->trust_mf && model->size != a->mf.model.embedded_size) ||
             memcmp(model->sha256, a->pin_gguf, 32))
             szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, FAILS,
-                            "%s is not the pinned model (its size or sha256 differs)",
-                            SZARC_MODEL_NAME);
+                                        "%s is not the pinned model (its size or sha256 differs)",
+                                        SZARC_MODEL_NAME);
     }
     tmember *sg = szarc_audit_lookup(a, SZARC_SIGNATURE_NAME, NULL);
     if (sg) {
@@ -567,15 +578,16 @@ static void check_layout(audit *a)
         size_t n;
         tmember *m = szarc_audit_lookup(a, name, &n);
         if (!m) {
-            szarc_audit_member_finding(r, SZARC_VERIFY_MISSING, 0, "packet member %s is missing", name);
+            szarc_audit_member_finding(r, SZARC_VERIFY_MISSING, 0, "packet member %s is missing",
+                                       name);
             continue;
         }
         m->known = 1;
         r->pk = m;
         rank[m - a->t] = 3 + i;
         if (n > 1)
-            szarc_audit_member_finding(r, SZARC_VERIFY_DUPLICATE, 0, "packet member %s appears %zu times", name,
-                           n);
+            szarc_audit_member_finding(r, SZARC_VERIFY_DUPLICATE, 0,
+                                       "packet member %s appears %zu times", name, n);
     }
     /* Order: a member placed after one that belongs after it is reordered. */
     size_t max_rank = 0;
@@ -587,14 +599,15 @@ static void check_layout(audit *a)
             if (rank[i] >= 3 && rank[i] < r_sig && a->v2)
                 szarc_audit2_reordered(a, rank[i] - 3, a->t[i].name, i + 1);
             else if (rank[i] >= 3 && rank[i] < r_sig)
-                szarc_audit_member_finding(&a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
-                               "packet member %s is member %zu of the tar, after a member that "
-                               "belongs after it",
-                               a->t[i].name, i + 1);
+                szarc_audit_member_finding(
+                    &a->r[rank[i] - 3], SZARC_VERIFY_REORDERED, 0,
+                    "packet member %s is member %zu of the tar, after a member that "
+                    "belongs after it",
+                    a->t[i].name, i + 1);
             else
                 szarc_audit_archive_finding(a, SZARC_VERIFY_REORDERED, FAILS,
-                                "%s is member %zu of the tar, out of its place", a->t[i].name,
-                                i + 1);
+                                            "%s is member %zu of the tar, out of its place",
+                                            a->t[i].name, i + 1);
         }
         if (!any || rank[i] > max_rank)
             max_rank = rank[i];
@@ -604,9 +617,9 @@ static void check_layout(audit *a)
     for (size_t i = 0; i < a->nt; i++)
         if (!a->t[i].known)
             szarc_audit_archive_finding(a, SZARC_VERIFY_UNEXPECTED, FAILS,
-                            "member %zu of the tar, '%s', has no "
-                            "place in the layout",
-                            i + 1, a->t[i].name);
+                                        "member %zu of the tar, '%s', has no "
+                                        "place in the layout",
+                                        i + 1, a->t[i].name);
 }
 
 /*-*********************************************************
@@ -623,15 +636,18 @@ static void check_packet(audit *a, mrec *r)
         char want[65], have[65];
         szarc_audit_hex32(want, r->packet_sha256);
         szarc_audit_hex32(have, h);
-        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s", have,
-                       a->trust_sb ? "the statement signs" : "the manifest lists", want);
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0, "packet sha256 is %s, %s %s",
+                                   have, a->trust_sb ? "the statement signs" : "the manifest lists",
+                                   want);
     }
     const pkinfo *pi = &r->pk->pk;
     if (pi->st) {
-        szarc_audit_member_finding(r, pi->st == SZARC_E_UNSUPPORTED && szarc_method_uses_model(pi->method)
-                              ? SZARC_VERIFY_TOO_LARGE
-                              : SZARC_VERIFY_PACKET_FORMAT,
-                       0, "%s", pi->msg);
+        szarc_audit_member_finding(r,
+                                   pi->st == SZARC_E_UNSUPPORTED &&
+                                           szarc_method_uses_model(pi->method)
+                                       ? SZARC_VERIFY_TOO_LARGE
+                                       : SZARC_VERIFY_PACKET_FORMAT,
+                                   0, "%s", pi->msg);
         return;
     }
     /* the fields the checks use; the body is read again by a full audit */
@@ -647,28 +663,30 @@ static void check_packet(audit *a, mrec *r)
     const szarc_manifest_member *mm = r->mm;
     if (mm && (p->size != mm->size || p->method != mm->method))
         szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
-                       "packet says %llu bytes by method %s, the manifest %llu by %s",
-                       (unsigned long long)p->size, szarc_method_name(p->method),
-                       (unsigned long long)mm->size, szarc_method_name(mm->method));
+                                   "packet says %llu bytes by method %s, the manifest %llu by %s",
+                                   (unsigned long long)p->size, szarc_method_name(p->method),
+                                   (unsigned long long)mm->size, szarc_method_name(mm->method));
     else if (p->method != SZARC_METHOD_SEMANTIC && r->n_atoms)
-        szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
-                       "%s lists %u protected atoms, but the packet is exact-mode (method %s)",
-                       a->trust_sb ? "the statement" : "the manifest", r->n_atoms,
-                       szarc_method_name(p->method));
+        szarc_audit_member_finding(
+            r, SZARC_VERIFY_ATOM_HASH, 0,
+            "%s lists %u protected atoms, but the packet is exact-mode (method %s)",
+            a->trust_sb ? "the statement" : "the manifest", r->n_atoms,
+            szarc_method_name(p->method));
     else if (p->method == SZARC_METHOD_SEMANTIC && mm && mm->level != p->sem.level)
         szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
-                       "the packet is semantic level %u, the manifest says level %u",
-                       p->sem.level, mm->level);
+                                   "the packet is semantic level %u, the manifest says level %u",
+                                   p->sem.level, mm->level);
     else if (mm && szarc_method_uses_model(p->method) &&
              (p->coded.chunk != a->chunk || p->coded.n_chunks != mm->chunks ||
               p->coded.n_tokens != mm->tokens))
-        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
-                       "packet chunk table (chunk %u, %u chunks) differs from the manifest "
-                       "(chunk %u, %u chunks)",
-                       p->coded.chunk, p->coded.n_chunks, a->chunk, mm->chunks);
+        szarc_audit_member_finding(
+            r, SZARC_VERIFY_PACKET_FORMAT, 0,
+            "packet chunk table (chunk %u, %u chunks) differs from the manifest "
+            "(chunk %u, %u chunks)",
+            p->coded.chunk, p->coded.n_chunks, a->chunk, mm->chunks);
     else if (!mm && szarc_method_uses_model(p->method) && a->chunk && p->coded.chunk != a->chunk)
-        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "packet chunk %u, the coder's is %u",
-                       p->coded.chunk, a->chunk);
+        szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0,
+                                   "packet chunk %u, the coder's is %u", p->coded.chunk, a->chunk);
 }
 
 
@@ -698,8 +716,8 @@ static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, si
         re[s->pattern_len[i]] = 0;
         const szarc_status ps = szarc_atoms_add_regex(ax, re, err);
         if (ps == SZARC_E_ARG)
-            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "user pattern %u does not compile: %s",
-                           i, err->msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+                                       "user pattern %u does not compile: %s", i, err->msg);
         else if (ps)
             st = ps; /* out of memory: not the member's fault */
         free(re);
@@ -715,11 +733,12 @@ static szarc_status check_atoms(const audit *a, mrec *r, const uint8_t *text, si
             char want[65], have[65];
             szarc_audit_hex32(want, r->atoms_root);
             szarc_audit_hex32(have, root);
-            szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
-                           "the expansion has %zu protected atoms with root %s; %s %u with "
-                           "root %s",
-                           n, have, a->trust_sb ? "the statement signs" : "the manifest lists",
-                           r->n_atoms, want);
+            szarc_audit_member_finding(
+                r, SZARC_VERIFY_ATOM_HASH, 0,
+                "the expansion has %zu protected atoms with root %s; %s %u with "
+                "root %s",
+                n, have, a->trust_sb ? "the statement signs" : "the manifest lists", r->n_atoms,
+                want);
         }
     }
     szarc_atoms_destroy(ax);
@@ -785,9 +804,9 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             char want[65], have[65];
             szarc_audit_hex32(want, r->expansion_sha256);
             szarc_audit_hex32(have, h);
-            szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0,
-                           "the expansion's sha256 is %s, %s %s", have,
-                           a->trust_sb ? "the statement signs" : "the manifest lists", want);
+            szarc_audit_member_finding(
+                r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s", have,
+                a->trust_sb ? "the statement signs" : "the manifest lists", want);
             continue; /* re-encoding other bytes proves nothing */
         }
         const uint32_t method = r->packet.method;
@@ -817,7 +836,8 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             goto done; /* the engine failed, not the member */
         }
         if (st) {
-            szarc_audit_member_finding(r, SZARC_VERIFY_REENCODE, 0, "re-encoding fails: %s", e2.msg);
+            szarc_audit_member_finding(r, SZARC_VERIFY_REENCODE, 0, "re-encoding fails: %s",
+                                       e2.msg);
             st = SZARC_OK;
             continue;
         }
@@ -827,14 +847,15 @@ static szarc_status expand_batch(audit *a, szarc_engine *e, const szarc_model *m
             size_t at = 0;
             while (at < mc.packet_len && at < pk_len && mc.packet[at] == pk[at])
                 at++;
-            szarc_audit_member_finding(r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
-                           "re-encoding by method %s gives %zu bytes, the packet has %zu; first "
-                           "difference at byte %zu%s",
-                           szarc_method_name(method), mc.packet_len, pk_len, at,
-                           method == SZARC_METHOD_ZSTD
-                               ? " (zstd output may change between libzstd versions: not a "
-                                 "failure, the expansion's digest matched)"
-                               : "");
+            szarc_audit_member_finding(
+                r, SZARC_VERIFY_REENCODE, method == SZARC_METHOD_ZSTD,
+                "re-encoding by method %s gives %zu bytes, the packet has %zu; first "
+                "difference at byte %zu%s",
+                szarc_method_name(method), mc.packet_len, pk_len, at,
+                method == SZARC_METHOD_ZSTD
+                    ? " (zstd output may change between libzstd versions: not a "
+                      "failure, the expansion's digest matched)"
+                    : "");
         }
         free(mc.packet);
     }
@@ -926,22 +947,24 @@ static szarc_status expand_streamed(audit *a, mrec *r, const tmember *tm, szarc_
         szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION, 0, "%s", e.msg);
     } else if (memcmp(ph, tm->sha256, 32)) {
         szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
-                       "the packet changed while it was being read");
+                                   "the packet changed while it was being read");
     } else if (memcmp(h, r->expansion_sha256, 32)) {
         char want[65], have[65];
         szarc_audit_hex32(want, r->expansion_sha256);
         szarc_audit_hex32(have, h);
-        szarc_audit_member_finding(r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s",
-                       have, a->trust_sb ? "the statement signs" : "the manifest lists", want);
+        szarc_audit_member_finding(
+            r, SZARC_VERIFY_EXPANSION_DIGEST, 0, "the expansion's sha256 is %s, %s %s", have,
+            a->trust_sb ? "the statement signs" : "the manifest lists", want);
     } else {
         r->expanded = 1;
         /* A stored packet is its header and the bytes, both checked: re-encoding
          * it gives it back. A zstd packet this large is not re-encoded. */
         if (r->packet.method == SZARC_METHOD_ZSTD)
-            szarc_audit_member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
-                           "not re-encoded: %llu bytes is more than the %u MiB verify holds in "
-                           "memory (the expansion's digest matched)",
-                           (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
+            szarc_audit_member_finding(
+                r, SZARC_VERIFY_TOO_LARGE, 1,
+                "not re-encoded: %llu bytes is more than the %u MiB verify holds in "
+                "memory (the expansion's digest matched)",
+                (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
     }
     r->done = 1;
     return SZARC_OK;
@@ -969,10 +992,11 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
             r->unchecked = r->parsed && model && !e && !r->failed;
             r->done = 1;
         } else if (model && r->packet.size > SZARC_VERIFY_MEM_MAX) {
-            szarc_audit_member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
-                           "not expanded: a model-coded member of %llu bytes is more than the %u "
-                           "MiB verify holds in memory",
-                           (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
+            szarc_audit_member_finding(
+                r, SZARC_VERIFY_TOO_LARGE, 1,
+                "not expanded: a model-coded member of %llu bytes is more than the %u "
+                "MiB verify holds in memory",
+                (unsigned long long)r->packet.size, SZARC_VERIFY_MEM_MAX >> 20);
             r->unchecked = 1;
             r->done = 1;
         } else {
@@ -1035,7 +1059,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         szarc_err pe = {0};
         if (memcmp(h, a->t[t].sha256, 32)) {
             szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_DIGEST, 0,
-                           "the packet changed while it was being read");
+                                       "the packet changed while it was being read");
         } else if (szarc_packet_parse(&r->packet, data, len, &pe)) {
             szarc_audit_member_finding(r, SZARC_VERIFY_PACKET_FORMAT, 0, "%s", pe.msg);
         } else {
@@ -1056,7 +1080,8 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
         szarc_audit_emit_ready(a);
     }
     if (st) {
-        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s", e2.msg);
+        szarc_audit_archive_finding(a, SZARC_VERIFY_DAMAGED, FAILS, "reading the archive again: %s",
+                                    e2.msg);
         st = SZARC_OK;
     }
     if (szarc_audit_cancelled(a)) {
@@ -1068,7 +1093,7 @@ static szarc_status second_pass(audit *a, int fd, szarc_engine *e, const szarc_m
     for (size_t i = 0; i < a->nr; i++)
         if (!a->r[i].done) {
             szarc_audit_member_finding(&a->r[i], SZARC_VERIFY_MISSING, 0,
-                           "the packet was not found when the archive was read again");
+                                       "the packet was not found when the archive was read again");
             a->r[i].done = 1;
         }
     szarc_audit_emit_ready(a);
@@ -1092,7 +1117,8 @@ static szarc_status full_audit(audit *a, int fd, szarc_err *err)
     uint32_t chunk = a->chunk;
     for (size_t i = 0; i < a->nr; i++) {
         const mrec *r = &a->r[i];
-        if (szarc_audit_selected(a, i) && !r->failed && r->parsed && szarc_method_uses_model(r->packet.method)) {
+        if (szarc_audit_selected(a, i) && !r->failed && r->parsed &&
+            szarc_method_uses_model(r->packet.method)) {
             need_model = 1;
             if (!chunk || r->packet.coded.chunk > chunk)
                 chunk = r->packet.coded.chunk;
@@ -1126,7 +1152,7 @@ done:
  ***********************************************************/
 
 szarc_status szarc_audit_run(int fd, const szarc_audit_opts *opts, const szarc_audit_sink *sink,
-                              szarc_audit_summary *sum, szarc_err *err)
+                             szarc_audit_summary *sum, szarc_err *err)
 {
     memset(sum, 0, sizeof *sum);
     audit a;

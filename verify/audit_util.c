@@ -69,7 +69,7 @@ szarc_status szarc_audit_hash_rest(audit *a, szarc_tar_reader *tr, SHA2_CTX *sha
 
 /* Reads up to cap bytes of the current member (fewer only at its end). */
 szarc_status szarc_audit_read_full(szarc_tar_reader *tr, uint8_t *dst, size_t cap, size_t *got,
-                              szarc_err *e)
+                                   szarc_err *e)
 {
     *got = 0;
     while (*got < cap) {
@@ -159,15 +159,16 @@ int szarc_audit_load_model(audit *a, szarc_model **m)
         szarc_gguf *g = NULL;
         if (szarc_gguf_parse(&g, emb->data, emb->len, &e) ||
             szarc_model_from_gguf(m, g, SZARC_MODEL_NAME, &e)) {
-            szarc_audit_archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "embedded model: %s", e.msg);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "embedded model: %s",
+                                        e.msg);
             return 1;
         }
     } else {
         if (a->o->model)
             snprintf(path, sizeof path, "%s", a->o->model);
         else if (szarc_model_default_path(path, sizeof path)) {
-            szarc_audit_archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL, "no model found (looked at %s)",
-                            path);
+            szarc_audit_archive_finding(a, SZARC_VERIFY_NO_MODEL, NO_MODEL,
+                                        "no model found (looked at %s)", path);
             return 1;
         }
         if (szarc_model_load(m, path, &e)) {
@@ -190,19 +191,21 @@ int szarc_audit_load_model(audit *a, szarc_model **m)
         szarc_audit_hex32(want, w);
         szarc_audit_hex32(have, hv);
         szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "model %s (%s): %s is %s, the archive pins %s", (*m)->path, (*m)->name,
-                        what, have, want);
+                                    "model %s (%s): %s is %s, the archive pins %s", (*m)->path,
+                                    (*m)->name, what, have, want);
     } else if (a->pin_numerics != SZARC_NUMERICS_VERSION) {
-        szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "the archive needs numerics version %u, this szarc implements %d",
-                        a->pin_numerics, SZARC_NUMERICS_VERSION);
+        szarc_audit_archive_finding(
+            a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
+            "the archive needs numerics version %u, this szarc implements %d", a->pin_numerics,
+            SZARC_NUMERICS_VERSION);
         what = "numerics";
     } else if (a->trust_mf && szarc_manifest_check_model(&a->mf, *m, &e)) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL, "%s", e.msg);
         what = "hyperparameters";
     } else if (a->chunk > (*m)->cfg.n_ctx) {
         szarc_audit_archive_finding(a, SZARC_VERIFY_MODEL_PIN, NO_MODEL,
-                        "chunk %u exceeds the model's context %u", a->chunk, (*m)->cfg.n_ctx);
+                                    "chunk %u exceeds the model's context %u", a->chunk,
+                                    (*m)->cfg.n_ctx);
         what = "context";
     }
     if (what) {
@@ -216,7 +219,8 @@ int szarc_audit_load_model(audit *a, szarc_model **m)
 /* Emits the members whose checks are done, in order. */
 void szarc_audit_emit_ready(audit *a)
 {
-    while (a->next_emit < a->nr && (!szarc_audit_selected(a, a->next_emit) || a->r[a->next_emit].done)) {
+    while (a->next_emit < a->nr &&
+           (!szarc_audit_selected(a, a->next_emit) || a->r[a->next_emit].done)) {
         if (szarc_audit_selected(a, a->next_emit))
             szarc_audit_emit(a, a->next_emit);
         a->next_emit++;
@@ -225,7 +229,7 @@ void szarc_audit_emit_ready(audit *a)
 
 /* The engine; a fallback to the C reference goes to the sink as a warning. */
 szarc_status szarc_audit_engine_create(audit *a, szarc_engine **e, const szarc_model *m,
-                                  const szarc_engine_opts *eo, szarc_err *err)
+                                       const szarc_engine_opts *eo, szarc_err *err)
 {
     const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, err);
     if (!st && szarc_engine_fallback(*e) && a->sink && a->sink->warning)
