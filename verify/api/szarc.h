@@ -202,7 +202,11 @@ typedef struct {
     const atomic_int *cancel; /* may be NULL */
 } szarc_list_opts;
 
-/* One member as the manifest describes it, valid during the callback only. */
+/* One member as the manifest describes it, valid during the callback only.
+ * Format 2 (files share group packets, docs/format.md section B): method is
+ * that of the file's first group, packet_size the file's share of its
+ * groups' packet bytes (0 for a duplicate of an earlier file), and
+ * packet_sha256, tokens and chunks are 0. */
 typedef struct {
     size_t index;                /* in the manifest */
     const char *path;
