@@ -542,7 +542,8 @@ static void report2(build2 *b, size_t g)
 {
     job *j = b->j;
     const szarc_manifest *mf = b->mf;
-    while (b->next_report < mf->n_members && b->fi[b->order[b->next_report]].last_group <= g) {
+    while (b->next_report < mf->n_members && b->fi[b->order[b->next_report]].last_group <= g &&
+           !cancelled(j)) { /* cancelled: coded, but reported no further */
         const size_t i = b->order[b->next_report++];
         const szarc_manifest_member *mm = &mf->members[i];
         size_t g0 = mm->size ? szarc_manifest2_group_of(mf, mm->offset) : mf->n_groups;

@@ -687,6 +687,10 @@ static szarc_status cut_group(job *j, size_t g, const uint8_t *c, szarc_err *err
     v->n_act = keep;
     while (!st && v->next_file < v->n_files &&
            mf->members[v->files[v->next_file]].offset < b) {
+        if (cancelled(j)) { /* the files open across groups are removed by the caller */
+            st = cancel_err(err);
+            break;
+        }
         const size_t i = v->files[v->next_file++];
         const szarc_manifest_member *mm = &mf->members[i];
         const uint64_t end = mm->offset + mm->size;

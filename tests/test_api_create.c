@@ -12,6 +12,10 @@
  *   method forced to model), the archive ends with szarc/signature.
  * - A cancel flag already set, or set by the sink after the first member:
  *   SZARC_E_CANCELLED, nothing written.
+ * These write format 1 (opts.format 1), whose packets they read. Format 2,
+ * the default: the files reported, the manifest and groups read back and
+ * decoded (zstd, no model), every file's range of the content stream
+ * hashing to its input; cancelled after the first file reported.
  * - Nothing to archive (no path, an empty folder, only a missing file), and
  *   options that do not go together: SZARC_E_USAGE, nothing written.
  *
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "group.h"
 #include "manifest.h"
 #include "member.h"
 #include "model.h"
@@ -130,6 +135,7 @@ static szarc_create_opts base_opts(const char *const *paths, size_t n_paths)
     o.device = "cpu";
     o.level = -1;
     o.created = 1700000000;
+    o.format = 1;
     return o;
 }
 
@@ -287,9 +293,95 @@ static void test_create(int sign)
     unlink("in/out.szarc");
 }
 
-/* A member callback that cancels the job: the next member is not coded. */
+/* Format 2, the default: created, read back, its groups decoded and cut. */
+static void cancel_member(void *ctx, const szarc_create_member *m);
 static atomic_int cancel_midway;
 
+static void test_create2(void)
+{
+    const int fd = open_out("f2.szarc");
+    const char *const paths[] = {"in"};
+    szarc_create_opts o = base_opts(paths, 1);
+    o.format = 0;
+    o.method = "zstd";
+    record rec;
+    memset(&rec, 0, sizeof rec);
+    const szarc_create_sink sink = {rec_not_stored, rec_member, rec_progress, rec_warning, NULL,
+                                    &rec};
+    szarc_create_summary sum;
+    szarc_err err = {0};
+    szarc_status s = szarc_create(fd, &o, &sink, &sum, &err);
+    CHECK(s == SZARC_OK, "format 2: create: %s (%s)", szarc_status_str(s), err.msg);
+    CHECK(sum.n_members == N_INPUTS && rec.n_members == N_INPUTS, "format 2: members %zu, %zu",
+          sum.n_members, rec.n_members);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < N_INPUTS; i++)
+        bytes += strlen(inputs[i].text);
+    CHECK(sum.bytes_in == bytes && rec.last_done == bytes, "format 2: bytes in %llu",
+          (unsigned long long)sum.bytes_in);
+    lseek(fd, 0, SEEK_SET);
+    szarc_archive_reader *r = NULL;
+    CHECK(!(s = szarc_archive_reader_open(&r, fd, &err)), "format 2: read back: %s", err.msg);
+    const szarc_manifest *mf = r ? szarc_archive_reader_manifest(r) : NULL;
+    CHECK(mf && mf->format_version == 2 && mf->n_members == N_INPUTS && mf->n_groups >= 1 &&
+              mf->lanes == SZARC_GROUP_LANES,
+          "format 2: manifest");
+    uint8_t *content = mf ? malloc(mf->content + 1) : NULL;
+    uint64_t at = 0, out = 0;
+    for (;;) {
+        szarc_archive_item it;
+        if (!r || !content || szarc_archive_reader_next(r, &it, &err) || it.kind == SZARC_ITEM_END)
+            break;
+        CHECK(it.kind == SZARC_ITEM_PACKET && it.index < mf->n_groups && !it.reordered,
+              "format 2: member %s", it.name);
+        if (it.kind != SZARC_ITEM_PACKET)
+            continue;
+        szarc_group_job j;
+        memset(&j, 0, sizeof j);
+        uint8_t *pk = NULL;
+        CHECK(!szarc_archive_reader_read_all(r, 1u << 26, &pk, &j.packet_len, &err), "read");
+        j.packet = pk;
+        j.size = mf->groups[it.index].size;
+        j.chunk = mf->chunk;
+        j.lanes = mf->lanes;
+        CHECK(!szarc_groups_decode(NULL, NULL, NULL, &j, 1, NULL, NULL, &err) && !j.status &&
+                  j.out_len == j.size && at + j.size <= mf->content,
+              "format 2: group %zu: %s", it.index, j.err.msg);
+        if (!j.status && at + j.out_len <= mf->content) {
+            memcpy(content + at, j.out, j.out_len);
+            at += j.out_len;
+        }
+        free(j.out);
+        free(pk);
+    }
+    for (size_t i = 0; mf && at == mf->content && i < mf->n_members; i++) {
+        uint8_t h[32];
+        szarc_sha256(h, content + mf->members[i].offset, (size_t)mf->members[i].size);
+        CHECK(!memcmp(h, mf->members[i].sha256, 32), "format 2: %s", mf->members[i].path);
+        out += mf->members[i].size;
+    }
+    CHECK(out == bytes, "format 2: %llu bytes cut out of the groups", (unsigned long long)out);
+    free(content);
+    szarc_archive_reader_destroy(r);
+    close(fd);
+    unlink("f2.szarc");
+
+    /* cancelled after the first file reported: the others are reported no further */
+    const int fd2 = open_out("f2c.szarc");
+    atomic_store(&cancel_midway, 0);
+    o.cancel = &cancel_midway;
+    memset(&rec, 0, sizeof rec);
+    const szarc_create_sink midway = {rec_not_stored, cancel_member, rec_progress, rec_warning,
+                                      NULL, &rec};
+    s = szarc_create(fd2, &o, &midway, &sum, &err);
+    CHECK(s == SZARC_E_CANCELLED && rec.n_members == 1 && size_of(fd2) == 0,
+          "format 2, cancelled midway: %s, %zu reported", szarc_status_str(s), rec.n_members);
+    close(fd2);
+    unlink("f2c.szarc");
+    atomic_store(&cancel_midway, 0);
+}
+
+/* A member callback that cancels the job: the next member is not coded. */
 static void cancel_member(void *ctx, const szarc_create_member *m)
 {
     rec_member(ctx, m);
@@ -389,6 +481,7 @@ int main(void)
 
     test_create(0);
     test_create(1);
+    test_create2();
     test_cancelled();
     test_usage();
 

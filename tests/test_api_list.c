@@ -211,8 +211,9 @@ int main(void)
     snprintf(p, sizeof p, "%s/in", dir);
     for (int i = 0; i < N_FILES; i++)
         CHECK(!write_file(p, names[i], texts[i]), "write %s", names[i]);
-    snprintf(cmd, sizeof cmd, "cd '%s/in' && '%s/szarc' create -f ../a.szarc --device cpu --quiet "
-             "a.txt b.txt sub", dir, bd);
+    /* format 1: the damage below changes one member's own packet */
+    snprintf(cmd, sizeof cmd, "cd '%s/in' && '%s/szarc' create --format 1 -f ../a.szarc --device "
+             "cpu --quiet a.txt b.txt sub", dir, bd);
     if (system(cmd)) {
         fprintf(stderr, "FAIL: %s\n", cmd);
         return 1;
