@@ -44,7 +44,8 @@
 # Measured per collection: files, input bytes, `tar -c | xz -9e`,
 # `| zstd -19 --long`, `| bzip2 -9` (GNU tar, --sort=name, owner 0, fixed
 # mtime), the szarc archive's bytes with create's wall time, extract's
-# wall time, and szarc/xz. The extracted tree must equal the input
+# wall time, szarc/xz, and the sum of the archive's packets (list --json
+# packet_bytes: the archive less its manifest, README and tar framing). The extracted tree must equal the input
 # (diff -r), else the script stops with exit 1.
 set -euo pipefail
 export LC_ALL=C
@@ -188,15 +189,17 @@ for c in $collections; do
     diff -r "$c" "$out/$c" | head -n 20 >&2
     die "$c: THE EXTRACTED TREE DIFFERS FROM THE INPUT"
   }
-  fmt=$("$szarc" list --json -f "$archive" | sed -n 's/^  "format_version": \([0-9]*\),$/\1/p')
+  "$szarc" list --json -f "$archive" > "$work/archives/$c.list.json"
+  fmt=$(sed -n 's/^  "format_version": \([0-9]*\),$/\1/p' "$work/archives/$c.list.json")
+  packets=$(sed -n 's/^  "packet_bytes": \([0-9]*\),$/\1/p' "$work/archives/$c.list.json")
   ratio=$(awk -v a="$sz_b" -v b="$xz_b" 'BEGIN { printf "%.3f", a / b }')
-  row="| $label | $digest | $files | $bytes | $xz_b | $zstd_b | $bz_b | $sz_b | $ratio | $(secs "$t0" "$t1") | $(secs "$t2" "$t3") |"
+  row="| $label | $digest | $files | $bytes | $xz_b | $zstd_b | $bz_b | $sz_b | ${packets:--} | $ratio | $(secs "$t0" "$t1") | $(secs "$t2" "$t3") |"
   note "$row"
   rows+=("$row")
 done
 
 {
-  echo "| collection | digest | files | input bytes | xz -9e | zstd -19 --long | bzip2 -9 | szarc (format $fmt) | szarc/xz | create s | extract s |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| collection | digest | files | input bytes | xz -9e | zstd -19 --long | bzip2 -9 | szarc (format $fmt) | its packets | szarc/xz | create s | extract s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 } | tee -a results.md
