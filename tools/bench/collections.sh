@@ -16,6 +16,11 @@
 #   SZARC_EXTRACT_OPTS  more extract options, word-split
 #   CANTERBURY          folder holding alice29.txt (default /work/shared/bench/canterbury)
 #   COLLECTIONS         which to run, space-separated (default: all five)
+#   REUSE=1             keep the collections already in WORKDIR/collections
+#                       (build only the missing ones): the machine's files
+#                       change as packages come and go, so a before/after
+#                       comparison (format 1, format 2) should run twice on
+#                       one WORKDIR, the second time with REUSE=1
 #
 # The collections (every list sorted bytewise, LC_ALL=C; every file copied
 # with mode 0644 and mtime 1600000000; SOURCE_DATE_EPOCH=1700000000):
@@ -78,8 +83,9 @@ done
 
 mkdir -p "$work"
 cd "$work"
-rm -rf collections archives extracted
-mkdir collections archives extracted
+[ "${REUSE:-0}" = 1 ] || rm -rf collections
+rm -rf archives extracted
+mkdir -p collections archives extracted
 
 put() { # SRC DEST: copy one file into the collection
   mkdir -p "$(dirname "$2")"
@@ -150,14 +156,16 @@ rows=()
 fmt=?
 for c in $collections; do
   cd "$work/collections"
-  case $c in
+  if [ "${REUSE:-0}" = 1 ] && [ -d "$c" ]; then
+    note "$c: reused"
+  else case $c in
     copyright) build_copyright ;;
     man) build_man ;;
     licences+source) build_licences ;;
     logs+dpkg) build_logs ;;
     alice29) build_alice ;;
     *) die "$c: unknown collection" ;;
-  esac
+  esac; fi
   [ -d "$c" ] || die "$c: nothing collected"
   find "$c" -type d -exec chmod 755 {} +
   find "$c" -type f -exec chmod 644 {} +
