@@ -70,6 +70,14 @@ static void put_leb(buf *b, uint64_t v)
     put(b, t, n);
 }
 
+static size_t leb_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >>= 7)
+        n++;
+    return n;
+}
+
 static void put_header(buf *b, uint32_t method, uint64_t size)
 {
     uint8_t h[SZARC_PACKET_HEADER_SIZE] = {'S', 'Z', 'P', 'K', SZARC_GROUP_VERSION,
@@ -544,8 +552,8 @@ static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32
     free(from);
 }
 
-/* zstd's cost of each chunk of N (bytes cb[c]) in 1/256 bit: N compressed
- * as one stream, flushed after each chunk. */
+/* zstd's cost of each of K consecutive pieces of N (piece c: cb[c] bytes) in
+ * 1/256 bit: N compressed as one stream, flushed after each piece. */
 static szarc_status zstd_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
                                szarc_err *err)
 {
@@ -646,10 +654,10 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
 {
     copy *cps = NULL;
     size_t n_cps = 0, nl = 0, n_tok = 0;
-    uint8_t *N = NULL, *pick = NULL;
+    uint8_t *N = NULL, *pick = NULL, *absorbed = NULL;
     int32_t *tok = NULL;
     uint32_t *cum = NULL, *frq = NULL, *clen = NULL;
-    size_t *cb = NULL;
+    size_t *cb = NULL, *glen = NULL;
     uint64_t *mc = NULL, *zc = NULL, *gpos = NULL;
     buf frames = {0}, sets = {0};
     szarc_status st = find_copies(G, S, &cps, &n_cps, &N, &nl, err);
@@ -677,7 +685,9 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     zc = calloc(K ? K : 1, sizeof *zc);
     pick = calloc(K ? K : 1, 1);
     gpos = malloc((K ? K : 1) * sizeof *gpos);
-    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos) {
+    absorbed = calloc(n_cps ? n_cps : 1, 1);
+    glen = malloc((K ? K : 1) * sizeof *glen);
+    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos || !absorbed || !glen) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
         goto done;
     }
@@ -698,8 +708,30 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                            at_n, nl);
         goto done;
     }
-    if (!all_model && K && (st = zstd_costs(zc, N, cb, K, err)))
-        goto done;
+    /* where each chunk's first byte lands in G: after the N bytes before it
+     * and every copy whose literal run ends at or before it */
+    {
+        uint64_t lits = 0, add = 0, ns = 0;
+        size_t q = 0;
+        for (uint32_t c = 0; c < K; c++) {
+            while (q < n_cps && lits + cps[q].literal <= ns) {
+                lits += cps[q].literal;
+                add += cps[q].length;
+                q++;
+            }
+            gpos[c] = ns + add;
+            ns += cb[c];
+        }
+    }
+    /* zstd's cost of each chunk's range of G (its novel bytes and the copies
+     * that sit in it): what the chunk costs in a zstd run, where its copies
+     * are given back to zstd (below) */
+    if (!all_model && K) {
+        for (uint32_t c = 0; c < K; c++)
+            glen[c] = (size_t)((c + 1 < K ? gpos[c + 1] : S) - gpos[c]);
+        if ((st = zstd_costs(zc, G + gpos[0], glen, K, err)))
+            goto done;
+    }
     if (!all_model && nl > SZARC_SAMPLE_MIN) {
         /* a sample of the chunks first: when the model clearly loses on it,
          * the group is not evaluated at all (minutes saved on logs) */
@@ -721,32 +753,61 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     for (uint32_t c = 0; c < K; c++)
         for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
             mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
-    if (!all_model && K)
-        choose(pick, mc, zc, K);
-    /* where each chunk's first byte lands in G: after the N bytes before it
-     * and every copy whose literal run ends at or before it */
+    /* in a model run, the copies in a chunk's range of G stay copies: their
+     * bytes count to the chunk's cost */
     {
-        uint64_t lits = 0, add = 0, ns = 0;
-        size_t q = 0;
-        for (uint32_t c = 0; c < K; c++) {
-            while (q < n_cps && lits + cps[q].literal <= ns) {
-                lits += cps[q].literal;
-                add += cps[q].length;
-                q++;
-            }
-            gpos[c] = ns + add;
-            ns += cb[c];
+        uint64_t L = 0, c_end = 0;
+        uint32_t c = 0;
+        for (size_t q = 0; q < n_cps && K; q++) {
+            L += cps[q].literal;
+            while (c + 1 < K && c_end + cb[c] < L)
+                c_end += cb[c++];
+            mc[c] += (uint64_t)(leb_len(cps[q].literal) + leb_len(cps[q].distance) +
+                                leb_len(cps[q].length)) * 8 * 256;
         }
     }
-    /* the body: header, copies, segments, set lengths, frames, sets */
+    if (!all_model && K)
+        choose(pick, mc, zc, K);
+    /* Copies inside a zstd run are given back to it: the run then codes its
+     * whole range of G, and zstd, with the earlier bytes as its prefix,
+     * finds those repeats itself for less than a copy costs. Only copies
+     * strictly inside a run (a < L < b in N) are absorbed, so every segment
+     * still starts at the same place of G. */
+    {
+        uint64_t L = 0;     /* N offset where copy q sits */
+        uint32_t c = 0;     /* the chunk containing L */
+        uint64_t c_at = 0;  /* N offset of chunk c */
+        for (size_t q = 0; q < n_cps; q++) {
+            L += cps[q].literal;
+            while (c < K && c_at + cb[c] <= L) {
+                c_at += cb[c];
+                c++;
+            }
+            /* L lies in chunk c (or at the end of N); strictly inside a zstd
+             * run when chunk c is zstd and L is not the run's first byte */
+            absorbed[q] = c < K && pick[c] == 1 && (L > c_at || (c > 0 && pick[c - 1] == 1));
+        }
+    }
+    size_t n_kept = 0;
+    for (size_t q = 0; q < n_cps; q++)
+        n_kept += !absorbed[q];
     put_header(out, SZARC_GROUP_MODEL, S);
     put_leb(out, chunk);
     put_leb(out, SZARC_GROUP_LANES);
-    put_leb(out, n_cps);
-    for (size_t q = 0; q < n_cps; q++) {
-        put_leb(out, cps[q].literal);
-        put_leb(out, cps[q].distance);
-        put_leb(out, cps[q].length);
+    put_leb(out, n_kept);
+    {
+        uint64_t g = 0, kept_end = 0; /* G offset of copy q; the end of the last kept one */
+        for (size_t q = 0; q < n_cps; q++) {
+            g += cps[q].literal;
+            if (!absorbed[q]) {
+                put_leb(out, g - kept_end);
+                put_leb(out, cps[q].distance);
+                put_leb(out, cps[q].length);
+                kept_end = g + cps[q].length;
+                info->copied += cps[q].length;
+            }
+            g += cps[q].length;
+        }
     }
     size_t n_seg = 0;
     for (uint32_t c = 0; c < K; c++)
@@ -756,7 +817,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     uint32_t n_mchunks = 0;
     size_t n_mtok = 0;
     {
-        size_t at = 0;
+        size_t at = 0, q = 0;
+        uint64_t L = 0;
         for (uint32_t c = 0; c < K;) {
             uint32_t d = c;
             size_t bytes = 0, toks = 0;
@@ -765,20 +827,28 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 toks += clen[d];
                 d++;
             }
+            /* the copies absorbed by this run: those sitting in (at, at + bytes) */
+            uint64_t extra = 0;
+            while (q < n_cps && L + cps[q].literal <= at + bytes) {
+                L += cps[q].literal;
+                if (absorbed[q])
+                    extra += cps[q].length;
+                q++;
+            }
             put_leb(out, pick[c]);
             if (pick[c] == 0) {
                 put_leb(out, toks);
                 n_mchunks += d - c;
                 n_mtok += toks;
             } else {
-                const size_t g = (size_t)gpos[c];
+                const size_t g = (size_t)gpos[c], span = bytes + (size_t)extra;
                 const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
                 size_t flen = 0;
-                if ((st = zstd_frame(&frames, G + g - plen, plen, N + at, bytes, &flen, err)))
+                if ((st = zstd_frame(&frames, G + g - plen, plen, G + g, span, &flen, err)))
                     goto done;
-                put_leb(out, bytes);
+                put_leb(out, span);
                 put_leb(out, flen);
-                info->zstd_bytes += bytes;
+                info->zstd_bytes += span;
             }
             at += bytes;
             c = d;
@@ -837,8 +907,6 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     }
     info->tokens = n_mtok;
     info->chunks = n_mchunks;
-    for (size_t q = 0; q < n_cps; q++)
-        info->copied += cps[q].length;
     info->model_tried = 1;
 done:
     if (st || !info->model_tried) {
@@ -855,6 +923,8 @@ done:
     free(mc);
     free(zc);
     free(pick);
+    free(absorbed);
+    free(glen);
     free(gpos);
     free(frames.p);
     free(sets.p);
