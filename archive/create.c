@@ -314,11 +314,9 @@ typedef struct {
     size_t *order;     /* reports: file indices by (last_group, index) */
     size_t next_report;
     int spool;         /* the packets, back to back (unlinked) */
-    uint64_t spooled;
     uint8_t *buf;      /* the group being filled, SZARC_GROUP_TARGET or its size */
     size_t buf_len;
     size_t g;          /* the group being filled */
-    uint64_t tokens;
 } build2;
 
 static int cmp_content(const void *a, const void *b, void *ctx)
@@ -603,7 +601,6 @@ static szarc_status close_group(build2 *b, szarc_engine *e, const szarc_model *m
         }
         w += (size_t)r;
     }
-    b->spooled += gc.packet_len;
     j->tok_base += gc.tokens;
     j->sum->bytes_out += gc.packet_len;
     szarc_group_coded_free(&gc);
