@@ -21,6 +21,7 @@ struct grec {
     const uint8_t *ref; /* the sha256 the reference gives it */
     int bad;            /* a finding: its files are not expanded */
     int needed;         /* a selected file that can still pass holds bytes of it */
+    int held;           /* some file (selected or not) holds bytes of it */
     szarc_audit_finding f[GROUP_FINDINGS];
     size_t nf;
 };
@@ -244,6 +245,21 @@ void szarc_audit2_check_groups(audit *a)
                           szarc_method_name(a->mf.groups[g].method));
     }
     pass_on(a);
+    /* a group no file holds bytes of has nobody to report it: the archive does */
+    for (size_t i = 0; i < a->nr; i++) {
+        size_t g0, g1;
+        file_groups(a, i, &g0, &g1);
+        for (size_t g = g0; g < g1; g++)
+            a->g[g].held = 1;
+    }
+    for (size_t g = 0; g < a->ng; g++)
+        for (size_t k = 0; !a->g[g].held && k < a->g[g].nf; k++) {
+            char name[32];
+            szarc_group_name(name, g);
+            szarc_audit_archive_finding(a, a->g[g].f[k].check, a->g[g].f[k].warning ? WARNS : FAILS,
+                                        "%s (no file holds bytes of it): %s", name,
+                                        a->g[g].f[k].msg);
+        }
     for (size_t i = 0; i < a->nr; i++)
         if (szarc_audit_selected(a, i)) {
             a->sum->n_selected++;
