@@ -20,6 +20,7 @@
 #include "packet.h"
 
 #define ENGINE_SLOTS 64u
+_Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
 
 typedef struct {
     const szarc_create_job_opts *o;

@@ -22,6 +22,7 @@
 
 #define PIECE (64u << 10) /* bytes read from the tar at a time */
 #define ENGINE_SLOTS 64u
+_Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
 #define PENDING_MEMBERS 256u
 
 /* A model-coded member waiting for its batch. */

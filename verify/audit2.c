@@ -15,6 +15,7 @@
 #include "layout.h"
 
 #define GROUP_FINDINGS 2
+_Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
 
 struct grec {
     const tmember *pk;  /* its packet member (first occurrence), or NULL */
