@@ -42,7 +42,7 @@ typedef struct {
 
 static void put(buf *b, const void *src, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return;
     if (b->cap - b->n < n) {
         size_t cap = b->cap ? b->cap : 256;
