@@ -62,6 +62,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--mode", 'o', 1},       {"--level", 'L', 1},
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
                  {"--strict", 's', 0},     {"--pubkey", 'K', 1},
+                 {"-v", 'v', 0},           {"--verbose", 'v', 0},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -78,13 +79,13 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         while (table[k].flag && strcmp(table[k].flag, a))
             k++;
         if (!table[k].flag || !strchr(accept, table[k].key)) {
-            szarc_fprintf_quoted(stderr, "szarc: unknown option %s (see szarc --help)\n", a);
+            szarc_cli_usage_error("unknown option '%s'", a);
             return -1;
         }
         const char *v = NULL;
         if (table[k].has_value) {
             if (i + 1 >= argc) {
-                szarc_fprintf_quoted(stderr, "szarc: %s needs a value\n", a);
+                szarc_cli_usage_error("option '%s' needs a value", a);
                 return -1;
             }
             v = argv[++i];
@@ -97,13 +98,14 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'e': o->embed = 1; break;
         case 'F': o->force = 1; break;
         case 'q': o->quiet = 1; break;
+        case 'v': o->verbose = 1; break;
         case 's': o->strict = 1; break;
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
         case 'K': o->pubkey = v; break;
         case 'o':
             if (strcmp(v, "exact") && strcmp(v, "semantic")) {
-                szarc_fprintf_quoted(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
+                szarc_cli_usage_error("--mode %s: expected exact or semantic", v);
                 return -1;
             }
             o->semantic = !strcmp(v, "semantic");
@@ -112,8 +114,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || !*v || n < 0 || n > SZARC_SEMANTIC_MAX_LEVEL) {
-                szarc_fprintf_quoted(stderr, "szarc: --level %s: expected 0..%d\n", v,
-                                     SZARC_SEMANTIC_MAX_LEVEL);
+                szarc_cli_usage_error("--level %s: expected 0..%d", v, SZARC_SEMANTIC_MAX_LEVEL);
                 return -1;
             }
             o->level = (int)n;
@@ -122,8 +123,8 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'M':
             if (strcmp(v, "auto") && strcmp(v, "model") && strcmp(v, "zstd") &&
                 strcmp(v, "stored") && strcmp(v, "semantic")) {
-                szarc_fprintf_quoted(stderr, "szarc: --method %s: expected auto, model, zstd, "
-                                             "stored or semantic\n", v);
+                szarc_cli_usage_error("--method %s: expected auto, model, zstd, stored or "
+                                      "semantic", v);
                 return -1;
             }
             o->method = v;
@@ -132,8 +133,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > SZARC_MAX_CONTEXT) {
-                szarc_fprintf_quoted(stderr, "szarc: --chunk %s: expected 1..%d\n", v,
-                                     SZARC_MAX_CONTEXT);
+                szarc_cli_usage_error("--chunk %s: expected 1..%d", v, SZARC_MAX_CONTEXT);
                 return -1;
             }
             o->chunk = (uint32_t)n;
@@ -151,7 +151,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         }
     }
     if (!o->file) {
-        fprintf(stderr, "szarc: missing -f ARCHIVE (see szarc --help)\n");
+        szarc_cli_usage_error("missing -f ARCHIVE");
         return -1;
     }
     return 0;

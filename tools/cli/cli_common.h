@@ -30,6 +30,7 @@ typedef struct {
     szarc_protect *protect; /* every --protect and --protect-file, in order */
     size_t n_protect;
     int embed, force, quiet, json;
+    int verbose;        /* -v (create, extract): name each member */
     int strict;         /* --strict (create): a path that cannot be stored is fatal */
     char **paths;       /* the remaining arguments */
     int n_paths;
