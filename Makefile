@@ -11,7 +11,7 @@ WERROR     ?= ON
 DEBS = cmake make gcc clang pkg-config glslang-tools spirv-tools libvulkan-dev \
        mesa-vulkan-drivers vulkan-validationlayers libarchive-dev libssl-dev \
        libjansson-dev libzstd-dev libpcre2-dev libmd-dev \
-       gzip bzip2 xz-utils zstd bc brotli python3 time
+       gzip bzip2 xz-utils zstd bc brotli python3 time scdoc groff-base
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
