@@ -646,7 +646,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
 {
     copy *cps = NULL;
     size_t n_cps = 0, nl = 0, n_tok = 0;
-    uint8_t *N = NULL, *pick = NULL;
+    uint8_t *N = NULL, *pick = NULL, *absorbed = NULL;
     int32_t *tok = NULL;
     uint32_t *cum = NULL, *frq = NULL, *clen = NULL;
     size_t *cb = NULL;
@@ -677,7 +677,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     zc = calloc(K ? K : 1, sizeof *zc);
     pick = calloc(K ? K : 1, 1);
     gpos = malloc((K ? K : 1) * sizeof *gpos);
-    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos) {
+    absorbed = calloc(n_cps ? n_cps : 1, 1);
+    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos || !absorbed) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
         goto done;
     }
@@ -738,15 +739,46 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             ns += cb[c];
         }
     }
-    /* the body: header, copies, segments, set lengths, frames, sets */
+    /* Copies inside a zstd run are given back to it: the run then codes its
+     * whole range of G, and zstd, with the earlier bytes as its prefix,
+     * finds those repeats itself for less than a copy costs. Only copies
+     * strictly inside a run (a < L < b in N) are absorbed, so every segment
+     * still starts at the same place of G. */
+    {
+        uint64_t L = 0;     /* N offset where copy q sits */
+        uint32_t c = 0;     /* the chunk containing L */
+        uint64_t c_at = 0;  /* N offset of chunk c */
+        for (size_t q = 0; q < n_cps; q++) {
+            L += cps[q].literal;
+            while (c < K && c_at + cb[c] <= L) {
+                c_at += cb[c];
+                c++;
+            }
+            /* L lies in chunk c (or at the end of N); strictly inside a zstd
+             * run when chunk c is zstd and L is not the run's first byte */
+            absorbed[q] = c < K && pick[c] == 1 && (L > c_at || (c > 0 && pick[c - 1] == 1));
+        }
+    }
+    size_t n_kept = 0;
+    for (size_t q = 0; q < n_cps; q++)
+        n_kept += !absorbed[q];
     put_header(out, SZARC_GROUP_MODEL, S);
     put_leb(out, chunk);
     put_leb(out, SZARC_GROUP_LANES);
-    put_leb(out, n_cps);
-    for (size_t q = 0; q < n_cps; q++) {
-        put_leb(out, cps[q].literal);
-        put_leb(out, cps[q].distance);
-        put_leb(out, cps[q].length);
+    put_leb(out, n_kept);
+    {
+        uint64_t g = 0, kept_end = 0; /* G offset of copy q; the end of the last kept one */
+        for (size_t q = 0; q < n_cps; q++) {
+            g += cps[q].literal;
+            if (!absorbed[q]) {
+                put_leb(out, g - kept_end);
+                put_leb(out, cps[q].distance);
+                put_leb(out, cps[q].length);
+                kept_end = g + cps[q].length;
+                info->copied += cps[q].length;
+            }
+            g += cps[q].length;
+        }
     }
     size_t n_seg = 0;
     for (uint32_t c = 0; c < K; c++)
@@ -756,7 +788,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     uint32_t n_mchunks = 0;
     size_t n_mtok = 0;
     {
-        size_t at = 0;
+        size_t at = 0, q = 0;
+        uint64_t L = 0;
         for (uint32_t c = 0; c < K;) {
             uint32_t d = c;
             size_t bytes = 0, toks = 0;
@@ -765,20 +798,28 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 toks += clen[d];
                 d++;
             }
+            /* the copies absorbed by this run: those sitting in (at, at + bytes) */
+            uint64_t extra = 0;
+            while (q < n_cps && L + cps[q].literal <= at + bytes) {
+                L += cps[q].literal;
+                if (absorbed[q])
+                    extra += cps[q].length;
+                q++;
+            }
             put_leb(out, pick[c]);
             if (pick[c] == 0) {
                 put_leb(out, toks);
                 n_mchunks += d - c;
                 n_mtok += toks;
             } else {
-                const size_t g = (size_t)gpos[c];
+                const size_t g = (size_t)gpos[c], span = bytes + (size_t)extra;
                 const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
                 size_t flen = 0;
-                if ((st = zstd_frame(&frames, G + g - plen, plen, N + at, bytes, &flen, err)))
+                if ((st = zstd_frame(&frames, G + g - plen, plen, G + g, span, &flen, err)))
                     goto done;
-                put_leb(out, bytes);
+                put_leb(out, span);
                 put_leb(out, flen);
-                info->zstd_bytes += bytes;
+                info->zstd_bytes += span;
             }
             at += bytes;
             c = d;
@@ -837,8 +878,6 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     }
     info->tokens = n_mtok;
     info->chunks = n_mchunks;
-    for (size_t q = 0; q < n_cps; q++)
-        info->copied += cps[q].length;
     info->model_tried = 1;
 done:
     if (st || !info->model_tried) {
@@ -855,6 +894,7 @@ done:
     free(mc);
     free(zc);
     free(pick);
+    free(absorbed);
     free(gpos);
     free(frames.p);
     free(sets.p);
