@@ -184,6 +184,11 @@ static int create(const cli_opts *o)
     int64_t created;
     if (creation_time(&created))
         return SZARC_EXIT_USAGE;
+    char model_buf[4096];
+    const char *model;
+    const int mrc = szarc_cli_model(o->model, 1, model_buf, sizeof model_buf, &model);
+    if (mrc >= 0)
+        return mrc;
     szarc_file_id skip[2]; /* the archive replaced, the one being written */
     size_t n_skip = 0;
     struct stat st;
@@ -221,7 +226,7 @@ static int create(const cli_opts *o)
         .n_paths = (size_t)o->n_paths,
         .skip = skip,
         .n_skip = n_skip,
-        .model = o->model,
+        .model = model,
         .device = o->device,
         .chunk = o->chunk,
         .method = o->method,
@@ -278,9 +283,10 @@ static int create(const cli_opts *o)
     }
     if (!o->quiet)
         szarc_fprintf_quoted(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
-                "byte), chunk %u, %s\n",
+                "byte), chunk %u, %s, model %s\n",
                 sum.n_members, (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out,
-                sum.bytes_in ? 8.0 * sum.bytes_out / sum.bytes_in : 0.0, sum.chunk, sum.device);
+                sum.bytes_in ? 8.0 * sum.bytes_out / sum.bytes_in : 0.0, sum.chunk, sum.device,
+                model ? model : "(none)");
     if (r.n_failed) { /* the archive holds the rest */
         print_summary(&r);
         rc = SZARC_EXIT_FAIL;

@@ -157,6 +157,30 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
     return 0;
 }
 
+int szarc_cli_model(const char *given, int refuse, char *buf, size_t cap, const char **out)
+{
+    *out = given;
+    if (given)
+        return -1;
+    const szarc_default_model w = szarc_model_default(buf, cap);
+    if (w == SZARC_DEFAULT_MODEL_NONE)
+        return -1;
+    if (w == SZARC_DEFAULT_MODEL_PLACEHOLDER) {
+        szarc_fprintf_quoted(stderr, "szarc: WARNING: the only default model found is the "
+                                     "PLACEHOLDER test model %s\n", buf);
+        fprintf(stderr, "szarc: WARNING: it has seeded weights generated at build time: it "
+                        "compresses poorly, and what it codes decodes only with that file\n");
+        if (refuse) {
+            fprintf(stderr, "szarc: create: refusing the placeholder; install szarc's default "
+                            "model (PREFIX/share/szarc/models/szarc-default.gguf) or name a "
+                            "model with --model (the placeholder too, to use it anyway)\n");
+            return SZARC_EXIT_NOMODEL;
+        }
+    }
+    *out = buf;
+    return -1;
+}
+
 void szarc_cli_opts_free(cli_opts *o)
 {
     free(o->protect);

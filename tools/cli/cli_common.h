@@ -42,6 +42,14 @@ typedef struct {
 int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
 void szarc_cli_opts_free(cli_opts *o);
 
+/* The model a command runs: `given` (--model) when not NULL; else the
+ * default (szarc_model_default()), written into buf, and said loudly on
+ * stderr when it is only the placeholder test model; with refuse (create)
+ * the placeholder is then refused (exit 3). *out: the path to give the job,
+ * or NULL to let it search (none found: it says where it looked).
+ * @return -1 to go on, or an exit code. */
+int szarc_cli_model(const char *given, int refuse, char *buf, size_t cap, const char **out);
+
 double szarc_cli_now(void);
 
 /* Lowercase hex of a digest. */

@@ -73,6 +73,9 @@ int szarc_cli_extract(int argc, char **argv)
         return SZARC_EXIT_USAGE;
     int fd, root = -1;
     szarc_tmpfiles *tmp = NULL;
+    char model_buf[4096];
+    const char *model; /* NULL: the embedded one, then the default */
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
     int rc = szarc_cli_open_input(o.file, o.pubkey != NULL, &fd);
     if (rc)
         return rc;

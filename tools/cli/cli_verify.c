@@ -277,6 +277,11 @@ int szarc_cli_verify(int argc, char **argv)
         return szarc_cli_usage_error("--subset %s: expected K/N with 1 <= K <= N", subset);
     szarc_err err = {0};
     vo.pubkey = pubkey_path;
+    if (!vo.quick) { /* says so when the default is the placeholder */
+        char model_buf[4096];
+        const char *model;
+        szarc_cli_model(vo.model, 0, model_buf, sizeof model_buf, &model);
+    }
     /* A full audit reads the archive twice: a pipe is copied to a temporary
      * file first. A directory is an I/O error, not a damaged archive. */
     int fd;

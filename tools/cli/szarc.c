@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "quote.h"
 #include "szarc.h"
 
@@ -158,7 +159,10 @@ static int cmd_model_info(int argc, char **argv)
         return EXIT_USAGE;
     szarc_model_info mi;
     szarc_err err = {0};
-    const szarc_status st = szarc_model_describe(o.model, &mi, &err);
+    char model_buf[4096];
+    const char *model;
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
+    const szarc_status st = szarc_model_describe(model, &mi, &err);
     if (st) {
         szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         return model_exit(st);
@@ -274,8 +278,11 @@ static int cmd_model_eval(int argc, char **argv)
     if (read_file(o.file, &text, &len))
         return EXIT_USAGE;
     szarc_err err = {0};
+    char model_buf[4096];
+    const char *model;
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
-    const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
+    const szarc_model_eval_opts eo = {model, o.device, o.chunk, o.decode, o.streams,
                                       o.compare_float, o.file, NULL, o.no_digest};
     const szarc_model_eval_sink sink = {progress, warning, &pc};
     szarc_model_eval_result res;
