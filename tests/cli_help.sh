@@ -5,7 +5,8 @@
 # (exit 2), with "did you mean" for a mistyped command or long option;
 # -V, --version and `szarc version`; -q on every command; -v on create and
 # extract names each member (stdout, or stderr when the archive goes to
-# stdout), as tar -v does.
+# stdout), as tar -v does; extract, list and verify -f - refuse a terminal
+# on standard input (exit 2) rather than wait, as tar and zstd do.
 SZARC=${1:?usage: cli_help.sh SZARC}
 . "$(dirname "$0")/testlib.sh"
 
@@ -120,5 +121,29 @@ mkdir z
 "$SZARC" extract -v -q -f v.szarc -C z in/sub/b.txt > out.txt 2> err.txt; rc=$?
 check "extract -v -q MEMBER: only that member, nothing else" \
   '[ $rc = 0 ] && [ "$(cat out.txt)" = in/sub/b.txt ] && [ ! -s err.txt ]'
+
+# -f - with a terminal on standard input: refused at once, not a wait
+on_tty() { # runs "$@" with a pseudo-terminal as stdin; prints stderr; exits with its status
+  python3 - "$@" <<'PY'
+import os, subprocess, sys
+master, slave = os.openpty()
+try:
+    p = subprocess.run(sys.argv[1:], stdin=slave, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=20)
+except subprocess.TimeoutExpired:
+    print("timed out: waited for the terminal", file=sys.stderr)
+    sys.exit(124)
+sys.stderr.write(p.stderr.decode())
+sys.exit(p.returncode)
+PY
+}
+for c in extract list verify; do
+  on_tty "$SZARC" $c -f - 2> err.txt; rc=$?
+  check "$c -f - on a terminal: exit 2, one line and a hint" \
+    '[ $rc = 2 ] && grep -q "^szarc: $c: refusing to read an archive from a terminal" err.txt &&
+     [ "$(wc -l < err.txt)" = 2 ]'
+done
+"$SZARC" extract -q -f - -C z --force < v.szarc; rc=$?
+check "extract -f - from a file: still reads it" '[ $rc = 0 ]'
 
 exit $fail

@@ -272,6 +272,11 @@ void szarc_cli_install_handlers(void)
 int szarc_cli_open_input(const char *file, int seekable, int *fd)
 {
     const int use_stdin = !strcmp(file, "-");
+    if (use_stdin && isatty(0)) { /* as tar and zstd: no waiting for typed bytes */
+        *fd = -1;
+        return szarc_cli_usage_error("refusing to read an archive from a terminal (-f - is "
+                                     "standard input: pipe or redirect one in)");
+    }
     *fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (*fd < 0 || fstat(*fd, &st)) {

@@ -77,7 +77,7 @@ void szarc_cli_install_handlers(void);
 void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t); /* NULL: none */
 
 /* Opens the archive `file` ("-": standard input) for reading into *fd: a
- * directory is an I/O error. With seekable, input that cannot seek (a pipe)
+ * directory is an I/O error, standard input a terminal a usage error. With seekable, input that cannot seek (a pipe)
  * is first copied to an unlinked temporary file in $TMPDIR (or /tmp), so
  * that it can be read twice. @return an exit code, after a message. */
 int szarc_cli_open_input(const char *file, int seekable, int *fd);
