@@ -38,12 +38,19 @@ int szarc_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1,
  * is close enough to be a typo. */
 const char *szarc_cli_suggest(const char *word, const char *const *cands, size_t n);
 
+/* The usage error for an option the running command does not take: the
+ * closest of its help's options and of more[0..n_more) is suggested ("did
+ * you mean"), and "--opt=value" is answered with "--opt value".
+ * @return SZARC_EXIT_USAGE. */
+int szarc_cli_unknown_option(const char *opt, const char *const *more, size_t n_more);
+
 /* The command closest to a mistyped `word`, or NULL. */
 const char *szarc_cli_suggest_command(const char *word);
 
 /* Checks the options of command `name` before it runs: --help or -h prints
- * its help; an unknown option (with the closest one suggested) or a missing
- * value is a usage error. @return -1 to go on, else the exit code. */
+ * its help; an option of its help without its value is a usage error.
+ * Options the help does not list are left to the command's parser.
+ * @return -1 to go on, else the exit code. */
 int szarc_cli_check_args(const char *name, int argc, char **argv);
 
 /*-*********************************************************

@@ -79,7 +79,12 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         while (table[k].flag && strcmp(table[k].flag, a))
             k++;
         if (!table[k].flag || !strchr(accept, table[k].key)) {
-            szarc_cli_usage_error("unknown option '%s'", a);
+            const char *mine[64]; /* this command's options, for "did you mean" */
+            size_t n = 0;
+            for (size_t j = 0; table[j].flag && n < 64; j++)
+                if (strchr(accept, table[j].key))
+                    mine[n++] = table[j].flag;
+            szarc_cli_unknown_option(a, mine, n);
             return -1;
         }
         const char *v = NULL;

@@ -407,6 +407,31 @@ void szarc_cli_list_commands(FILE *f)
  *  Checking the options before a command runs
  ***********************************************************/
 
+int szarc_cli_unknown_option(const char *a, const char *const *more, size_t n_more)
+{
+    const cli_command *c = g_cmd ? find(g_cmd) : NULL;
+    const char *cands[64];
+    size_t n = 0;
+    for (const cli_option *p = c ? c->opts : NULL; p && p->lng && n < 32; p++)
+        cands[n++] = p->lng;
+    for (size_t i = 0; i < n_more && n < 64; i++)
+        if (more[i][0] == '-' && more[i][1] == '-')
+            cands[n++] = more[i];
+    const char *eq = strchr(a, '=');
+    if (eq && a[1] == '-' && eq - a < 64) {
+        char head[64];
+        snprintf(head, sizeof head, "%.*s", (int)(eq - a), a);
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(cands[i], head))
+                return szarc_cli_usage_error("unknown option '%s'; write '%s %s' (a space, "
+                                             "not '=')", a, head, eq + 1);
+    }
+    const char *s = a[1] == '-' ? closest(a, cands, n) : NULL;
+    if (s)
+        return szarc_cli_usage_error("unknown option '%s'; did you mean '%s'?", a, s);
+    return szarc_cli_usage_error("unknown option '%s'", a);
+}
+
 int szarc_cli_check_args(const char *name, int argc, char **argv)
 {
     const cli_command *c = find(name);
@@ -425,25 +450,8 @@ int szarc_cli_check_args(const char *name, int argc, char **argv)
         const cli_option *o = c->opts;
         while (o->lng && strcmp(o->lng, a) && !(o->shrt && !strcmp(o->shrt, a)))
             o++;
-        if (!o->lng) {
-            const char *cands[32];
-            size_t n = 0;
-            for (const cli_option *p = c->opts; p->lng && n < 32; p++)
-                cands[n++] = p->lng;
-            const char *eq = strchr(a, '=');
-            char head[64];
-            if (eq && a[1] == '-' && (size_t)(eq - a) < sizeof head) {
-                snprintf(head, sizeof head, "%.*s", (int)(eq - a), a);
-                for (const cli_option *p = c->opts; p->lng; p++)
-                    if (p->arg && !strcmp(p->lng, head))
-                        return szarc_cli_usage_error("unknown option '%s'; write '%s %s' "
-                                                     "(a space, not '=')", a, head, eq + 1);
-            }
-            const char *s = a[1] == '-' ? closest(a, cands, n) : NULL;
-            if (s)
-                return szarc_cli_usage_error("unknown option '%s'; did you mean '%s'?", a, s);
-            return szarc_cli_usage_error("unknown option '%s'", a);
-        }
+        if (!o->lng)
+            continue; /* the command's parser decides (szarc_cli_unknown_option) */
         if (o->arg) {
             if (i + 1 >= argc)
                 return szarc_cli_usage_error("option '%s' needs a value (%s %s)", a, o->lng,

@@ -57,6 +57,8 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
             continue; /* nothing to leave out: the result is the output */
         else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
             o->files[o->nfiles++] = s;
+        else if (s[0] == '-' && s[1])
+            return szarc_cli_unknown_option(s, NULL, 0);
         else
             return szarc_cli_usage_error("unexpected argument '%s'", s);
     }

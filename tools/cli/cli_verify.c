@@ -40,6 +40,8 @@ int szarc_cli_keygen(int argc, char **argv)
             force = 1;
         else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
             quiet = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return szarc_cli_unknown_option(argv[i], NULL, 0);
         else
             return szarc_cli_usage_error("unexpected argument '%s'", argv[i]);
     }
@@ -264,12 +266,10 @@ int szarc_cli_verify(int argc, char **argv)
             json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             quiet = 1;
+        else if (a[0] == '-' && a[1])
+            return szarc_cli_unknown_option(a, NULL, 0);
         else
-            return szarc_cli_usage_error("%s '%s'",
-                                         a[0] == '-' && !has_value
-                                             ? "missing value or unknown option"
-                                             : "unexpected argument",
-                                         a);
+            return szarc_cli_usage_error("unexpected argument '%s'", a);
     }
     if (!file)
         return szarc_cli_usage_error("missing -f ARCHIVE");

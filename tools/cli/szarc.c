@@ -72,7 +72,7 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                     o->streams = (uint32_t)n;
             }
         } else if (a[0] == '-' && a[1]) {
-            szarc_cli_usage_error("unknown option '%s'", a);
+            szarc_cli_unknown_option(a, NULL, 0);
             return -1;
         } else if (want_file && !o->file) {
             o->file = a;
