@@ -70,6 +70,14 @@ static void put_leb(buf *b, uint64_t v)
     put(b, t, n);
 }
 
+static size_t leb_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >>= 7)
+        n++;
+    return n;
+}
+
 static void put_header(buf *b, uint32_t method, uint64_t size)
 {
     uint8_t h[SZARC_PACKET_HEADER_SIZE] = {'S', 'Z', 'P', 'K', SZARC_GROUP_VERSION,
@@ -544,8 +552,8 @@ static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32
     free(from);
 }
 
-/* zstd's cost of each chunk of N (bytes cb[c]) in 1/256 bit: N compressed
- * as one stream, flushed after each chunk. */
+/* zstd's cost of each of K consecutive pieces of N (piece c: cb[c] bytes) in
+ * 1/256 bit: N compressed as one stream, flushed after each piece. */
 static szarc_status zstd_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
                                szarc_err *err)
 {
@@ -649,7 +657,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     uint8_t *N = NULL, *pick = NULL, *absorbed = NULL;
     int32_t *tok = NULL;
     uint32_t *cum = NULL, *frq = NULL, *clen = NULL;
-    size_t *cb = NULL;
+    size_t *cb = NULL, *glen = NULL;
     uint64_t *mc = NULL, *zc = NULL, *gpos = NULL;
     buf frames = {0}, sets = {0};
     szarc_status st = find_copies(G, S, &cps, &n_cps, &N, &nl, err);
@@ -678,7 +686,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     pick = calloc(K ? K : 1, 1);
     gpos = malloc((K ? K : 1) * sizeof *gpos);
     absorbed = calloc(n_cps ? n_cps : 1, 1);
-    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos || !absorbed) {
+    glen = malloc((K ? K : 1) * sizeof *glen);
+    if (!cum || !frq || !clen || !cb || !mc || !zc || !pick || !gpos || !absorbed || !glen) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
         goto done;
     }
@@ -699,8 +708,30 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                            at_n, nl);
         goto done;
     }
-    if (!all_model && K && (st = zstd_costs(zc, N, cb, K, err)))
-        goto done;
+    /* where each chunk's first byte lands in G: after the N bytes before it
+     * and every copy whose literal run ends at or before it */
+    {
+        uint64_t lits = 0, add = 0, ns = 0;
+        size_t q = 0;
+        for (uint32_t c = 0; c < K; c++) {
+            while (q < n_cps && lits + cps[q].literal <= ns) {
+                lits += cps[q].literal;
+                add += cps[q].length;
+                q++;
+            }
+            gpos[c] = ns + add;
+            ns += cb[c];
+        }
+    }
+    /* zstd's cost of each chunk's range of G (its novel bytes and the copies
+     * that sit in it): what the chunk costs in a zstd run, where its copies
+     * are given back to zstd (below) */
+    if (!all_model && K) {
+        for (uint32_t c = 0; c < K; c++)
+            glen[c] = (size_t)((c + 1 < K ? gpos[c + 1] : S) - gpos[c]);
+        if ((st = zstd_costs(zc, G + gpos[0], glen, K, err)))
+            goto done;
+    }
     if (!all_model && nl > SZARC_SAMPLE_MIN) {
         /* a sample of the chunks first: when the model clearly loses on it,
          * the group is not evaluated at all (minutes saved on logs) */
@@ -722,23 +753,21 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     for (uint32_t c = 0; c < K; c++)
         for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
             mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
-    if (!all_model && K)
-        choose(pick, mc, zc, K);
-    /* where each chunk's first byte lands in G: after the N bytes before it
-     * and every copy whose literal run ends at or before it */
+    /* in a model run, the copies in a chunk's range of G stay copies: their
+     * bytes count to the chunk's cost */
     {
-        uint64_t lits = 0, add = 0, ns = 0;
-        size_t q = 0;
-        for (uint32_t c = 0; c < K; c++) {
-            while (q < n_cps && lits + cps[q].literal <= ns) {
-                lits += cps[q].literal;
-                add += cps[q].length;
-                q++;
-            }
-            gpos[c] = ns + add;
-            ns += cb[c];
+        uint64_t L = 0, c_end = 0;
+        uint32_t c = 0;
+        for (size_t q = 0; q < n_cps && K; q++) {
+            L += cps[q].literal;
+            while (c + 1 < K && c_end + cb[c] < L)
+                c_end += cb[c++];
+            mc[c] += (uint64_t)(leb_len(cps[q].literal) + leb_len(cps[q].distance) +
+                                leb_len(cps[q].length)) * 8 * 256;
         }
     }
+    if (!all_model && K)
+        choose(pick, mc, zc, K);
     /* Copies inside a zstd run are given back to it: the run then codes its
      * whole range of G, and zstd, with the earlier bytes as its prefix,
      * finds those repeats itself for less than a copy costs. Only copies
@@ -895,6 +924,7 @@ done:
     free(zc);
     free(pick);
     free(absorbed);
+    free(glen);
     free(gpos);
     free(frames.p);
     free(sets.p);
