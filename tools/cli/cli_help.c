@@ -355,6 +355,7 @@ static void print_global(FILE *f)
             "options of every command:\n"
             "  -h, --help                this help, or a command's\n"
             "  -q, --quiet               no progress, notes or summary\n"
+            "and before any command:\n"
             "  -V, --version             the version (also: szarc version)\n"
             "\n"
             "The model is --model M, else $SZARC_MODEL, else\n"
