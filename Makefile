@@ -2,31 +2,44 @@
 #   make demo   installs what is missing, builds, runs the main job
 #   make test   installs what is missing, builds, runs the whole suite (ctest),
 #               then the unit tests again under AddressSanitizer + UBSan
+#   make deb    the Debian packages in build-deb/, checked by lintian
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_CLANG ?= build-clang
+BUILD_DEB  ?= build-deb
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= ON
 
 DEBS = cmake make gcc clang pkg-config glslang-tools spirv-tools libvulkan-dev \
        mesa-vulkan-drivers vulkan-validationlayers libarchive-dev libssl-dev \
        libjansson-dev libzstd-dev libpcre2-dev libmd-dev \
-       gzip bzip2 xz-utils zstd bc brotli python3 time
+       gzip bzip2 xz-utils zstd bc brotli python3 time scdoc groff-base
+
+# what `make deb` needs beyond DEBS
+DEBS_DEB = debhelper dpkg-dev lintian
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test test-asan check-clang demo bench clean
+.PHONY: all deps deps-deb build test test-asan check-clang demo bench deb clean
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# $(call install_missing,PACKAGES): apt-get install those not installed
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "szarc: installing missing Debian packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBS))
+
+deps-deb:
+	$(call install_missing,$(DEBS_DEB))
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSZARC_WERROR=$(WERROR) >/dev/null
@@ -49,6 +62,18 @@ check-clang: deps
 	  -DSZARC_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD_CLANG) -j $(JOBS) --target szarc
 
+# The Debian packages szarc and libszarc-dev (debian/), built from a copy of
+# the tree in $(BUILD_DEB)/src so that dpkg-buildpackage writes the .deb files
+# into $(BUILD_DEB), not beside the tree; tests neither built nor run
+# (nocheck: `make test` runs them); then lintian, which must find no error.
+deb: deps deps-deb
+	rm -rf $(BUILD_DEB) && mkdir -p $(BUILD_DEB)/src
+	tar --exclude='./build*' --exclude=./.git -cf - . | tar -C $(BUILD_DEB)/src -xf -
+	cd $(BUILD_DEB)/src && DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" \
+	  dpkg-buildpackage -us -uc -b
+	lintian --fail-on error --tag-display-limit 0 $(BUILD_DEB)/*.deb
+	@ls -l $(BUILD_DEB)/*.deb
+
 demo: build
 	bash tools/bench/demo.sh $(BUILD)
 
@@ -56,4 +81,4 @@ bench: build
 	bash tools/bench/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_CLANG)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_CLANG) $(BUILD_DEB)

@@ -3,6 +3,7 @@
  * (group.h, docs/format.md section C). */
 #include "group.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -41,7 +42,7 @@ typedef struct {
 
 static void put(buf *b, const void *src, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return;
     if (b->cap - b->n < n) {
         size_t cap = b->cap ? b->cap : 256;
@@ -840,6 +841,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 put_leb(out, toks);
                 n_mchunks += d - c;
                 n_mtok += toks;
+                for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + toks; i++)
+                    info->ideal_bits += SZ_FREQ_BITS - log2((double)frq[i]);
             } else {
                 const size_t g = (size_t)gpos[c], span = bytes + (size_t)extra;
                 const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
@@ -990,6 +993,7 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
     if (method != SZARC_GROUP_MODEL) {
         out->tokens = out->chunks = 0;
         out->copied = out->zstd_bytes = 0;
+        out->ideal_bits = 0;
     }
     out->packet = best.p;
     out->packet_len = best.n;

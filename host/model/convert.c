@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixmath.h"
 #include "gguf.h"
@@ -510,28 +512,113 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-int szarc_model_default_path(char *buf, size_t cap)
+/* A model gen_model wrote (tools/gen): its general.name, a string KV among
+ * the first of the file, begins with "szarc-test-". Reads at most 64 KiB. */
+static int generated_test_model(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static const char key[] = "general.name";
+    static const char mark[] = "szarc-test-";
+    char buf[1 << 16];
+    const size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    /* key, type 8 (string, u32 little-endian), length (u64), the name */
+    const size_t klen = sizeof key - 1, need = klen + 4 + 8 + sizeof mark - 1;
+    for (size_t i = 0; i + need <= n; i++)
+        if (!memcmp(buf + i, key, klen) && !memcmp(buf + i + klen, "\x08\0\0\0", 4) &&
+            !memcmp(buf + i + klen + 12, mark, sizeof mark - 1))
+            return 1;
+    return 0;
+}
+
+/* The executable's path, resolved (Linux: /proc/self/exe); "" if unknown. */
+static void exe_path(char *out, size_t cap)
+{
+    const ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    out[n > 0 ? (size_t)n : 0] = 0;
+}
+
+/* Whether the executable lives in the build tree this library was built in
+ * (the command or a test run from build/), whose fallbacks are the source
+ * tree's model and the placeholder. */
+static int in_build_tree(const char *exe)
+{
+#ifdef SZARC_BUILD_DIR
+    struct stat bd, sb;
+    if (!*exe || stat(SZARC_BUILD_DIR, &bd))
+        return 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", exe);
+    for (char *slash; (slash = strrchr(dir, '/')) && slash != dir;) {
+        *slash = 0; /* the next folder up: the same inode as the build tree? */
+        if (!stat(dir, &sb) && sb.st_dev == bd.st_dev && sb.st_ino == bd.st_ino)
+            return 1;
+    }
+    return 0;
+#else
+    (void)exe;
+    return 0;
+#endif
+}
+
+static int found(char *buf, size_t cap, const char *path, int origin)
+{
+    if (!file_exists(path))
+        return 0;
+    snprintf(buf, cap, "%s", path);
+    return generated_test_model(path) ? SZARC_MODEL_PLACEHOLDER : origin;
+}
+
+int szarc_model_default_find(char *buf, size_t cap)
 {
     const char *env = getenv("SZARC_MODEL");
     if (env && *env) {
         snprintf(buf, cap, "%s", env);
-        return file_exists(buf) ? 0 : -1;
+        return file_exists(buf) ? SZARC_MODEL_FROM_ENV : SZARC_MODEL_NONE;
     }
-    const char *cands[] = {
-#ifdef SZARC_INSTALL_MODELS
-        SZARC_INSTALL_MODELS "/szarc-default.gguf",
-#endif
-        SZARC_SOURCE_MODELS "/szarc-default.gguf",
+    char exe[PATH_MAX], first[PATH_MAX + 64] = "", path[PATH_MAX + 64];
+    exe_path(exe, sizeof exe);
+    int r;
+    if (in_build_tree(exe)) {
+        snprintf(first, sizeof first, "%s", SZARC_SOURCE_MODELS "/szarc-default.gguf");
+        if ((r = found(buf, cap, first, SZARC_MODEL_SOURCE_TREE)))
+            return r;
 #ifdef SZARC_BUILD_MODELS
-        SZARC_BUILD_MODELS "/szarc-default.gguf",
-#endif
-    };
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-        if (file_exists(cands[i])) {
-            snprintf(buf, cap, "%s", cands[i]);
-            return 0;
+        if (file_exists(SZARC_BUILD_MODELS "/szarc-default.gguf")) {
+            snprintf(buf, cap, "%s", SZARC_BUILD_MODELS "/szarc-default.gguf");
+            return SZARC_MODEL_PLACEHOLDER;
         }
+#endif
+    } else {
+        /* PREFIX/bin/szarc: PREFIX/share/szarc/models */
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            slash = strrchr(exe, '/');
+        }
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/share/szarc/models/szarc-default.gguf", exe);
+            snprintf(first, sizeof first, "%s", path);
+            if ((r = found(buf, cap, path, SZARC_MODEL_INSTALLED)))
+                return r;
+        }
+#ifdef SZARC_INSTALL_MODELS
+        /* the prefix it was built for, for a program linked with the library */
+        if ((r = found(buf, cap, SZARC_INSTALL_MODELS "/szarc-default.gguf",
+                       SZARC_MODEL_INSTALLED)))
+            return r;
+        if (!*first)
+            snprintf(first, sizeof first, "%s", SZARC_INSTALL_MODELS "/szarc-default.gguf");
+#endif
     }
-    snprintf(buf, cap, "%s", cands[0]);
-    return -1;
+    snprintf(buf, cap, "%s", first);
+    return SZARC_MODEL_NONE;
+}
+
+int szarc_model_default_path(char *buf, size_t cap)
+{
+    return szarc_model_default_find(buf, cap) == SZARC_MODEL_NONE ? -1 : 0;
 }

@@ -83,9 +83,31 @@ szarc_status szarc_model_from_gguf(szarc_model **out, struct szarc_gguf *g, cons
 /*! szarc_model_destroy() : frees everything; NULL is fine. */
 void szarc_model_destroy(szarc_model *m);
 
+/* Where the default model was found (szarc_model_default_find()); the
+ * values are those of szarc_default_model in the public szarc.h. */
+enum {
+    SZARC_MODEL_NONE = 0,        /* none: buf names the first place looked */
+    SZARC_MODEL_FROM_ENV = 1,    /* $SZARC_MODEL */
+    SZARC_MODEL_INSTALLED = 2,   /* PREFIX/share/szarc/models of the executable */
+    SZARC_MODEL_SOURCE_TREE = 3, /* models/ of the source tree */
+    SZARC_MODEL_PLACEHOLDER = 4  /* a model generated at build time (seeded weights) */
+};
+
+/*! szarc_model_default_find() :
+ * The model used without --model: $SZARC_MODEL (whatever it names), else,
+ * for an executable PREFIX/bin/X, PREFIX/share/szarc/models/
+ * szarc-default.gguf (the prefix found from /proc/self/exe, so that an
+ * installed tree can move), then the one of the prefix the library was
+ * built for; an executable in the build tree looks instead at models/ of
+ * the source tree, then at the placeholder generated into the build tree.
+ * A file found by the search that gen_model wrote (general.name
+ * "szarc-test-...") is the placeholder wherever it lies.
+ * Writes the path into buf. @return SZARC_MODEL_*. */
+int szarc_model_default_find(char *buf, size_t cap);
+
 /*! szarc_model_default_path() :
- * The model used without --model: $SZARC_MODEL, then the installed path,
- * then models/ in the source tree. Writes into buf; @return 0 if a file exists. */
+ * szarc_model_default_find() for callers that only need the file.
+ * @return 0 if a file exists (the placeholder included), else -1. */
 int szarc_model_default_path(char *buf, size_t cap);
 
 /*! szarc_model_rows_hash() : the weights pin (also stored in weights_sha256). */

@@ -48,6 +48,7 @@ static int creation_time(int64_t *t)
  * does, because it changes the exit code. */
 typedef struct {
     int quiet;
+    FILE *verbose;   /* -v: where each member's path goes, or NULL */
     bar b;
     int progressed;  /* the bar was given progress */
     uint64_t done;   /* bytes, as last reported */
@@ -80,6 +81,13 @@ static void on_not_stored(void *ctx, const char *path, const char *why, int fail
 static void on_member(void *ctx, const szarc_create_member *m)
 {
     const report *r = ctx;
+    if (r->verbose) { /* as tar -v: one path a line */
+        if (r->b.on && r->progressed)
+            fputs("\r\033[K", stderr);
+        szarc_fputs_quoted(r->verbose, m->path);
+        fputc('\n', r->verbose);
+        fflush(r->verbose);
+    }
     if (r->quiet)
         return;
     if (m->semantic)
@@ -144,19 +152,19 @@ int szarc_cli_create(int argc, char **argv)
 {
     cli_opts o;
     int rc = SZARC_EXIT_USAGE;
-    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPpsV", &o)) {
+    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPpsvV", &o)) {
         szarc_cli_opts_free(&o);
         return rc;
     }
     const int method_auto = !o.method || !strcmp(o.method, "auto");
     const int method_semantic = o.method && !strcmp(o.method, "semantic");
     if (!o.semantic && (o.level >= 0 || o.n_protect))
-        fprintf(stderr, "szarc: --level, --protect and --protect-file need --mode semantic\n");
+        szarc_cli_usage_error("--level, --protect and --protect-file need --mode semantic");
     else if (o.semantic && !method_auto && !method_semantic)
-        fprintf(stderr, "szarc: --mode semantic takes --method auto or semantic (to force "
-                        "semantic packets)\n");
+        szarc_cli_usage_error("--mode semantic takes --method auto or semantic (to force "
+                              "semantic packets)");
     else if (!o.semantic && method_semantic)
-        fprintf(stderr, "szarc: --method semantic needs --mode semantic\n");
+        szarc_cli_usage_error("--method semantic needs --mode semantic");
     else
         rc = create(&o);
     szarc_cli_opts_free(&o);
@@ -166,8 +174,7 @@ int szarc_cli_create(int argc, char **argv)
 static int create(const cli_opts *o)
 {
     if (!o->n_paths) {
-        fprintf(stderr, "szarc: create needs at least one PATH\n");
-        return SZARC_EXIT_USAGE;
+        return szarc_cli_usage_error("missing PATH: what to archive");
     }
     const int to_stdout = !strcmp(o->file, "-");
     if (to_stdout && isatty(1)) {
@@ -177,6 +184,11 @@ static int create(const cli_opts *o)
     int64_t created;
     if (creation_time(&created))
         return SZARC_EXIT_USAGE;
+    char model_buf[4096];
+    const char *model;
+    const int mrc = szarc_cli_model(o->model, 1, model_buf, sizeof model_buf, &model);
+    if (mrc >= 0)
+        return mrc;
     szarc_file_id skip[2]; /* the archive replaced, the one being written */
     size_t n_skip = 0;
     struct stat st;
@@ -214,7 +226,7 @@ static int create(const cli_opts *o)
         .n_paths = (size_t)o->n_paths,
         .skip = skip,
         .n_skip = n_skip,
-        .model = o->model,
+        .model = model,
         .device = o->device,
         .chunk = o->chunk,
         .method = o->method,
@@ -232,6 +244,7 @@ static int create(const cli_opts *o)
     report r;
     memset(&r, 0, sizeof r);
     r.quiet = o->quiet;
+    r.verbose = !o->verbose ? NULL : to_stdout ? stderr : stdout;
     r.b.on = !o->quiet && isatty(2);
     r.b.t0 = szarc_cli_now();
     const szarc_create_sink sink = {on_not_stored, on_member, on_progress, on_warning, on_notice,
@@ -271,9 +284,10 @@ static int create(const cli_opts *o)
     }
     if (!o->quiet)
         szarc_fprintf_quoted(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
-                "byte), chunk %u, %s\n",
+                "byte), chunk %u, %s, model %s\n",
                 sum.n_members, (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out,
-                sum.bytes_in ? 8.0 * sum.bytes_out / sum.bytes_in : 0.0, sum.chunk, sum.device);
+                sum.bytes_in ? 8.0 * sum.bytes_out / sum.bytes_in : 0.0, sum.chunk, sum.device,
+                model ? model : "(none)");
     if (r.n_failed) { /* the archive holds the rest */
         print_summary(&r);
         rc = SZARC_EXIT_FAIL;

@@ -63,6 +63,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
                  {"--strict", 's', 0},     {"--pubkey", 'K', 1},
                  {"--format", 'V', 1},
+                 {"-v", 'v', 0},           {"--verbose", 'v', 0},
                  {NULL, 0, 0}};
     int only_paths = 0;
     for (int i = 0; i < argc; i++) {
@@ -79,13 +80,18 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         while (table[k].flag && strcmp(table[k].flag, a))
             k++;
         if (!table[k].flag || !strchr(accept, table[k].key)) {
-            szarc_fprintf_quoted(stderr, "szarc: unknown option %s (see szarc --help)\n", a);
+            const char *mine[64]; /* this command's options, for "did you mean" */
+            size_t n = 0;
+            for (size_t j = 0; table[j].flag && n < 64; j++)
+                if (strchr(accept, table[j].key))
+                    mine[n++] = table[j].flag;
+            szarc_cli_unknown_option(a, mine, n);
             return -1;
         }
         const char *v = NULL;
         if (table[k].has_value) {
             if (i + 1 >= argc) {
-                szarc_fprintf_quoted(stderr, "szarc: %s needs a value\n", a);
+                szarc_cli_usage_error("option '%s' needs a value", a);
                 return -1;
             }
             v = argv[++i];
@@ -98,20 +104,21 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'e': o->embed = 1; break;
         case 'F': o->force = 1; break;
         case 'q': o->quiet = 1; break;
+        case 'v': o->verbose = 1; break;
         case 's': o->strict = 1; break;
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
         case 'K': o->pubkey = v; break;
         case 'V':
             if (strcmp(v, "1") && strcmp(v, "2")) {
-                szarc_fprintf_quoted(stderr, "szarc: --format %s: expected 1 or 2\n", v);
+                szarc_cli_usage_error("--format %s: expected 1 or 2", v);
                 return -1;
             }
             o->format = v[0] - '0';
             break;
         case 'o':
             if (strcmp(v, "exact") && strcmp(v, "semantic")) {
-                szarc_fprintf_quoted(stderr, "szarc: --mode %s: expected exact or semantic\n", v);
+                szarc_cli_usage_error("--mode %s: expected exact or semantic", v);
                 return -1;
             }
             o->semantic = !strcmp(v, "semantic");
@@ -120,8 +127,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || !*v || n < 0 || n > SZARC_SEMANTIC_MAX_LEVEL) {
-                szarc_fprintf_quoted(stderr, "szarc: --level %s: expected 0..%d\n", v,
-                                     SZARC_SEMANTIC_MAX_LEVEL);
+                szarc_cli_usage_error("--level %s: expected 0..%d", v, SZARC_SEMANTIC_MAX_LEVEL);
                 return -1;
             }
             o->level = (int)n;
@@ -130,8 +136,8 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'M':
             if (strcmp(v, "auto") && strcmp(v, "model") && strcmp(v, "zstd") &&
                 strcmp(v, "stored") && strcmp(v, "semantic")) {
-                szarc_fprintf_quoted(stderr, "szarc: --method %s: expected auto, model, zstd, "
-                                             "stored or semantic\n", v);
+                szarc_cli_usage_error("--method %s: expected auto, model, zstd, stored or "
+                                      "semantic", v);
                 return -1;
             }
             o->method = v;
@@ -140,8 +146,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             char *end;
             const long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > SZARC_MAX_CONTEXT) {
-                szarc_fprintf_quoted(stderr, "szarc: --chunk %s: expected 1..%d\n", v,
-                                     SZARC_MAX_CONTEXT);
+                szarc_cli_usage_error("--chunk %s: expected 1..%d", v, SZARC_MAX_CONTEXT);
                 return -1;
             }
             o->chunk = (uint32_t)n;
@@ -159,10 +164,34 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         }
     }
     if (!o->file) {
-        fprintf(stderr, "szarc: missing -f ARCHIVE (see szarc --help)\n");
+        szarc_cli_usage_error("missing -f ARCHIVE");
         return -1;
     }
     return 0;
+}
+
+int szarc_cli_model(const char *given, int refuse, char *buf, size_t cap, const char **out)
+{
+    *out = given;
+    if (given)
+        return -1;
+    const szarc_default_model w = szarc_model_default(buf, cap);
+    if (w == SZARC_DEFAULT_MODEL_NONE)
+        return -1;
+    if (w == SZARC_DEFAULT_MODEL_PLACEHOLDER) {
+        szarc_fprintf_quoted(stderr, "szarc: WARNING: the only default model found is the "
+                                     "PLACEHOLDER test model %s\n", buf);
+        fprintf(stderr, "szarc: WARNING: it has seeded weights generated at build time: it "
+                        "compresses poorly, and what it codes decodes only with that file\n");
+        if (refuse) {
+            fprintf(stderr, "szarc: create: refusing the placeholder; install szarc's default "
+                            "model (PREFIX/share/szarc/models/szarc-default.gguf) or name a "
+                            "model with --model (the placeholder too, to use it anyway)\n");
+            return SZARC_EXIT_NOMODEL;
+        }
+    }
+    *out = buf;
+    return -1;
 }
 
 void szarc_cli_opts_free(cli_opts *o)
@@ -256,6 +285,11 @@ void szarc_cli_install_handlers(void)
 int szarc_cli_open_input(const char *file, int seekable, int *fd)
 {
     const int use_stdin = !strcmp(file, "-");
+    if (use_stdin && isatty(0)) { /* as tar and zstd: no waiting for typed bytes */
+        *fd = -1;
+        return szarc_cli_usage_error("refusing to read an archive from a terminal (-f - is "
+                                     "standard input: pipe or redirect one in)");
+    }
     *fd = use_stdin ? 0 : open(file, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (*fd < 0 || fstat(*fd, &st)) {

@@ -30,6 +30,7 @@ typedef struct {
     szarc_protect *protect; /* every --protect and --protect-file, in order */
     size_t n_protect;
     int embed, force, quiet, json;
+    int verbose;        /* -v (create, extract): name each member */
     int strict;         /* --strict (create): a path that cannot be stored is fatal */
     int format;         /* --format (create): 1 or 2; 0: not given */
     char **paths;       /* the remaining arguments */
@@ -41,6 +42,14 @@ typedef struct {
  * with szarc_cli_opts_free(), also after a failure. */
 int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o);
 void szarc_cli_opts_free(cli_opts *o);
+
+/* The model a command runs: `given` (--model) when not NULL; else the
+ * default (szarc_model_default()), written into buf, and said loudly on
+ * stderr when it is only the placeholder test model; with refuse (create)
+ * the placeholder is then refused (exit 3). *out: the path to give the job,
+ * or NULL to let it search (none found: it says where it looked).
+ * @return -1 to go on, or an exit code. */
+int szarc_cli_model(const char *given, int refuse, char *buf, size_t cap, const char **out);
 
 double szarc_cli_now(void);
 
@@ -69,7 +78,7 @@ void szarc_cli_install_handlers(void);
 void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t); /* NULL: none */
 
 /* Opens the archive `file` ("-": standard input) for reading into *fd: a
- * directory is an I/O error. With seekable, input that cannot seek (a pipe)
+ * directory is an I/O error, standard input a terminal a usage error. With seekable, input that cannot seek (a pipe)
  * is first copied to an unlinked temporary file in $TMPDIR (or /tmp), so
  * that it can be read twice. @return an exit code, after a message. */
 int szarc_cli_open_input(const char *file, int seekable, int *fd);

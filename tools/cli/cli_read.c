@@ -28,6 +28,13 @@ typedef struct {
 static void on_member(void *ctx, const szarc_extract_member *m)
 {
     extract_ui *u = ctx;
+    if (!m->status && u->o->verbose) { /* as tar -xv: one path a line, on stdout */
+        if (u->b.on)
+            fputs("\r\033[K", stderr);
+        szarc_fputs_quoted(stdout, m->path);
+        putchar('\n');
+        fflush(stdout);
+    }
     if (!m->status)
         return;
     if (u->b.on)
@@ -62,10 +69,13 @@ static void on_warning(void *ctx, const char *msg)
 int szarc_cli_extract(int argc, char **argv)
 {
     cli_opts o;
-    if (szarc_cli_parse(argc, argv, "fCmdFqK", &o))
+    if (szarc_cli_parse(argc, argv, "fCmdFqKv", &o))
         return SZARC_EXIT_USAGE;
     int fd, root = -1;
     szarc_tmpfiles *tmp = NULL;
+    char model_buf[4096];
+    const char *model; /* NULL: the embedded one, then the default */
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
     int rc = szarc_cli_open_input(o.file, o.pubkey != NULL, &fd);
     if (rc)
         return rc;
@@ -280,12 +290,10 @@ static void list_text_end(const szarc_list_summary *s)
 int szarc_cli_list(int argc, char **argv)
 {
     cli_opts o;
-    if (szarc_cli_parse(argc, argv, "fj", &o))
+    if (szarc_cli_parse(argc, argv, "fjq", &o))
         return SZARC_EXIT_USAGE;
-    if (o.n_paths) {
-        szarc_fprintf_quoted(stderr, "szarc: list: unexpected argument %s\n", o.paths[0]);
-        return SZARC_EXIT_USAGE;
-    }
+    if (o.n_paths)
+        return szarc_cli_usage_error("unexpected argument '%s'", o.paths[0]);
     int fd;
     int rc = szarc_cli_open_input(o.file, 0, &fd);
     if (rc)

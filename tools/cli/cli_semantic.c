@@ -53,19 +53,18 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
             }
         } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval") && i + 1 < argc)
             o->archive = argv[++i];
+        else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
+            continue; /* nothing to leave out: the result is the output */
         else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
             o->files[o->nfiles++] = s;
-        else {
-            szarc_fprintf_quoted(stderr, "szarc: %s: unexpected argument %s (see szarc --help)\n",
-                                 cmd, s);
-            return SZARC_EXIT_USAGE;
-        }
+        else if (s[0] == '-' && s[1])
+            return szarc_cli_unknown_option(s, NULL, 0);
+        else
+            return szarc_cli_usage_error("unexpected argument '%s'", s);
     }
-    if (o->nfiles != want_files) {
-        szarc_fprintf_quoted(stderr, "szarc: %s needs %s (see szarc --help)\n", cmd,
-                             want_files == 1 ? "FILE" : "ORIGINAL and EXPANSION");
-        return SZARC_EXIT_USAGE;
-    }
+    if (o->nfiles != want_files)
+        return szarc_cli_usage_error("missing %s",
+                                     want_files == 1 ? "FILE" : "ORIGINAL and EXPANSION");
     return SZARC_EXIT_OK;
 }
 

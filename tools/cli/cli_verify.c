@@ -32,30 +32,29 @@ static double now(void)
 int szarc_cli_keygen(int argc, char **argv)
 {
     const char *out = NULL;
-    int force = 0;
+    int force = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
             out = argv[++i];
         else if (!strcmp(argv[i], "--force"))
             force = 1;
-        else {
-            szarc_fprintf_quoted(stderr,
-                                 "szarc: keygen: unexpected argument %s (usage: szarc keygen -o "
-                                 "NAME [--force])\n",
-                                 argv[i]);
-            return SZARC_EXIT_USAGE;
-        }
+        else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+            quiet = 1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return szarc_cli_unknown_option(argv[i], NULL, 0);
+        else
+            return szarc_cli_usage_error("unexpected argument '%s'", argv[i]);
     }
-    if (!out || !*out) {
-        fprintf(stderr, "szarc: keygen needs -o NAME (writes NAME and NAME.pub)\n");
-        return SZARC_EXIT_USAGE;
-    }
+    if (!out || !*out)
+        return szarc_cli_usage_error("missing -o NAME (writes NAME and NAME.pub)");
     uint8_t fp[SZARC_KEY_FINGERPRINT_SIZE];
     szarc_err err = {0};
     if (szarc_keygen(fp, out, force, &err)) {
         szarc_fprintf_quoted(stderr, "szarc: keygen: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
     }
+    if (quiet)
+        return SZARC_EXIT_OK;
     char hex[65];
     szarc_cli_hex32(hex, fp);
     szarc_fprintf_quoted(stdout, "private key  %s (mode 0600: keep it secret)\n", out);
@@ -267,24 +266,22 @@ int szarc_cli_verify(int argc, char **argv)
             json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             quiet = 1;
-        else {
-            szarc_fprintf_quoted(stderr, "szarc: verify: %s %s (see szarc --help)\n",
-                                 a[0] == '-' && !has_value ? "missing value or unknown option"
-                                                           : "unexpected argument",
-                                 a);
-            return SZARC_EXIT_USAGE;
-        }
+        else if (a[0] == '-' && a[1])
+            return szarc_cli_unknown_option(a, NULL, 0);
+        else
+            return szarc_cli_usage_error("unexpected argument '%s'", a);
     }
-    if (!file) {
-        fprintf(stderr, "szarc: verify needs -f ARCHIVE\n");
-        return SZARC_EXIT_USAGE;
-    }
-    if (subset && parse_subset(subset, &vo.subset_k, &vo.subset_n)) {
-        szarc_fprintf_quoted(stderr, "szarc: --subset %s: expected K/N with 1 <= K <= N\n", subset);
-        return SZARC_EXIT_USAGE;
-    }
+    if (!file)
+        return szarc_cli_usage_error("missing -f ARCHIVE");
+    if (subset && parse_subset(subset, &vo.subset_k, &vo.subset_n))
+        return szarc_cli_usage_error("--subset %s: expected K/N with 1 <= K <= N", subset);
     szarc_err err = {0};
     vo.pubkey = pubkey_path;
+    if (!vo.quick) { /* says so when the default is the placeholder */
+        char model_buf[4096];
+        const char *model;
+        szarc_cli_model(vo.model, 0, model_buf, sizeof model_buf, &model);
+    }
     /* A full audit reads the archive twice: a pipe is copied to a temporary
      * file first. A directory is an I/O error, not a damaged archive. */
     int fd;

@@ -1,5 +1,6 @@
 /* szarc.c: the command line, a thin dispatcher over the job API (szarc.h).
- * Only this file maps statuses to exit codes (see usage()). Strings from
+ * Its help, and the check of every option before a command runs, are in
+ * cli_help.c. Strings from
  * files and drivers (model names, paths, messages) are printed quoted in
  * text output and exactly in JSON (archive/quote.h). */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "quote.h"
 #include "szarc.h"
 
@@ -20,88 +22,6 @@ enum {
     EXIT_NOMODEL = 3, /* no usable model */
     EXIT_DEVICE = 4   /* the requested device cannot be used */
 };
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: szarc COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  devices [--json]                      list Vulkan devices\n"
-            "  model info [--model M] [--json]       architecture, parameters, tokenizer, pin\n"
-            "  model eval FILE [--model M] [--device D] [--chunk N] [--json]\n"
-            "                  [--compare-float] [--decode [--streams S]] [--quiet]\n"
-            "                  [--no-digest]\n"
-            "                                        teacher-forced bits per byte and the\n"
-            "                                        digest of every frequency table\n"
-            "                                        (--no-digest: not computed);\n"
-            "                                        --decode steps token by token across\n"
-            "                                        S batched streams (default 64; same\n"
-            "                                        digest)\n"
-            "  create -f ARCHIVE [--model M] [--device D] [--chunk N] [--embed-model]\n"
-            "         [--method auto|model|zstd|stored] [--sign KEY] [--force] [--quiet]\n"
-            "         [--format 1|2]\n"
-            "         [--mode exact|semantic [--level 0..3] [--protect REGEX]...\n"
-            "         [--protect-file F]] PATH...\n"
-            "                                        archive files and directories (stored\n"
-            "                                        relative, in sorted order; regular files\n"
-            "                                        only, symbolic links skipped); -f - is\n"
-            "                                        stdout; SOURCE_DATE_EPOCH fixes the time\n"
-            "  extract -f ARCHIVE [-C DIR] [--force] [--model M] [--device D] [--quiet]\n"
-            "          [MEMBER...]                   check and restore files (-f - is stdin)\n"
-            "  list -f ARCHIVE [--json]              members, methods, sizes, bits per byte\n"
-            "  keygen -o NAME [--force]              Ed25519 key pair: NAME (private, 0600)\n"
-            "                                        and NAME.pub\n"
-            "  verify -f ARCHIVE [--pubkey PUB] [--quick] [--json] [--device D] [--model M]\n"
-            "         [--subset K/N]                 audit: signature, digests, and (unless\n"
-            "                                        --quick) expand and re-encode every\n"
-            "                                        member; exit 1 on any failure\n"
-            "  atoms FILE [--json] [--protect REGEX]... [--protect-file F]\n"
-            "                                        the atoms semantic mode would protect\n"
-            "                                        (docs/semantic.md)\n"
-            "  eval ORIGINAL EXPANSION [--json] [--protect REGEX]... [--protect-file F]\n"
-            "       [--archive A]                    critical and weighted atom recall, atom\n"
-            "                                        precision and chrF of an expansion;\n"
-            "                                        --archive: also the member of A whose\n"
-            "                                        original is ORIGINAL (mode, level,\n"
-            "                                        packet bytes, bits per byte), with its\n"
-            "                                        --protect patterns\n"
-            "\n"
-            "options:\n"
-            "  --model M     GGUF model (default: $SZARC_MODEL, the installed model, then\n"
-            "                models/szarc-default.gguf in the source tree)\n"
-            "  --device D    auto (best Vulkan device, else the C reference), cpu (the C\n"
-            "                reference), or vk:N (see szarc devices). Results are identical.\n"
-            "  --chunk N     most tokens per coded stream (create: default 512 or the\n"
-            "                model's context; recorded in the archive)\n"
-            "  --embed-model store the GGUF in the archive; extract then uses it (after\n"
-            "                checking it against the pin) unless --model is given\n"
-            "  --method M    auto (default: the smallest of model, zstd, stored per file,\n"
-            "                or per group in format 2), or force model, zstd or stored\n"
-            "                (tests, benchmarks); with --mode semantic, semantic forces\n"
-            "                semantic packets\n"
-            "  --format N    create: 2 (default: small files share group packets,\n"
-            "                identical files stored once) or 1 (one packet per file, as\n"
-            "                szarc wrote before format 2); --mode semantic writes 1\n"
-            "  --mode M      create: exact (default: every byte back) or semantic (a\n"
-            "                member may come back as an expansion that keeps every atom,\n"
-            "                when that codes smaller; docs/semantic.md)\n"
-            "  --level L     semantic: 1 (default) to 3, the freedom of the expansion;\n"
-            "                0 codes exactly\n"
-            "  --protect R   semantic, atoms, eval: text matching the PCRE2 pattern R is an\n"
-            "                atom, kept byte for byte (--protect-file F: one a line)\n"
-            "  --sign KEY    create: end the archive with a statement signed with the\n"
-            "                Ed25519 private key KEY (szarc keygen); verify checks it\n"
-            "  --force       replace an existing archive (create) or files (extract)\n"
-            "\n"
-            "exit codes:\n"
-            "  0  success\n"
-            "  1  a check failed (sha256 mismatch, damaged or foreign archive)\n"
-            "  2  usage or I/O error (including: file exists, path escapes the target)\n"
-            "  3  no usable model (missing, malformed, unsupported, or not the one the\n"
-            "     archive pins)\n"
-            "  4  the requested device cannot be used\n");
-}
 
 static void hex(char *out, const uint8_t *b, size_t n)
 {
@@ -143,8 +63,7 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                 char *end;
                 const long n = strtol(v, &end, 10);
                 if (*end || n < 1 || n > SZARC_MAX_CONTEXT) {
-                    szarc_fprintf_quoted(stderr, "szarc: %s %s: expected 1..%d\n", a, v,
-                                         SZARC_MAX_CONTEXT);
+                    szarc_cli_usage_error("%s %s: expected 1..%d", a, v, SZARC_MAX_CONTEXT);
                     return -1;
                 }
                 if (!strcmp(a, "--chunk"))
@@ -153,17 +72,17 @@ static int parse_opts(int argc, char **argv, opts *o, int want_file)
                     o->streams = (uint32_t)n;
             }
         } else if (a[0] == '-' && a[1]) {
-            szarc_fprintf_quoted(stderr, "szarc: unknown or incomplete option %s\n", a);
+            szarc_cli_unknown_option(a, NULL, 0);
             return -1;
         } else if (want_file && !o->file) {
             o->file = a;
         } else {
-            szarc_fprintf_quoted(stderr, "szarc: unexpected argument %s\n", a);
+            szarc_cli_usage_error("unexpected argument '%s'", a);
             return -1;
         }
     }
     if (want_file && !o->file) {
-        fprintf(stderr, "szarc: missing FILE\n");
+        szarc_cli_usage_error("missing FILE");
         return -1;
     }
     return 0;
@@ -240,7 +159,10 @@ static int cmd_model_info(int argc, char **argv)
         return EXIT_USAGE;
     szarc_model_info mi;
     szarc_err err = {0};
-    const szarc_status st = szarc_model_describe(o.model, &mi, &err);
+    char model_buf[4096];
+    const char *model;
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
+    const szarc_status st = szarc_model_describe(model, &mi, &err);
     if (st) {
         szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
         return model_exit(st);
@@ -356,8 +278,11 @@ static int cmd_model_eval(int argc, char **argv)
     if (read_file(o.file, &text, &len))
         return EXIT_USAGE;
     szarc_err err = {0};
+    char model_buf[4096];
+    const char *model;
+    szarc_cli_model(o.model, 0, model_buf, sizeof model_buf, &model);
     progress_ctx pc = {!o.quiet && !o.json && isatty(2), 0};
-    const szarc_model_eval_opts eo = {o.model, o.device, o.chunk, o.decode, o.streams,
+    const szarc_model_eval_opts eo = {model, o.device, o.chunk, o.decode, o.streams,
                                       o.compare_float, o.file, NULL, o.no_digest};
     const szarc_model_eval_sink sink = {progress, warning, &pc};
     szarc_model_eval_result res;
@@ -410,42 +335,105 @@ static int cmd_model_eval(int argc, char **argv)
     return EXIT_OK;
 }
 
+static int version(void)
+{
+    printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS);
+    return EXIT_OK;
+}
+
+static int is_help(const char *a)
+{
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* szarc help [COMMAND [SUBCOMMAND]] */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 0)
+        return szarc_cli_help(stdout, NULL), EXIT_OK;
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+    if (argc <= 2 && !szarc_cli_help(stdout, name))
+        return EXIT_OK;
+    const char *s = szarc_cli_suggest_command(argv[0]);
+    if (s)
+        return szarc_cli_usage_error("no such command '%s'; did you mean '%s'?", name, s);
+    return szarc_cli_usage_error("no such command '%s'", name);
+}
+
+/* szarc model [info|eval]: alone, or with --help, it lists its subcommands. */
+static int cmd_model(int argc, char **argv)
+{
+    if (argc == 0 || is_help(argv[0]))
+        return szarc_cli_help(stdout, "model"), EXIT_OK;
+    static const char *const subs[] = {"info", "eval"};
+    for (size_t i = 0; i < 2; i++) {
+        if (strcmp(argv[0], subs[i]))
+            continue;
+        const char *name = i ? "model eval" : "model info";
+        szarc_cli_set_command(name);
+        const int rc = szarc_cli_check_args(name, argc - 1, argv + 1);
+        if (rc >= 0)
+            return rc;
+        return i ? cmd_model_eval(argc - 1, argv + 1) : cmd_model_info(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "-q") || !strcmp(argv[0], "--quiet"))
+        return cmd_model(argc - 1, argv + 1);
+    const char *s = szarc_cli_suggest(argv[0], subs, 2);
+    if (s)
+        return szarc_cli_usage_error("unknown subcommand '%s'; did you mean 'model %s'?", argv[0],
+                                     s);
+    return szarc_cli_usage_error("unknown subcommand '%s' (model info or model eval)", argv[0]);
+}
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"create", szarc_cli_create}, {"extract", szarc_cli_extract}, {"list", szarc_cli_list},
+    {"keygen", szarc_cli_keygen}, {"verify", szarc_cli_verify},   {"atoms", szarc_cli_atoms},
+    {"eval", szarc_cli_eval},     {"devices", cmd_devices},       {NULL, NULL}};
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (argc < 2)
+        return szarc_cli_usage_error("missing command");
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return EXIT_OK;
+    if (is_help(cmd))
+        return szarc_cli_help(stdout, NULL), EXIT_OK;
+    if (!strcmp(cmd, "help")) {
+        szarc_cli_set_command("help");
+        const int rc = szarc_cli_check_args("help", argc - 2, argv + 2);
+        return rc >= 0 ? rc : cmd_help(argc - 2, argv + 2);
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("szarc %s (numerics v%d)\n", SZARC_VERSION, SZARC_NUMERICS);
-        return EXIT_OK;
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V"))
+        return version();
+    if (!strcmp(cmd, "version")) {
+        szarc_cli_set_command("version");
+        const int rc = szarc_cli_check_args("version", argc - 2, argv + 2);
+        if (rc >= 0)
+            return rc;
+        if (argc > 2)
+            return szarc_cli_usage_error("unexpected argument '%s'", argv[2]);
+        return version();
     }
-    if (!strcmp(cmd, "create"))
-        return szarc_cli_create(argc - 2, argv + 2);
-    if (!strcmp(cmd, "extract"))
-        return szarc_cli_extract(argc - 2, argv + 2);
-    if (!strcmp(cmd, "list"))
-        return szarc_cli_list(argc - 2, argv + 2);
-    if (!strcmp(cmd, "keygen"))
-        return szarc_cli_keygen(argc - 2, argv + 2);
-    if (!strcmp(cmd, "verify"))
-        return szarc_cli_verify(argc - 2, argv + 2);
-    if (!strcmp(cmd, "atoms"))
-        return szarc_cli_atoms(argc - 2, argv + 2);
-    if (!strcmp(cmd, "eval"))
-        return szarc_cli_eval(argc - 2, argv + 2);
-    if (!strcmp(cmd, "devices"))
-        return cmd_devices(argc - 2, argv + 2);
-    if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "info"))
-        return cmd_model_info(argc - 3, argv + 3);
-    if (!strcmp(cmd, "model") && argc >= 3 && !strcmp(argv[2], "eval"))
-        return cmd_model_eval(argc - 3, argv + 3);
-    szarc_fprintf_quoted(stderr, "szarc: unknown command '%s'\n\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    if (!strcmp(cmd, "model")) {
+        szarc_cli_set_command("model");
+        return cmd_model(argc - 2, argv + 2);
+    }
+    for (const command *c = commands; c->name; c++) {
+        if (strcmp(cmd, c->name))
+            continue;
+        szarc_cli_set_command(c->name);
+        const int rc = szarc_cli_check_args(c->name, argc - 2, argv + 2);
+        return rc >= 0 ? rc : c->run(argc - 2, argv + 2);
+    }
+    const char *s = cmd[0] == '-' ? NULL : szarc_cli_suggest_command(cmd);
+    if (cmd[0] == '-')
+        return szarc_cli_usage_error("unknown option '%s' (a command comes first)", cmd);
+    if (s)
+        return szarc_cli_usage_error("unknown command '%s'; did you mean '%s'?", cmd, s);
+    return szarc_cli_usage_error("unknown command '%s'", cmd);
 }

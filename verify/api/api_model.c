@@ -61,6 +61,17 @@ static szarc_status load(szarc_model **m, const char *path, szarc_err *err)
     return szarc_model_load(m, path, err);
 }
 
+szarc_default_model szarc_model_default(char *path, size_t cap)
+{
+    switch (szarc_model_default_find(path, cap)) {
+    case SZARC_MODEL_FROM_ENV: return SZARC_DEFAULT_MODEL_ENV;
+    case SZARC_MODEL_INSTALLED: return SZARC_DEFAULT_MODEL_INSTALLED;
+    case SZARC_MODEL_SOURCE_TREE: return SZARC_DEFAULT_MODEL_SOURCE_TREE;
+    case SZARC_MODEL_PLACEHOLDER: return SZARC_DEFAULT_MODEL_PLACEHOLDER;
+    default: return SZARC_DEFAULT_MODEL_NONE;
+    }
+}
+
 szarc_status szarc_model_describe(const char *path, szarc_model_info *info, szarc_err *err)
 {
     memset(info, 0, sizeof *info);

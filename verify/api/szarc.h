@@ -523,6 +523,28 @@ typedef struct {
  *         that is not a usable model; SZARC_E_IO. */
 szarc_status szarc_model_describe(const char *path, szarc_model_info *info, szarc_err *err);
 
+/* Where the default model was found (szarc_model_default()). */
+typedef enum {
+    SZARC_DEFAULT_MODEL_NONE = 0,        /* none: path names the first place looked */
+    SZARC_DEFAULT_MODEL_ENV = 1,         /* $SZARC_MODEL, whatever it names */
+    SZARC_DEFAULT_MODEL_INSTALLED = 2,   /* PREFIX/share/szarc/models/szarc-default.gguf */
+    SZARC_DEFAULT_MODEL_SOURCE_TREE = 3, /* models/ of the source tree (a binary in its
+                                          * build tree) */
+    SZARC_DEFAULT_MODEL_PLACEHOLDER = 4  /* a small model with seeded weights generated at
+                                          * build time: a test model, not the default */
+} szarc_default_model;
+
+/*! szarc_model_default() :
+ * The model a job uses when given none, and where it was found: $SZARC_MODEL;
+ * else, for an executable PREFIX/bin/X, PREFIX/share/szarc/models/
+ * szarc-default.gguf (the prefix found from the executable's location, so an
+ * installed tree can move), then that of the prefix the library was built
+ * for; an executable in the build tree looks instead at models/ of the source
+ * tree, then at the placeholder generated at build time. Writes the path into
+ * path[0..cap). A front end should refuse or loudly name the placeholder.
+ * @return SZARC_DEFAULT_MODEL_*. */
+szarc_default_model szarc_model_default(char *path, size_t cap);
+
 typedef struct {
     const char *model;          /* a GGUF file, or NULL: the default model */
     const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
