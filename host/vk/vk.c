@@ -705,6 +705,39 @@ int szarc_vk_variant_runs(const szarc_vk_device_info *d, szarc_vk_variant_id v, 
     return 1;
 }
 
+char *szarc_vk_features_str(const szarc_vk_device_info *d, char *out, size_t cap)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } ops[] = {{VK_SUBGROUP_FEATURE_BASIC_BIT, "basic"},
+               {VK_SUBGROUP_FEATURE_VOTE_BIT, "vote"},
+               {VK_SUBGROUP_FEATURE_ARITHMETIC_BIT, "arithmetic"},
+               {VK_SUBGROUP_FEATURE_BALLOT_BIT, "ballot"},
+               {VK_SUBGROUP_FEATURE_SHUFFLE_BIT, "shuffle"},
+               {VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT, "relative"},
+               {VK_SUBGROUP_FEATURE_CLUSTERED_BIT, "clustered"},
+               {VK_SUBGROUP_FEATURE_QUAD_BIT, "quad"}};
+    char list[128] = "";
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (d->subgroup_ops & ops[i].bit) {
+            const size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? " " : "", ops[i].name);
+        }
+    char sg[192];
+    if (d->caps & SZARC_SPIRV_CAP_SUBGROUP)
+        snprintf(sg, sizeof sg, "subgroup %u in compute (%s)", d->subgroup_size, list);
+    else
+        snprintf(sg, sizeof sg, "no subgroup operations in compute");
+    if (cap)
+        snprintf(out, cap, "%s, %s, %s",
+                 !(d->caps & SZARC_SPIRV_CAP_DOT) ? "no int8 dot product"
+                 : d->int_dot_accel               ? "int8 dot product (accelerated)"
+                                                  : "int8 dot product (not accelerated)",
+                 sg, d->coop_matrix ? "cooperative matrix (unused)" : "no cooperative matrix");
+    return out;
+}
+
 szarc_status szarc_vk_variant_choose(const szarc_vk_device_info *d, const char *forced,
                                      szarc_vk_variant_id *out, szarc_err *err)
 {

@@ -190,6 +190,14 @@ int szarc_vk_variant_runs(const szarc_vk_device_info *d, szarc_vk_variant_id v, 
 szarc_status szarc_vk_variant_choose(const szarc_vk_device_info *d, const char *forced,
                                      szarc_vk_variant_id *out, szarc_err *err);
 
+/*! szarc_vk_features_str() :
+ * The features behind the variants as one line into out (cap bytes, always
+ * NUL-terminated when cap > 0), e.g. "int8 dot product (not accelerated),
+ * subgroup 8 in compute (basic vote arithmetic ballot shuffle relative quad),
+ * no cooperative matrix".
+ * @return out. */
+char *szarc_vk_features_str(const szarc_vk_device_info *d, char *out, size_t cap);
+
 /* ===================================================================
  * Context
  * =================================================================== */
