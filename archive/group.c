@@ -596,8 +596,8 @@ done:
 }
 
 /* The sample rule: SAMPLE_CHUNKS chunks spread over N, each evaluated alone;
- * *hopeless is 1 when the model's cost of them exceeds zstd's by more than a
- * quarter (integer costs: the same answer on every machine). */
+ * *hopeless is 1 when, on every one of them, the model's cost exceeds zstd's
+ * by more than a quarter (integer costs: the same answer on every machine). */
 #define SAMPLE_CHUNKS 12u
 static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_model *m,
                                     const szarc_engine_opts *o, uint32_t chunk,
@@ -631,13 +631,17 @@ static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_
     if ((st = szarc_codec_intervals(e, m, o, chunk, tk, n, ns, cu, fr, NULL, progress, pctx,
                                     err)))
         goto done;
-    uint64_t mcost = 0, zcost = 0;
+    /* hopeless when the model loses clearly on every sampled chunk: a group
+     * of logs and prose (a package database) still gets the model, the
+     * per-chunk choice sorts it out */
+    *hopeless = 1;
     for (uint32_t i = 0; i < ns; i++) {
+        uint64_t mcost = 0;
         for (size_t t = 0; t < n[i]; t++)
             mcost += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(fr[i][t]);
-        zcost += zc[pick[i]];
+        if (mcost <= zc[pick[i]] + zc[pick[i]] / 4)
+            *hopeless = 0;
     }
-    *hopeless = mcost > zcost + zcost / 4;
 done:
     for (uint32_t i = 0; i < ns; i++) {
         free(cu[i]);

@@ -66,6 +66,17 @@ check "unknown device name: exit 2" '[ $rc = 2 ]'
 "$szarc" devices > "$tmp/devs.txt"
 check "devices: says what auto runs" '[ "$(grep -c "^auto: " "$tmp/devs.txt")" = 1 ]'
 check "devices --json: says what auto runs" 'grep -q "\"auto\": \"" "$tmp/dev.json"'
+# each device names the kernel variant an engine on it runs; lavapipe runs
+# the portable kernels unless SZARC_VK_VARIANT says otherwise
+if [ $have_vk = 1 ]; then
+  check "devices: names a kernel variant per device" 'grep -Eq "^      kernels (portable|tile|dot|subgroup): " "$tmp/devs.txt"'
+  check "devices --json: kernels and features" 'grep -q "\"kernels\": \"" "$tmp/dev.json" && grep -q "\"features\": \"" "$tmp/dev.json"'
+  if grep -q llvmpipe "$tmp/devs.txt"; then
+    check "devices: lavapipe runs the portable kernels" 'grep -q "^      kernels portable: .*dot product" "$tmp/devs.txt"'
+    SZARC_VK_VARIANT=dot "$szarc" devices > "$tmp/devs_dot.txt"
+    check "devices: SZARC_VK_VARIANT=dot is what lavapipe would run" 'grep -q "^      kernels dot: " "$tmp/devs_dot.txt"'
+  fi
+fi
 if grep -q "^auto: cpu (C reference; vk:[0-9]* is a CPU device)" "$tmp/devs.txt"; then
   "$szarc" model eval "$sample" --model "$models/tiny-gqa.gguf" --json --quiet \
     > "$tmp/auto.json" 2> "$tmp/err"; rc=$?

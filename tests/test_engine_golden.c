@@ -3,12 +3,16 @@
  * and the weights pin of each model. Any change to the numerics, the
  * converter or the generator fails here: that needs a new numerics version.
  * Run once per int8 kernel with SZARC_CPU_KERNEL set (tests/CMakeLists.txt):
- * exits 77 when this CPU lacks the forced kernel. */
+ * exits 77 when this CPU lacks the forced kernel. With SZARC_GOLDEN_DEVICE=vk:N
+ * the same digests must come from the Vulkan engine, once per kernel variant
+ * (SZARC_VK_VARIANT): exits 77 when there is no Vulkan device or it cannot run
+ * the forced variant. */
 #include "cpu_matmul.h"
 #include "engine.h"
 #include "eval.h"
 #include "model.h"
 #include "testutil.h"
+#include "vk.h"
 
 /* Pinned values, numerics version 1 (tokens: tu_tokens seed 1234, 1200
  * positions in chunks of 600). */
@@ -37,6 +41,26 @@ int main(void)
         printf("SZARC_CPU_KERNEL=%s: not on this CPU, skipped\n", forced);
         return 77;
     }
+    const char *device = getenv("SZARC_GOLDEN_DEVICE");
+    if (!device || !*device)
+        device = "cpu";
+    const char *variant = getenv("SZARC_VK_VARIANT");
+    if (strcmp(device, "cpu") != 0) {
+        szarc_vk_device_info dev[8];
+        size_t ndev = 0;
+        szarc_err err = {0};
+        szarc_vk_variant_id v;
+        const long idx = strncmp(device, "vk:", 3) == 0 ? strtol(device + 3, NULL, 10) : -1;
+        if (szarc_vk_list(dev, 8, &ndev, &err) || idx < 0 || (size_t)idx >= ndev ||
+            (size_t)idx >= 8) {
+            printf("%s: no such Vulkan device (%s), skipped\n", device, err.msg);
+            return 77;
+        }
+        if (szarc_vk_variant_choose(&dev[idx], variant, &v, &err) == SZARC_E_NODEVICE) {
+            printf("SZARC_VK_VARIANT=%s: %s, skipped\n", variant, err.msg);
+            return 77;
+        }
+    }
     for (size_t g = 0; g < sizeof golden / sizeof golden[0]; g++) {
         szarc_model *m = NULL;
         szarc_err err = {0};
@@ -50,15 +74,22 @@ int main(void)
         const szarc_engine_opts o = {CHUNK * 2, 2, CHUNK};
         szarc_engine *e = NULL;
         szarc_eval_result r;
-        if (szarc_engine_create(&e, m, "cpu", &o, &err) ||
+        if (szarc_engine_create(&e, m, device, &o, &err) ||
             szarc_eval_tokens(e, m, tok, N, CHUNK, &o, 1, NULL, NULL, &r, &err)) {
             CHECK(0, "%s: %s", golden[g].model, err.msg);
         } else {
             char w[65], d[65];
             tu_hex(w, m->weights_sha256, 32);
             tu_hex(d, r.digest, 32);
-            printf("%s: weights %s\n%s: digest  %s (%.4f bits/token)\n", golden[g].model, w,
-                   golden[g].model, d, r.bits / N);
+            printf("%s: weights %s\n%s: digest  %s (%.4f bits/token) on %s\n", golden[g].model,
+                   w, golden[g].model, d, r.bits / N, szarc_engine_device(e));
+            if (variant && *variant && strcmp(device, "cpu") != 0) {
+                char want[64];
+                snprintf(want, sizeof want, "kernels %s)", variant);
+                CHECK(strstr(szarc_engine_device(e), want) != NULL,
+                      "%s: engine %s does not run the forced variant", golden[g].model,
+                      szarc_engine_device(e));
+            }
             CHECK(!strcmp(w, golden[g].weights), "%s: weights pin changed", golden[g].model);
             CHECK(!strcmp(d, golden[g].digest), "%s: frequency digest changed", golden[g].model);
         }

@@ -2,7 +2,9 @@
  * Lists every device with its limits; checks that "auto" picks the best-ranked
  * device (discrete > integrated > virtual > cpu), which is lavapipe on a
  * machine whose only device is lavapipe; checks that "vk:N" picks index N and
- * that "vk:99" and malformed names fail cleanly with SZARC_E_ARG. */
+ * that "vk:99" and malformed names fail cleanly with SZARC_E_ARG; names the
+ * kernel variant each device would run (lavapipe: portable, and all four
+ * run) and refuses an unknown SZARC_VK_VARIANT name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,41 @@ int main(void)
         }
         if (d->has_compute && (best < 0 || rank(d->type) < rank(devs[best].type)))
             best = (int)i;
+        /* the kernel variant a context would run, and what it rests on */
+        char feat[512], runs[128] = "";
+        szarc_vk_variant_id v;
+        szarc_err verr = {0};
+        const szarc_status vs = szarc_vk_variant_choose(d, NULL, &v, &verr);
+        for (int k = 0; k < SZARC_VK_VAR_COUNT; k++)
+            if (szarc_vk_variant_runs(d, (szarc_vk_variant_id)k, NULL, 0)) {
+                const size_t used = strlen(runs);
+                snprintf(runs + used, sizeof runs - used, "%s%s", used ? " " : "",
+                         szarc_vk_variants[k].name);
+            }
+        printf("     kernels %s (runs: %s); %s\n", vs ? "?" : szarc_vk_variants[v].name, runs,
+               szarc_vk_features_str(d, feat, sizeof feat));
+        if (vs != SZARC_OK || !szarc_vk_variant_runs(d, v, NULL, 0)) {
+            fprintf(stderr, "FAIL: vk:%zu: no runnable variant chosen: %s\n", i, verr.msg);
+            fails++;
+        }
+        /* lavapipe: the portable kernels by default, and every variant runs
+         * (it offers the integer dot product and subgroup arithmetic; the golden
+         * tests depend on it) */
+        if (strstr(d->name, "llvmpipe") && (v != SZARC_VK_VAR_PORTABLE ||
+                                            strcmp(runs, "portable tile dot subgroup") != 0)) {
+            fprintf(stderr, "FAIL: llvmpipe: kernels %s, runs \"%s\"\n",
+                    szarc_vk_variants[v].name, runs);
+            fails++;
+        }
+        /* forcing: a runnable variant is taken, an unknown name is refused */
+        if (szarc_vk_variant_choose(d, "tile", &v, &verr) == SZARC_OK && v != SZARC_VK_VAR_TILE) {
+            fprintf(stderr, "FAIL: forced tile gave %s\n", szarc_vk_variants[v].name);
+            fails++;
+        }
+        if (szarc_vk_variant_choose(d, "fast", &v, &verr) != SZARC_E_ARG) {
+            fprintf(stderr, "FAIL: unknown variant 'fast' accepted\n");
+            fails++;
+        }
     }
 
     /* "auto" */

@@ -30,7 +30,10 @@ typedef struct {
     szarc_vk_buf *kq, *kt, *v;
     szarc_vk_buf *scr; /* attention scores, [rows][n_head][max_pos] */
     uint32_t xq_kw;
-    szarc_vk_kernel mm_kernel; /* texel-buffer variant when every operand fits */
+    szarc_vk_variant_id variant; /* chosen per device, or SZARC_VK_VARIANT */
+    szarc_vk_kernel mm_kernel;   /* the variant's matmul (portable: the texel-buffer
+                                  * kernel when every operand fits) */
+    szarc_vk_kernel attn_kernel;
     int profile;               /* SZARC_VK_PROFILE=1: per-kernel device time on stderr */
     uint32_t *rows_host;
 } vk_backend;
@@ -116,8 +119,11 @@ static void matmul(vk_backend *b, uint32_t n_rows, const vk_mat *W, szarc_vk_buf
 {
     const szarc_matmul_push pc = {n_rows, W->rows, W->kw, b->xq_kw, ys, add, W->has_bias};
     szarc_vk_buf *bufs[] = {b->xq, b->t, W->w, W->p, y};
-    const uint32_t gx = (W->rows + SZ_MM_TO * SZ_MM_LX - 1) / (SZ_MM_TO * SZ_MM_LX);
-    const uint32_t gy = (n_rows + SZ_MM_TR * SZ_MM_LY - 1) / (SZ_MM_TR * SZ_MM_LY);
+    /* outputs x rows per workgroup (shaders/common/fwd_push.h) */
+    uint32_t to = SZ_MMT_O, tr = SZ_MMT_R; /* matmul, matmul_tex, matmul_tile, matmul_dot */
+    if (b->mm_kernel == SZARC_VK_K_MATMUL_SG)
+        to = SZ_MMS_O, tr = SZ_MMS_R;
+    const uint32_t gx = (W->rows + to - 1) / to, gy = (n_rows + tr - 1) / tr;
     szarc_vk_dispatch(b->vk, b->mm_kernel, bufs, 5, &pc, sizeof pc, gx, gy, 1);
     szarc_vk_barrier(b->vk);
 }
@@ -169,12 +175,17 @@ static szarc_status vk_forward(szarc_backend *base, uint32_t n, const int32_t *t
                               (n * c->n_kv + 63) / 64, 1, 1);
             szarc_vk_barrier(vk);
         }
-        {
+        if (b->attn_kernel == SZARC_VK_K_ATTN) {
+            /* one invocation per (row, head), scores through b->scr */
             szarc_vk_buf *bufs[] = {b->rows, b->qkv, b->kq, b->kt, b->v, b->lut, b->att, b->scr};
             szarc_vk_dispatch(vk, SZARC_VK_K_ATTN, bufs, 8, &ap, sizeof ap,
                               (n * c->n_head + 63) / 64, 1, 1);
-            szarc_vk_barrier(vk);
+        } else {
+            /* one workgroup per (head, row), scores in shared memory */
+            szarc_vk_buf *bufs[] = {b->rows, b->qkv, b->kq, b->kt, b->v, b->lut, b->att};
+            szarc_vk_dispatch(vk, b->attn_kernel, bufs, 7, &ap, sizeof ap, c->n_head, n, 1);
         }
+        szarc_vk_barrier(vk);
         quant(b, n, b->att, dq, dq, 0, SZ_F_P + SZ_F_V);
         matmul(b, n, &L[1], b->h, c->d, 1);
         /* feed-forward block */
@@ -221,8 +232,14 @@ szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const
         return st;
     }
     const szarc_vk_device_info *di = szarc_vk_device(b->vk);
-    snprintf(b->name, sizeof b->name, "%s (vk:%u, %s)", di->name, di->index,
-             szarc_vk_dev_type_str(di->type));
+    st = szarc_vk_variant_choose(di, getenv("SZARC_VK_VARIANT"), &b->variant, err);
+    if (st) {
+        szarc_vk_destroy(b->vk);
+        free(b);
+        return st;
+    }
+    snprintf(b->name, sizeof b->name, "%s (vk:%u, %s, kernels %s)", di->name, di->index,
+             szarc_vk_dev_type_str(di->type), szarc_vk_variants[b->variant].name);
     b->base.name = b->name;
     b->layer = calloc((size_t)4 * c->n_layer, sizeof *b->layer);
     b->rows_host = malloc((size_t)o->max_rows * 4 * sizeof *b->rows_host);
@@ -268,10 +285,15 @@ szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const
         {&b->kq, cache * c->hd, 0},
         {&b->kt, cache * 2 * I, 0},
         {&b->v, cache * c->hd * I, 0},
-        {&b->scr, R * c->n_head * b->max_pos * I, 0},
     };
     for (size_t i = 0; !st && i < sizeof act / sizeof act[0]; i++)
         st = upload_new(b, act[i].buf, NULL, act[i].bytes, act[i].flags, err);
+    b->attn_kernel = szarc_vk_variants[b->variant].attn;
+    if (!st && b->attn_kernel != SZARC_VK_K_ATTN && b->max_pos > SZ_MAX_CTX) /* shared zs[] */
+        st = szarc_err_set(err, SZARC_E_LIMIT, "Vulkan: %u positions per stream, above %u",
+                           b->max_pos, (unsigned)SZ_MAX_CTX);
+    if (!st && b->attn_kernel == SZARC_VK_K_ATTN) /* scores, [rows][n_head][max_pos] */
+        st = upload_new(b, &b->scr, NULL, R * c->n_head * b->max_pos * I, 0, err);
     /* Texel buffers are several times faster on lavapipe; use them when the
      * largest operand fits the device's texel-buffer limit. Both kernels
      * compute the same integers. SZARC_VK_NO_TEXEL=1 forces storage buffers. */
@@ -288,15 +310,20 @@ szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const
                 words = (uint64_t)W[k]->rows * W[k]->cols_pad / 4;
     }
     const char *nt = getenv("SZARC_VK_NO_TEXEL");
-    b->mm_kernel = words <= di->max_texel_elements && !(nt && !strcmp(nt, "1"))
-                       ? SZARC_VK_K_MATMUL_TEX
-                       : SZARC_VK_K_MATMUL;
+    b->mm_kernel = szarc_vk_variants[b->variant].matmul;
+    if (b->mm_kernel == SZARC_VK_K_MATMUL_TEX &&
+        (words > di->max_texel_elements || (nt && !strcmp(nt, "1"))))
+        b->mm_kernel = SZARC_VK_K_MATMUL;
     const char *pr = getenv("SZARC_VK_PROFILE");
     b->profile = pr && !strcmp(pr, "1");
     if (!st && b->profile)
         st = szarc_vk_profile(b->vk, 1, err);
-    if (!st)
-        st = szarc_vk_prepare(b->vk, err);
+    /* compile only what this variant dispatches (LLVM is slow on lavapipe) */
+    const szarc_vk_kernel used[] = {SZARC_VK_K_EMBED, SZARC_VK_K_QUANT,   b->mm_kernel,
+                                    SZARC_VK_K_ROPE,  SZARC_VK_K_KVSTORE, b->attn_kernel,
+                                    SZARC_VK_K_SWIGLU};
+    for (size_t i = 0; !st && i < sizeof used / sizeof used[0]; i++)
+        st = szarc_vk_prepare_kernel(b->vk, used[i], err);
     if (st) {
         vk_destroy(&b->base);
         return st;

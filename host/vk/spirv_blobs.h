@@ -21,7 +21,10 @@ enum {
     SZARC_SPIRV_CAP_INT8 = 1u << 2,      /* shaderInt8 (VK_KHR_shader_float16_int8) */
     SZARC_SPIRV_CAP_STORAGE8 = 1u << 3,  /* storageBuffer8BitAccess (VK_KHR_8bit_storage) */
     SZARC_SPIRV_CAP_STORAGE16 = 1u << 4, /* storageBuffer16BitAccess (core 1.1 feature) */
-    SZARC_SPIRV_CAP_SUBGROUP = 1u << 5   /* any GroupNonUniform* capability */
+    SZARC_SPIRV_CAP_SUBGROUP = 1u << 5,  /* any GroupNonUniform* capability (compute stage) */
+    SZARC_SPIRV_CAP_SUBGROUP_ARITH = 1u << 6, /* GroupNonUniformArithmetic (subgroupAdd, ...) */
+    SZARC_SPIRV_CAP_DOT = 1u << 7        /* DotProduct* (shaderIntegerDotProduct,
+                                          * VK_KHR_shader_integer_dot_product) */
 };
 
 /* What a binding is, as declared in GLSL (set 0):

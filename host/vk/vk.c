@@ -264,6 +264,63 @@ static int compute_family(VkPhysicalDevice pd)
     return best;
 }
 
+/* The features behind szarc's kernels and variants: info->caps (the
+ * SZARC_SPIRV_CAP_* bits a context on pd enables), subgroup operations,
+ * integer dot product, cooperative matrix. */
+static void describe_features(VkPhysicalDevice pd, const VkExtensionProperties *ext,
+                              uint32_t n_ext, const VkPhysicalDeviceSubgroupProperties *sg,
+                              szarc_vk_device_info *info)
+{
+    VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR f_dot = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+    VkPhysicalDeviceShaderFloat16Int8Features f_int8 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDevice8BitStorageFeatures f_s8 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
+    VkPhysicalDevice16BitStorageFeatures f_s16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                    .pNext = &f_s16};
+    void **tail = &f_s16.pNext;
+    const int has_dot = has_extension(ext, n_ext, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+    if (has_extension(ext, n_ext, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) {
+        *tail = &f_int8;
+        tail = &f_int8.pNext;
+    }
+    if (has_extension(ext, n_ext, VK_KHR_8BIT_STORAGE_EXTENSION_NAME)) {
+        *tail = &f_s8;
+        tail = &f_s8.pNext;
+    }
+    if (has_dot) {
+        *tail = &f_dot;
+        tail = &f_dot.pNext;
+    }
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    info->caps = (f2.features.shaderInt64 ? SZARC_SPIRV_CAP_INT64 : 0) |
+                 (f2.features.shaderInt16 ? SZARC_SPIRV_CAP_INT16 : 0) |
+                 (f_int8.shaderInt8 ? SZARC_SPIRV_CAP_INT8 : 0) |
+                 (f_s8.storageBuffer8BitAccess ? SZARC_SPIRV_CAP_STORAGE8 : 0) |
+                 (f_s16.storageBuffer16BitAccess ? SZARC_SPIRV_CAP_STORAGE16 : 0) |
+                 (f_dot.shaderIntegerDotProduct ? SZARC_SPIRV_CAP_DOT : 0);
+    if (sg->supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) {
+        info->subgroup_ops = sg->supportedOperations;
+        info->caps |= SZARC_SPIRV_CAP_SUBGROUP;
+        if ((sg->supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
+            (sg->supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT))
+            info->caps |= SZARC_SPIRV_CAP_SUBGROUP_ARITH;
+    }
+    if (f_dot.shaderIntegerDotProduct) {
+        VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR p_dot = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &p_dot};
+        vkGetPhysicalDeviceProperties2(pd, &p2);
+        info->int_dot_accel = p_dot.integerDotProduct4x8BitPackedSignedAccelerated != VK_FALSE;
+    }
+    info->coop_matrix = has_extension(ext, n_ext, "VK_KHR_cooperative_matrix") ||
+                        has_extension(ext, n_ext, "VK_NV_cooperative_matrix");
+}
+
 /* Fills *info for pd. exts/n_ext: the device's extensions. */
 static void describe(VkPhysicalDevice pd, uint32_t index, const VkExtensionProperties *ext,
                      uint32_t n_ext, szarc_vk_device_info *info)
@@ -321,6 +378,7 @@ static void describe(VkPhysicalDevice pd, uint32_t index, const VkExtensionPrope
         if ((mp.memoryTypes[t].propertyFlags & uma) == uma)
             info->uma = 1;
     info->has_compute = compute_family(pd) >= 0;
+    describe_features(pd, ext, n_ext, &subgroup, info);
 }
 
 /* Enumerates devices of an instance. *pds is malloc'ed. */
@@ -438,7 +496,7 @@ static const szarc_spirv_blob *find_blob(const char *name)
     return NULL;
 }
 
-static const char *cap_name(uint32_t bit)
+const char *szarc_vki_cap_name(uint32_t bit)
 {
     switch (bit) {
     case SZARC_SPIRV_CAP_INT64: return "shaderInt64";
@@ -447,6 +505,8 @@ static const char *cap_name(uint32_t bit)
     case SZARC_SPIRV_CAP_STORAGE8: return "storageBuffer8BitAccess";
     case SZARC_SPIRV_CAP_STORAGE16: return "storageBuffer16BitAccess";
     case SZARC_SPIRV_CAP_SUBGROUP: return "subgroup operations in compute";
+    case SZARC_SPIRV_CAP_SUBGROUP_ARITH: return "subgroup arithmetic in compute";
+    case SZARC_SPIRV_CAP_DOT: return "shaderIntegerDotProduct";
     default: return "?";
     }
 }
@@ -488,11 +548,11 @@ static szarc_status setup_kernels(szarc_vk *vk, szarc_err *err)
                                  "device allows %u and %u",
                                  d->name, row->name, b->push_size, b->n_bindings,
                                  d->max_push_bytes, vk->max_storage_bindings);
-        const uint32_t missing = b->caps & ~vk->caps;
-        if (missing)
-            return szarc_err_set(err, SZARC_E_NODEVICE, "%s: kernel '%s' needs %s",
-                                 d->name, row->name, cap_name(missing & -missing));
         ks->blob = b;
+        /* a kernel of a variant this device cannot run: no layout, never dispatched */
+        ks->missing = b->caps & ~vk->caps;
+        if (ks->missing)
+            continue;
 
         VkDescriptorSetLayoutBinding bind[SZARC_SPIRV_MAX_BINDINGS];
         uint32_t n_sampled = 0, n_image = 0;
@@ -558,6 +618,9 @@ szarc_status szarc_vki_get_pipeline(szarc_vk *vk, int k, szarc_err *err)
     kernel_state *ks = &vk->kernels[k];
     if (ks->pipeline)
         return SZARC_OK;
+    if (ks->missing)
+        return szarc_err_set(err, SZARC_E_NODEVICE, "%s: kernel '%s' needs %s", vk->info.name,
+                             ks->blob->name, szarc_vki_cap_name(ks->missing & -ks->missing));
     const VkShaderModuleCreateInfo mi = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
         .codeSize = ks->blob->n_words * 4,
@@ -594,10 +657,122 @@ szarc_status szarc_vki_get_pipeline(szarc_vk *vk, int k, szarc_err *err)
 szarc_status szarc_vk_prepare(szarc_vk *vk, szarc_err *err)
 {
     for (int k = 0; k < SZARC_VK_K_COUNT; k++) {
+        if (vk->kernels[k].missing)
+            continue;
         const szarc_status st = szarc_vki_get_pipeline(vk, k, err);
         if (st != SZARC_OK)
             return st;
     }
+    return SZARC_OK;
+}
+
+szarc_status szarc_vk_prepare_kernel(szarc_vk *vk, szarc_vk_kernel k, szarc_err *err)
+{
+    if ((unsigned)k >= SZARC_VK_K_COUNT)
+        return szarc_err_set(err, SZARC_E_ARG, "no kernel id %d", (int)k);
+    return szarc_vki_get_pipeline(vk, (int)k, err);
+}
+
+int szarc_vk_variant_runs(const szarc_vk_device_info *d, szarc_vk_variant_id v, char *why,
+                          size_t cap)
+{
+    if (why && cap)
+        why[0] = '\0';
+    if ((unsigned)v >= SZARC_VK_VAR_COUNT)
+        return 0;
+    const szarc_vk_kernel ks[2] = {szarc_vk_variants[v].matmul, szarc_vk_variants[v].attn};
+    for (int i = 0; i < 2; i++) {
+        const szarc_spirv_blob *b = find_blob(szarc_vk_kernels[ks[i]].name);
+        if (!b) {
+            if (why && cap)
+                snprintf(why, cap, "kernel %s not embedded", szarc_vk_kernels[ks[i]].name);
+            return 0;
+        }
+        const uint32_t missing = b->caps & ~d->caps;
+        const uint32_t inv = b->local_size[0] * b->local_size[1] * b->local_size[2];
+        if (missing) {
+            if (why && cap)
+                snprintf(why, cap, "no %s", szarc_vki_cap_name(missing & -missing));
+            return 0;
+        }
+        if (b->shared_bytes > d->max_shared_bytes || inv > d->max_wg_invocations) {
+            if (why && cap)
+                snprintf(why, cap, "%s needs %u bytes of shared memory and %u invocations",
+                         b->name, b->shared_bytes, inv);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+char *szarc_vk_features_str(const szarc_vk_device_info *d, char *out, size_t cap)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } ops[] = {{VK_SUBGROUP_FEATURE_BASIC_BIT, "basic"},
+               {VK_SUBGROUP_FEATURE_VOTE_BIT, "vote"},
+               {VK_SUBGROUP_FEATURE_ARITHMETIC_BIT, "arithmetic"},
+               {VK_SUBGROUP_FEATURE_BALLOT_BIT, "ballot"},
+               {VK_SUBGROUP_FEATURE_SHUFFLE_BIT, "shuffle"},
+               {VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT, "relative"},
+               {VK_SUBGROUP_FEATURE_CLUSTERED_BIT, "clustered"},
+               {VK_SUBGROUP_FEATURE_QUAD_BIT, "quad"}};
+    char list[128] = "";
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (d->subgroup_ops & ops[i].bit) {
+            const size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? " " : "", ops[i].name);
+        }
+    char sg[192];
+    if (d->caps & SZARC_SPIRV_CAP_SUBGROUP)
+        snprintf(sg, sizeof sg, "subgroup %u in compute (%s)", d->subgroup_size, list);
+    else
+        snprintf(sg, sizeof sg, "no subgroup operations in compute");
+    if (cap)
+        snprintf(out, cap, "%s, %s, %s",
+                 !(d->caps & SZARC_SPIRV_CAP_DOT) ? "no int8 dot product"
+                 : d->int_dot_accel               ? "int8 dot product (accelerated)"
+                                                  : "int8 dot product (not accelerated)",
+                 sg, d->coop_matrix ? "cooperative matrix (unused)" : "no cooperative matrix");
+    return out;
+}
+
+szarc_status szarc_vk_variant_choose(const szarc_vk_device_info *d, const char *forced,
+                                     szarc_vk_variant_id *out, szarc_err *err)
+{
+    if (forced && *forced && strcmp(forced, "auto") != 0) {
+        for (int v = 0; v < SZARC_VK_VAR_COUNT; v++) {
+            if (strcmp(forced, szarc_vk_variants[v].name) != 0)
+                continue;
+            char why[160];
+            if (!szarc_vk_variant_runs(d, (szarc_vk_variant_id)v, why, sizeof why))
+                return szarc_err_set(err, SZARC_E_NODEVICE,
+                                     "%s cannot run kernel variant '%s': %s", d->name, forced,
+                                     why);
+            *out = (szarc_vk_variant_id)v;
+            return SZARC_OK;
+        }
+        char names[160] = "";
+        for (int v = 0; v < SZARC_VK_VAR_COUNT; v++) {
+            const size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", v ? ", " : "",
+                     szarc_vk_variants[v].name);
+        }
+        return szarc_err_set(err, SZARC_E_ARG, "unknown kernel variant '%.64s' (want auto, %s)",
+                             forced, names);
+    }
+    /* lavapipe: the barrier-free texel-buffer kernels are the fastest there
+     * (docs/benchmarks.md, issue 12); GPUs: tiles, with the dot product when
+     * the device has it */
+    if (d->type == SZARC_VK_DEV_CPU)
+        *out = SZARC_VK_VAR_PORTABLE;
+    else if (szarc_vk_variant_runs(d, SZARC_VK_VAR_DOT, NULL, 0))
+        *out = SZARC_VK_VAR_DOT;
+    else if (szarc_vk_variant_runs(d, SZARC_VK_VAR_TILE, NULL, 0))
+        *out = SZARC_VK_VAR_TILE;
+    else
+        *out = SZARC_VK_VAR_PORTABLE;
     return SZARC_OK;
 }
 
@@ -683,7 +858,7 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
     }
 
     /* Features: enable every integer feature szarc's shaders may declare. */
-    const char *dev_ext[4];
+    const char *dev_ext[6];
     uint32_t n_dev_ext = 0;
     VkPhysicalDeviceShaderFloat16Int8Features f_int8 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
@@ -704,6 +879,13 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
         *tail = &f_s8;
         tail = &f_s8.pNext;
     }
+    VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR f_dot = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+    if (vk->info.caps & SZARC_SPIRV_CAP_DOT) {
+        dev_ext[n_dev_ext++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+        *tail = &f_dot;
+        tail = &f_dot.pNext;
+    }
     if (has_extension(ext, n_ext, "VK_KHR_portability_subset"))
         dev_ext[n_dev_ext++] = "VK_KHR_portability_subset";
     vkGetPhysicalDeviceFeatures2(vk->phys, &f2);
@@ -722,16 +904,9 @@ static szarc_status create_device(szarc_vk *vk, const char *want, szarc_err *err
                (core.shaderInt16 ? SZARC_SPIRV_CAP_INT16 : 0) |
                (f_int8.shaderInt8 ? SZARC_SPIRV_CAP_INT8 : 0) |
                (f_s8.storageBuffer8BitAccess ? SZARC_SPIRV_CAP_STORAGE8 : 0) |
-               (f_s16.storageBuffer16BitAccess ? SZARC_SPIRV_CAP_STORAGE16 : 0);
-    {
-        VkPhysicalDeviceSubgroupProperties sg = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-                                          .pNext = &sg};
-        vkGetPhysicalDeviceProperties2(vk->phys, &p2);
-        if (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT)
-            vk->caps |= SZARC_SPIRV_CAP_SUBGROUP;
-    }
+               (f_s16.storageBuffer16BitAccess ? SZARC_SPIRV_CAP_STORAGE16 : 0) |
+               (f_dot.shaderIntegerDotProduct ? SZARC_SPIRV_CAP_DOT : 0) |
+               (vk->info.caps & (SZARC_SPIRV_CAP_SUBGROUP | SZARC_SPIRV_CAP_SUBGROUP_ARITH));
 
     const float priority = 1.0f;
     const VkDeviceQueueCreateInfo qi = {

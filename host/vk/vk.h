@@ -52,6 +52,14 @@ typedef enum {
     SZARC_VK_K_KVSTORE,      /* shaders/kvstore.comp: key/value cache writes */
     SZARC_VK_K_ATTN,         /* shaders/attn.comp: integer softmax attention */
     SZARC_VK_K_SWIGLU,       /* shaders/swiglu.comp: SiLU(gate) * up */
+    /* kernels of the device variants (szarc_vk_variants below); a device
+     * that lacks a feature one of them declares simply cannot run it */
+    SZARC_VK_K_MATMUL_TILE,  /* shaders/matmul_tile.comp: matmul, shared-memory tiles */
+    SZARC_VK_K_MATMUL_DOT,   /* shaders/matmul_dot.comp: the same with the int8 dot product */
+    SZARC_VK_K_MATMUL_SG,    /* shaders/matmul_sg.comp: matmul, dot products split + subgroupAdd */
+    SZARC_VK_K_ATTN_TILE,    /* shaders/attn_tile.comp: attention, one dispatch, shared memory */
+    SZARC_VK_K_ATTN_DOT,     /* shaders/attn_dot.comp: the same, int8 dot product for scores */
+    SZARC_VK_K_ATTN_SG,      /* shaders/attn_sg.comp: the same, subgroup reductions */
     SZARC_VK_K_COUNT
 } szarc_vk_kernel;
 
@@ -111,6 +119,12 @@ typedef struct {
     uint64_t device_local_bytes;      /* size of the largest DEVICE_LOCAL heap */
     int uma;                          /* 1 if a memory type is DEVICE_LOCAL and HOST_VISIBLE */
     int has_compute;                  /* 1 if it has a compute queue (usable by szarc) */
+    /* features behind the kernel variants */
+    uint32_t caps;                    /* SZARC_SPIRV_CAP_* the device can enable */
+    uint32_t subgroup_ops;            /* VkSubgroupFeatureFlags, 0 unless compute has them */
+    int int_dot_accel;                /* integerDotProduct4x8BitPackedSignedAccelerated */
+    int coop_matrix;                  /* VK_KHR_ or VK_NV_cooperative_matrix is offered
+                                       * (reported only: no szarc kernel uses it) */
 } szarc_vk_device_info;
 
 /*! szarc_vk_dev_type_str() : "discrete", "integrated", "virtual", "cpu", "other". */
@@ -129,6 +143,60 @@ int szarc_vk_usable(const szarc_vk_device_info *d);
  *         or no device, with a one-line reason in err; SZARC_E_VULKAN otherwise. */
 szarc_status szarc_vk_list(szarc_vk_device_info *out, size_t cap, size_t *n_devices,
                            szarc_err *err);
+
+/* ===================================================================
+ * Kernel variants
+ * =================================================================== */
+
+/* A variant is the set of matmul and attention kernels a device runs; the
+ * other stages have one kernel. Every variant computes the same integers
+ * (docs/numerics.md), bit for bit: the golden tests run each one lavapipe
+ * can run (tests/CMakeLists.txt). */
+typedef enum {
+    SZARC_VK_VAR_PORTABLE = 0, /* matmul (or matmul_tex) + attn: Vulkan 1.1 core, no shared
+                                * memory, tuned for lavapipe */
+    SZARC_VK_VAR_TILE,         /* matmul_tile + attn_tile: shared-memory tiles */
+    SZARC_VK_VAR_DOT,          /* matmul_dot + attn_dot: tiles + packed int8 dot product */
+    SZARC_VK_VAR_SUBGROUP,     /* matmul_sg + attn_sg: subgroup reductions */
+    SZARC_VK_VAR_COUNT
+} szarc_vk_variant_id;
+
+typedef struct {
+    const char *name;      /* "portable", "tile", "dot", "subgroup": SZARC_VK_VARIANT=name */
+    const char *what;      /* one line for `szarc devices` */
+    szarc_vk_kernel matmul, attn;
+} szarc_vk_variant;
+
+/* Indexed by szarc_vk_variant_id; defined in host/vk/vk_kernels.c. */
+extern const szarc_vk_variant szarc_vk_variants[SZARC_VK_VAR_COUNT];
+
+/*! szarc_vk_variant_runs() :
+ * @return 1 if device d can run variant v: its kernels' SPIR-V capabilities
+ *         (reflected at build time) are among d->caps and its shared memory
+ *         and workgroup size fit d's limits; else 0, with the first missing
+ *         feature in why (cap bytes; may be NULL). */
+int szarc_vk_variant_runs(const szarc_vk_device_info *d, szarc_vk_variant_id v, char *why,
+                          size_t cap);
+
+/*! szarc_vk_variant_choose() :
+ * The variant a context on device d runs. forced: a variant name (the
+ * engine passes $SZARC_VK_VARIANT), NULL, "" or "auto" to choose: a CPU
+ * device (lavapipe) runs "portable", the fastest there (docs/benchmarks.md);
+ * any other device "dot" if it has the integer dot product, else "tile".
+ * "subgroup" runs only when forced until it is measured on real hardware.
+ * @return SZARC_OK and *out; SZARC_E_ARG for an unknown name;
+ *         SZARC_E_NODEVICE when d cannot run the forced variant (the
+ *         message names the missing feature). */
+szarc_status szarc_vk_variant_choose(const szarc_vk_device_info *d, const char *forced,
+                                     szarc_vk_variant_id *out, szarc_err *err);
+
+/*! szarc_vk_features_str() :
+ * The features behind the variants as one line into out (cap bytes, always
+ * NUL-terminated when cap > 0), e.g. "int8 dot product (not accelerated),
+ * subgroup 8 in compute (basic vote arithmetic ballot shuffle relative quad),
+ * no cooperative matrix".
+ * @return out. */
+char *szarc_vk_features_str(const szarc_vk_device_info *d, char *out, size_t cap);
 
 /* ===================================================================
  * Context
@@ -160,8 +228,10 @@ typedef struct {
  * @opt : NULL for defaults.
  * @return SZARC_OK and *out; or SZARC_E_NODEVICE (no loader, driver or device:
  *         the caller may fall back to the C reference; also when the device
- *         cannot run one of the kernels: local size, shared memory, a needed
- *         feature such as shaderInt64), SZARC_E_ARG (bad device string, "vk:N"
+ *         cannot run one of the kernels: local size, shared memory; a kernel
+ *         that needs a feature the device lacks, such as shaderIntegerDotProduct,
+ *         is only marked: its variant does not run there and dispatching it
+ *         fails with SZARC_E_NODEVICE), SZARC_E_ARG (bad device string, "vk:N"
  *         out of range), SZARC_E_USAGE (kernel table disagrees with the
  *         embedded shaders: a build bug), SZARC_E_VULKAN (anything else, e.g.
  *         the validation layer is requested but not installed).
@@ -177,11 +247,17 @@ void szarc_vk_destroy(szarc_vk *vk);
 const szarc_vk_device_info *szarc_vk_device(const szarc_vk *vk);
 
 /*! szarc_vk_prepare() :
- * Compiles the pipeline of every kernel in the table now (otherwise each is
+ * Compiles the pipeline of every kernel in the table that the device can run now (otherwise each is
  * compiled on its first dispatch). Useful to front-load LLVM compile time on
  * lavapipe and to surface a bad kernel at start-up.
  * @return SZARC_OK or SZARC_E_VULKAN naming the kernel. */
 szarc_status szarc_vk_prepare(szarc_vk *vk, szarc_err *err);
+
+/*! szarc_vk_prepare_kernel() : szarc_vk_prepare() for one kernel (the
+ * engine compiles only the kernels of its variant).
+ * @return SZARC_OK; SZARC_E_NODEVICE if the device lacks a feature the
+ *         kernel needs; SZARC_E_VULKAN naming the kernel. */
+szarc_status szarc_vk_prepare_kernel(szarc_vk *vk, szarc_vk_kernel k, szarc_err *err);
 
 /*! szarc_vk_validation_enabled() : @return 1 if the validation layer is on. */
 int szarc_vk_validation_enabled(const szarc_vk *vk);

@@ -47,6 +47,8 @@ typedef struct {
     VkPipeline pipeline; /* VK_NULL_HANDLE until first use */
     VkDescriptorType types[SZARC_SPIRV_MAX_BINDINGS];
     VkFormat formats[SZARC_SPIRV_MAX_BINDINGS]; /* texel bindings: R32_UINT or R32_SINT */
+    uint32_t missing; /* SZARC_SPIRV_CAP_* the kernel needs and the device lacks: it has
+                       * no layout and cannot run (a variant's kernel) */
 } kernel_state;
 
 struct szarc_vk {
@@ -109,7 +111,11 @@ const char *szarc_vki_result_str(VkResult r);
  * (vk_result.c). */
 szarc_status szarc_vki_fail(szarc_err *err, VkResult r, const char *what);
 
-/* Builds the pipeline of kernel k unless built (vk.c). */
+/* The name of a SZARC_SPIRV_CAP_* bit as a device feature (vk.c). */
+const char *szarc_vki_cap_name(uint32_t bit);
+
+/* Builds the pipeline of kernel k unless built (vk.c); SZARC_E_NODEVICE for a
+ * kernel the device cannot run. */
 szarc_status szarc_vki_get_pipeline(szarc_vk *vk, int k, szarc_err *err);
 
 /* Frees a buffer's views, memory and handle; does not unlink it (vk_buf.c). */

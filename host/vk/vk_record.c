@@ -154,6 +154,10 @@ szarc_status szarc_vk_dispatch_views(szarc_vk *vk, szarc_vk_kernel kernel,
                                        row->name, gx, gy, gz, d->max_wg_count[0],
                                        d->max_wg_count[1], d->max_wg_count[2]));
     const kernel_state *ks = &vk->kernels[k];
+    if (ks->missing)
+        return stick(vk, szarc_err_set(err, SZARC_E_NODEVICE, "dispatch %s: %s lacks %s",
+                                       row->name, d->name,
+                                       szarc_vki_cap_name(ks->missing & -ks->missing)));
     VkDescriptorBufferInfo infos[SZARC_SPIRV_MAX_BINDINGS];
     VkBufferView texel[SZARC_SPIRV_MAX_BINDINGS];
     VkWriteDescriptorSet writes[SZARC_SPIRV_MAX_BINDINGS];

@@ -11,6 +11,17 @@
 #define SZ_MM_TR 4
 #define SZ_MM_LX 16
 #define SZ_MM_LY 4
+/* matmul_tile / matmul_dot: a workgroup of SZ_MM_LX x SZ_MM_LY invocations
+ * computes SZ_MMT_O outputs x SZ_MMT_R rows, staging SZ_MMT_KB words (4 int8
+ * each) of the weights and of the activation rows in shared memory per step. */
+#define SZ_MMT_O (SZ_MM_TO * SZ_MM_LX)
+#define SZ_MMT_R (SZ_MM_TR * SZ_MM_LY)
+#define SZ_MMT_KB 16
+/* matmul_sg: a workgroup of SZ_WG invocations splits the dot products of
+ * SZ_MMS_O outputs x SZ_MMS_R rows across its invocations and sums them with
+ * subgroupAdd, then across subgroups in shared memory. */
+#define SZ_MMS_O 4
+#define SZ_MMS_R 4
 
 #if !defined(VULKAN) || defined(SZ_PUSH_EMBED)
 SZARC_PUSH_BEGIN(szarc_embed_push)

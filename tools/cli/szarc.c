@@ -129,6 +129,8 @@ static int cmd_devices(int argc, char **argv)
                                   (int)dev[i].max_shared_bytes, "compute", dev[i].has_compute);
             szarc_json_set_string(d, "name", dev[i].name);
             szarc_json_set_string(d, "driver", dev[i].driver_info);
+            szarc_json_set_string(d, "kernels", dev[i].kernels);
+            szarc_json_set_string(d, "features", dev[i].features);
             json_array_append_new(arr, d);
         }
         json_t *root = json_pack("{s:o, s:s, s:s}", "vulkan", arr, "cpu", "C reference",
@@ -143,10 +145,14 @@ static int cmd_devices(int argc, char **argv)
     }
     if (st)
         szarc_fprintf_quoted(stdout, "no Vulkan device: %s\n", err.msg);
-    for (size_t i = 0; !st && i < n; i++)
+    for (size_t i = 0; !st && i < n; i++) {
         szarc_fprintf_quoted(stdout, "vk:%u  %-40s %-10s %s%s\n", dev[i].index, dev[i].name,
                              dev[i].type, dev[i].driver_info,
                              dev[i].has_compute ? "" : "  (no compute queue)");
+        if (!st && dev[i].has_compute)
+            szarc_fprintf_quoted(stdout, "      kernels %s: %s\n", dev[i].kernels,
+                                 dev[i].features);
+    }
     printf("cpu   C reference (bit-identical to every Vulkan device)\n");
     szarc_fprintf_quoted(stdout, "auto: %s\n", auto_desc);
     return EXIT_OK;

@@ -35,6 +35,11 @@ szarc_status szarc_devices(szarc_device *out, size_t cap, size_t *n, szarc_err *
         d->vendor_id = dev[i].vendor_id;
         d->max_shared_bytes = dev[i].max_shared_bytes;
         d->has_compute = dev[i].has_compute;
+        szarc_vk_variant_id v;
+        d->kernels = szarc_vk_variant_choose(&dev[i], getenv("SZARC_VK_VARIANT"), &v, NULL)
+                         ? "none (SZARC_VK_VARIANT: unknown, or not on this device)"
+                         : szarc_vk_variants[v].name;
+        szarc_vk_features_str(&dev[i], d->features, sizeof d->features);
     }
     free(dev);
     if (!st)

@@ -479,6 +479,10 @@ typedef struct {
     uint32_t vendor_id;
     uint32_t max_shared_bytes;
     int has_compute;            /* 0: no compute queue, szarc cannot use it */
+    const char *kernels;        /* the kernel variant an engine on it runs ("portable", "tile",
+                                 * "dot", "subgroup"; SZARC_VK_VARIANT forces one), static */
+    char features[320];         /* what the choice rests on: int8 dot product, subgroup size
+                                 * and operations, cooperative matrix */
 } szarc_device;
 
 /*! szarc_devices() :

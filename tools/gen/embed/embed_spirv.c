@@ -46,7 +46,7 @@ enum { K_STORAGE_BUFFER = 0, K_UNIFORM_TEXEL_U32 = 1, K_UNIFORM_TEXEL_I32 = 2,
 
 /* Capability bits, = SZARC_SPIRV_CAP_* in host/vk/spirv_blobs.h. */
 enum { CAP_INT64 = 1, CAP_INT16 = 2, CAP_INT8 = 4, CAP_STORAGE8 = 8, CAP_STORAGE16 = 16,
-       CAP_SUBGROUP = 32 };
+       CAP_SUBGROUP = 32, CAP_SUBGROUP_ARITH = 64, CAP_DOT = 128 };
 
 typedef struct {
     uint32_t op;       /* opcode of the instruction defining the id, 0 if none */
@@ -213,9 +213,13 @@ static void reflect(module *m, int allow_float)
             case 39: m->caps |= CAP_INT8; break;
             case 4433: case 4434: case 4435: m->caps |= CAP_STORAGE16; break;
             case 4448: case 4449: case 4450: m->caps |= CAP_STORAGE8; break;
+            /* SPV_KHR_integer_dot_product: DotProductInputAll .. DotProduct */
+            case 6016: case 6017: case 6018: case 6019: m->caps |= CAP_DOT; break;
             default:
                 if (ins[1] >= 61 && ins[1] <= 68)
                     m->caps |= CAP_SUBGROUP;
+                if (ins[1] == 63) /* GroupNonUniformArithmetic */
+                    m->caps |= CAP_SUBGROUP_ARITH;
             }
             break;
         case OP_ENTRY_POINT:
