@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# cli_archive_memory.sh: create, extract and verify keep their memory
+# bounded whatever the input (issue 13: peak RSS at most 256 MiB plus the
+# model): a 2 GiB tree (three sparse 620 MiB files, 200 MiB of text in one
+# file, 2,000 small files) is archived with zstd groups, extracted and
+# verified, each under /usr/bin/time; the extracted tree must equal the
+# input. Takes about a minute and 2.2 GB of disk (the extracted copy).
+#   tests/cli_archive_memory.sh SZARC
+SZARC=$1
+. "$(dirname "$0")/testlib.sh"
+model=${SZARC_MODEL:?the tiny test model (SZARC_MODEL)}
+[ -x /usr/bin/time ] || { echo "no /usr/bin/time: skipped"; exit 77; }
+avail=$(df -Pk . | awk 'NR==2 {print $4}')
+[ "$avail" -gt $((3 * 1024 * 1024)) ] || { echo "less than 3 GiB of disk: skipped"; exit 77; }
+
+mkdir -p in/big in/small
+for i in 1 2 3; do truncate -s 620M in/big/sparse$i.bin; done
+yes 'the same line of text, again and again, for two hundred megabytes' |
+  head -c 200M > in/big/text.txt
+for i in $(seq 1 2000); do printf 'small file %d\n' "$i" > in/small/f$i.txt; done
+in_bytes=$(du -b --apparent-size -s in | cut -f1)
+check "input is 2 GiB" "[ $in_bytes -ge $((2 * 1024 * 1024 * 1024)) ]"
+
+model_kib=$(( $(stat -c %s "$model") / 1024 ))
+limit=$(( 256 * 1024 + model_kib ))
+rss() { # LABEL CMD...: runs CMD; its peak RSS in KiB goes to LABEL.rss
+  local label=$1; shift
+  /usr/bin/time -f '%M' -o "$label.rss" "$@" > "$label.out" 2>&1 ||
+    { cat "$label.out"; fail "$label exited non-zero"; }
+}
+rss create "$SZARC" create -q --device cpu --model "$model" --method zstd -f a.szarc in
+c=$(tail -n1 create.rss)
+echo "create: peak RSS $c KiB (limit $limit)"
+check "create memory bounded" "[ $c -le $limit ]"
+mkdir out
+rss extract "$SZARC" extract -q --device cpu --model "$model" -f a.szarc -C out
+x=$(tail -n1 extract.rss)
+echo "extract: peak RSS $x KiB (limit $limit)"
+check "extract memory bounded" "[ $x -le $limit ]"
+check "extracted tree equals the input" "diff -r in out/in > /dev/null"
+rm -rf out
+rss verify "$SZARC" verify -q --device cpu --model "$model" -f a.szarc
+v=$(tail -n1 verify.rss)
+echo "verify: peak RSS $v KiB (limit $limit)"
+check "verify memory bounded" "[ $v -le $limit ]"
+exit $fail
