@@ -20,11 +20,13 @@
  * 128 * wsum modulo 2^32 gives it exactly. Column tails (k is a multiple of
  * 4, not of the vector width) are read with dword-masked loads, which do not
  * touch masked-out bytes; masked weights are 0, so their products vanish. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_matmul.h"
+#include "cpu_stages.h"
 #include "numerics.h"
 
 /* ---- scalar: the definition ---- */
@@ -544,14 +546,18 @@ __attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p
 
 static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
-    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512},
-    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2},
+    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512,
+     szarc_swiglu_avx512, szarc_quant_avx512, szarc_freq_avx512},
+    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2,
+     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2},
     {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar, qk_avxvnni_evex,
-     pv_avx2},
-    {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2},
+     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2},
+    {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2, szarc_swiglu_avx2,
+     szarc_quant_avx2, szarc_freq_avx2},
 #endif
-    {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar,
+     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }
@@ -589,4 +595,22 @@ szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *er
     return szarc_err_set(err, SZARC_E_USAGE, "SZARC_CPU_KERNEL=%s: %s (this CPU runs: %s)",
                          want ? want : "", k ? "not supported by this CPU" : "no such kernel",
                          here);
+}
+
+static const szarc_cpu_kernel *default_kernel;
+
+static void choose_default(void)
+{
+    szarc_err err = {0};
+    if (szarc_cpu_kernel_choose(&default_kernel, &err))
+        for (const szarc_cpu_kernel *k = kernels; k->name && !default_kernel; k++)
+            if (k->supported())
+                default_kernel = k;
+}
+
+const szarc_cpu_kernel *szarc_cpu_kernel_default(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, choose_default);
+    return default_kernel;
 }

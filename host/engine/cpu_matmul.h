@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "numerics.h"
 #include "status.h"
 
 /* One 4x4 tile. w[j], x[r]: row pointers, each readable for k bytes (rows
@@ -58,6 +59,22 @@ typedef void (*szarc_cpu_qk_fn)(int32_t *s, const int8_t *q, int32_t qsum, const
 typedef void (*szarc_cpu_pv_fn)(int32_t *o, const int32_t *p, const int32_t *v, size_t stride,
                                 uint32_t nt, uint32_t n);
 
+/* The row stages (cpu_stages.c), exactly the scalar definitions of
+ * numerics.h and engine.h in every variant (tests/test_engine_stages.c):
+ *
+ * swiglu: for i < n, g[i] = mulshift(mulshift(g[i], sigmoid_q15(g[i]), 15),
+ * u[i], 16) (docs/numerics.md 3.8); g and u in [-SZ_ACT_MAX, SZ_ACT_MAX]. */
+typedef void (*szarc_cpu_swiglu_fn)(int32_t *g, const int32_t *u, uint32_t n,
+                                    const uint32_t *exp2_lut);
+
+/* quant: sz_quant_row() (|x[i]| < 2^31). */
+typedef sz_scale (*szarc_cpu_quant_fn)(int8_t *q, const int32_t *x, uint32_t n, int rms,
+                                       int32_t f, uint32_t sqrtn_q8);
+
+/* freq: szarc_freq_from_logits(); nonzero when its invariant fails. */
+typedef int (*szarc_cpu_freq_fn)(const uint32_t *exp2_lut, const int32_t *z, uint32_t vocab,
+                                 uint32_t *freq);
+
 typedef struct {
     const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
     int (*supported)(void); /* nonzero when this CPU and OS run it */
@@ -65,6 +82,9 @@ typedef struct {
     szarc_cpu_requant_fn requant;
     szarc_cpu_qk_fn qk;   /* attention: scores */
     szarc_cpu_pv_fn pv;   /* attention: probabilities times values */
+    szarc_cpu_swiglu_fn swiglu;
+    szarc_cpu_quant_fn quant;
+    szarc_cpu_freq_fn freq;
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :
@@ -84,6 +104,12 @@ const szarc_cpu_kernel *szarc_cpu_kernel_find(const char *name);
  * this CPU supports, when the variable names an unknown or unsupported
  * variant. */
 szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *err);
+
+/*! szarc_cpu_kernel_default() :
+ * szarc_cpu_kernel_choose() once per process, for code without a backend of
+ * its own (szarc_freq_from_logits()): when the variable names no variant this
+ * CPU runs, the fastest (the backend reports the error). Thread-safe. */
+const szarc_cpu_kernel *szarc_cpu_kernel_default(void);
 
 /*! szarc_cpu_wsum() : wsum[j] = sum of the k weights of row j, for `rows`
  * rows of stride `stride` (the offset correction of the u8 x s8 kernels). */

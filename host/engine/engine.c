@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "backend.h"
+#include "cpu_matmul.h"
 #include "numerics.h"
 #include "vk.h"
 
@@ -197,32 +198,6 @@ uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, 
 szarc_status szarc_freq_from_logits(const uint32_t *lut, const int32_t *z, uint32_t vocab,
                                     uint32_t *freq)
 {
-    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
-        return SZARC_E_DETERMINISM;
-    int32_t zmax = z[0];
-    uint32_t arg = 0;
-    for (uint32_t v = 1; v < vocab; v++) {
-        if (z[v] > zmax) {
-            zmax = z[v];
-            arg = v;
-        }
-    }
-    uint64_t sum = 0;
-    for (uint32_t v = 0; v < vocab; v++) {
-        const uint32_t d = (uint32_t)zmax - (uint32_t)z[v];
-        const uint32_t n = d >> 16;
-        const uint32_t ev = n >= 31 ? 0 : lut[(d & 0xFFFFu) >> (16 - SZ_EXP2_BITS)] >> n;
-        freq[v] = ev; /* temporarily */
-        sum += ev;
-    }
-    const uint64_t room = SZ_FREQ_TOTAL - vocab;
-    uint64_t total = 0;
-    for (uint32_t v = 0; v < vocab; v++) {
-        freq[v] = 1 + (uint32_t)(((uint64_t)freq[v] * room) / sum);
-        total += freq[v];
-    }
-    if (total > SZ_FREQ_TOTAL)
-        return SZARC_E_DETERMINISM;
-    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
-    return SZARC_OK;
+    /* the variant of cpu_stages.c this CPU runs (SZARC_CPU_KERNEL forces one) */
+    return szarc_cpu_kernel_default()->freq(lut, z, vocab, freq) ? SZARC_E_DETERMINISM : SZARC_OK;
 }

@@ -111,8 +111,8 @@ static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     ref_backend *b = c->b;
     for (uint32_t r = lo; r < hi; r++) {
         int8_t *q = b->xq + (size_t)r * b->xq_stride;
-        b->t[r] = sz_quant_row(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
-                               b->m->cfg.sqrt_d_q8);
+        b->t[r] = b->kernel->quant(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
+                                   b->m->cfg.sqrt_d_q8);
         memset(q + c->n, 0, b->xq_stride - c->n);
     }
 }
@@ -240,7 +240,7 @@ static void stage_kvstore(ref_backend *b, uint32_t rows, uint32_t layer, const u
             const size_t ki = kv_index(b, slot[r], layer, pos[r], h);
             const int32_t *k = b->qkv + (size_t)r * w + (size_t)(c->n_head + h) * c->hd;
             const int32_t *v = k + (size_t)c->n_kv * c->hd;
-            b->kt[ki] = sz_quant_row(b->kq + ki * c->hd, k, c->hd, 0, SZ_F_ACT, 0);
+            b->kt[ki] = b->kernel->quant(b->kq + ki * c->hd, k, c->hd, 0, SZ_F_ACT, 0);
             for (uint32_t i = 0; i < c->hd; i++) {
                 int64_t q = sz_asr64((int64_t)v[i] + (1 << (SZ_F_ACT - SZ_F_V - 1)),
                                      SZ_F_ACT - SZ_F_V);
@@ -268,8 +268,8 @@ SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     for (uint32_t item = lo; item < hi; item++) {
         const uint32_t r = item / c->n_head, h = item % c->n_head, kvh = h / group;
         const uint32_t np = a->pos[r] + 1;
-        const sz_scale tq = sz_quant_row(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd,
-                                         0, SZ_F_ACT, 0);
+        const sz_scale tq = b->kernel->quant(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd,
+                                             c->hd, 0, SZ_F_ACT, 0);
         int32_t qsum = 0;
         for (uint32_t i = 0; i < c->hd; i++)
             qsum += qq[i];
@@ -312,11 +312,7 @@ static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     const uint32_t f = b->m->cfg.d_ff;
     for (uint32_t r = lo; r < hi; r++) {
         int32_t *g = b->gu + (size_t)r * 2 * f;
-        for (uint32_t i = 0; i < f; i++) {
-            const int32_t s = sz_sigmoid_q15(b->m->exp2_lut, g[i]);
-            const int32_t silu = sz_mulshift(g[i], s, 15);
-            g[i] = sz_mulshift(silu, g[f + i], 16);
-        }
+        b->kernel->swiglu(g, g + f, f, b->m->exp2_lut);
     }
 }
 

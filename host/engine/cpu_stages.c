@@ -1,0 +1,467 @@
+/* cpu_stages.c: the C reference's row stages in each instruction set
+ * (cpu_stages.h): SwiGLU, quantization of a row (sz_quant_row()) and the
+ * frequency table of a row of logits (szarc_freq_from_logits()). The scalar
+ * functions are the definitions (numerics.h, engine.c's old loop, word for
+ * word); every vector variant gives exactly their integers, proven by
+ * tests/test_engine_stages.c (exhaustive where the domain allows). As in
+ * cpu_matmul.c, each SIMD function carries a target attribute and runs only
+ * after its kernel row's supported() said yes.
+ *
+ * Divisions are done in binary floating point, exactly:
+ *   quant:   q = (254 a + aq) / (2 aq), a <= aq < 2^15: numerator < 2^23 and
+ *            denominator < 2^16 are exact floats; a non-integer quotient
+ *            (< 128) lies at least 1/(2 aq) > 2^-16 from an integer, a
+ *            rounded float quotient at most one ulp (2^-17) from the true
+ *            one, so truncating it gives the floor. No correction needed.
+ *   sigmoid: 2^30 / (2^15 + e) and (e << 15) / (2^15 + e), e <= 2^15: exact
+ *            float operands, quotient <= 2^15, so the float quotient may
+ *            round up across an integer (ulp up to 2^-8) but never below the
+ *            floor (the floor is a float, rounding is monotonic): the
+ *            truncation q is floor or floor + 1, and q * den > num says which.
+ *   freq:    floor(e_v * room / sum), e_v <= 2^30, room < 2^24, sum < 2^43:
+ *            in double, e_v * (room / sum) is within 2^-28 of the quotient
+ *            (< 2^24), so its truncation q is floor - 1, floor or floor + 1;
+ *            r = e_v * room - q * sum in exact int64 decides (r < 0: q - 1,
+ *            r >= sum: q + 1). */
+#include <string.h>
+
+#include "cpu_stages.h"
+#include "numerics.h"
+
+/* ---- scalar: the definitions ---- */
+
+void szarc_swiglu_scalar(int32_t *g, const int32_t *u, uint32_t n, const uint32_t *lut)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t s = sz_sigmoid_q15(lut, g[i]);
+        const int32_t silu = sz_mulshift(g[i], s, 15);
+        g[i] = sz_mulshift(silu, u[i], 16);
+    }
+}
+
+sz_scale szarc_quant_scalar(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
+                            uint32_t sqrtn_q8)
+{
+    return sz_quant_row(q, x, n, rms, f, sqrtn_q8);
+}
+
+int szarc_freq_scalar(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq)
+{
+    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
+        return 1;
+    int32_t zmax = z[0];
+    uint32_t arg = 0;
+    for (uint32_t v = 1; v < vocab; v++) {
+        if (z[v] > zmax) {
+            zmax = z[v];
+            arg = v;
+        }
+    }
+    uint64_t sum = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        const uint32_t d = (uint32_t)zmax - (uint32_t)z[v];
+        const uint32_t n = d >> 16;
+        const uint32_t ev = n >= 31 ? 0 : lut[(d & 0xFFFFu) >> (16 - SZ_EXP2_BITS)] >> n;
+        freq[v] = ev; /* temporarily */
+        sum += ev;
+    }
+    const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    uint64_t total = 0;
+    for (uint32_t v = 0; v < vocab; v++) {
+        freq[v] = 1 + (uint32_t)(((uint64_t)freq[v] * room) / sum);
+        total += freq[v];
+    }
+    if (total > SZ_FREQ_TOTAL)
+        return 1;
+    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
+    return 0;
+}
+
+#ifdef SZ_STAGES_X86
+#include <immintrin.h>
+
+/* ---- AVX-512 (F only) ---- */
+
+#define T512 __attribute__((target("avx512f")))
+
+T512 static inline __mmask16 mask16(uint32_t left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* the odd dword lanes of o (low dword of each qword) over the even lanes of e */
+T512 static inline __m512i interleave(__m512i e, __m512i o)
+{
+    return _mm512_mask_blend_epi32((__mmask16)0xaaaa, e, _mm512_slli_epi64(o, 32));
+}
+
+T512 void szarc_swiglu_avx512(int32_t *g, const int32_t *u, uint32_t n, const uint32_t *lut)
+{
+    const __m512i L = _mm512_set1_epi32(SZ_LOG2E_Q30), r29 = _mm512_set1_epi64(1 << 29);
+    const __m512i r14 = _mm512_set1_epi64(1 << 14), r15 = _mm512_set1_epi64(1 << 15);
+    const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_set1_epi64(-SZ_ACT_MAX);
+    const __m512i act = _mm512_set1_epi32(SZ_ACT_MAX), one = _mm512_set1_epi32(1);
+    const __m512i lo16 = _mm512_set1_epi32(0xffff), half = _mm512_set1_epi32(1 << 15);
+    const __m512i zero = _mm512_setzero_si512();
+    for (uint32_t i = 0; i < n; i += 16) {
+        const __mmask16 k = mask16(n - i);
+        const __m512i gv = _mm512_maskz_loadu_epi32(k, g + i);
+        const __m512i uv = _mm512_maskz_loadu_epi32(k, u + i);
+        /* d = sat(mulshift(|g|, log2 e, 30)): products < 2^61, nonnegative */
+        const __m512i a = _mm512_abs_epi32(gv);
+        const __m512i de = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epu32(a, L), r29), 30);
+        const __m512i dodd = _mm512_srli_epi64(
+            _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(a, 32), L), r29), 30);
+        const __m512i d = _mm512_min_epu32(interleave(de, dodd), act);
+        /* e = exp2neg_q15(d): a shift count of 31 or more gives 0 (LUT <= 2^30) */
+        const __m512i idx = _mm512_srli_epi32(_mm512_and_si512(d, lo16), 16 - SZ_EXP2_BITS);
+        const __m512i lv = _mm512_i32gather_epi32(idx, (const void *)lut, 4);
+        const __m512i e =
+            _mm512_srlv_epi32(lv, _mm512_add_epi32(_mm512_srli_epi32(d, 16), _mm512_set1_epi32(15)));
+        /* s = sigmoid: num / den, floor (see the top of the file) */
+        const __m512i den = _mm512_add_epi32(e, half);
+        const __m512i num =
+            _mm512_mask_mov_epi32(_mm512_slli_epi32(e, 15), _mm512_cmpge_epi32_mask(gv, zero),
+                                  _mm512_set1_epi32(1 << 30));
+        __m512i s = _mm512_cvttps_epi32(_mm512_div_round_ps(
+            _mm512_cvtepi32_ps(num), _mm512_cvtepi32_ps(den), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        s = _mm512_mask_sub_epi32(s, _mm512_cmpgt_epi32_mask(_mm512_mullo_epi32(s, den), num), s,
+                                  one);
+        /* silu = mulshift(g, s, 15): |g s| <= 2^45, no saturation reached */
+        const __m512i se = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(gv, s), r14), 15);
+        const __m512i so = _mm512_srai_epi64(
+            _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(gv, 32), _mm512_srli_epi64(s, 32)),
+                             r14),
+            15);
+        const __m512i silu = interleave(se, so);
+        /* out = mulshift(silu, u, 16), saturated */
+        __m512i oe = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(silu, uv), r15), 16);
+        __m512i oo = _mm512_srai_epi64(
+            _mm512_add_epi64(
+                _mm512_mul_epi32(_mm512_srli_epi64(silu, 32), _mm512_srli_epi64(uv, 32)), r15),
+            16);
+        oe = _mm512_max_epi64(_mm512_min_epi64(oe, lim), nlim);
+        oo = _mm512_max_epi64(_mm512_min_epi64(oo, lim), nlim);
+        _mm512_mask_storeu_epi32(g + i, k, interleave(oe, oo));
+    }
+}
+
+T512 sz_scale szarc_quant_avx512(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
+                                 uint32_t sqrtn_q8)
+{
+    __m512i mx = _mm512_setzero_si512();
+    for (uint32_t i = 0; i < n; i += 16)
+        mx = _mm512_max_epu32(mx, _mm512_abs_epi32(_mm512_maskz_loadu_epi32(mask16(n - i), x + i)));
+    const uint32_t amax = (uint32_t)_mm512_reduce_max_epu32(mx);
+    if (amax == 0) {
+        memset(q, 0, n);
+        return (sz_scale){0, 0};
+    }
+    const int msb = 31 - __builtin_clz(amax);
+    const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
+    const uint32_t aq = amax >> shq;
+    const unsigned shr = rms ? sz_quant_rms_shift(n, msb) : 0u;
+    const __m128i cq = _mm_cvtsi32_si128((int)shq), cr = _mm_cvtsi32_si128((int)shr);
+    const __m512i vaq = _mm512_set1_epi32((int)aq), vhalf = _mm512_set1_epi32(shr ? 1 << (shr - 1) : 0);
+    const __m512 den = _mm512_set1_ps((float)(2 * aq));
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i ss = zero;
+    for (uint32_t i = 0; i < n; i += 16) {
+        const __mmask16 k = mask16(n - i);
+        const __m512i xv = _mm512_maskz_loadu_epi32(k, x + i);
+        const __m512i ax = _mm512_abs_epi32(xv);
+        const __m512i a = _mm512_srl_epi32(ax, cq);
+        const __m512i num = _mm512_add_epi32(
+            _mm512_sub_epi32(_mm512_slli_epi32(a, 8), _mm512_slli_epi32(a, 1)), vaq);
+        __m512i v = _mm512_cvttps_epi32(_mm512_div_round_ps(
+            _mm512_cvtepi32_ps(num), den, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        v = _mm512_mask_sub_epi32(v, _mm512_cmplt_epi32_mask(xv, zero), zero, v);
+        _mm512_mask_cvtepi32_storeu_epi8(q + i, k, v);
+        if (rms) { /* masked lanes are 0 + half >> shr = 0 */
+            const __m512i r = _mm512_srl_epi32(_mm512_add_epi32(ax, vhalf), cr);
+            ss = _mm512_add_epi32(ss, _mm512_maskz_mullo_epi32(k, r, r));
+        }
+    }
+    return sz_quant_scale(amax, n, rms, f, sqrtn_q8, (uint32_t)_mm512_reduce_add_epi32(ss));
+}
+
+T512 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq)
+{
+    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
+        return 1;
+    __m512i mx = _mm512_set1_epi32(INT32_MIN);
+    for (uint32_t i = 0; i < vocab; i += 16) {
+        const __mmask16 k = mask16(vocab - i);
+        mx = _mm512_mask_max_epi32(mx, k, mx, _mm512_maskz_loadu_epi32(k, z + i));
+    }
+    const int32_t zmax = _mm512_reduce_max_epi32(mx);
+    const __m512i zm = _mm512_set1_epi32(zmax);
+    uint32_t arg = 0; /* the first maximum */
+    for (uint32_t i = 0; i < vocab; i += 16) {
+        const __mmask16 k = mask16(vocab - i);
+        const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(k, _mm512_maskz_loadu_epi32(k, z + i), zm);
+        if (hit) {
+            arg = i + (uint32_t)__builtin_ctz(hit);
+            break;
+        }
+    }
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
+    __m512i s64 = _mm512_setzero_si512();
+    for (uint32_t i = 0; i < vocab; i += 16) {
+        const __mmask16 k = mask16(vocab - i);
+        const __m512i d = _mm512_sub_epi32(zm, _mm512_maskz_loadu_epi32(k, z + i));
+        const __m512i idx = _mm512_srli_epi32(_mm512_and_si512(d, lo16), 16 - SZ_EXP2_BITS);
+        const __m512i lv =
+            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, idx, (const void *)lut, 4);
+        const __m512i ev = _mm512_srlv_epi32(lv, _mm512_srli_epi32(d, 16));
+        _mm512_mask_storeu_epi32(freq + i, k, ev);
+        s64 = _mm512_add_epi64(s64, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(ev)));
+        s64 = _mm512_add_epi64(s64, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(ev, 1)));
+    }
+    const uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(s64);
+    const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    const __m512d rs = _mm512_set1_pd((double)room / (double)sum);
+    const __m512i roomv = _mm512_set1_epi64((long long)room), sumv = _mm512_set1_epi64((long long)sum);
+    const __m512i slo = _mm512_set1_epi64((long long)(sum & 0xffffffffu));
+    const __m512i shi = _mm512_set1_epi64((long long)(sum >> 32));
+    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
+    __m512i tot = zero;
+    for (uint32_t i = 0; i < vocab; i += 16) {
+        const __mmask16 k = mask16(vocab - i);
+        const __m512i ev = _mm512_maskz_loadu_epi32(k, freq + i);
+        __m256i fh[2];
+        for (int h = 0; h < 2; h++) {
+            const __m256i e32 = h ? _mm512_extracti64x4_epi64(ev, 1) : _mm512_castsi512_si256(ev);
+            const __m512i e64 = _mm512_cvtepu32_epi64(e32);
+            __m512i qv = _mm512_cvtepu32_epi64(
+                _mm512_cvttpd_epu32(_mm512_mul_pd(_mm512_cvtepu32_pd(e32), rs)));
+            const __m512i p = _mm512_mul_epu32(e64, roomv);
+            const __m512i qs = _mm512_add_epi64(_mm512_mul_epu32(qv, slo),
+                                                _mm512_slli_epi64(_mm512_mul_epu32(qv, shi), 32));
+            const __m512i r = _mm512_sub_epi64(p, qs);
+            qv = _mm512_mask_sub_epi64(qv, _mm512_cmplt_epi64_mask(r, zero), qv, one);
+            qv = _mm512_mask_add_epi64(qv, _mm512_cmpge_epi64_mask(r, sumv), qv, one);
+            const __m512i fv = _mm512_add_epi64(qv, one);
+            tot = _mm512_mask_add_epi64(tot, (__mmask8)(h ? k >> 8 : k), tot, fv);
+            fh[h] = _mm512_cvtepi64_epi32(fv);
+        }
+        _mm512_mask_storeu_epi32(freq + i, k,
+                                 _mm512_inserti64x4(_mm512_castsi256_si512(fh[0]), fh[1], 1));
+    }
+    const uint64_t total = (uint64_t)_mm512_reduce_add_epi64(tot);
+    if (total > SZ_FREQ_TOTAL)
+        return 1;
+    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
+    return 0;
+}
+
+/* ---- AVX2 ---- */
+
+#define T256 __attribute__((target("avx2")))
+
+T256 static inline __m256i mask8(uint32_t left)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left >= 8 ? 8 : (int)left),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+T256 static inline __m256i interleave256(__m256i e, __m256i o)
+{
+    return _mm256_blend_epi32(e, _mm256_slli_epi64(o, 32), 0xaa);
+}
+
+/* sat(floor(p / 2^16)) for int64 lanes, in the low dword of each (no
+ * arithmetic 64-bit shift in AVX2: the low dword of a logical shift is the
+ * same whenever the result fits, and the other lanes are replaced) */
+T256 static inline __m256i shift16_sat(__m256i p)
+{
+    const __m256i hi = _mm256_set1_epi64x(((int64_t)SZ_ACT_MAX + 1) * 65536 - 1);
+    const __m256i lo = _mm256_set1_epi64x(-(int64_t)SZ_ACT_MAX * 65536);
+    __m256i r = _mm256_srli_epi64(p, 16);
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi64x(SZ_ACT_MAX), _mm256_cmpgt_epi64(p, hi));
+    return _mm256_blendv_epi8(r, _mm256_set1_epi64x(-SZ_ACT_MAX), _mm256_cmpgt_epi64(lo, p));
+}
+
+T256 static inline uint32_t hmax_epu32(__m256i v)
+{
+    __m128i m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0x4e));
+    m = _mm_max_epu32(m, _mm_shuffle_epi32(m, 0xb1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+
+T256 static inline uint32_t hadd_epi32(__m256i v)
+{
+    __m128i m = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+    m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+    return (uint32_t)_mm_cvtsi128_si32(m);
+}
+
+T256 static inline uint64_t hadd_epi64(__m256i v)
+{
+    const __m128i m = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return (uint64_t)_mm_cvtsi128_si64(m) + (uint64_t)_mm_extract_epi64(m, 1);
+}
+
+T256 void szarc_swiglu_avx2(int32_t *g, const int32_t *u, uint32_t n, const uint32_t *lut)
+{
+    const __m256i L = _mm256_set1_epi32(SZ_LOG2E_Q30), r29 = _mm256_set1_epi64x(1 << 29);
+    const __m256i r14 = _mm256_set1_epi64x(1 << 14), r15 = _mm256_set1_epi64x(1 << 15);
+    const __m256i act = _mm256_set1_epi32(SZ_ACT_MAX), lo16 = _mm256_set1_epi32(0xffff);
+    const __m256i half = _mm256_set1_epi32(1 << 15), zero = _mm256_setzero_si256();
+    for (uint32_t i = 0; i < n; i += 8) {
+        const __m256i k = mask8(n - i);
+        const __m256i gv = _mm256_maskload_epi32(g + i, k);
+        const __m256i uv = _mm256_maskload_epi32(u + i, k);
+        const __m256i a = _mm256_abs_epi32(gv);
+        const __m256i de = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epu32(a, L), r29), 30);
+        const __m256i dodd = _mm256_srli_epi64(
+            _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), L), r29), 30);
+        const __m256i d = _mm256_min_epu32(interleave256(de, dodd), act);
+        const __m256i idx = _mm256_srli_epi32(_mm256_and_si256(d, lo16), 16 - SZ_EXP2_BITS);
+        const __m256i lv = _mm256_i32gather_epi32((const int *)lut, idx, 4);
+        const __m256i e =
+            _mm256_srlv_epi32(lv, _mm256_add_epi32(_mm256_srli_epi32(d, 16), _mm256_set1_epi32(15)));
+        const __m256i den = _mm256_add_epi32(e, half);
+        const __m256i num = _mm256_blendv_epi8(_mm256_set1_epi32(1 << 30), _mm256_slli_epi32(e, 15),
+                                               _mm256_cmpgt_epi32(zero, gv));
+        __m256i s = _mm256_cvttps_epi32(_mm256_div_ps(_mm256_cvtepi32_ps(num), _mm256_cvtepi32_ps(den)));
+        s = _mm256_add_epi32(s, _mm256_cmpgt_epi32(_mm256_mullo_epi32(s, den), num));
+        /* silu fits int32: the low dword of a logical shift is the value */
+        const __m256i se = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(gv, s), r14), 15);
+        const __m256i so = _mm256_srli_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(gv, 32), _mm256_srli_epi64(s, 32)),
+                             r14),
+            15);
+        const __m256i silu = interleave256(se, so);
+        const __m256i oe = shift16_sat(_mm256_add_epi64(_mm256_mul_epi32(silu, uv), r15));
+        const __m256i oo = shift16_sat(_mm256_add_epi64(
+            _mm256_mul_epi32(_mm256_srli_epi64(silu, 32), _mm256_srli_epi64(uv, 32)), r15));
+        _mm256_maskstore_epi32(g + i, k, interleave256(oe, oo));
+    }
+}
+
+T256 sz_scale szarc_quant_avx2(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
+                               uint32_t sqrtn_q8)
+{
+    __m256i mx = _mm256_setzero_si256();
+    for (uint32_t i = 0; i < n; i += 8)
+        mx = _mm256_max_epu32(mx, _mm256_abs_epi32(_mm256_maskload_epi32(x + i, mask8(n - i))));
+    const uint32_t amax = hmax_epu32(mx);
+    if (amax == 0) {
+        memset(q, 0, n);
+        return (sz_scale){0, 0};
+    }
+    const int msb = 31 - __builtin_clz(amax);
+    const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
+    const uint32_t aq = amax >> shq;
+    const unsigned shr = rms ? sz_quant_rms_shift(n, msb) : 0u;
+    const __m128i cq = _mm_cvtsi32_si128((int)shq), cr = _mm_cvtsi32_si128((int)shr);
+    const __m256i vaq = _mm256_set1_epi32((int)aq);
+    const __m256i vhalf = _mm256_set1_epi32(shr ? 1 << (shr - 1) : 0);
+    const __m256 den = _mm256_set1_ps((float)(2 * aq));
+    /* the low byte of each dword to the first 4 bytes of each 128-bit lane */
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, -1);
+    const __m256i join = _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1);
+    __m256i ss = _mm256_setzero_si256();
+    for (uint32_t i = 0; i < n; i += 8) {
+        const __m256i k = mask8(n - i);
+        const __m256i xv = _mm256_maskload_epi32(x + i, k);
+        const __m256i ax = _mm256_abs_epi32(xv);
+        const __m256i a = _mm256_srl_epi32(ax, cq);
+        const __m256i num = _mm256_add_epi32(
+            _mm256_sub_epi32(_mm256_slli_epi32(a, 8), _mm256_slli_epi32(a, 1)), vaq);
+        __m256i v = _mm256_cvttps_epi32(_mm256_div_ps(_mm256_cvtepi32_ps(num), den));
+        v = _mm256_sign_epi32(v, xv); /* x = 0 gives v = 0 either way */
+        const __m256i b = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, pick), join);
+        if (n - i >= 8) {
+            _mm_storel_epi64((__m128i *)(q + i), _mm256_castsi256_si128(b));
+        } else {
+            int8_t t[8];
+            _mm_storel_epi64((__m128i *)t, _mm256_castsi256_si128(b));
+            memcpy(q + i, t, n - i);
+        }
+        if (rms) { /* masked lanes are 0 + half >> shr = 0 */
+            const __m256i r = _mm256_and_si256(_mm256_srl_epi32(_mm256_add_epi32(ax, vhalf), cr), k);
+            ss = _mm256_add_epi32(ss, _mm256_mullo_epi32(r, r));
+        }
+    }
+    return sz_quant_scale(amax, n, rms, f, sqrtn_q8, hadd_epi32(ss));
+}
+
+T256 int szarc_freq_avx2(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq)
+{
+    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
+        return 1;
+    const __m256i imin = _mm256_set1_epi32(INT32_MIN);
+    __m256i mx = imin;
+    for (uint32_t i = 0; i < vocab; i += 8) {
+        const __m256i k = mask8(vocab - i);
+        mx = _mm256_max_epi32(mx, _mm256_blendv_epi8(imin, _mm256_maskload_epi32(z + i, k), k));
+    }
+    __m128i m = _mm_max_epi32(_mm256_castsi256_si128(mx), _mm256_extracti128_si256(mx, 1));
+    m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+    m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+    const int32_t zmax = _mm_cvtsi128_si32(m);
+    const __m256i zm = _mm256_set1_epi32(zmax);
+    uint32_t arg = 0; /* the first maximum */
+    for (uint32_t i = 0; i < vocab; i += 8) {
+        const __m256i k = mask8(vocab - i);
+        const __m256i hit = _mm256_and_si256(k, _mm256_cmpeq_epi32(_mm256_maskload_epi32(z + i, k), zm));
+        const unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(hit));
+        if (bits) {
+            arg = i + (uint32_t)__builtin_ctz(bits);
+            break;
+        }
+    }
+    const __m256i lo16 = _mm256_set1_epi32(0xffff);
+    __m256i s64 = _mm256_setzero_si256();
+    for (uint32_t i = 0; i < vocab; i += 8) {
+        const __m256i k = mask8(vocab - i);
+        const __m256i d = _mm256_sub_epi32(zm, _mm256_maskload_epi32(z + i, k));
+        const __m256i idx = _mm256_srli_epi32(_mm256_and_si256(d, lo16), 16 - SZ_EXP2_BITS);
+        const __m256i lv = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)lut,
+                                                       idx, k, 4);
+        const __m256i ev = _mm256_srlv_epi32(lv, _mm256_srli_epi32(d, 16));
+        _mm256_maskstore_epi32((int *)freq + i, k, ev);
+        s64 = _mm256_add_epi64(s64, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(ev)));
+        s64 = _mm256_add_epi64(s64, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(ev, 1)));
+    }
+    const uint64_t sum = hadd_epi64(s64);
+    const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    const __m256d rs = _mm256_set1_pd((double)room / (double)sum);
+    const __m256i roomv = _mm256_set1_epi64x((long long)room);
+    const __m256i summ1 = _mm256_set1_epi64x((long long)sum - 1);
+    const __m256i slo = _mm256_set1_epi64x((long long)(sum & 0xffffffffu));
+    const __m256i shi = _mm256_set1_epi64x((long long)(sum >> 32));
+    const __m256i one = _mm256_set1_epi64x(1), zero = _mm256_setzero_si256();
+    __m256i tot = zero;
+    for (uint32_t i = 0; i < vocab; i += 4) {
+        const uint32_t left = vocab - i < 4 ? vocab - i : 4;
+        const __m128i k = _mm_cmpgt_epi32(_mm_set1_epi32((int)left), _mm_setr_epi32(0, 1, 2, 3));
+        const __m128i e32 = _mm_maskload_epi32((const int *)freq + i, k); /* ev < 2^31 */
+        const __m256i e64 = _mm256_cvtepu32_epi64(e32);
+        __m256i qv = _mm256_cvtepu32_epi64(
+            _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtepi32_pd(e32), rs)));
+        const __m256i p = _mm256_mul_epu32(e64, roomv);
+        const __m256i qs = _mm256_add_epi64(_mm256_mul_epu32(qv, slo),
+                                            _mm256_slli_epi64(_mm256_mul_epu32(qv, shi), 32));
+        const __m256i r = _mm256_sub_epi64(p, qs);
+        qv = _mm256_add_epi64(qv, _mm256_cmpgt_epi64(zero, r));  /* r < 0: - 1 */
+        qv = _mm256_sub_epi64(qv, _mm256_cmpgt_epi64(r, summ1)); /* r >= sum: + 1 */
+        const __m256i fv = _mm256_add_epi64(qv, one);
+        tot = _mm256_add_epi64(tot, _mm256_and_si256(fv, _mm256_cvtepi32_epi64(k)));
+        const __m128i f32 = _mm256_castsi256_si128(
+            _mm256_permutevar8x32_epi32(fv, _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0)));
+        _mm_maskstore_epi32((int *)freq + i, k, f32);
+    }
+    const uint64_t total = hadd_epi64(tot);
+    if (total > SZ_FREQ_TOTAL)
+        return 1;
+    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
+    return 0;
+}
+#endif /* SZ_STAGES_X86 */
