@@ -377,17 +377,6 @@ static void ref_destroy(szarc_backend *base)
     free(b);
 }
 
-static uint32_t default_threads(void)
-{
-    const char *s = getenv("SZARC_THREADS");
-    if (s && *s) {
-        const long v = strtol(s, NULL, 10);
-        if (v >= 1 && v <= 64)
-            return (uint32_t)v;
-    }
-    return 2;
-}
-
 szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
                               const szarc_backend_opts *o, szarc_err *err)
 {
@@ -407,7 +396,7 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
         return st;
     }
     snprintf(b->name, sizeof b->name, "cpu (C reference, %s)", b->kernel->name);
-    b->pool = szarc_cpu_pool_create(default_threads());
+    b->pool = szarc_cpu_pool_create(szarc_cpu_pool_default_threads());
     if (!b->pool) {
         free(b);
         return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
