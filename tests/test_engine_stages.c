@@ -236,6 +236,55 @@ static void check_freq(void)
     }
 }
 
+/* attention softmax: random and extreme scores and scales, every length up
+ * to 70, long ones up to SZ_MAX_CTX, cache strides 1 to 4 */
+static void check_softmax(void)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    enum { T = SZ_MAX_CTX };
+    static int32_t s[T], want[T], got[T];
+    static sz_scale kt[4 * T];
+    for (int rep = 0; rep < 600; rep++) {
+        const uint32_t nt = rep < 70 ? (uint32_t)rep + 1 : 1 + next() % T;
+        const size_t ks = 1 + next() % 4;
+        const int mode = rep % 5;
+        for (uint32_t t = 0; t < nt; t++) {
+            s[t] = mode == 0   ? (next() & 1 ? (1 << 22) : -(1 << 22))
+                   : mode == 1 ? pick(-64, 64)
+                               : (int32_t)next() >> (10 + next() % 20);
+            kt[t * ks].m = next() % 11 == 0 ? 0 : (int32_t)((1u << 23) | (next() >> 9));
+            kt[t * ks].e = mode == 2 ? pick(20, 90) : pick(30, 50);
+        }
+        sz_scale tq = {next() % 13 == 0 ? 0 : (int32_t)((1u << 23) | (next() >> 9)),
+                       mode == 2 ? pick(-20, 60) : pick(20, 40)};
+        memcpy(want, s, nt * sizeof *s);
+        ref->softmax(want, kt, ks, tq, nt, lut);
+        for (const szarc_cpu_kernel *k = szarc_cpu_kernels(); k->name; k++) {
+            if (!k->supported() || k->softmax == ref->softmax)
+                continue;
+            memcpy(got, s, nt * sizeof *s);
+            k->softmax(got, kt, ks, tq, nt, lut);
+            CHECK(!memcmp(got, want, nt * sizeof *got), "%s softmax case %d nt %u ks %zu", k->name,
+                  rep, nt, ks);
+        }
+        if (tu_failures)
+            return;
+    }
+    /* the division's argument: (e << 15) / S by a float reciprocal, corrected */
+    for (int rep = 0; rep < 2000000; rep++) {
+        const uint32_t S = rep < 1000 ? (1u << 15) + (uint32_t)rep : (1u << 15) + next() % ((1u << 26) - (1u << 15) + 1);
+        const uint32_t e = rep % 3 == 0 ? (1u << 15) : next() % ((1u << 15) + 1);
+        const uint32_t num = e << 15;
+        int32_t q = (int32_t)((float)num * (1.0f / (float)S));
+        const int64_t r = (int64_t)num - (int64_t)q * S;
+        q += r >= S ? 1 : r < 0 ? -1 : 0;
+        if ((uint32_t)q != num / S) {
+            CHECK(0, "softmax division: e %u S %u: %d want %u", e, S, q, num / S);
+            return;
+        }
+    }
+}
+
 int main(void)
 {
     szarc_fix_exp2_table(lut);
@@ -243,6 +292,7 @@ int main(void)
     check_swiglu();
     check_quant();
     check_freq();
+    check_softmax();
     for (const szarc_cpu_kernel *k = szarc_cpu_kernels(); k->name; k++)
         printf("%s: %s\n", k->name, k->supported() ? "compared" : "not on this CPU");
     return tu_finish();

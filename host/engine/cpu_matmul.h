@@ -75,6 +75,15 @@ typedef sz_scale (*szarc_cpu_quant_fn)(int8_t *q, const int32_t *x, uint32_t n, 
 typedef int (*szarc_cpu_freq_fn)(const uint32_t *exp2_lut, const int32_t *z, uint32_t vocab,
                                  uint32_t *freq);
 
+/* softmax: attention probabilities (docs/numerics.md 3.7, steps 2-3) from
+ * the scores s = z[t], t < nt, in place: with tk = kt[t * ks],
+ *     z_t = mulshift(mulshift(s_t, tk.m, 24), tq.m, clamp_shift(tq.e + tk.e - 40))
+ *     zmax = max(-SZ_ACT_MAX, max z_t), e_t = exp2neg_q15(zmax - z_t),
+ *     S = sum e_t (uint32), z[t] = p_t = (e_t << 15) / S.
+ * |s| <= 2^22, 1 <= nt <= SZ_MAX_CTX. */
+typedef void (*szarc_cpu_softmax_fn)(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq,
+                                     uint32_t nt, const uint32_t *exp2_lut);
+
 typedef struct {
     const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
     int (*supported)(void); /* nonzero when this CPU and OS run it */
@@ -85,6 +94,7 @@ typedef struct {
     szarc_cpu_swiglu_fn swiglu;
     szarc_cpu_quant_fn quant;
     szarc_cpu_freq_fn freq;
+    szarc_cpu_softmax_fn softmax;
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :

@@ -77,6 +77,26 @@ int szarc_freq_scalar(const uint32_t *lut, const int32_t *z, uint32_t vocab, uin
     return 0;
 }
 
+void szarc_softmax_scalar(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq, uint32_t nt,
+                          const uint32_t *lut)
+{
+    int32_t zmax = -SZ_ACT_MAX;
+    for (uint32_t t = 0; t < nt; t++) {
+        const sz_scale tk = kt[(size_t)t * ks];
+        const int32_t a1 = sz_mulshift(z[t], tk.m, 24);
+        z[t] = sz_mulshift(a1, tq.m, sz_clamp_shift(tq.e + tk.e - 40));
+        if (z[t] > zmax)
+            zmax = z[t];
+    }
+    uint32_t sum = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        z[t] = (int32_t)sz_exp2neg_q15(lut, (uint32_t)zmax - (uint32_t)z[t]);
+        sum += (uint32_t)z[t];
+    }
+    for (uint32_t t = 0; t < nt; t++) /* p_t, in place */
+        z[t] = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
+}
+
 #ifdef SZ_STAGES_X86
 #include <immintrin.h>
 
@@ -253,6 +273,75 @@ T512 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab
         return 1;
     freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
     return 0;
+}
+
+/* sz_mulshift() on eight int64 lanes (cpu_matmul.c's mulshift8): x and mul
+ * sign-extended from the low dwords, s in [0, 62] */
+T512 static inline __m512i mulshift_q(__m512i x, __m512i mul, __m512i s)
+{
+    const __m512i one = _mm512_set1_epi64(1), lim = _mm512_set1_epi64(SZ_ACT_MAX);
+    __m512i p = _mm512_mul_epi32(x, mul);
+    p = _mm512_add_epi64(p, _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1));
+    p = _mm512_srav_epi64(p, s);
+    return _mm512_max_epi64(_mm512_min_epi64(p, lim), _mm512_set1_epi64(-SZ_ACT_MAX));
+}
+
+T512 void szarc_softmax_avx512(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq,
+                               uint32_t nt, const uint32_t *lut)
+{
+    const int *ktw = (const int *)kt; /* m, e pairs: position t at 2 ks t */
+    const __m512i step = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)(2 * ks)));
+    const __m512i s24 = _mm512_set1_epi64(24), tqm = _mm512_set1_epi32(tq.m);
+    const __m512i tqe40 = _mm512_set1_epi32(tq.e - 40), lo32 = _mm512_set1_epi64(0xffffffff);
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i zm = _mm512_set1_epi32(-SZ_ACT_MAX);
+    for (uint32_t t = 0; t < nt; t += 16) {
+        const __mmask16 k = mask16(nt - t);
+        const __m512i idx = _mm512_add_epi32(step, _mm512_set1_epi32((int)(2 * ks * t)));
+        const __m512i tkm = _mm512_mask_i32gather_epi32(zero, k, idx, ktw, 4);
+        const __m512i tke = _mm512_mask_i32gather_epi32(zero, k, _mm512_add_epi32(idx, _mm512_set1_epi32(1)), ktw, 4);
+        const __m512i sv = _mm512_maskz_loadu_epi32(k, z + t);
+        const __m512i a1 = interleave(
+            mulshift_q(sv, tkm, s24),
+            mulshift_q(_mm512_srli_epi64(sv, 32), _mm512_srli_epi64(tkm, 32), s24));
+        /* tq.e + tk.e - 40 clamped to [0, 62]: no int32 overflow (exponents are small) */
+        const __m512i sh = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(tke, tqe40), zero),
+                                            _mm512_set1_epi32(62));
+        const __m512i zv = interleave(
+            mulshift_q(a1, tqm, _mm512_and_si512(sh, lo32)),
+            mulshift_q(_mm512_srli_epi64(a1, 32), tqm, _mm512_srli_epi64(sh, 32)));
+        _mm512_mask_storeu_epi32(z + t, k, zv);
+        zm = _mm512_mask_max_epi32(zm, k, zm, zv);
+    }
+    const __m512i zmax = _mm512_set1_epi32(_mm512_reduce_max_epi32(zm));
+    const __m512i lo16 = _mm512_set1_epi32(0xffff), c15 = _mm512_set1_epi32(15);
+    __m512i sum = zero;
+    for (uint32_t t = 0; t < nt; t += 16) {
+        const __mmask16 k = mask16(nt - t);
+        const __m512i d = _mm512_sub_epi32(zmax, _mm512_maskz_loadu_epi32(k, z + t));
+        const __m512i idx = _mm512_srli_epi32(_mm512_and_si512(d, lo16), 16 - SZ_EXP2_BITS);
+        const __m512i lv = _mm512_mask_i32gather_epi32(zero, k, idx, (const void *)lut, 4);
+        const __m512i e = _mm512_srlv_epi32(lv, _mm512_add_epi32(_mm512_srli_epi32(d, 16), c15));
+        _mm512_mask_storeu_epi32(z + t, k, e);
+        sum = _mm512_add_epi32(sum, e);
+    }
+    /* p = (e << 15) / S, S in [2^15, 2^26]: through a float reciprocal, off
+     * by at most one (relative error < 2^-22 on a quotient <= 2^15), then
+     * corrected both ways by the exact remainder (|q S| < 2^31) */
+    const uint32_t S = (uint32_t)_mm512_reduce_add_epi32(sum);
+    const __m512 rcp = _mm512_set1_ps(1.0f / (float)S);
+    const __m512i sv = _mm512_set1_epi32((int)S), one = _mm512_set1_epi32(1);
+    for (uint32_t t = 0; t < nt; t += 16) {
+        const __mmask16 k = mask16(nt - t);
+        const __m512i num = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(k, z + t), SZ_F_P);
+        __m512i q = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(num), rcp));
+        const __m512i r = _mm512_sub_epi32(num, _mm512_mullo_epi32(q, sv));
+        q = _mm512_mask_add_epi32(q, _mm512_cmpge_epi32_mask(r, sv), q, one);
+        q = _mm512_mask_sub_epi32(q, _mm512_cmplt_epi32_mask(r, zero), q, one);
+        _mm512_mask_storeu_epi32(z + t, k, q);
+    }
 }
 
 /* ---- AVX2 ---- */

@@ -277,21 +277,7 @@ SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
         const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
         const size_t stride = (size_t)c->n_kv * c->hd;
         b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
-        int32_t zmax = -SZ_ACT_MAX;
-        for (uint32_t t = 0; t < np; t++) {
-            const sz_scale tk = b->kt[k0 + (size_t)t * c->n_kv];
-            const int32_t a1 = sz_mulshift(z[t], tk.m, 24);
-            z[t] = sz_mulshift(a1, tq.m, sz_clamp_shift(tq.e + tk.e - 40));
-            if (z[t] > zmax)
-                zmax = z[t];
-        }
-        uint32_t sum = 0;
-        for (uint32_t t = 0; t < np; t++) {
-            z[t] = (int32_t)sz_exp2neg_q15(b->m->exp2_lut, (uint32_t)zmax - (uint32_t)z[t]);
-            sum += (uint32_t)z[t];
-        }
-        for (uint32_t t = 0; t < np; t++) /* p_t, in place */
-            z[t] = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
+        b->kernel->softmax(z, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
         int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
         b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
     }
