@@ -9,6 +9,8 @@
  *   avxvnni       vpdpbusd, 256 bits (VEX): 4 weight rows x 2 activation rows
  *   avxvnni_evex  the avxvnni loop compiled for AVX-512 VL + VNNI, so that
  *                 machines without AVX-VNNI still run (and test) that code
+ *   (avx512vnni also multiplies whole matrices on weights packed at load,
+ *   szarc_cpu_pack(): one output row a lane, no horizontal sums; mm below)
  *   avx2          int8 -> int16 (vpmovsxbw), vpmaddwd: pairs of products of
  *                 at most 2 * 128 * 128 = 2^15 in int32, never saturating
  *                 (vpmaddubsw could saturate int16, so it is not used)
@@ -93,6 +95,21 @@ void szarc_cpu_wsum(int32_t *wsum, const int8_t *w, uint32_t rows, uint32_t stri
             s += w[(size_t)j * stride + i];
         wsum[j] = s;
     }
+}
+
+size_t szarc_cpu_pack_size(uint32_t rows, uint32_t k) { return (size_t)((rows + 15) / 16) * 16 * k; }
+
+void szarc_cpu_pack(uint8_t *wp, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k)
+{
+    const uint32_t nb = (rows + 15) / 16, ng = k / 4;
+    for (uint32_t b = 0; b < nb; b++)
+        for (uint32_t g = 0; g < ng; g++)
+            for (uint32_t l = 0; l < 16; l++)
+                for (uint32_t c = 0; c < 4; c++) {
+                    const uint32_t j = 16 * b + l;
+                    wp[(((size_t)b * ng + g) * 16 + l) * 4 + c] =
+                        (uint8_t)(j < rows ? w[(size_t)j * stride + 4 * g + c] + 128 : 128);
+                }
 }
 
 /* acc - 128 * wsum, modulo 2^32 (exact: see the top of the file) */
@@ -259,6 +276,126 @@ T512 static void requant_avx512(int32_t out[16], const int32_t acc[16], const in
         _mm256_storeu_si256((__m256i *)(out + 8 * h), _mm512_cvtepi64_epi32(y));
     }
 }
+
+
+/* Packed matrix product (szarc_cpu_mm_fn): each lane of an accumulator is
+ * one output row, so no horizontal sums. vpdpbusd takes the packed weights
+ * w + 128 as the unsigned operand and a broadcast dword of x as the signed
+ * one: the lanes sum w * x + 128 * xsum modulo 2^32, and subtracting
+ * 128 * xsum[r] gives the exact sum (as in the tile). R activation rows by
+ * J blocks of 16 output rows a pass: R J accumulators, J weight vectors. */
+T512 static inline __attribute__((always_inline)) __m512i sext_lo(__m512i v)
+{
+    return _mm512_srai_epi64(_mm512_slli_epi64(v, 32), 32);
+}
+
+/* the outputs of one accumulator: 16 rows j0.. (nj of them real) of row r */
+T512 static inline __attribute__((always_inline)) void
+mm_out(int32_t *yr, int add, __m512i acc, int32_t xs128, sz_scale t, const int32_t *m,
+       const int32_t *e, const int32_t *bias, uint32_t nj)
+{
+    const __mmask16 k = nj >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nj) - 1);
+    const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_set1_epi64(-SZ_ACT_MAX);
+    const __m512i a = _mm512_sub_epi32(acc, _mm512_set1_epi32(xs128));
+    const __m512i mv = _mm512_maskz_loadu_epi32(k, m);
+    const __m512i sh = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, e), _mm512_set1_epi32(t.e - 24)),
+                         _mm512_setzero_si512()),
+        _mm512_set1_epi32(62));
+    const __m512i tm = _mm512_set1_epi32(t.m), s24 = _mm512_set1_epi64(24);
+    const __m512i bv = bias ? _mm512_maskz_loadu_epi32(k, bias) : _mm512_setzero_si512();
+    const __m512i ov = add ? _mm512_maskz_loadu_epi32(k, yr) : _mm512_setzero_si512();
+    __m512i h[2];
+    for (int o = 0; o < 2; o++) { /* even lanes, then odd lanes (shifted down) */
+        const __m512i av = o ? _mm512_srli_epi64(a, 32) : a;
+        const __m512i a1 = mulshift8(av, tm, s24);
+        __m512i y = mulshift8(a1, o ? _mm512_srli_epi64(mv, 32) : mv,
+                              o ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff)));
+        y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(bv, 32) : sext_lo(bv));
+        y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        if (add) {
+            y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(ov, 32) : sext_lo(ov));
+            y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        }
+        h[o] = y;
+    }
+    _mm512_mask_storeu_epi32(yr, k, _mm512_mask_blend_epi32((__mmask16)0xaaaa, h[0],
+                                                            _mm512_slli_epi64(h[1], 32)));
+}
+
+T512 static inline __attribute__((always_inline)) void
+mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
+        uint32_t n_out, uint32_t b, const int32_t *m, const int32_t *e, const int32_t *bias,
+        const int8_t *x, size_t xs, const int32_t *xsum, const sz_scale *t, uint32_t r0)
+{
+    const uint32_t ng = k / 4;
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_si512();
+    const uint8_t *wb[4];
+    const int8_t *xr[4];
+    for (int j = 0; j < J; j++)
+        wb[j] = wp + (size_t)(b + (uint32_t)j) * ng * 64;
+    for (int r = 0; r < R; r++)
+        xr[r] = x + (size_t)(r0 + (uint32_t)r) * xs;
+    for (uint32_t g = 0; g < ng; g++) {
+        __m512i wv[4];
+        for (int j = 0; j < J; j++)
+            wv[j] = _mm512_loadu_si512(wb[j] + (size_t)g * 64);
+        for (int r = 0; r < R; r++) {
+            int32_t xd;
+            memcpy(&xd, xr[r] + 4 * g, 4);
+            const __m512i xb = _mm512_set1_epi32(xd);
+            for (int j = 0; j < J; j++)
+                acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv[j], xb);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < J; j++) {
+            const uint32_t j0 = 16 * (b + (uint32_t)j);
+            if (j0 >= n_out)
+                continue;
+            mm_out(y + (size_t)(r0 + (uint32_t)r) * ys + j0, add, acc[r][j],
+                   (int32_t)(128u * (uint32_t)xsum[r0 + (uint32_t)r]), t[r0 + (uint32_t)r], m + j0,
+                   e + j0, bias ? bias + j0 : NULL, n_out - j0);
+        }
+}
+
+#define MM_PASS(R, J)                                                                         \
+    mm_pass(R, J, y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0)
+
+T512 static void mm_avx512vnni(int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
+                               uint32_t n_out, uint32_t b0, uint32_t b1, const int32_t *m,
+                               const int32_t *e, const int32_t *bias, const int8_t *x, size_t xs,
+                               const int32_t *xsum, const sz_scale *t, uint32_t rows)
+{
+    for (uint32_t b = b0; b < b1; b += 4) {
+        const uint32_t nb = b1 - b < 4 ? b1 - b : 4;
+        for (uint32_t r0 = 0; r0 < rows; r0 += 4) {
+            const uint32_t nr = rows - r0 < 4 ? rows - r0 : 4;
+            switch (nr * 8 + nb) {
+            case 4 * 8 + 4: MM_PASS(4, 4); break;
+            case 4 * 8 + 3: MM_PASS(4, 3); break;
+            case 4 * 8 + 2: MM_PASS(4, 2); break;
+            case 4 * 8 + 1: MM_PASS(4, 1); break;
+            case 3 * 8 + 4: MM_PASS(3, 4); break;
+            case 3 * 8 + 3: MM_PASS(3, 3); break;
+            case 3 * 8 + 2: MM_PASS(3, 2); break;
+            case 3 * 8 + 1: MM_PASS(3, 1); break;
+            case 2 * 8 + 4: MM_PASS(2, 4); break;
+            case 2 * 8 + 3: MM_PASS(2, 3); break;
+            case 2 * 8 + 2: MM_PASS(2, 2); break;
+            case 2 * 8 + 1: MM_PASS(2, 1); break;
+            case 1 * 8 + 4: MM_PASS(1, 4); break;
+            case 1 * 8 + 3: MM_PASS(1, 3); break;
+            case 1 * 8 + 2: MM_PASS(1, 2); break;
+            default: MM_PASS(1, 1); break;
+            }
+        }
+    }
+}
+#undef MM_PASS
 
 /* ---- 256-bit VNNI (VEX and EVEX encodings of the same loop) ---- */
 
@@ -547,17 +684,18 @@ __attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p
 static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
     {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512,
-     szarc_swiglu_avx512, szarc_quant_avx512, szarc_freq_avx512, szarc_softmax_avx512},
+     szarc_swiglu_avx512, szarc_quant_avx512, szarc_freq_avx512, szarc_softmax_avx512,
+     mm_avx512vnni},
     {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2,
-     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar},
+     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
     {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar, qk_avxvnni_evex,
-     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar},
+     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
     {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2, szarc_swiglu_avx2,
-     szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar},
+     szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
 #endif
     {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar,
-     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar, szarc_softmax_scalar},
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar, szarc_softmax_scalar, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }

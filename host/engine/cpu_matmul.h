@@ -84,6 +84,18 @@ typedef int (*szarc_cpu_freq_fn)(const uint32_t *exp2_lut, const int32_t *z, uin
 typedef void (*szarc_cpu_softmax_fn)(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq,
                                      uint32_t nt, const uint32_t *exp2_lut);
 
+/* A whole matrix product on weights packed by szarc_cpu_pack() (only the
+ * variants with a non-NULL mm use them): for the output rows j of the
+ * 16-row blocks [b0, b1), j < n_out, and activation rows r < rows,
+ *     y[r * ys + j] = (add ? sat(old + v) : v),
+ *     v = sat(requant(sum_{i < k} w[j][i] * x[r][i], t[r], m[j], e[j]) + bias[j])
+ * exactly as tile + requant (bias NULL: none). x rows xs bytes apart, each
+ * readable for k bytes; xsum[r] = sum_{i < k} x[r][i]. */
+typedef void (*szarc_cpu_mm_fn)(int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
+                                uint32_t n_out, uint32_t b0, uint32_t b1, const int32_t *m,
+                                const int32_t *e, const int32_t *bias, const int8_t *x, size_t xs,
+                                const int32_t *xsum, const sz_scale *t, uint32_t rows);
+
 typedef struct {
     const char *name;     /* the value of SZARC_CPU_KERNEL that forces it */
     int (*supported)(void); /* nonzero when this CPU and OS run it */
@@ -95,6 +107,7 @@ typedef struct {
     szarc_cpu_quant_fn quant;
     szarc_cpu_freq_fn freq;
     szarc_cpu_softmax_fn softmax;
+    szarc_cpu_mm_fn mm;   /* NULL: tile and requant on the row-major weights */
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :
@@ -120,6 +133,13 @@ szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *er
  * its own (szarc_freq_from_logits()): when the variable names no variant this
  * CPU runs, the fastest (the backend reports the error). Thread-safe. */
 const szarc_cpu_kernel *szarc_cpu_kernel_default(void);
+
+/*! szarc_cpu_pack_size(), szarc_cpu_pack() : the layout of szarc_cpu_mm_fn:
+ * blocks of 16 rows (the last padded), each k / 4 groups of 64 bytes: byte
+ * 4 l + c of group g of block b is w[16 b + l][4 g + c] + 128 (unsigned; 128
+ * for a padding row). k a multiple of 4. */
+size_t szarc_cpu_pack_size(uint32_t rows, uint32_t k);
+void szarc_cpu_pack(uint8_t *wp, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k);
 
 /*! szarc_cpu_wsum() : wsum[j] = sum of the k weights of row j, for `rows`
  * rows of stride `stride` (the offset correction of the u8 x s8 kernels). */

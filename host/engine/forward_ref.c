@@ -24,6 +24,8 @@ typedef struct {
     /* sum of each weight row (the u8 x s8 kernels' correction):
      * [layer * 4 + {qkv, o, gu, down}], then the head */
     int32_t **wsum;
+    uint8_t **wpack;  /* the same order, packed for kernel->mm (NULL without) */
+    int32_t *xsum;    /* per row: sum of its xq bytes (kernel->mm) */
     /* activations, [max_rows][...] */
     int32_t *h;      /* d: residual stream, Q16 */
     int8_t *xq;      /* max(d, d_ff, n_head*hd) padded: quantized matmul input */
@@ -114,6 +116,12 @@ static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
         b->t[r] = b->kernel->quant(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
                                    b->m->cfg.sqrt_d_q8);
         memset(q + c->n, 0, b->xq_stride - c->n);
+        if (b->wpack) {
+            int32_t s = 0;
+            for (uint32_t i = 0; i < c->n; i++)
+                s += q[i];
+            b->xsum[r] = s;
+        }
     }
 }
 
@@ -184,11 +192,37 @@ static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     }
 }
 
-/* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]) */
-static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsum,
-                         uint32_t rows, int32_t *y, uint32_t ys, int add)
+typedef struct {
+    ref_backend *b;
+    const szarc_qmat *W;
+    const uint8_t *wp;
+    uint32_t rows;
+    int32_t *y;
+    uint32_t ys;
+    int add;
+} mmp_ctx;
+
+/* blocks [lo, hi) of 16 weight rows, packed, against every activation row */
+static void mm_packed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
-    mm_ctx c = {b, W, wsum, rows, y, ys, add};
+    (void)tid;
+    const mmp_ctx *c = arg;
+    const ref_backend *b = c->b;
+    const szarc_qmat *W = c->W;
+    b->kernel->mm(c->y, c->ys, c->add, c->wp, W->cols_pad, W->rows, lo, hi, W->m, W->e, W->bias,
+                  b->xq, b->xq_stride, b->xsum, b->t, c->rows);
+}
+
+/* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]); matrix i of wsum and wpack */
+static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t i, uint32_t rows,
+                         int32_t *y, uint32_t ys, int add)
+{
+    if (b->wpack) {
+        mmp_ctx c = {b, W, b->wpack[i], rows, y, ys, add};
+        szarc_cpu_pool_run(b->pool, (W->rows + 15) / 16, mm_packed_part, &c);
+        return;
+    }
+    mm_ctx c = {b, W, b->wsum[i], rows, y, ys, add};
     szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
@@ -322,21 +356,21 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
         const szarc_qlayer *L = &m->layer[l];
         /* attention block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->qkv, b->wsum[4 * l], n, b->qkv, wqkv, 0);
+        stage_matmul(b, &L->qkv, 4 * l, n, b->qkv, wqkv, 0);
         stage_rope(b, n, pos);
         stage_kvstore(b, n, l, slot, pos);
         stage_attn(b, n, l, slot, pos);
         stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
-        stage_matmul(b, &L->o, b->wsum[4 * l + 1], n, b->h, c->d, 1);
+        stage_matmul(b, &L->o, 4 * l + 1, n, b->h, c->d, 1);
         /* feed-forward block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->gu, b->wsum[4 * l + 2], n, b->gu, 2 * c->d_ff, 0);
+        stage_matmul(b, &L->gu, 4 * l + 2, n, b->gu, 2 * c->d_ff, 0);
         stage_swiglu(b, n);
         stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
-        stage_matmul(b, &L->down, b->wsum[4 * l + 3], n, b->h, c->d, 1);
+        stage_matmul(b, &L->down, 4 * l + 3, n, b->h, c->d, 1);
     }
     stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-    stage_matmul(b, &m->head, b->wsum[4 * c->n_layer], n, z, c->vocab, 0);
+    stage_matmul(b, &m->head, 4 * c->n_layer, n, z, c->vocab, 0);
     return SZARC_OK;
 }
 
@@ -359,6 +393,11 @@ static void ref_destroy(szarc_backend *base)
         for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
             free(b->wsum[i]);
     free(b->wsum);
+    if (b->wpack)
+        for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
+            free(b->wpack[i]);
+    free(b->wpack);
+    free(b->xsum);
     szarc_cpu_pool_destroy(b->pool);
     free(b);
 }
@@ -432,6 +471,19 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
             return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
         }
         szarc_cpu_wsum(b->wsum[i], W->w, W->rows, W->cols_pad, W->cols_pad);
+        if (b->kernel->mm) {
+            if (!b->wpack && (!(b->wpack = calloc(4 * (size_t)c->n_layer + 1, sizeof *b->wpack)) ||
+                              !(b->xsum = malloc(R * sizeof *b->xsum)))) {
+                ref_destroy(&b->base);
+                return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+            }
+            b->wpack[i] = malloc(szarc_cpu_pack_size(W->rows, W->cols_pad));
+            if (!b->wpack[i]) {
+                ref_destroy(&b->base);
+                return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+            }
+            szarc_cpu_pack(b->wpack[i], W->w, W->rows, W->cols_pad, W->cols_pad);
+        }
     }
     *out = &b->base;
     return SZARC_OK;
