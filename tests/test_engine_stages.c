@@ -12,7 +12,9 @@
  *           values, rms on and off; rows end exactly at their last value (a
  *           read past it is an ASan error);
  *   freq    random logits of several widths and spreads, ties at the
- *           maximum, the maximum first or last, all equal. */
+ *           maximum, the maximum first or last, all equal;
+ *   softmax random and saturating scores and scales, lengths to SZ_MAX_CTX;
+ *   rope    every even head size, both pair layouts, extreme values. */
 #include <math.h>
 
 #include "cpu_matmul.h"
@@ -285,6 +287,36 @@ static void check_softmax(void)
     }
 }
 
+/* rope: every even head size up to SZ_MAX_HEAD_DIM, 1 to 5 heads, both pair
+ * layouts, random and extreme values and table entries (+-2^30) */
+static void check_rope(void)
+{
+    const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
+    static int32_t x[5 * SZ_MAX_HEAD_DIM], want[5 * SZ_MAX_HEAD_DIM], got[5 * SZ_MAX_HEAD_DIM];
+    static int32_t tab[SZ_MAX_HEAD_DIM];
+    for (uint32_t hd = 2; hd <= SZ_MAX_HEAD_DIM; hd += 2)
+        for (int rep = 0; rep < 8; rep++) {
+            const uint32_t heads = 1 + next() % 5;
+            const int neox = rep & 1, mode = rep >> 1;
+            for (uint32_t i = 0; i < heads * hd; i++)
+                x[i] = mode == 0 ? (next() & 1 ? SZ_ACT_MAX : -SZ_ACT_MAX) : pick(-SZ_ACT_MAX, SZ_ACT_MAX) >> (mode == 3 ? next() % 30 : 0);
+            for (uint32_t i = 0; i < hd; i++)
+                tab[i] = mode == 0 ? (next() & 1 ? SZ_ACT_MAX : -SZ_ACT_MAX) : pick(-SZ_ACT_MAX, SZ_ACT_MAX);
+            memcpy(want, x, heads * hd * sizeof *x);
+            ref->rope(want, heads, hd, tab, neox);
+            for (const szarc_cpu_kernel *k = szarc_cpu_kernels(); k->name; k++) {
+                if (!k->supported() || k->rope == ref->rope)
+                    continue;
+                memcpy(got, x, heads * hd * sizeof *x);
+                k->rope(got, heads, hd, tab, neox);
+                CHECK(!memcmp(got, want, heads * hd * sizeof *got), "%s rope hd %u heads %u neox %d mode %d",
+                      k->name, hd, heads, neox, mode);
+            }
+            if (tu_failures)
+                return;
+        }
+}
+
 int main(void)
 {
     szarc_fix_exp2_table(lut);
@@ -293,6 +325,7 @@ int main(void)
     check_quant();
     check_freq();
     check_softmax();
+    check_rope();
     for (const szarc_cpu_kernel *k = szarc_cpu_kernels(); k->name; k++)
         printf("%s: %s\n", k->name, k->supported() ? "compared" : "not on this CPU");
     return tu_finish();

@@ -685,17 +685,17 @@ static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
     {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512,
      szarc_swiglu_avx512, szarc_quant_avx512, szarc_freq_avx512, szarc_softmax_avx512,
-     mm_avx512vnni},
+     mm_avx512vnni, szarc_rope_avx512},
     {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2,
-     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
+     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
     {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar, qk_avxvnni_evex,
-     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
+     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
     {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2, szarc_swiglu_avx2,
-     szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL},
+     szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
 #endif
     {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar,
-     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar, szarc_softmax_scalar, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar, szarc_softmax_scalar, NULL, szarc_rope_scalar},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }

@@ -84,6 +84,14 @@ typedef int (*szarc_cpu_freq_fn)(const uint32_t *exp2_lut, const int32_t *z, uin
 typedef void (*szarc_cpu_softmax_fn)(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq,
                                      uint32_t nt, const uint32_t *exp2_lut);
 
+/* rope: rotate `heads` heads of hd values (x, contiguous) by the table row
+ * tab (hd / 2 pairs cos, sin, Q30), docs/numerics.md 3.6: for each pair
+ * (xa, xb) (neox: i and i + hd/2, else 2i and 2i + 1),
+ *     xa' = sat(asr(xa cs - xb sn + 2^29, 30)), xb' = sat(asr(xa sn + xb cs + 2^29, 30)).
+ * |x|, |cs|, |sn| <= 2^30; hd even, at most SZ_MAX_HEAD_DIM. */
+typedef void (*szarc_cpu_rope_fn)(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab,
+                                  int neox);
+
 /* A whole matrix product on weights packed by szarc_cpu_pack() (only the
  * variants with a non-NULL mm use them): for the output rows j of the
  * 16-row blocks [b0, b1), j < n_out, and activation rows r < rows,
@@ -108,6 +116,7 @@ typedef struct {
     szarc_cpu_freq_fn freq;
     szarc_cpu_softmax_fn softmax;
     szarc_cpu_mm_fn mm;   /* NULL: tile and requant on the row-major weights */
+    szarc_cpu_rope_fn rope;
 } szarc_cpu_kernel;
 
 /*! szarc_cpu_kernels() :

@@ -77,6 +77,21 @@ int szarc_freq_scalar(const uint32_t *lut, const int32_t *z, uint32_t vocab, uin
     return 0;
 }
 
+void szarc_rope_scalar(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab, int neox)
+{
+    const uint32_t half = hd / 2;
+    for (uint32_t h = 0; h < heads; h++, x += hd)
+        for (uint32_t i = 0; i < half; i++) {
+            const uint32_t ia = neox ? i : 2 * i;
+            const uint32_t ib = neox ? i + half : 2 * i + 1;
+            const int64_t xa = x[ia], xb = x[ib];
+            const int64_t cs = tab[2 * i], sn = tab[2 * i + 1];
+            const int64_t rnd = (int64_t)1 << (SZ_F_ROPE - 1);
+            x[ia] = sz_sat(sz_asr64(xa * cs - xb * sn + rnd, SZ_F_ROPE));
+            x[ib] = sz_sat(sz_asr64(xa * sn + xb * cs + rnd, SZ_F_ROPE));
+        }
+}
+
 void szarc_softmax_scalar(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq, uint32_t nt,
                           const uint32_t *lut)
 {
@@ -273,6 +288,57 @@ T512 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab
         return 1;
     freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
     return 0;
+}
+
+/* the pair rotation on int64 lanes (low dwords): products <= 2^60 */
+T512 static inline __m512i rot_sat(__m512i p, __m512i q, int sub)
+{
+    const __m512i rnd = _mm512_set1_epi64((int64_t)1 << (SZ_F_ROPE - 1));
+    const __m512i v = _mm512_srai_epi64(
+        _mm512_add_epi64(sub ? _mm512_sub_epi64(p, q) : _mm512_add_epi64(p, q), rnd), SZ_F_ROPE);
+    return _mm512_max_epi64(_mm512_min_epi64(v, _mm512_set1_epi64(SZ_ACT_MAX)),
+                            _mm512_set1_epi64(-SZ_ACT_MAX));
+}
+
+T512 void szarc_rope_avx512(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab, int neox)
+{
+    const uint32_t half = hd / 2;
+    if (!neox) { /* pairs adjacent, as in the table: a qword is (xa, xb), (cs, sn) */
+        for (uint32_t h = 0; h < heads; h++, x += hd)
+            for (uint32_t i = 0; i < hd; i += 16) {
+                const __mmask16 k = mask16(hd - i);
+                const __m512i xv = _mm512_maskz_loadu_epi32(k, x + i);
+                const __m512i tv = _mm512_maskz_loadu_epi32(k, tab + i);
+                const __m512i xb = _mm512_srli_epi64(xv, 32), sn = _mm512_srli_epi64(tv, 32);
+                const __m512i na = rot_sat(_mm512_mul_epi32(xv, tv), _mm512_mul_epi32(xb, sn), 1);
+                const __m512i nb = rot_sat(_mm512_mul_epi32(xv, sn), _mm512_mul_epi32(xb, tv), 0);
+                _mm512_mask_storeu_epi32(x + i, k, interleave(na, nb));
+            }
+        return;
+    }
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    for (uint32_t h = 0; h < heads; h++, x += hd)
+        for (uint32_t i = 0; i < half; i += 16) {
+            const __mmask16 k = mask16(half - i);
+            const __m512i t0 = _mm512_maskz_loadu_epi32(mask16(2 * (half - i)), tab + 2 * i);
+            const __m512i t1 = _mm512_maskz_loadu_epi32(mask16(2 * (half - i) > 16 ? 2 * (half - i) - 16 : 0), tab + 2 * i + 16);
+            const __m512i cs = _mm512_permutex2var_epi32(t0, ev, t1);
+            const __m512i sn = _mm512_permutex2var_epi32(t0, od, t1);
+            const __m512i av = _mm512_maskz_loadu_epi32(k, x + i);
+            const __m512i bv = _mm512_maskz_loadu_epi32(k, x + half + i);
+            __m512i na[2], nb[2];
+            for (int o = 0; o < 2; o++) {
+                const __m512i a = o ? _mm512_srli_epi64(av, 32) : av;
+                const __m512i b = o ? _mm512_srli_epi64(bv, 32) : bv;
+                const __m512i c = o ? _mm512_srli_epi64(cs, 32) : cs;
+                const __m512i s = o ? _mm512_srli_epi64(sn, 32) : sn;
+                na[o] = rot_sat(_mm512_mul_epi32(a, c), _mm512_mul_epi32(b, s), 1);
+                nb[o] = rot_sat(_mm512_mul_epi32(a, s), _mm512_mul_epi32(b, c), 0);
+            }
+            _mm512_mask_storeu_epi32(x + i, k, interleave(na[0], na[1]));
+            _mm512_mask_storeu_epi32(x + half + i, k, interleave(nb[0], nb[1]));
+        }
 }
 
 /* sz_mulshift() on eight int64 lanes (cpu_matmul.c's mulshift8): x and mul

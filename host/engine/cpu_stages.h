@@ -11,6 +11,7 @@ void szarc_swiglu_scalar(int32_t *g, const int32_t *u, uint32_t n, const uint32_
 sz_scale szarc_quant_scalar(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
                             uint32_t sqrtn_q8);
 int szarc_freq_scalar(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq);
+void szarc_rope_scalar(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab, int neox);
 void szarc_softmax_scalar(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq, uint32_t nt,
                           const uint32_t *lut);
 
@@ -20,6 +21,7 @@ void szarc_swiglu_avx512(int32_t *g, const int32_t *u, uint32_t n, const uint32_
 sz_scale szarc_quant_avx512(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
                             uint32_t sqrtn_q8);
 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq);
+void szarc_rope_avx512(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab, int neox);
 void szarc_softmax_avx512(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq, uint32_t nt,
                           const uint32_t *lut);
 void szarc_swiglu_avx2(int32_t *g, const int32_t *u, uint32_t n, const uint32_t *lut);

@@ -237,23 +237,10 @@ static void rope_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     const rope_ctx *rc = arg;
     ref_backend *b = rc->b;
     const szarc_mcfg *c = &b->m->cfg;
-    const uint32_t half = c->hd / 2, heads = c->n_head + c->n_kv;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
-    for (uint32_t r = lo; r < hi; r++) {
-        const int32_t *tab = b->m->rope + (size_t)rc->pos[r] * half * 2;
-        for (uint32_t h = 0; h < heads; h++) {
-            int32_t *x = b->qkv + (size_t)r * w + (size_t)h * c->hd;
-            for (uint32_t i = 0; i < half; i++) {
-                const uint32_t ia = c->rope_neox ? i : 2 * i;
-                const uint32_t ib = c->rope_neox ? i + half : 2 * i + 1;
-                const int64_t xa = x[ia], xb = x[ib];
-                const int64_t cs = tab[2 * i], sn = tab[2 * i + 1];
-                const int64_t rnd = (int64_t)1 << (SZ_F_ROPE - 1);
-                x[ia] = sz_sat(sz_asr64(xa * cs - xb * sn + rnd, SZ_F_ROPE));
-                x[ib] = sz_sat(sz_asr64(xa * sn + xb * cs + rnd, SZ_F_ROPE));
-            }
-        }
-    }
+    for (uint32_t r = lo; r < hi; r++)
+        b->kernel->rope(b->qkv + (size_t)r * w, c->n_head + c->n_kv, c->hd,
+                        b->m->rope + (size_t)rc->pos[r] * c->hd, c->rope_neox);
 }
 
 /* rope: rotate the q and k heads of every row by its position */
