@@ -323,6 +323,19 @@ mm_out(int32_t *yr, int add, __m512i acc, int32_t xs128, sz_scale t, const int32
                                                             _mm512_slli_epi64(h[1], 32)));
 }
 
+/* vpdpbusd acc += a (u8) . b (s8). GCC 12's intrinsic copies the
+ * accumulator on every use (two register moves per instruction in the loop
+ * below); the instruction itself, written out, does not. */
+T512 static inline __attribute__((always_inline)) __m512i dpbusd(__m512i acc, __m512i a, __m512i b)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#else
+    return _mm512_dpbusd_epi32(acc, a, b);
+#endif
+}
+
 T512 static inline __attribute__((always_inline)) void
 mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
         uint32_t n_out, uint32_t b, const int32_t *m, const int32_t *e, const int32_t *bias,
@@ -348,7 +361,7 @@ mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_
             memcpy(&xd, xr[r] + 4 * g, 4);
             const __m512i xb = _mm512_set1_epi32(xd);
             for (int j = 0; j < J; j++)
-                acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv[j], xb);
+                acc[r][j] = dpbusd(acc[r][j], wv[j], xb);
         }
     }
     for (int r = 0; r < R; r++)
@@ -362,40 +375,46 @@ mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_
         }
 }
 
-#define MM_PASS(R, J)                                                                         \
-    mm_pass(R, J, y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0)
+/* one function per shape, so that each keeps its accumulators in registers */
+#define MM_PASS_FN(R, J)                                                                      \
+    T512 static __attribute__((noinline)) void mm_pass_##R##_##J(                             \
+        int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k, uint32_t n_out,        \
+        uint32_t b, const int32_t *m, const int32_t *e, const int32_t *bias, const int8_t *x,  \
+        size_t xs, const int32_t *xsum, const sz_scale *t, uint32_t r0)                       \
+    {                                                                                         \
+        mm_pass(R, J, y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0);           \
+    }
+#define MM_PASS_FNS(R) MM_PASS_FN(R, 1) MM_PASS_FN(R, 2) MM_PASS_FN(R, 3) MM_PASS_FN(R, 4)
+MM_PASS_FNS(1)
+MM_PASS_FNS(2)
+MM_PASS_FNS(3)
+MM_PASS_FNS(4)
+
+typedef void (*mm_pass_fn)(int32_t *, size_t, int, const uint8_t *, uint32_t, uint32_t, uint32_t,
+                           const int32_t *, const int32_t *, const int32_t *, const int8_t *,
+                           size_t, const int32_t *, const sz_scale *, uint32_t);
 
 T512 static void mm_avx512vnni(int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
                                uint32_t n_out, uint32_t b0, uint32_t b1, const int32_t *m,
                                const int32_t *e, const int32_t *bias, const int8_t *x, size_t xs,
                                const int32_t *xsum, const sz_scale *t, uint32_t rows)
 {
+    static const mm_pass_fn pass[4][4] = {
+        {mm_pass_1_1, mm_pass_1_2, mm_pass_1_3, mm_pass_1_4},
+        {mm_pass_2_1, mm_pass_2_2, mm_pass_2_3, mm_pass_2_4},
+        {mm_pass_3_1, mm_pass_3_2, mm_pass_3_3, mm_pass_3_4},
+        {mm_pass_4_1, mm_pass_4_2, mm_pass_4_3, mm_pass_4_4},
+    };
     for (uint32_t b = b0; b < b1; b += 4) {
         const uint32_t nb = b1 - b < 4 ? b1 - b : 4;
         for (uint32_t r0 = 0; r0 < rows; r0 += 4) {
             const uint32_t nr = rows - r0 < 4 ? rows - r0 : 4;
-            switch (nr * 8 + nb) {
-            case 4 * 8 + 4: MM_PASS(4, 4); break;
-            case 4 * 8 + 3: MM_PASS(4, 3); break;
-            case 4 * 8 + 2: MM_PASS(4, 2); break;
-            case 4 * 8 + 1: MM_PASS(4, 1); break;
-            case 3 * 8 + 4: MM_PASS(3, 4); break;
-            case 3 * 8 + 3: MM_PASS(3, 3); break;
-            case 3 * 8 + 2: MM_PASS(3, 2); break;
-            case 3 * 8 + 1: MM_PASS(3, 1); break;
-            case 2 * 8 + 4: MM_PASS(2, 4); break;
-            case 2 * 8 + 3: MM_PASS(2, 3); break;
-            case 2 * 8 + 2: MM_PASS(2, 2); break;
-            case 2 * 8 + 1: MM_PASS(2, 1); break;
-            case 1 * 8 + 4: MM_PASS(1, 4); break;
-            case 1 * 8 + 3: MM_PASS(1, 3); break;
-            case 1 * 8 + 2: MM_PASS(1, 2); break;
-            default: MM_PASS(1, 1); break;
-            }
+            pass[nr - 1][nb - 1](y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0);
         }
     }
 }
-#undef MM_PASS
+#undef MM_PASS_FN
+#undef MM_PASS_FNS
 
 /* ---- 256-bit VNNI (VEX and EVEX encodings of the same loop) ---- */
 
