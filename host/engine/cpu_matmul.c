@@ -540,7 +540,7 @@ qk512_group(int32_t *s, const __m512i *qv, const __mmask16 *mk, uint32_t nc, con
         const int8_t *kr = k + (size_t)j * stride;
         __m512i a = _mm512_setzero_si512();
         for (uint32_t c = 0; c < nc; c++)
-            a = _mm512_dpbusd_epi32(
+            a = dpbusd(
                 a, _mm512_xor_si512(_mm512_maskz_loadu_epi32(mk[c], kr + 64 * c), off), qv[c]);
         v[(j >> 2) + 4 * (j & 3)] = a; /* hsum16: lane 4c + p sums v[c + 4p] */
     }
