@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "cpu_matmul.h"
+#include "cpu_stages.h"
 #include "engine.h"
 #include "fixmath.h"
 #include "numerics.h"
@@ -317,6 +318,28 @@ static void check_rope(void)
         }
 }
 
+/* the quant scale without numerics.h's bit loops, against sz_quant_scale() */
+static void check_quant_scale(void)
+{
+    for (int rep = 0; rep < 3000000; rep++) {
+        const uint32_t amax = rep % 7 == 0 ? (uint32_t)INT32_MAX >> (next() % 31)
+                              : rep % 7 == 1 ? 1u << (next() % 31)
+                                             : 1 + (next() >> (1 + next() % 31));
+        const uint32_t n = rep % 5 == 0 ? 1 + next() % 16 : 1 + next() % SZ_MAX_K;
+        const int rms = rep & 1;
+        const int32_t f = pick(0, 40);
+        const uint32_t sq = 1 + next() % (1u << 16);
+        const uint32_t s = rep % 3 == 0 ? 1 + (next() >> (next() % 32)) : 1 + next() % 0xfffffffeu;
+        const sz_scale a = sz_quant_scale(amax, n, rms, f, sq, s);
+        const sz_scale b = szarc_quant_scale_fast(amax, n, rms, f, sq, s);
+        if (a.m != b.m || a.e != b.e) {
+            CHECK(0, "quant scale: amax %u n %u rms %d f %d sqrtn %u s %u: (%d, %d) want (%d, %d)",
+                  amax, n, rms, f, sq, s, b.m, b.e, a.m, a.e);
+            return;
+        }
+    }
+}
+
 int main(void)
 {
     szarc_fix_exp2_table(lut);
@@ -326,6 +349,7 @@ int main(void)
     check_freq();
     check_softmax();
     check_rope();
+    check_quant_scale();
     for (const szarc_cpu_kernel *k = szarc_cpu_kernels(); k->name; k++)
         printf("%s: %s\n", k->name, k->supported() ? "compared" : "not on this CPU");
     return tu_finish();

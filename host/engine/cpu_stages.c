@@ -112,6 +112,41 @@ void szarc_softmax_scalar(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq
         z[t] = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
 }
 
+/* sz_quant_scale() with the bit loops of numerics.h replaced: msb and
+ * ceil_log2 by count-leading-zeros, sz_norm_div()'s long division (e >= 0)
+ * by one 64-bit division, (n << e) / d: n * 2^e < 2^(msb(d) + 25) <= 2^56, so
+ * it fits, and it is floor(n 2^e / d), the loop's quotient. The isqrt stays. */
+/* sz_quant_rms_shift(), ceil_log2 by clz */
+static inline unsigned rms_shift(uint32_t n, int msb)
+{
+    const int b = (31 - (n <= 1 ? 0 : 32 - __builtin_clz(n - 1))) >> 1;
+    return msb + 1 > b ? (unsigned)(msb + 1 - b) : 0u;
+}
+
+sz_scale szarc_quant_scale_fast(uint32_t amax, uint32_t n, int rms, int32_t f, uint32_t sqrtn_q8,
+                                uint32_t s)
+{
+    const int msb = 31 - __builtin_clz(amax);
+    const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
+    const uint32_t aq = amax >> shq;
+    uint32_t num = aq, den = 127;
+    int32_t add = f - (int32_t)shq;
+    if (rms) {
+        const unsigned shr = rms_shift(n, msb);
+        num = aq * sqrtn_q8;
+        den = 127u * sz_isqrt32(s);
+        add = 8 + (int32_t)shr - (int32_t)shq;
+    }
+    /* sz_norm_div(num, den) */
+    int32_t e = 24 - ((31 - __builtin_clz(num)) - (31 - __builtin_clz(den)));
+    uint32_t q = e >= 0 ? (uint32_t)(((uint64_t)num << e) / den) : num / (den << (unsigned)(-e));
+    if (q >= (1u << 24)) {
+        q >>= 1;
+        e -= 1;
+    }
+    return (sz_scale){(int32_t)q, e + add};
+}
+
 #ifdef SZ_STAGES_X86
 #include <immintrin.h>
 
@@ -195,7 +230,7 @@ T512 sz_scale szarc_quant_avx512(int8_t *q, const int32_t *x, uint32_t n, int rm
     const int msb = 31 - __builtin_clz(amax);
     const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
     const uint32_t aq = amax >> shq;
-    const unsigned shr = rms ? sz_quant_rms_shift(n, msb) : 0u;
+    const unsigned shr = rms ? rms_shift(n, msb) : 0u;
     const __m128i cq = _mm_cvtsi32_si128((int)shq), cr = _mm_cvtsi32_si128((int)shr);
     const __m512i vaq = _mm512_set1_epi32((int)aq), vhalf = _mm512_set1_epi32(shr ? 1 << (shr - 1) : 0);
     const __m512 den = _mm512_set1_ps((float)(2 * aq));
@@ -217,7 +252,7 @@ T512 sz_scale szarc_quant_avx512(int8_t *q, const int32_t *x, uint32_t n, int rm
             ss = _mm512_add_epi32(ss, _mm512_maskz_mullo_epi32(k, r, r));
         }
     }
-    return sz_quant_scale(amax, n, rms, f, sqrtn_q8, (uint32_t)_mm512_reduce_add_epi32(ss));
+    return szarc_quant_scale_fast(amax, n, rms, f, sqrtn_q8, (uint32_t)_mm512_reduce_add_epi32(ss));
 }
 
 T512 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq)
@@ -511,7 +546,7 @@ T256 sz_scale szarc_quant_avx2(int8_t *q, const int32_t *x, uint32_t n, int rms,
     const int msb = 31 - __builtin_clz(amax);
     const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
     const uint32_t aq = amax >> shq;
-    const unsigned shr = rms ? sz_quant_rms_shift(n, msb) : 0u;
+    const unsigned shr = rms ? rms_shift(n, msb) : 0u;
     const __m128i cq = _mm_cvtsi32_si128((int)shq), cr = _mm_cvtsi32_si128((int)shr);
     const __m256i vaq = _mm256_set1_epi32((int)aq);
     const __m256i vhalf = _mm256_set1_epi32(shr ? 1 << (shr - 1) : 0);
@@ -544,7 +579,7 @@ T256 sz_scale szarc_quant_avx2(int8_t *q, const int32_t *x, uint32_t n, int rms,
             ss = _mm256_add_epi32(ss, _mm256_mullo_epi32(r, r));
         }
     }
-    return sz_quant_scale(amax, n, rms, f, sqrtn_q8, hadd_epi32(ss));
+    return szarc_quant_scale_fast(amax, n, rms, f, sqrtn_q8, hadd_epi32(ss));
 }
 
 T256 int szarc_freq_avx2(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq)

@@ -10,6 +10,9 @@
 void szarc_swiglu_scalar(int32_t *g, const int32_t *u, uint32_t n, const uint32_t *lut);
 sz_scale szarc_quant_scalar(int8_t *q, const int32_t *x, uint32_t n, int rms, int32_t f,
                             uint32_t sqrtn_q8);
+/* sz_quant_scale() (numerics.h), faster: the same scale for amax > 0, s > 0 */
+sz_scale szarc_quant_scale_fast(uint32_t amax, uint32_t n, int rms, int32_t f, uint32_t sqrtn_q8,
+                                uint32_t s);
 int szarc_freq_scalar(const uint32_t *lut, const int32_t *z, uint32_t vocab, uint32_t *freq);
 void szarc_rope_scalar(int32_t *x, uint32_t heads, uint32_t hd, const int32_t *tab, int neox);
 void szarc_softmax_scalar(int32_t *z, const sz_scale *kt, size_t ks, sz_scale tq, uint32_t nt,
