@@ -302,13 +302,16 @@ mm_out(int32_t *yr, int add, __m512i acc, int32_t xs128, sz_scale t, const int32
         _mm512_max_epi32(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, e), _mm512_set1_epi32(t.e - 24)),
                          _mm512_setzero_si512()),
         _mm512_set1_epi32(62));
-    const __m512i tm = _mm512_set1_epi32(t.m), s24 = _mm512_set1_epi64(24);
+    const __m512i tm = _mm512_set1_epi32(t.m), r23 = _mm512_set1_epi64(1 << 23);
     const __m512i bv = bias ? _mm512_maskz_loadu_epi32(k, bias) : _mm512_setzero_si512();
     const __m512i ov = add ? _mm512_maskz_loadu_epi32(k, yr) : _mm512_setzero_si512();
     __m512i h[2];
     for (int o = 0; o < 2; o++) { /* even lanes, then odd lanes (shifted down) */
         const __m512i av = o ? _mm512_srli_epi64(a, 32) : a;
-        const __m512i a1 = mulshift8(av, tm, s24);
+        /* mulshift(a, t.m, 24): |a| <= 2^30 (cpu_matmul.h), 0 <= t.m < 2^24,
+         * so |a t.m + 2^23| < 2^54 and the result stays within SZ_ACT_MAX:
+         * the saturation is never reached and the shift is a constant */
+        const __m512i a1 = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(av, tm), r23), 24);
         __m512i y = mulshift8(a1, o ? _mm512_srli_epi64(mv, 32) : mv,
                               o ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff)));
         y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(bv, 32) : sext_lo(bv));
