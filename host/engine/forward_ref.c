@@ -71,6 +71,50 @@ static void rows_run(ref_backend *b, uint32_t rows, szarc_cpu_pool_fn fn, void *
         fn(ctx, 0, rows, 0);
 }
 
+/* quant of one row: x (width n) to row r of xq and its scale, the padding
+ * zeroed, and for kernel->mm the sum of its bytes */
+static void quant_row(ref_backend *b, uint32_t r, const int32_t *x, uint32_t n, int rms,
+                      int32_t f)
+{
+    int8_t *q = b->xq + (size_t)r * b->xq_stride;
+    b->t[r] = b->kernel->quant(q, x, n, rms, f, b->m->cfg.sqrt_d_q8);
+    memset(q + n, 0, b->xq_stride - n);
+    if (b->wpack) {
+        int32_t s = 0;
+        for (uint32_t i = 0; i < n; i++)
+            s += q[i];
+        b->xsum[r] = s;
+    }
+}
+
+typedef struct {
+    ref_backend *b;
+    const int32_t *x;
+    uint32_t n, xs;
+    int rms;
+    int32_t f;
+} quant_ctx;
+
+static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    (void)tid;
+    const quant_ctx *c = arg;
+    for (uint32_t r = lo; r < hi; r++)
+        quant_row(c->b, r, c->x + (size_t)r * c->xs, c->n, c->rms, c->f);
+}
+
+/* quant: rows of x (width n, stride xs) to int8 rows of xq */
+static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
+                        uint32_t xs, int rms, int32_t f)
+{
+    quant_ctx c = {b, x, n, xs, rms, f};
+    rows_run(b, rows, quant_part, &c);
+}
+
+/* Stages of one row each are chained on that row where the next one needs
+ * nothing else (embed then quant, swiglu then quant, a row's attention heads
+ * then quant): one pass over the pool instead of two. */
+
 typedef struct {
     ref_backend *b;
     const int32_t *tok;
@@ -88,49 +132,16 @@ static void embed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
         const unsigned s = sz_clamp_shift(E->e[t]);
         for (uint32_t i = 0; i < d; i++)
             c->b->h[(size_t)r * d + i] = sz_mulshift(w[i], E->m[t], s);
+        quant_row(c->b, r, c->b->h + (size_t)r * d, d, 1, SZ_F_ACT);
     }
 }
 
-/* embed: h = emb[tok] rescaled to Q16 */
-static void stage_embed(ref_backend *b, uint32_t n, const int32_t *tok)
+/* embed: h = emb[tok] rescaled to Q16; then quant of h, as the first block
+ * (or the head) starts */
+static void stage_embed_quant(ref_backend *b, uint32_t n, const int32_t *tok)
 {
     embed_ctx c = {b, tok};
     rows_run(b, n, embed_part, &c);
-}
-
-typedef struct {
-    ref_backend *b;
-    const int32_t *x;
-    uint32_t n, xs;
-    int rms;
-    int32_t f;
-} quant_ctx;
-
-static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
-{
-    (void)tid;
-    const quant_ctx *c = arg;
-    ref_backend *b = c->b;
-    for (uint32_t r = lo; r < hi; r++) {
-        int8_t *q = b->xq + (size_t)r * b->xq_stride;
-        b->t[r] = b->kernel->quant(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
-                                   b->m->cfg.sqrt_d_q8);
-        memset(q + c->n, 0, b->xq_stride - c->n);
-        if (b->wpack) {
-            int32_t s = 0;
-            for (uint32_t i = 0; i < c->n; i++)
-                s += q[i];
-            b->xsum[r] = s;
-        }
-    }
-}
-
-/* quant: rows of x (width n, stride xs) to int8 rows of xq */
-static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
-                        uint32_t xs, int rms, int32_t f)
-{
-    quant_ctx c = {b, x, n, xs, rms, f};
-    rows_run(b, rows, quant_part, &c);
 }
 
 typedef struct {
@@ -226,37 +237,23 @@ static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t i, uint32
     szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
-typedef struct {
-    ref_backend *b;
-    const uint32_t *pos;
-} rope_ctx;
-
-static void rope_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* rope: rotate the q and k heads of a row by its position (the k heads in
+ * kvstore, each q head as attention takes it) */
+static void rope_heads(const ref_backend *b, int32_t *x, uint32_t heads, uint32_t pos)
 {
-    (void)tid;
-    const rope_ctx *rc = arg;
-    ref_backend *b = rc->b;
     const szarc_mcfg *c = &b->m->cfg;
-    const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
-    for (uint32_t r = lo; r < hi; r++)
-        b->kernel->rope(b->qkv + (size_t)r * w, c->n_head + c->n_kv, c->hd,
-                        b->m->rope + (size_t)rc->pos[r] * c->hd, c->rope_neox);
+    b->kernel->rope(x, heads, c->hd, b->m->rope + (size_t)pos * c->hd, c->rope_neox);
 }
 
-/* rope: rotate the q and k heads of every row by its position */
-static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
-{
-    rope_ctx c = {b, pos};
-    rows_run(b, rows, rope_part, &c);
-}
-
-/* kvstore: quantize each k head, convert each v head to Q11, into the cache */
+/* kvstore: rope and quantize the k heads, convert each v head to Q11, into
+ * the cache */
 static void stage_kvstore(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
                           const uint32_t *pos)
 {
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
     for (uint32_t r = 0; r < rows; r++) {
+        rope_heads(b, b->qkv + (size_t)r * w + (size_t)c->n_head * c->hd, c->n_kv, pos[r]);
         for (uint32_t h = 0; h < c->n_kv; h++) {
             const size_t ki = kv_index(b, slot[r], layer, pos[r], h);
             const int32_t *k = b->qkv + (size_t)r * w + (size_t)(c->n_head + h) * c->hd;
@@ -278,38 +275,67 @@ typedef struct {
     const uint32_t *slot, *pos;
 } att_ctx;
 
-SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* one (row, head): rope and quantize q, scores, softmax, times v */
+SZ_HOT static void att_item(const att_ctx *a, uint32_t r, uint32_t h, uint32_t tid)
 {
-    const att_ctx *a = arg;
     ref_backend *b = a->b;
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd, group = c->n_head / c->n_kv;
+    const uint32_t kvh = h / group, np = a->pos[r] + 1;
     int32_t *z = b->zscr + (size_t)tid * SZ_MAX_CTX;
+    int32_t qr[SZ_MAX_HEAD_DIM];
     int8_t qq[SZ_MAX_HEAD_DIM];
-    for (uint32_t item = lo; item < hi; item++) {
-        const uint32_t r = item / c->n_head, h = item % c->n_head, kvh = h / group;
-        const uint32_t np = a->pos[r] + 1;
-        const sz_scale tq = b->kernel->quant(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd,
-                                             c->hd, 0, SZ_F_ACT, 0);
-        int32_t qsum = 0;
-        for (uint32_t i = 0; i < c->hd; i++)
-            qsum += qq[i];
-        /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
-        const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
-        const size_t stride = (size_t)c->n_kv * c->hd;
-        b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
-        b->kernel->softmax(z, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
-        int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
-        b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
+    memcpy(qr, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd * sizeof *qr);
+    rope_heads(b, qr, 1, a->pos[r]);
+    const sz_scale tq = b->kernel->quant(qq, qr, c->hd, 0, SZ_F_ACT, 0);
+    int32_t qsum = 0;
+    for (uint32_t i = 0; i < c->hd; i++)
+        qsum += qq[i];
+    /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
+    const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
+    const size_t stride = (size_t)c->n_kv * c->hd;
+    b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
+    b->kernel->softmax(z, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
+    int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
+    b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
+}
+
+/* items [lo, hi): (row, head) = (item / n_head, item % n_head) */
+static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const att_ctx *a = arg;
+    const uint32_t nh = a->b->m->cfg.n_head;
+    for (uint32_t item = lo; item < hi; item++)
+        att_item(a, item / nh, item % nh, tid);
+}
+
+/* rows [lo, hi), every head, then quant of the row */
+static void att_rows_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const att_ctx *a = arg;
+    const szarc_mcfg *c = &a->b->m->cfg;
+    for (uint32_t r = lo; r < hi; r++) {
+        for (uint32_t h = 0; h < c->n_head; h++)
+            att_item(a, r, h, tid);
+        quant_row(a->b, r, a->b->att + (size_t)r * c->n_head * c->hd, c->n_head * c->hd, 0,
+                  SZ_F_P + SZ_F_V);
     }
 }
 
-/* attn: softmax(q k) v for every (row, head); output Q26 */
-static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
-                       const uint32_t *pos)
+/* attn: softmax(q k) v for every (row, head), output Q26; then quant of
+ * each row. Split by rows when there are several per thread, else by
+ * (row, head) and the quant after. */
+static void stage_attn_quant(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
+                             const uint32_t *pos)
 {
+    const szarc_mcfg *c = &b->m->cfg;
     att_ctx a = {b, layer, slot, pos};
-    szarc_cpu_pool_run(b->pool, rows * b->m->cfg.n_head, att_part, &a);
+    if (rows >= 8 * b->n_threads) {
+        szarc_cpu_pool_run(b->pool, rows, att_rows_part, &a);
+        return;
+    }
+    szarc_cpu_pool_run(b->pool, rows * c->n_head, att_part, &a);
+    stage_quant(b, rows, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
 }
 
 static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
@@ -320,11 +346,12 @@ static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     for (uint32_t r = lo; r < hi; r++) {
         int32_t *g = b->gu + (size_t)r * 2 * f;
         b->kernel->swiglu(g, g + f, f, b->m->exp2_lut);
+        quant_row(b, r, g, f, 0, SZ_F_ACT);
     }
 }
 
-/* swiglu: a = silu(gate) * up, in place in the gate half */
-static void stage_swiglu(ref_backend *b, uint32_t rows)
+/* swiglu: a = silu(gate) * up, in place in the gate half; then quant of a */
+static void stage_swiglu_quant(ref_backend *b, uint32_t rows)
 {
     rows_run(b, rows, swiglu_part, b);
 }
@@ -338,25 +365,24 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
     const szarc_mcfg *c = &m->cfg;
     /* rows were checked by szarc_engine_forward() */
     const uint32_t wqkv = (c->n_head + 2 * c->n_kv) * c->hd;
-    stage_embed(b, n, tok);
+    stage_embed_quant(b, n, tok);
     for (uint32_t l = 0; l < c->n_layer; l++) {
         const szarc_qlayer *L = &m->layer[l];
-        /* attention block */
-        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+        /* attention block (its input quantized by the stage before) */
+        if (l > 0)
+            stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
         stage_matmul(b, &L->qkv, 4 * l, n, b->qkv, wqkv, 0);
-        stage_rope(b, n, pos);
-        stage_kvstore(b, n, l, slot, pos);
-        stage_attn(b, n, l, slot, pos);
-        stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
+        stage_kvstore(b, n, l, slot, pos); /* with rope of k */
+        stage_attn_quant(b, n, l, slot, pos); /* with rope of q */
         stage_matmul(b, &L->o, 4 * l + 1, n, b->h, c->d, 1);
         /* feed-forward block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
         stage_matmul(b, &L->gu, 4 * l + 2, n, b->gu, 2 * c->d_ff, 0);
-        stage_swiglu(b, n);
-        stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
+        stage_swiglu_quant(b, n);
         stage_matmul(b, &L->down, 4 * l + 3, n, b->h, c->d, 1);
     }
-    stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+    if (c->n_layer > 0)
+        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
     stage_matmul(b, &m->head, 4 * c->n_layer, n, z, c->vocab, 0);
     return SZARC_OK;
 }
