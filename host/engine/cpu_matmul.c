@@ -289,22 +289,42 @@ T512 static inline __attribute__((always_inline)) __m512i sext_lo(__m512i v)
     return _mm512_srai_epi64(_mm512_slli_epi64(v, 32), 32);
 }
 
-/* the outputs of one accumulator: 16 rows j0.. (nj of them real) of row r */
-T512 static inline __attribute__((always_inline)) void
-mm_out(int32_t *yr, int add, __m512i acc, int32_t xs128, sz_scale t, const int32_t *m,
-       const int32_t *e, const int32_t *bias, uint32_t nj)
+/* The per-output-row constants of a block of 16 outputs, loaded once for
+ * all the activation rows of a pass: m as is (vpmuldq reads the low dword
+ * of each qword) and shifted down for the odd lanes, e, bias sign-extended
+ * to int64 per half. */
+typedef struct {
+    __mmask16 k;
+    __m512i m_odd, m, e, b_even, b_odd;
+} mm_cols;
+
+T512 static inline __attribute__((always_inline)) mm_cols
+mm_cols_load(const int32_t *m, const int32_t *e, const int32_t *bias, uint32_t nj)
 {
-    const __mmask16 k = nj >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nj) - 1);
+    mm_cols c;
+    c.k = nj >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nj) - 1);
+    c.m = _mm512_maskz_loadu_epi32(c.k, m);
+    c.m_odd = _mm512_srli_epi64(c.m, 32);
+    c.e = _mm512_maskz_loadu_epi32(c.k, e);
+    const __m512i bv = bias ? _mm512_maskz_loadu_epi32(c.k, bias) : _mm512_setzero_si512();
+    c.b_even = sext_lo(bv);
+    c.b_odd = _mm512_srai_epi64(bv, 32);
+    return c;
+}
+
+/* the outputs of one accumulator: 16 rows j0.. of activation row r */
+T512 static inline __attribute__((always_inline)) void
+mm_out(int32_t *yr, int add, int bias, __m512i acc, int32_t xs128, sz_scale t, const mm_cols *c)
+{
     const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_set1_epi64(-SZ_ACT_MAX);
+    const __m512i one = _mm512_set1_epi64(1);
     const __m512i a = _mm512_sub_epi32(acc, _mm512_set1_epi32(xs128));
-    const __m512i mv = _mm512_maskz_loadu_epi32(k, m);
+    /* clamp_shift(e + t.e - 24), in both dwords of each qword */
     const __m512i sh = _mm512_min_epi32(
-        _mm512_max_epi32(_mm512_add_epi32(_mm512_maskz_loadu_epi32(k, e), _mm512_set1_epi32(t.e - 24)),
-                         _mm512_setzero_si512()),
+        _mm512_max_epi32(_mm512_add_epi32(c->e, _mm512_set1_epi32(t.e - 24)), _mm512_setzero_si512()),
         _mm512_set1_epi32(62));
     const __m512i tm = _mm512_set1_epi32(t.m), r23 = _mm512_set1_epi64(1 << 23);
-    const __m512i bv = bias ? _mm512_maskz_loadu_epi32(k, bias) : _mm512_setzero_si512();
-    const __m512i ov = add ? _mm512_maskz_loadu_epi32(k, yr) : _mm512_setzero_si512();
+    const __m512i ov = add ? _mm512_maskz_loadu_epi32(c->k, yr) : _mm512_setzero_si512();
     __m512i h[2];
     for (int o = 0; o < 2; o++) { /* even lanes, then odd lanes (shifted down) */
         const __m512i av = o ? _mm512_srli_epi64(a, 32) : a;
@@ -312,18 +332,23 @@ mm_out(int32_t *yr, int add, __m512i acc, int32_t xs128, sz_scale t, const int32
          * so |a t.m + 2^23| < 2^54 and the result stays within SZ_ACT_MAX:
          * the saturation is never reached and the shift is a constant */
         const __m512i a1 = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(av, tm), r23), 24);
-        __m512i y = mulshift8(a1, o ? _mm512_srli_epi64(mv, 32) : mv,
-                              o ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff)));
-        y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(bv, 32) : sext_lo(bv));
-        y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        /* mulshift(a1, m, sh), as mulshift8 */
+        const __m512i s = o ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff));
+        __m512i y = _mm512_add_epi64(_mm512_mul_epi32(a1, o ? c->m_odd : c->m),
+                                     _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1));
+        y = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(y, s), lim), nlim);
+        if (bias) {
+            y = _mm512_add_epi64(y, o ? c->b_odd : c->b_even);
+            y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        }
         if (add) {
             y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(ov, 32) : sext_lo(ov));
             y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
         }
         h[o] = y;
     }
-    _mm512_mask_storeu_epi32(yr, k, _mm512_mask_blend_epi32((__mmask16)0xaaaa, h[0],
-                                                            _mm512_slli_epi64(h[1], 32)));
+    _mm512_mask_storeu_epi32(yr, c->k, _mm512_mask_blend_epi32((__mmask16)0xaaaa, h[0],
+                                                               _mm512_slli_epi64(h[1], 32)));
 }
 
 /* vpdpbusd acc += a (u8) . b (s8). GCC 12's intrinsic copies the
@@ -367,15 +392,15 @@ mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_
                 acc[r][j] = dpbusd(acc[r][j], wv[j], xb);
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < J; j++) {
-            const uint32_t j0 = 16 * (b + (uint32_t)j);
-            if (j0 >= n_out)
-                continue;
-            mm_out(y + (size_t)(r0 + (uint32_t)r) * ys + j0, add, acc[r][j],
-                   (int32_t)(128u * (uint32_t)xsum[r0 + (uint32_t)r]), t[r0 + (uint32_t)r], m + j0,
-                   e + j0, bias ? bias + j0 : NULL, n_out - j0);
-        }
+    for (int j = 0; j < J; j++) {
+        const uint32_t j0 = 16 * (b + (uint32_t)j);
+        if (j0 >= n_out)
+            continue;
+        const mm_cols c = mm_cols_load(m + j0, e + j0, bias ? bias + j0 : NULL, n_out - j0);
+        for (int r = 0; r < R; r++)
+            mm_out(y + (size_t)(r0 + (uint32_t)r) * ys + j0, add, bias != NULL, acc[r][j],
+                   (int32_t)(128u * (uint32_t)xsum[r0 + (uint32_t)r]), t[r0 + (uint32_t)r], &c);
+    }
 }
 
 /* one function per shape, so that each keeps its accumulators in registers */
