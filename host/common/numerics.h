@@ -217,11 +217,12 @@ static inline sz_scale sz_quant_row(int8_t *q, const int32_t *x, uint32_t n, int
     return t;
 }
 
-/*! sz_quant_rms_shift(), sz_quant_scale() : pieces of sz_quant_row() for its
- * vectorised twins (host/engine/cpu_stages.c), which must give exactly its
- * results; sz_quant_row() stays the definition. For amax > 0 the largest
- * magnitude of the n values: the shift of the magnitudes summed squared
- * (rms != 0), and the returned scale, s being that sum (modulo 2^32). */
+/*! sz_quant_rms_shift(), sz_quant_scale() : pieces of sz_quant_row(), for
+ * amax > 0 the largest magnitude of the n values: the shift of the
+ * magnitudes summed squared (rms != 0), and the returned scale, s being that
+ * sum (modulo 2^32). sz_quant_row() stays the definition. Host-only, no GLSL
+ * twin: tests/test_engine_stages.c checks the C reference's vector quant
+ * (host/engine/cpu_stages.c) against them. */
 static inline unsigned sz_quant_rms_shift(uint32_t n, int msb)
 {
     const int b = (31 - sz_ceil_log2(n)) >> 1;

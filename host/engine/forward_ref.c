@@ -1,7 +1,12 @@
 /* forward_ref.c: the C reference forward pass, the executable form of
  * docs/numerics.md section 3. Each stage is one function named after the
  * shader that implements it on Vulkan (shaders/<stage>.comp) and computes the
- * same integers. Reads top to bottom like the maths of a llama block. */
+ * same integers. Reads top to bottom like the maths of a llama block; a few
+ * stages run on the rows of the one before in the same pass over the worker
+ * pool (rope inside kvstore and attention, quant after embed, swiglu and
+ * attention), which changes no integer: every row is computed alone. The
+ * instruction-set variants of the stages are rows of the kernel table
+ * (cpu_matmul.c, cpu_stages.c). */
 #include <stdlib.h>
 #include <string.h>
 
