@@ -290,33 +290,44 @@ T512 int szarc_freq_avx512(const uint32_t *lut, const int32_t *z, uint32_t vocab
     }
     const uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(s64);
     const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    /* q = trunc(e_v * (room / sum)) in double is within 2^-28 of the true
+     * quotient (< 2^24): when its fraction is at least 2^-20 from an integer
+     * it is the floor. The lanes that are not (e_v != 0: e_v = 0 is exactly
+     * 0) are recomputed in integers, which is rare. */
     const __m512d rs = _mm512_set1_pd((double)room / (double)sum);
-    const __m512i roomv = _mm512_set1_epi64((long long)room), sumv = _mm512_set1_epi64((long long)sum);
-    const __m512i slo = _mm512_set1_epi64((long long)(sum & 0xffffffffu));
-    const __m512i shi = _mm512_set1_epi64((long long)(sum >> 32));
-    const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    __m512i tot = zero;
+    const __m512d lo = _mm512_set1_pd(1.0 / (1 << 20)), hi = _mm512_set1_pd(1.0 - 1.0 / (1 << 20));
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i tot = _mm512_setzero_si512();
     for (uint32_t i = 0; i < vocab; i += 16) {
         const __mmask16 k = mask16(vocab - i);
         const __m512i ev = _mm512_maskz_loadu_epi32(k, freq + i);
-        __m256i fh[2];
+        __m256i qh[2];
+        __mmask8 near[2];
         for (int h = 0; h < 2; h++) {
             const __m256i e32 = h ? _mm512_extracti64x4_epi64(ev, 1) : _mm512_castsi512_si256(ev);
-            const __m512i e64 = _mm512_cvtepu32_epi64(e32);
-            __m512i qv = _mm512_cvtepu32_epi64(
-                _mm512_cvttpd_epu32(_mm512_mul_pd(_mm512_cvtepu32_pd(e32), rs)));
-            const __m512i p = _mm512_mul_epu32(e64, roomv);
-            const __m512i qs = _mm512_add_epi64(_mm512_mul_epu32(qv, slo),
-                                                _mm512_slli_epi64(_mm512_mul_epu32(qv, shi), 32));
-            const __m512i r = _mm512_sub_epi64(p, qs);
-            qv = _mm512_mask_sub_epi64(qv, _mm512_cmplt_epi64_mask(r, zero), qv, one);
-            qv = _mm512_mask_add_epi64(qv, _mm512_cmpge_epi64_mask(r, sumv), qv, one);
-            const __m512i fv = _mm512_add_epi64(qv, one);
-            tot = _mm512_mask_add_epi64(tot, (__mmask8)(h ? k >> 8 : k), tot, fv);
-            fh[h] = _mm512_cvtepi64_epi32(fv);
+            const __m512d qd = _mm512_mul_pd(_mm512_cvtepu32_pd(e32), rs);
+            const __m512d fl = _mm512_roundscale_pd(qd, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            const __m512d fr = _mm512_sub_pd(qd, fl);
+            near[h] = (__mmask8)(_mm512_cmp_pd_mask(fr, lo, _CMP_LT_OQ) |
+                                 _mm512_cmp_pd_mask(fr, hi, _CMP_GT_OQ));
+            qh[h] = _mm512_cvttpd_epu32(fl);
         }
-        _mm512_mask_storeu_epi32(freq + i, k,
-                                 _mm512_inserti64x4(_mm512_castsi256_si512(fh[0]), fh[1], 1));
+        const __mmask16 nz = _mm512_mask_test_epi32_mask(k, ev, ev);
+        const __mmask16 fix = (__mmask16)((near[0] | (unsigned)near[1] << 8) & nz);
+        __m512i fv = _mm512_add_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(qh[0]), qh[1], 1), one);
+        if (fix) {
+            uint32_t tmp[16];
+            _mm512_storeu_si512(tmp, fv);
+            for (unsigned m = fix; m; m &= m - 1) {
+                const unsigned l = (unsigned)__builtin_ctz(m);
+                tmp[l] = 1 + (uint32_t)(((uint64_t)freq[i + l] * room) / sum);
+            }
+            fv = _mm512_loadu_si512(tmp);
+        }
+        fv = _mm512_maskz_mov_epi32(k, fv);
+        _mm512_mask_storeu_epi32(freq + i, k, fv);
+        tot = _mm512_add_epi64(tot, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(fv)));
+        tot = _mm512_add_epi64(tot, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(fv, 1)));
     }
     const uint64_t total = (uint64_t)_mm512_reduce_add_epi64(tot);
     if (total > SZ_FREQ_TOTAL)
