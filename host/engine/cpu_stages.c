@@ -633,31 +633,34 @@ T256 int szarc_freq_avx2(const uint32_t *lut, const int32_t *z, uint32_t vocab, 
     }
     const uint64_t sum = hadd_epi64(s64);
     const uint64_t room = SZ_FREQ_TOTAL - vocab;
+    /* as in szarc_freq_avx512: the double quotient, exact integers for the
+     * lanes within 2^-20 of an integer */
     const __m256d rs = _mm256_set1_pd((double)room / (double)sum);
-    const __m256i roomv = _mm256_set1_epi64x((long long)room);
-    const __m256i summ1 = _mm256_set1_epi64x((long long)sum - 1);
-    const __m256i slo = _mm256_set1_epi64x((long long)(sum & 0xffffffffu));
-    const __m256i shi = _mm256_set1_epi64x((long long)(sum >> 32));
-    const __m256i one = _mm256_set1_epi64x(1), zero = _mm256_setzero_si256();
-    __m256i tot = zero;
+    const __m256d lo = _mm256_set1_pd(1.0 / (1 << 20)), hi = _mm256_set1_pd(1.0 - 1.0 / (1 << 20));
+    __m256i tot = _mm256_setzero_si256();
     for (uint32_t i = 0; i < vocab; i += 4) {
         const uint32_t left = vocab - i < 4 ? vocab - i : 4;
         const __m128i k = _mm_cmpgt_epi32(_mm_set1_epi32((int)left), _mm_setr_epi32(0, 1, 2, 3));
         const __m128i e32 = _mm_maskload_epi32((const int *)freq + i, k); /* ev < 2^31 */
-        const __m256i e64 = _mm256_cvtepu32_epi64(e32);
-        __m256i qv = _mm256_cvtepu32_epi64(
-            _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtepi32_pd(e32), rs)));
-        const __m256i p = _mm256_mul_epu32(e64, roomv);
-        const __m256i qs = _mm256_add_epi64(_mm256_mul_epu32(qv, slo),
-                                            _mm256_slli_epi64(_mm256_mul_epu32(qv, shi), 32));
-        const __m256i r = _mm256_sub_epi64(p, qs);
-        qv = _mm256_add_epi64(qv, _mm256_cmpgt_epi64(zero, r));  /* r < 0: - 1 */
-        qv = _mm256_sub_epi64(qv, _mm256_cmpgt_epi64(r, summ1)); /* r >= sum: + 1 */
-        const __m256i fv = _mm256_add_epi64(qv, one);
-        tot = _mm256_add_epi64(tot, _mm256_and_si256(fv, _mm256_cvtepi32_epi64(k)));
-        const __m128i f32 = _mm256_castsi256_si128(
-            _mm256_permutevar8x32_epi32(fv, _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0)));
-        _mm_maskstore_epi32((int *)freq + i, k, f32);
+        const __m256d qd = _mm256_mul_pd(_mm256_cvtepi32_pd(e32), rs);
+        const __m256d fl = _mm256_floor_pd(qd);
+        const __m256d fr = _mm256_sub_pd(qd, fl);
+        const unsigned near = (unsigned)_mm256_movemask_pd(
+            _mm256_or_pd(_mm256_cmp_pd(fr, lo, _CMP_LT_OQ), _mm256_cmp_pd(fr, hi, _CMP_GT_OQ)));
+        const unsigned nz = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+                                _mm_andnot_si128(_mm_cmpeq_epi32(e32, _mm_setzero_si128()), k)));
+        __m128i fv = _mm_and_si128(_mm_add_epi32(_mm256_cvttpd_epi32(fl), _mm_set1_epi32(1)), k);
+        if (near & nz) {
+            uint32_t tmp[4];
+            _mm_storeu_si128((__m128i *)tmp, fv);
+            for (unsigned bits = near & nz; bits; bits &= bits - 1) {
+                const unsigned l = (unsigned)__builtin_ctz(bits);
+                tmp[l] = 1 + (uint32_t)(((uint64_t)freq[i + l] * room) / sum);
+            }
+            fv = _mm_loadu_si128((const __m128i *)tmp);
+        }
+        tot = _mm256_add_epi64(tot, _mm256_cvtepu32_epi64(fv));
+        _mm_maskstore_epi32((int *)freq + i, k, fv);
     }
     const uint64_t total = hadd_epi64(tot);
     if (total > SZ_FREQ_TOTAL)
