@@ -81,7 +81,10 @@ uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, 
 
 /*! szarc_freq_from_logits() :
  * The coder's frequency table for one position (docs/numerics.md 3.9):
- * freq[v] >= 1 and the sum is exactly SZ_FREQ_TOTAL.
+ * freq[v] >= 1 and the sum is exactly SZ_FREQ_TOTAL. Runs the vector variant
+ * of the C reference's kernel row (host/engine/cpu_stages.c; SZARC_CPU_KERNEL
+ * forces one), the same integers as the scalar definition. For all the rows
+ * of a forward call at once, over threads: szarc_engine_freq_rows().
  * @return SZARC_OK, or SZARC_E_DETERMINISM if an invariant fails. */
 szarc_status szarc_freq_from_logits(const uint32_t *exp2_lut, const int32_t *z, uint32_t vocab,
                                     uint32_t *freq);
