@@ -4,7 +4,8 @@
  * vector width) and a few long ones, rows of exactly k bytes (a read past
  * the end is an ASan error), repeated rows as at a matrix edge; every
  * requant stage against the scalar one (sz_requant); every attention qk and
- * pv against the scalar ones (check_attn). And the
+ * pv against the scalar ones (check_attn); every packed matrix product (mm)
+ * against the scalar sums and sz_requant() (check_mm). And the
  * kernel choice: SZARC_CPU_KERNEL forces a variant, an unknown one is a
  * usage error naming the variable. */
 #include "cpu_matmul.h"
@@ -157,6 +158,71 @@ static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode)
     free(got);
 }
 
+/* Packed matrix products (kernels with mm): against the scalar sums and
+ * sz_requant(), for matrices of n rows (edges of the 16-row blocks), k
+ * columns, 1 to 9 activation rows, bias or not, add or not, random and
+ * extreme bytes; a part of the blocks only, as a thread would get. */
+static void check_mm(uint32_t n, uint32_t k, uint32_t rows, int mode)
+{
+    int8_t *w = malloc((size_t)n * k), *x = malloc((size_t)rows * k + 4);
+    uint8_t *wp = malloc(szarc_cpu_pack_size(n, k));
+    int32_t *m = malloc(n * sizeof *m), *e = malloc(n * sizeof *e), *bias = malloc(n * sizeof *bias);
+    int32_t *xsum = malloc(rows * sizeof *xsum), *old = malloc((size_t)rows * n * sizeof *old);
+    int32_t *want = malloc((size_t)rows * n * sizeof *want), *got = malloc((size_t)rows * n * sizeof *got);
+    sz_scale t[9];
+    if (!w || !x || !wp || !m || !e || !bias || !xsum || !old || !want || !got)
+        abort();
+    fill(w, n * k, mode);
+    fill(x, rows * k, mode == 3 ? 0 : mode);
+    szarc_cpu_pack(wp, w, n, k, k);
+    for (uint32_t j = 0; j < n; j++) {
+        m[j] = next() % 9 == 0 ? 0 : (int32_t)((1u << 30) | (next() >> 2));
+        e[j] = pick(-10, 80);
+        bias[j] = pick(-(1 << 30), 1 << 30);
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        int32_t s = 0;
+        for (uint32_t i = 0; i < k; i++)
+            s += x[(size_t)r * k + i];
+        xsum[r] = s;
+        t[r] = (sz_scale){next() % 9 == 0 ? 0 : (int32_t)((1u << 23) | (next() >> 9)), pick(-20, 60)};
+    }
+    for (size_t i = 0; i < (size_t)rows * n; i++)
+        old[i] = pick(-(1 << 30), 1 << 30);
+    const uint32_t nb = (n + 15) / 16, b0 = nb > 2 ? 1 : 0, b1 = nb;
+    for (int add = 0; add < 2; add++)
+        for (int hb = 0; hb < 2; hb++) {
+            for (uint32_t r = 0; r < rows; r++)
+                for (uint32_t j = 0; j < n; j++) {
+                    int32_t acc = 0;
+                    for (uint32_t i = 0; i < k; i++)
+                        acc += (int32_t)w[(size_t)j * k + i] * x[(size_t)r * k + i];
+                    const int32_t y = sz_sat((int64_t)sz_requant(acc, t[r], m[j], e[j]) + (hb ? bias[j] : 0));
+                    const size_t o = (size_t)r * n + j;
+                    want[o] = j < 16 * b0 ? old[o] : add ? sz_sat((int64_t)old[o] + y) : y;
+                }
+            for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
+                if (!kn->supported() || !kn->mm)
+                    continue;
+                memcpy(got, old, (size_t)rows * n * sizeof *got);
+                kn->mm(got, n, add, wp, k, n, b0, b1, m, e, hb ? bias : NULL, x, k, xsum, t, rows);
+                CHECK(!memcmp(got, want, (size_t)rows * n * sizeof *got),
+                      "%s mm: n %u k %u rows %u mode %d add %d bias %d", kn->name, n, k, rows, mode,
+                      add, hb);
+            }
+        }
+    free(w);
+    free(x);
+    free(wp);
+    free(m);
+    free(e);
+    free(bias);
+    free(xsum);
+    free(old);
+    free(want);
+    free(got);
+}
+
 int main(void)
 {
     int n = 0;
@@ -174,6 +240,13 @@ int main(void)
             check_kernels(longk[i], mode);
 
     check_requant();
+
+    const uint32_t mn[] = {1, 15, 16, 17, 33, 64, 100, 130};
+    const uint32_t mk[] = {4, 8, 60, 64, 68, 256, 704};
+    for (size_t a = 0; a < sizeof mn / sizeof mn[0]; a++)
+        for (size_t c = 0; c < sizeof mk / sizeof mk[0]; c++)
+            for (int mode = 0; mode < 4; mode++)
+                check_mm(mn[a], mk[c], 1 + (uint32_t)(a + c + (size_t)mode) % 9, mode);
 
     const uint32_t nts[] = {1, 2, 3, 4, 5, 15, 16, 17, 31, 33, 100, SZ_MAX_CTX};
     for (uint32_t hd = 1; hd <= SZ_MAX_HEAD_DIM; hd++)

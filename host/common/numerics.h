@@ -217,6 +217,36 @@ static inline sz_scale sz_quant_row(int8_t *q, const int32_t *x, uint32_t n, int
     return t;
 }
 
+/*! sz_quant_rms_shift(), sz_quant_scale() : pieces of sz_quant_row(), for
+ * amax > 0 the largest magnitude of the n values: the shift of the
+ * magnitudes summed squared (rms != 0), and the returned scale, s being that
+ * sum (modulo 2^32). sz_quant_row() stays the definition. Host-only, no GLSL
+ * twin: tests/test_engine_stages.c checks the C reference's vector quant
+ * (host/engine/cpu_stages.c) against them. */
+static inline unsigned sz_quant_rms_shift(uint32_t n, int msb)
+{
+    const int b = (31 - sz_ceil_log2(n)) >> 1;
+    return msb + 1 > b ? (unsigned)(msb + 1 - b) : 0u;
+}
+
+static inline sz_scale sz_quant_scale(uint32_t amax, uint32_t n, int rms, int32_t f,
+                                      uint32_t sqrtn_q8, uint32_t s)
+{
+    const int msb = sz_msb(amax);
+    const unsigned shq = msb > 14 ? (unsigned)(msb - 14) : 0u;
+    const uint32_t aq = amax >> shq;
+    if (!rms) {
+        sz_scale t = sz_norm_div(aq, 127);
+        t.e += f - (int32_t)shq;
+        return t;
+    }
+    const unsigned shr = sz_quant_rms_shift(n, msb);
+    const uint32_t r = sz_isqrt32(s);
+    sz_scale t = sz_norm_div(aq * sqrtn_q8, 127u * r);
+    t.e += 8 + (int32_t)shr - (int32_t)shq;
+    return t;
+}
+
 /*! sz_requant() : a matrix product's int32 sum to the output format:
  * mulshift(mulshift(acc, t.m, 24), m, clamp(e + t.e - 24)). */
 static inline int32_t sz_requant(int32_t acc, sz_scale t, int32_t m, int32_t e)

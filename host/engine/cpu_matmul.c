@@ -9,6 +9,8 @@
  *   avxvnni       vpdpbusd, 256 bits (VEX): 4 weight rows x 2 activation rows
  *   avxvnni_evex  the avxvnni loop compiled for AVX-512 VL + VNNI, so that
  *                 machines without AVX-VNNI still run (and test) that code
+ *   (avx512vnni also multiplies whole matrices on weights packed at load,
+ *   szarc_cpu_pack(): one output row a lane, no horizontal sums; mm below)
  *   avx2          int8 -> int16 (vpmovsxbw), vpmaddwd: pairs of products of
  *                 at most 2 * 128 * 128 = 2^15 in int32, never saturating
  *                 (vpmaddubsw could saturate int16, so it is not used)
@@ -20,11 +22,13 @@
  * 128 * wsum modulo 2^32 gives it exactly. Column tails (k is a multiple of
  * 4, not of the vector width) are read with dword-masked loads, which do not
  * touch masked-out bytes; masked weights are 0, so their products vanish. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_matmul.h"
+#include "cpu_stages.h"
 #include "numerics.h"
 
 /* ---- scalar: the definition ---- */
@@ -91,6 +95,21 @@ void szarc_cpu_wsum(int32_t *wsum, const int8_t *w, uint32_t rows, uint32_t stri
             s += w[(size_t)j * stride + i];
         wsum[j] = s;
     }
+}
+
+size_t szarc_cpu_pack_size(uint32_t rows, uint32_t k) { return (size_t)((rows + 15) / 16) * 16 * k; }
+
+void szarc_cpu_pack(uint8_t *wp, const int8_t *w, uint32_t rows, uint32_t stride, uint32_t k)
+{
+    const uint32_t nb = (rows + 15) / 16, ng = k / 4;
+    for (uint32_t b = 0; b < nb; b++)
+        for (uint32_t g = 0; g < ng; g++)
+            for (uint32_t l = 0; l < 16; l++)
+                for (uint32_t c = 0; c < 4; c++) {
+                    const uint32_t j = 16 * b + l;
+                    wp[(((size_t)b * ng + g) * 16 + l) * 4 + c] =
+                        (uint8_t)(j < rows ? w[(size_t)j * stride + 4 * g + c] + 128 : 128);
+                }
 }
 
 /* acc - 128 * wsum, modulo 2^32 (exact: see the top of the file) */
@@ -258,6 +277,173 @@ T512 static void requant_avx512(int32_t out[16], const int32_t acc[16], const in
     }
 }
 
+
+/* Packed matrix product (szarc_cpu_mm_fn): each lane of an accumulator is
+ * one output row, so no horizontal sums. vpdpbusd takes the packed weights
+ * w + 128 as the unsigned operand and a broadcast dword of x as the signed
+ * one: the lanes sum w * x + 128 * xsum modulo 2^32, and subtracting
+ * 128 * xsum[r] gives the exact sum (as in the tile). R activation rows by
+ * J blocks of 16 output rows a pass: R J accumulators, J weight vectors. */
+T512 static inline __attribute__((always_inline)) __m512i sext_lo(__m512i v)
+{
+    return _mm512_srai_epi64(_mm512_slli_epi64(v, 32), 32);
+}
+
+/* The per-output-row constants of a block of 16 outputs, loaded once for
+ * all the activation rows of a pass: m as is (vpmuldq reads the low dword
+ * of each qword) and shifted down for the odd lanes, e, bias sign-extended
+ * to int64 per half. */
+typedef struct {
+    __mmask16 k;
+    __m512i m_odd, m, e, b_even, b_odd;
+} mm_cols;
+
+T512 static inline __attribute__((always_inline)) mm_cols
+mm_cols_load(const int32_t *m, const int32_t *e, const int32_t *bias, uint32_t nj)
+{
+    mm_cols c;
+    c.k = nj >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nj) - 1);
+    c.m = _mm512_maskz_loadu_epi32(c.k, m);
+    c.m_odd = _mm512_srli_epi64(c.m, 32);
+    c.e = _mm512_maskz_loadu_epi32(c.k, e);
+    const __m512i bv = bias ? _mm512_maskz_loadu_epi32(c.k, bias) : _mm512_setzero_si512();
+    c.b_even = sext_lo(bv);
+    c.b_odd = _mm512_srai_epi64(bv, 32);
+    return c;
+}
+
+/* the outputs of one accumulator: 16 rows j0.. of activation row r */
+T512 static inline __attribute__((always_inline)) void
+mm_out(int32_t *yr, int add, int bias, __m512i acc, int32_t xs128, sz_scale t, const mm_cols *c)
+{
+    const __m512i lim = _mm512_set1_epi64(SZ_ACT_MAX), nlim = _mm512_set1_epi64(-SZ_ACT_MAX);
+    const __m512i one = _mm512_set1_epi64(1);
+    const __m512i a = _mm512_sub_epi32(acc, _mm512_set1_epi32(xs128));
+    /* clamp_shift(e + t.e - 24), in both dwords of each qword */
+    const __m512i sh = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_add_epi32(c->e, _mm512_set1_epi32(t.e - 24)), _mm512_setzero_si512()),
+        _mm512_set1_epi32(62));
+    const __m512i tm = _mm512_set1_epi32(t.m), r23 = _mm512_set1_epi64(1 << 23);
+    const __m512i ov = add ? _mm512_maskz_loadu_epi32(c->k, yr) : _mm512_setzero_si512();
+    __m512i h[2];
+    for (int o = 0; o < 2; o++) { /* even lanes, then odd lanes (shifted down) */
+        const __m512i av = o ? _mm512_srli_epi64(a, 32) : a;
+        /* mulshift(a, t.m, 24): |a| <= 2^30 (cpu_matmul.h), 0 <= t.m < 2^24,
+         * so |a t.m + 2^23| < 2^54 and the result stays within SZ_ACT_MAX:
+         * the saturation is never reached and the shift is a constant */
+        const __m512i a1 = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(av, tm), r23), 24);
+        /* mulshift(a1, m, sh), as mulshift8 */
+        const __m512i s = o ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff));
+        __m512i y = _mm512_add_epi64(_mm512_mul_epi32(a1, o ? c->m_odd : c->m),
+                                     _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1));
+        y = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(y, s), lim), nlim);
+        if (bias) {
+            y = _mm512_add_epi64(y, o ? c->b_odd : c->b_even);
+            y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        }
+        if (add) {
+            y = _mm512_add_epi64(y, o ? _mm512_srai_epi64(ov, 32) : sext_lo(ov));
+            y = _mm512_max_epi64(_mm512_min_epi64(y, lim), nlim);
+        }
+        h[o] = y;
+    }
+    _mm512_mask_storeu_epi32(yr, c->k, _mm512_mask_blend_epi32((__mmask16)0xaaaa, h[0],
+                                                               _mm512_slli_epi64(h[1], 32)));
+}
+
+/* vpdpbusd acc += a (u8) . b (s8). GCC 12's intrinsic copies the
+ * accumulator on every use (two register moves per instruction in the loop
+ * below); the instruction itself, written out, does not. */
+T512 static inline __attribute__((always_inline)) __m512i dpbusd(__m512i acc, __m512i a, __m512i b)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#else
+    return _mm512_dpbusd_epi32(acc, a, b);
+#endif
+}
+
+T512 static inline __attribute__((always_inline)) void
+mm_pass(int R, int J, int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
+        uint32_t n_out, uint32_t b, const int32_t *m, const int32_t *e, const int32_t *bias,
+        const int8_t *x, size_t xs, const int32_t *xsum, const sz_scale *t, uint32_t r0)
+{
+    const uint32_t ng = k / 4;
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_si512();
+    const uint8_t *wb[4];
+    const int8_t *xr[4];
+    for (int j = 0; j < J; j++)
+        wb[j] = wp + (size_t)(b + (uint32_t)j) * ng * 64;
+    for (int r = 0; r < R; r++)
+        xr[r] = x + (size_t)(r0 + (uint32_t)r) * xs;
+    for (uint32_t g = 0; g < ng; g++) {
+        __m512i wv[4];
+        for (int j = 0; j < J; j++)
+            wv[j] = _mm512_loadu_si512(wb[j] + (size_t)g * 64);
+        for (int r = 0; r < R; r++) {
+            int32_t xd;
+            memcpy(&xd, xr[r] + 4 * g, 4);
+            const __m512i xb = _mm512_set1_epi32(xd);
+            for (int j = 0; j < J; j++)
+                acc[r][j] = dpbusd(acc[r][j], wv[j], xb);
+        }
+    }
+    for (int j = 0; j < J; j++) {
+        const uint32_t j0 = 16 * (b + (uint32_t)j);
+        if (j0 >= n_out)
+            continue;
+        const mm_cols c = mm_cols_load(m + j0, e + j0, bias ? bias + j0 : NULL, n_out - j0);
+        for (int r = 0; r < R; r++)
+            mm_out(y + (size_t)(r0 + (uint32_t)r) * ys + j0, add, bias != NULL, acc[r][j],
+                   (int32_t)(128u * (uint32_t)xsum[r0 + (uint32_t)r]), t[r0 + (uint32_t)r], &c);
+    }
+}
+
+/* one function per shape, so that each keeps its accumulators in registers */
+#define MM_PASS_FN(R, J)                                                                      \
+    T512 static __attribute__((noinline)) void mm_pass_##R##_##J(                             \
+        int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k, uint32_t n_out,        \
+        uint32_t b, const int32_t *m, const int32_t *e, const int32_t *bias, const int8_t *x,  \
+        size_t xs, const int32_t *xsum, const sz_scale *t, uint32_t r0)                       \
+    {                                                                                         \
+        mm_pass(R, J, y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0);           \
+    }
+#define MM_PASS_FNS(R) MM_PASS_FN(R, 1) MM_PASS_FN(R, 2) MM_PASS_FN(R, 3) MM_PASS_FN(R, 4)
+MM_PASS_FNS(1)
+MM_PASS_FNS(2)
+MM_PASS_FNS(3)
+MM_PASS_FNS(4)
+
+typedef void (*mm_pass_fn)(int32_t *, size_t, int, const uint8_t *, uint32_t, uint32_t, uint32_t,
+                           const int32_t *, const int32_t *, const int32_t *, const int8_t *,
+                           size_t, const int32_t *, const sz_scale *, uint32_t);
+
+T512 static void mm_avx512vnni(int32_t *y, size_t ys, int add, const uint8_t *wp, uint32_t k,
+                               uint32_t n_out, uint32_t b0, uint32_t b1, const int32_t *m,
+                               const int32_t *e, const int32_t *bias, const int8_t *x, size_t xs,
+                               const int32_t *xsum, const sz_scale *t, uint32_t rows)
+{
+    static const mm_pass_fn pass[4][4] = {
+        {mm_pass_1_1, mm_pass_1_2, mm_pass_1_3, mm_pass_1_4},
+        {mm_pass_2_1, mm_pass_2_2, mm_pass_2_3, mm_pass_2_4},
+        {mm_pass_3_1, mm_pass_3_2, mm_pass_3_3, mm_pass_3_4},
+        {mm_pass_4_1, mm_pass_4_2, mm_pass_4_3, mm_pass_4_4},
+    };
+    for (uint32_t b = b0; b < b1; b += 4) {
+        const uint32_t nb = b1 - b < 4 ? b1 - b : 4;
+        for (uint32_t r0 = 0; r0 < rows; r0 += 4) {
+            const uint32_t nr = rows - r0 < 4 ? rows - r0 : 4;
+            pass[nr - 1][nb - 1](y, ys, add, wp, k, n_out, b, m, e, bias, x, xs, xsum, t, r0);
+        }
+    }
+}
+#undef MM_PASS_FN
+#undef MM_PASS_FNS
+
 /* ---- 256-bit VNNI (VEX and EVEX encodings of the same loop) ---- */
 
 /* Eight vectors to four sums each: lanes of v[0..3] summed into out[0..3]. */
@@ -382,7 +568,7 @@ qk512_group(int32_t *s, const __m512i *qv, const __mmask16 *mk, uint32_t nc, con
         const int8_t *kr = k + (size_t)j * stride;
         __m512i a = _mm512_setzero_si512();
         for (uint32_t c = 0; c < nc; c++)
-            a = _mm512_dpbusd_epi32(
+            a = dpbusd(
                 a, _mm512_xor_si512(_mm512_maskz_loadu_epi32(mk[c], kr + 64 * c), off), qv[c]);
         v[(j >> 2) + 4 * (j & 3)] = a; /* hsum16: lane 4c + p sums v[c + 4p] */
     }
@@ -544,14 +730,19 @@ __attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p
 
 static const szarc_cpu_kernel kernels[] = {
 #ifdef SZ_X86
-    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512},
-    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2},
+    {"avx512vnni", sup_avx512vnni, tile_avx512vnni, requant_avx512, qk_avx512vnni, pv_avx512,
+     szarc_swiglu_avx512, szarc_quant_avx512, szarc_freq_avx512, szarc_softmax_avx512,
+     mm_avx512vnni, szarc_rope_avx512},
+    {"avxvnni", sup_avxvnni, tile_avxvnni, requant_scalar, qk_avxvnni, pv_avx2,
+     szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
     {"avxvnni_evex", sup_avxvnni_evex, tile_avxvnni_evex, requant_scalar, qk_avxvnni_evex,
-     pv_avx2},
-    {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2},
+     pv_avx2, szarc_swiglu_avx2, szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
+    {"avx2", sup_avx2, tile_avx2, requant_scalar, qk_avx2, pv_avx2, szarc_swiglu_avx2,
+     szarc_quant_avx2, szarc_freq_avx2, szarc_softmax_scalar, NULL, szarc_rope_scalar},
 #endif
-    {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"scalar", sup_scalar, tile_scalar, requant_scalar, qk_scalar, pv_scalar,
+     szarc_swiglu_scalar, szarc_quant_scalar, szarc_freq_scalar, szarc_softmax_scalar, NULL, szarc_rope_scalar},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 const szarc_cpu_kernel *szarc_cpu_kernels(void) { return kernels; }
@@ -589,4 +780,22 @@ szarc_status szarc_cpu_kernel_choose(const szarc_cpu_kernel **out, szarc_err *er
     return szarc_err_set(err, SZARC_E_USAGE, "SZARC_CPU_KERNEL=%s: %s (this CPU runs: %s)",
                          want ? want : "", k ? "not supported by this CPU" : "no such kernel",
                          here);
+}
+
+static const szarc_cpu_kernel *default_kernel;
+
+static void choose_default(void)
+{
+    szarc_err err = {0};
+    if (szarc_cpu_kernel_choose(&default_kernel, &err))
+        for (const szarc_cpu_kernel *k = kernels; k->name && !default_kernel; k++)
+            if (k->supported())
+                default_kernel = k;
+}
+
+const szarc_cpu_kernel *szarc_cpu_kernel_default(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, choose_default);
+    return default_kernel;
 }

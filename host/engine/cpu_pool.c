@@ -86,6 +86,17 @@ szarc_cpu_pool *szarc_cpu_pool_create(uint32_t threads)
     return p;
 }
 
+uint32_t szarc_cpu_pool_default_threads(void)
+{
+    const char *s = getenv("SZARC_THREADS");
+    if (s && *s) {
+        const long v = strtol(s, NULL, 10);
+        if (v >= 1 && v <= 64)
+            return (uint32_t)v;
+    }
+    return 2;
+}
+
 uint32_t szarc_cpu_pool_threads(const szarc_cpu_pool *p) { return p->threads; }
 
 void szarc_cpu_pool_run(szarc_cpu_pool *p, uint32_t n, szarc_cpu_pool_fn fn, void *ctx)

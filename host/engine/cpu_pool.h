@@ -22,6 +22,11 @@ typedef void (*szarc_cpu_pool_fn)(void *ctx, uint32_t lo, uint32_t hi, uint32_t 
  * @return NULL only when out of memory. */
 szarc_cpu_pool *szarc_cpu_pool_create(uint32_t threads);
 
+/*! szarc_cpu_pool_default_threads() : $SZARC_THREADS when it is 1 to 64,
+ * else 2: the size of the C reference's pool and of the engine's for the
+ * frequency tables. */
+uint32_t szarc_cpu_pool_default_threads(void);
+
 /*! szarc_cpu_pool_threads() : the threads a job is split over (>= 1). */
 uint32_t szarc_cpu_pool_threads(const szarc_cpu_pool *p);
 

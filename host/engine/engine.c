@@ -5,6 +5,8 @@
 
 #include "engine.h"
 #include "backend.h"
+#include "cpu_matmul.h"
+#include "cpu_pool.h"
 #include "numerics.h"
 #include "vk.h"
 
@@ -15,6 +17,7 @@ struct szarc_engine {
     int vulkan;
     char device[256];
     char fallback[640]; /* why "auto" runs the C reference, or "" */
+    szarc_cpu_pool *pool; /* the frequency tables' threads */
 };
 
 /* Rank of a device type for "auto": lower is better; CPU devices never. */
@@ -131,6 +134,12 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
         free(e);
         return st;
     }
+    e->pool = szarc_cpu_pool_create(szarc_cpu_pool_default_threads());
+    if (!e->pool) {
+        e->b->destroy(e->b);
+        free(e);
+        return szarc_err_set(err, SZARC_E_NOMEM, "engine: out of memory");
+    }
     e->m = m;
     e->o = *opts;
     e->o.max_pos = szarc_engine_max_pos(m, opts);
@@ -145,6 +154,7 @@ void szarc_engine_destroy(szarc_engine *e)
         return;
     if (e->b)
         e->b->destroy(e->b);
+    szarc_cpu_pool_destroy(e->pool);
     free(e);
 }
 
@@ -197,32 +207,47 @@ uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, 
 szarc_status szarc_freq_from_logits(const uint32_t *lut, const int32_t *z, uint32_t vocab,
                                     uint32_t *freq)
 {
-    if (vocab == 0 || vocab > SZ_MAX_VOCAB)
-        return SZARC_E_DETERMINISM;
-    int32_t zmax = z[0];
-    uint32_t arg = 0;
-    for (uint32_t v = 1; v < vocab; v++) {
-        if (z[v] > zmax) {
-            zmax = z[v];
-            arg = v;
+    /* the variant of cpu_stages.c this CPU runs (SZARC_CPU_KERNEL forces one) */
+    return szarc_cpu_kernel_default()->freq(lut, z, vocab, freq) ? SZARC_E_DETERMINISM : SZARC_OK;
+}
+
+typedef struct {
+    const uint32_t *lut;
+    const int32_t *z;
+    uint32_t vocab;
+    uint32_t *const *freq;
+    szarc_cpu_freq_fn fn;
+    uint32_t bad[64]; /* per thread: its first failed row, or UINT32_MAX */
+} freq_ctx;
+
+static void freq_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    freq_ctx *c = arg;
+    for (uint32_t r = lo; r < hi; r++)
+        if (c->fn(c->lut, c->z + (size_t)r * c->vocab, c->vocab, c->freq[r])) {
+            c->bad[tid] = r;
+            return;
         }
-    }
-    uint64_t sum = 0;
-    for (uint32_t v = 0; v < vocab; v++) {
-        const uint32_t d = (uint32_t)zmax - (uint32_t)z[v];
-        const uint32_t n = d >> 16;
-        const uint32_t ev = n >= 31 ? 0 : lut[(d & 0xFFFFu) >> (16 - SZ_EXP2_BITS)] >> n;
-        freq[v] = ev; /* temporarily */
-        sum += ev;
-    }
-    const uint64_t room = SZ_FREQ_TOTAL - vocab;
-    uint64_t total = 0;
-    for (uint32_t v = 0; v < vocab; v++) {
-        freq[v] = 1 + (uint32_t)(((uint64_t)freq[v] * room) / sum);
-        total += freq[v];
-    }
-    if (total > SZ_FREQ_TOTAL)
-        return SZARC_E_DETERMINISM;
-    freq[arg] += (uint32_t)(SZ_FREQ_TOTAL - total);
-    return SZARC_OK;
+}
+
+szarc_status szarc_engine_freq_rows(szarc_engine *e, const int32_t *z, uint32_t n,
+                                    uint32_t *const *freq, uint32_t *bad_row)
+{
+    freq_ctx c = {e->m->exp2_lut, z, e->m->cfg.vocab, freq, szarc_cpu_kernel_default()->freq, {0}};
+    for (uint32_t t = 0; t < 64; t++)
+        c.bad[t] = UINT32_MAX;
+    /* a table is ~10 us: below 4 rows, waking the workers costs more */
+    if (n >= 4)
+        szarc_cpu_pool_run(e->pool, n, freq_part, &c);
+    else if (n)
+        freq_part(&c, 0, n, 0);
+    uint32_t bad = UINT32_MAX;
+    for (uint32_t t = 0; t < 64; t++)
+        if (c.bad[t] < bad)
+            bad = c.bad[t];
+    if (bad == UINT32_MAX)
+        return SZARC_OK;
+    if (bad_row)
+        *bad_row = bad;
+    return SZARC_E_DETERMINISM;
 }

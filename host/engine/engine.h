@@ -81,9 +81,23 @@ uint32_t szarc_rows_teacher(const szarc_model *m, const int32_t *tok, size_t n, 
 
 /*! szarc_freq_from_logits() :
  * The coder's frequency table for one position (docs/numerics.md 3.9):
- * freq[v] >= 1 and the sum is exactly SZ_FREQ_TOTAL.
+ * freq[v] >= 1 and the sum is exactly SZ_FREQ_TOTAL. Runs the vector variant
+ * of the C reference's kernel row (host/engine/cpu_stages.c; SZARC_CPU_KERNEL
+ * forces one), the same integers as the scalar definition. For all the rows
+ * of a forward call at once, over threads: szarc_engine_freq_rows().
  * @return SZARC_OK, or SZARC_E_DETERMINISM if an invariant fails. */
 szarc_status szarc_freq_from_logits(const uint32_t *exp2_lut, const int32_t *z, uint32_t vocab,
                                     uint32_t *freq);
+
+/*! szarc_engine_freq_rows() :
+ * szarc_freq_from_logits() for n rows of logits, row r at z + r * vocab, into
+ * freq[r] (vocab entries each, tables not overlapping), the rows split over
+ * the engine's CPU threads ($SZARC_THREADS, as for the C reference). Every
+ * table is exactly szarc_freq_from_logits()'s, whatever the split. Not to be
+ * called from two threads at once for one engine.
+ * @return SZARC_OK, or SZARC_E_DETERMINISM when an invariant fails, with
+ * *bad_row (when not NULL) the first such row. */
+szarc_status szarc_engine_freq_rows(szarc_engine *e, const int32_t *z, uint32_t n,
+                                    uint32_t *const *freq, uint32_t *bad_row);
 
 #endif

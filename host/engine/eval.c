@@ -54,9 +54,10 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
     int32_t *in = malloc(rows_cap * sizeof *in);
     uint32_t *slot = malloc(rows_cap * sizeof *slot), *pos = malloc(rows_cap * sizeof *pos);
     int32_t *z = malloc(rows_cap * V * sizeof *z);
-    uint32_t *freq = malloc((size_t)V * sizeof *freq);
+    uint32_t *freq = malloc(rows_cap * V * sizeof *freq); /* a call's tables */
+    uint32_t **fp = malloc(rows_cap * sizeof *fp);
     szarc_status st = SZARC_OK;
-    if (!in || !slot || !pos || !z || !freq) {
+    if (!in || !slot || !pos || !z || !freq || !fp) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "evaluation: out of memory");
         goto done;
     }
@@ -71,17 +72,19 @@ szarc_status szarc_eval_tokens(szarc_engine *e, const szarc_model *m, const int3
         res->chunks += (at - call_start + chunk - 1) / chunk;
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
-        for (uint32_t r = 0; r < rows; r++) {
-            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, freq)) {
-                st = szarc_err_set(err, SZARC_E_DETERMINISM,
-                                   "frequency table invariant failed at token %zu",
-                                   call_start + r);
-                goto done;
-            }
+        for (uint32_t r = 0; r < rows; r++)
+            fp[r] = freq + (size_t)r * V;
+        uint32_t bad = 0;
+        if (szarc_engine_freq_rows(e, z, rows, fp, &bad)) {
+            st = szarc_err_set(err, SZARC_E_DETERMINISM,
+                               "frequency table invariant failed at token %zu", call_start + bad);
+            goto done;
+        }
+        for (uint32_t r = 0; r < rows; r++) { /* in order: the digest and the sum of bits */
             if (want_digest)
-                hash_table(&h, freq, V, &hashing);
+                hash_table(&h, fp[r], V, &hashing);
             const int32_t target = tok[call_start + r];
-            res->bits += SZ_FREQ_BITS - log2((double)freq[target]);
+            res->bits += SZ_FREQ_BITS - log2((double)fp[r][target]);
         }
         res->tokens += rows;
         if (progress)
@@ -96,6 +99,7 @@ done:
     free(pos);
     free(z);
     free(freq);
+    free(fp);
     return st;
 }
 
@@ -119,9 +123,10 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
     int32_t *in = malloc(width * sizeof *in);
     uint32_t *slot = malloc(width * sizeof *slot), *pos = malloc(width * sizeof *pos);
     int32_t *z = malloc((size_t)width * V * sizeof *z);
-    uint32_t *tab = malloc(want_digest ? per_stream * width : (size_t)V * sizeof *tab);
+    uint32_t *tab = malloc(want_digest ? per_stream * width : (size_t)width * V * sizeof *tab);
+    uint32_t **fp = malloc(width * sizeof *fp);
     szarc_status st = SZARC_OK;
-    if (!in || !slot || !pos || !z || !tab) {
+    if (!in || !slot || !pos || !z || !tab || !fp) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "evaluation: out of memory");
         goto done;
     }
@@ -147,14 +152,15 @@ szarc_status szarc_eval_tokens_decode(szarc_engine *e, const szarc_model *m, con
                 break;
             if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
                 goto done;
+            for (uint32_t r = 0; r < rows; r++)
+                fp[r] = want_digest ? tab + ((size_t)slot[r] * chunk + p) * V : tab + (size_t)r * V;
+            if (szarc_engine_freq_rows(e, z, rows, fp, NULL)) {
+                st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+                goto done;
+            }
             for (uint32_t r = 0; r < rows; r++) {
-                uint32_t *f = want_digest ? tab + ((size_t)slot[r] * chunk + p) * V : tab;
-                if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, f)) {
-                    st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
-                    goto done;
-                }
                 const size_t at = (c0 + slot[r]) * chunk + p;
-                res->bits += SZ_FREQ_BITS - log2((double)f[tok[at]]);
+                res->bits += SZ_FREQ_BITS - log2((double)fp[r][tok[at]]);
             }
             res->tokens += rows;
             if (progress)
@@ -177,5 +183,6 @@ done:
     free(pos);
     free(z);
     free(tab);
+    free(fp);
     return st;
 }

@@ -1,7 +1,12 @@
 /* forward_ref.c: the C reference forward pass, the executable form of
  * docs/numerics.md section 3. Each stage is one function named after the
  * shader that implements it on Vulkan (shaders/<stage>.comp) and computes the
- * same integers. Reads top to bottom like the maths of a llama block. */
+ * same integers. Reads top to bottom like the maths of a llama block; a few
+ * stages run on the rows of the one before in the same pass over the worker
+ * pool (rope inside kvstore and attention, quant after embed, swiglu and
+ * attention), which changes no integer: every row is computed alone. The
+ * instruction-set variants of the stages are rows of the kernel table
+ * (cpu_matmul.c, cpu_stages.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +29,8 @@ typedef struct {
     /* sum of each weight row (the u8 x s8 kernels' correction):
      * [layer * 4 + {qkv, o, gu, down}], then the head */
     int32_t **wsum;
+    uint8_t **wpack;  /* the same order, packed for kernel->mm (NULL without) */
+    int32_t *xsum;    /* per row: sum of its xq bytes (kernel->mm) */
     /* activations, [max_rows][...] */
     int32_t *h;      /* d: residual stream, Q16 */
     int8_t *xq;      /* max(d, d_ff, n_head*hd) padded: quantized matmul input */
@@ -69,6 +76,50 @@ static void rows_run(ref_backend *b, uint32_t rows, szarc_cpu_pool_fn fn, void *
         fn(ctx, 0, rows, 0);
 }
 
+/* quant of one row: x (width n) to row r of xq and its scale, the padding
+ * zeroed, and for kernel->mm the sum of its bytes */
+static void quant_row(ref_backend *b, uint32_t r, const int32_t *x, uint32_t n, int rms,
+                      int32_t f)
+{
+    int8_t *q = b->xq + (size_t)r * b->xq_stride;
+    b->t[r] = b->kernel->quant(q, x, n, rms, f, b->m->cfg.sqrt_d_q8);
+    memset(q + n, 0, b->xq_stride - n);
+    if (b->wpack) {
+        int32_t s = 0;
+        for (uint32_t i = 0; i < n; i++)
+            s += q[i];
+        b->xsum[r] = s;
+    }
+}
+
+typedef struct {
+    ref_backend *b;
+    const int32_t *x;
+    uint32_t n, xs;
+    int rms;
+    int32_t f;
+} quant_ctx;
+
+static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    (void)tid;
+    const quant_ctx *c = arg;
+    for (uint32_t r = lo; r < hi; r++)
+        quant_row(c->b, r, c->x + (size_t)r * c->xs, c->n, c->rms, c->f);
+}
+
+/* quant: rows of x (width n, stride xs) to int8 rows of xq */
+static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
+                        uint32_t xs, int rms, int32_t f)
+{
+    quant_ctx c = {b, x, n, xs, rms, f};
+    rows_run(b, rows, quant_part, &c);
+}
+
+/* Stages of one row each are chained on that row where the next one needs
+ * nothing else (embed then quant, swiglu then quant, a row's attention heads
+ * then quant): one pass over the pool instead of two. */
+
 typedef struct {
     ref_backend *b;
     const int32_t *tok;
@@ -86,43 +137,16 @@ static void embed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
         const unsigned s = sz_clamp_shift(E->e[t]);
         for (uint32_t i = 0; i < d; i++)
             c->b->h[(size_t)r * d + i] = sz_mulshift(w[i], E->m[t], s);
+        quant_row(c->b, r, c->b->h + (size_t)r * d, d, 1, SZ_F_ACT);
     }
 }
 
-/* embed: h = emb[tok] rescaled to Q16 */
-static void stage_embed(ref_backend *b, uint32_t n, const int32_t *tok)
+/* embed: h = emb[tok] rescaled to Q16; then quant of h, as the first block
+ * (or the head) starts */
+static void stage_embed_quant(ref_backend *b, uint32_t n, const int32_t *tok)
 {
     embed_ctx c = {b, tok};
     rows_run(b, n, embed_part, &c);
-}
-
-typedef struct {
-    ref_backend *b;
-    const int32_t *x;
-    uint32_t n, xs;
-    int rms;
-    int32_t f;
-} quant_ctx;
-
-static void quant_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
-{
-    (void)tid;
-    const quant_ctx *c = arg;
-    ref_backend *b = c->b;
-    for (uint32_t r = lo; r < hi; r++) {
-        int8_t *q = b->xq + (size_t)r * b->xq_stride;
-        b->t[r] = sz_quant_row(q, c->x + (size_t)r * c->xs, c->n, c->rms, c->f,
-                               b->m->cfg.sqrt_d_q8);
-        memset(q + c->n, 0, b->xq_stride - c->n);
-    }
-}
-
-/* quant: rows of x (width n, stride xs) to int8 rows of xq */
-static void stage_quant(ref_backend *b, uint32_t rows, const int32_t *x, uint32_t n,
-                        uint32_t xs, int rms, int32_t f)
-{
-    quant_ctx c = {b, x, n, xs, rms, f};
-    rows_run(b, rows, quant_part, &c);
 }
 
 typedef struct {
@@ -184,63 +208,62 @@ static void mm_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     }
 }
 
-/* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]) */
-static void stage_matmul(ref_backend *b, const szarc_qmat *W, const int32_t *wsum,
-                         uint32_t rows, int32_t *y, uint32_t ys, int add)
+typedef struct {
+    ref_backend *b;
+    const szarc_qmat *W;
+    const uint8_t *wp;
+    uint32_t rows;
+    int32_t *y;
+    uint32_t ys;
+    int add;
+} mmp_ctx;
+
+/* blocks [lo, hi) of 16 weight rows, packed, against every activation row */
+static void mm_packed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
-    mm_ctx c = {b, W, wsum, rows, y, ys, add};
+    (void)tid;
+    const mmp_ctx *c = arg;
+    const ref_backend *b = c->b;
+    const szarc_qmat *W = c->W;
+    b->kernel->mm(c->y, c->ys, c->add, c->wp, W->cols_pad, W->rows, lo, hi, W->m, W->e, W->bias,
+                  b->xq, b->xq_stride, b->xsum, b->t, c->rows);
+}
+
+/* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]); matrix i of wsum and wpack */
+static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t i, uint32_t rows,
+                         int32_t *y, uint32_t ys, int add)
+{
+    if (b->wpack) {
+        mmp_ctx c = {b, W, b->wpack[i], rows, y, ys, add};
+        szarc_cpu_pool_run(b->pool, (W->rows + 15) / 16, mm_packed_part, &c);
+        return;
+    }
+    mm_ctx c = {b, W, b->wsum[i], rows, y, ys, add};
     szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
-typedef struct {
-    ref_backend *b;
-    const uint32_t *pos;
-} rope_ctx;
-
-static void rope_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* rope: rotate the q and k heads of a row by its position (the k heads in
+ * kvstore, each q head as attention takes it) */
+static void rope_heads(const ref_backend *b, int32_t *x, uint32_t heads, uint32_t pos)
 {
-    (void)tid;
-    const rope_ctx *rc = arg;
-    ref_backend *b = rc->b;
     const szarc_mcfg *c = &b->m->cfg;
-    const uint32_t half = c->hd / 2, heads = c->n_head + c->n_kv;
-    const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
-    for (uint32_t r = lo; r < hi; r++) {
-        const int32_t *tab = b->m->rope + (size_t)rc->pos[r] * half * 2;
-        for (uint32_t h = 0; h < heads; h++) {
-            int32_t *x = b->qkv + (size_t)r * w + (size_t)h * c->hd;
-            for (uint32_t i = 0; i < half; i++) {
-                const uint32_t ia = c->rope_neox ? i : 2 * i;
-                const uint32_t ib = c->rope_neox ? i + half : 2 * i + 1;
-                const int64_t xa = x[ia], xb = x[ib];
-                const int64_t cs = tab[2 * i], sn = tab[2 * i + 1];
-                const int64_t rnd = (int64_t)1 << (SZ_F_ROPE - 1);
-                x[ia] = sz_sat(sz_asr64(xa * cs - xb * sn + rnd, SZ_F_ROPE));
-                x[ib] = sz_sat(sz_asr64(xa * sn + xb * cs + rnd, SZ_F_ROPE));
-            }
-        }
-    }
+    b->kernel->rope(x, heads, c->hd, b->m->rope + (size_t)pos * c->hd, c->rope_neox);
 }
 
-/* rope: rotate the q and k heads of every row by its position */
-static void stage_rope(ref_backend *b, uint32_t rows, const uint32_t *pos)
-{
-    rope_ctx c = {b, pos};
-    rows_run(b, rows, rope_part, &c);
-}
-
-/* kvstore: quantize each k head, convert each v head to Q11, into the cache */
+/* kvstore: rope and quantize the k heads, convert each v head to Q11, into
+ * the cache */
 static void stage_kvstore(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
                           const uint32_t *pos)
 {
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd;
     for (uint32_t r = 0; r < rows; r++) {
+        rope_heads(b, b->qkv + (size_t)r * w + (size_t)c->n_head * c->hd, c->n_kv, pos[r]);
         for (uint32_t h = 0; h < c->n_kv; h++) {
             const size_t ki = kv_index(b, slot[r], layer, pos[r], h);
             const int32_t *k = b->qkv + (size_t)r * w + (size_t)(c->n_head + h) * c->hd;
             const int32_t *v = k + (size_t)c->n_kv * c->hd;
-            b->kt[ki] = sz_quant_row(b->kq + ki * c->hd, k, c->hd, 0, SZ_F_ACT, 0);
+            b->kt[ki] = b->kernel->quant(b->kq + ki * c->hd, k, c->hd, 0, SZ_F_ACT, 0);
             for (uint32_t i = 0; i < c->hd; i++) {
                 int64_t q = sz_asr64((int64_t)v[i] + (1 << (SZ_F_ACT - SZ_F_V - 1)),
                                      SZ_F_ACT - SZ_F_V);
@@ -257,52 +280,67 @@ typedef struct {
     const uint32_t *slot, *pos;
 } att_ctx;
 
-SZ_HOT static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+/* one (row, head): rope and quantize q, scores, softmax, times v */
+SZ_HOT static void att_item(const att_ctx *a, uint32_t r, uint32_t h, uint32_t tid)
 {
-    const att_ctx *a = arg;
     ref_backend *b = a->b;
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd, group = c->n_head / c->n_kv;
+    const uint32_t kvh = h / group, np = a->pos[r] + 1;
     int32_t *z = b->zscr + (size_t)tid * SZ_MAX_CTX;
+    int32_t qr[SZ_MAX_HEAD_DIM];
     int8_t qq[SZ_MAX_HEAD_DIM];
-    for (uint32_t item = lo; item < hi; item++) {
-        const uint32_t r = item / c->n_head, h = item % c->n_head, kvh = h / group;
-        const uint32_t np = a->pos[r] + 1;
-        const sz_scale tq = sz_quant_row(qq, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd,
-                                         0, SZ_F_ACT, 0);
-        int32_t qsum = 0;
-        for (uint32_t i = 0; i < c->hd; i++)
-            qsum += qq[i];
-        /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
-        const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
-        const size_t stride = (size_t)c->n_kv * c->hd;
-        b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
-        int32_t zmax = -SZ_ACT_MAX;
-        for (uint32_t t = 0; t < np; t++) {
-            const sz_scale tk = b->kt[k0 + (size_t)t * c->n_kv];
-            const int32_t a1 = sz_mulshift(z[t], tk.m, 24);
-            z[t] = sz_mulshift(a1, tq.m, sz_clamp_shift(tq.e + tk.e - 40));
-            if (z[t] > zmax)
-                zmax = z[t];
-        }
-        uint32_t sum = 0;
-        for (uint32_t t = 0; t < np; t++) {
-            z[t] = (int32_t)sz_exp2neg_q15(b->m->exp2_lut, (uint32_t)zmax - (uint32_t)z[t]);
-            sum += (uint32_t)z[t];
-        }
-        for (uint32_t t = 0; t < np; t++) /* p_t, in place */
-            z[t] = (int32_t)(((uint32_t)z[t] << SZ_F_P) / sum);
-        int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
-        b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
+    memcpy(qr, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd * sizeof *qr);
+    rope_heads(b, qr, 1, a->pos[r]);
+    const sz_scale tq = b->kernel->quant(qq, qr, c->hd, 0, SZ_F_ACT, 0);
+    int32_t qsum = 0;
+    for (uint32_t i = 0; i < c->hd; i++)
+        qsum += qq[i];
+    /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
+    const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
+    const size_t stride = (size_t)c->n_kv * c->hd;
+    b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
+    b->kernel->softmax(z, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
+    int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
+    b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
+}
+
+/* items [lo, hi): (row, head) = (item / n_head, item % n_head) */
+static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const att_ctx *a = arg;
+    const uint32_t nh = a->b->m->cfg.n_head;
+    for (uint32_t item = lo; item < hi; item++)
+        att_item(a, item / nh, item % nh, tid);
+}
+
+/* rows [lo, hi), every head, then quant of the row */
+static void att_rows_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const att_ctx *a = arg;
+    const szarc_mcfg *c = &a->b->m->cfg;
+    for (uint32_t r = lo; r < hi; r++) {
+        for (uint32_t h = 0; h < c->n_head; h++)
+            att_item(a, r, h, tid);
+        quant_row(a->b, r, a->b->att + (size_t)r * c->n_head * c->hd, c->n_head * c->hd, 0,
+                  SZ_F_P + SZ_F_V);
     }
 }
 
-/* attn: softmax(q k) v for every (row, head); output Q26 */
-static void stage_attn(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
-                       const uint32_t *pos)
+/* attn: softmax(q k) v for every (row, head), output Q26; then quant of
+ * each row. Split by rows when there are several per thread, else by
+ * (row, head) and the quant after. */
+static void stage_attn_quant(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
+                             const uint32_t *pos)
 {
+    const szarc_mcfg *c = &b->m->cfg;
     att_ctx a = {b, layer, slot, pos};
-    szarc_cpu_pool_run(b->pool, rows * b->m->cfg.n_head, att_part, &a);
+    if (rows >= 8 * b->n_threads) {
+        szarc_cpu_pool_run(b->pool, rows, att_rows_part, &a);
+        return;
+    }
+    szarc_cpu_pool_run(b->pool, rows * c->n_head, att_part, &a);
+    stage_quant(b, rows, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
 }
 
 static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
@@ -312,16 +350,13 @@ static void swiglu_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     const uint32_t f = b->m->cfg.d_ff;
     for (uint32_t r = lo; r < hi; r++) {
         int32_t *g = b->gu + (size_t)r * 2 * f;
-        for (uint32_t i = 0; i < f; i++) {
-            const int32_t s = sz_sigmoid_q15(b->m->exp2_lut, g[i]);
-            const int32_t silu = sz_mulshift(g[i], s, 15);
-            g[i] = sz_mulshift(silu, g[f + i], 16);
-        }
+        b->kernel->swiglu(g, g + f, f, b->m->exp2_lut);
+        quant_row(b, r, g, f, 0, SZ_F_ACT);
     }
 }
 
-/* swiglu: a = silu(gate) * up, in place in the gate half */
-static void stage_swiglu(ref_backend *b, uint32_t rows)
+/* swiglu: a = silu(gate) * up, in place in the gate half; then quant of a */
+static void stage_swiglu_quant(ref_backend *b, uint32_t rows)
 {
     rows_run(b, rows, swiglu_part, b);
 }
@@ -335,26 +370,25 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
     const szarc_mcfg *c = &m->cfg;
     /* rows were checked by szarc_engine_forward() */
     const uint32_t wqkv = (c->n_head + 2 * c->n_kv) * c->hd;
-    stage_embed(b, n, tok);
+    stage_embed_quant(b, n, tok);
     for (uint32_t l = 0; l < c->n_layer; l++) {
         const szarc_qlayer *L = &m->layer[l];
-        /* attention block */
-        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->qkv, b->wsum[4 * l], n, b->qkv, wqkv, 0);
-        stage_rope(b, n, pos);
-        stage_kvstore(b, n, l, slot, pos);
-        stage_attn(b, n, l, slot, pos);
-        stage_quant(b, n, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
-        stage_matmul(b, &L->o, b->wsum[4 * l + 1], n, b->h, c->d, 1);
+        /* attention block (its input quantized by the stage before) */
+        if (l > 0)
+            stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+        stage_matmul(b, &L->qkv, 4 * l, n, b->qkv, wqkv, 0);
+        stage_kvstore(b, n, l, slot, pos); /* with rope of k */
+        stage_attn_quant(b, n, l, slot, pos); /* with rope of q */
+        stage_matmul(b, &L->o, 4 * l + 1, n, b->h, c->d, 1);
         /* feed-forward block */
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-        stage_matmul(b, &L->gu, b->wsum[4 * l + 2], n, b->gu, 2 * c->d_ff, 0);
-        stage_swiglu(b, n);
-        stage_quant(b, n, b->gu, c->d_ff, 2 * c->d_ff, 0, SZ_F_ACT);
-        stage_matmul(b, &L->down, b->wsum[4 * l + 3], n, b->h, c->d, 1);
+        stage_matmul(b, &L->gu, 4 * l + 2, n, b->gu, 2 * c->d_ff, 0);
+        stage_swiglu_quant(b, n);
+        stage_matmul(b, &L->down, 4 * l + 3, n, b->h, c->d, 1);
     }
-    stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
-    stage_matmul(b, &m->head, b->wsum[4 * c->n_layer], n, z, c->vocab, 0);
+    if (c->n_layer > 0)
+        stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
+    stage_matmul(b, &m->head, 4 * c->n_layer, n, z, c->vocab, 0);
     return SZARC_OK;
 }
 
@@ -377,19 +411,13 @@ static void ref_destroy(szarc_backend *base)
         for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
             free(b->wsum[i]);
     free(b->wsum);
+    if (b->wpack)
+        for (uint32_t i = 0; i <= 4 * b->m->cfg.n_layer; i++)
+            free(b->wpack[i]);
+    free(b->wpack);
+    free(b->xsum);
     szarc_cpu_pool_destroy(b->pool);
     free(b);
-}
-
-static uint32_t default_threads(void)
-{
-    const char *s = getenv("SZARC_THREADS");
-    if (s && *s) {
-        const long v = strtol(s, NULL, 10);
-        if (v >= 1 && v <= 64)
-            return (uint32_t)v;
-    }
-    return 2;
 }
 
 szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
@@ -411,7 +439,7 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
         return st;
     }
     snprintf(b->name, sizeof b->name, "cpu (C reference, %s)", b->kernel->name);
-    b->pool = szarc_cpu_pool_create(default_threads());
+    b->pool = szarc_cpu_pool_create(szarc_cpu_pool_default_threads());
     if (!b->pool) {
         free(b);
         return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
@@ -461,6 +489,19 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
             return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
         }
         szarc_cpu_wsum(b->wsum[i], W->w, W->rows, W->cols_pad, W->cols_pad);
+        if (b->kernel->mm) {
+            if (!b->wpack && (!(b->wpack = calloc(4 * (size_t)c->n_layer + 1, sizeof *b->wpack)) ||
+                              !(b->xsum = malloc(R * sizeof *b->xsum)))) {
+                ref_destroy(&b->base);
+                return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+            }
+            b->wpack[i] = malloc(szarc_cpu_pack_size(W->rows, W->cols_pad));
+            if (!b->wpack[i]) {
+                ref_destroy(&b->base);
+                return szarc_err_set(err, SZARC_E_NOMEM, "C reference: out of memory");
+            }
+            szarc_cpu_pack(b->wpack[i], W->w, W->rows, W->cols_pad, W->cols_pad);
+        }
     }
     *out = &b->base;
     return SZARC_OK;
