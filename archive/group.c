@@ -320,6 +320,41 @@ fail:
     return st;
 }
 
+szarc_status szarc_group_check(const uint8_t *packet, size_t len, uint64_t size, uint32_t chunk,
+                               uint32_t lanes, int *needs_model, szarc_err *err)
+{
+    uint32_t method = 0;
+    uint64_t s = 0;
+    if (needs_model)
+        *needs_model = -1;
+    szarc_status st = szarc_group_parse_header(packet, len, &method, &s, err);
+    if (st)
+        return st;
+    if (size && s != size)
+        return szarc_err_set(err, SZARC_E_FORMAT,
+                             "group: %llu bytes in its header, %llu in the manifest",
+                             (unsigned long long)s, (unsigned long long)size);
+    if (method == SZARC_GROUP_STORED && len - SZARC_PACKET_HEADER_SIZE != s)
+        return szarc_err_set(err, SZARC_E_FORMAT, "group: %zu stored bytes for a size of %llu",
+                             len - SZARC_PACKET_HEADER_SIZE, (unsigned long long)s);
+    int needs = 0;
+    if (method == SZARC_GROUP_MODEL) {
+        gbody g;
+        if ((st = parse_body(&g, packet, len, s, err)))
+            return st;
+        needs = g.K > 0;
+        const uint32_t gc = g.chunk, gl = g.lanes;
+        gbody_free(&g);
+        if ((chunk && gc != chunk) || (lanes && gl != lanes))
+            return szarc_err_set(err, SZARC_E_FORMAT,
+                                 "group: chunk %u and lanes %u, the manifest says %u and %u", gc,
+                                 gl, chunk, lanes);
+    }
+    if (needs_model)
+        *needs_model = needs;
+    return SZARC_OK;
+}
+
 int szarc_group_needs_model(const uint8_t *packet, size_t len)
 {
     uint32_t method = 0;
@@ -1114,6 +1149,7 @@ szarc_status szarc_groups_decode(szarc_engine *e, const szarc_model *m,
         j->out = NULL;
         j->out_len = 0;
         j->status = SZARC_OK;
+        j->noncanonical = 0;
         memset(&j->err, 0, sizeof j->err);
         lj_of[q] = SIZE_MAX;
         uint32_t method;
@@ -1191,6 +1227,7 @@ szarc_status szarc_groups_decode(szarc_engine *e, const szarc_model *m,
         if (l && l->status) {
             j->status = l->status;
             j->err = l->err;
+            j->noncanonical = l->noncanonical;
             continue;
         }
         const szarc_status bs = build(j, m, &gb[q], l ? l->tok : NULL);

@@ -92,6 +92,16 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
 szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_t *method,
                                       uint64_t *size, szarc_err *err);
 
+/*! szarc_group_check() :
+ * Checks a whole packet's structure without decoding it: the header, and
+ * for method 2 the body (counts, lengths, bounds; section C). size, chunk
+ * and lanes, when not 0, must be the packet's (the manifest's values).
+ * *needs_model (may be NULL) is set as szarc_group_needs_model() returns.
+ * @return SZARC_OK, or SZARC_E_FORMAT, SZARC_E_TRUNCATED,
+ *         SZARC_E_UNSUPPORTED, SZARC_E_NOMEM with the offset and cause. */
+szarc_status szarc_group_check(const uint8_t *packet, size_t len, uint64_t size, uint32_t chunk,
+                               uint32_t lanes, int *needs_model, szarc_err *err);
+
 /*! szarc_group_needs_model() :
  * @return 1 when the packet is method 2 with at least one model segment
  *         (decoding it needs the pinned model), 0 when not, -1 when the
@@ -110,6 +120,8 @@ typedef struct {
     size_t out_len;         /* == size on success */
     szarc_status status;    /* per group: a bad group does not stop the others */
     szarc_err err;
+    int noncanonical;       /* with check_canonical: 1 when the failure is a model set that
+                             * decodes but is not the encoder's stream for its tokens */
 } szarc_group_job;
 
 /*! szarc_groups_decode() :

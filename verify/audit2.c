@@ -99,9 +99,9 @@ szarc_status szarc_audit2_read_group(audit *a, szarc_tar_reader *tr, tmember *m,
         }
         SHA256Update(&sha, p, got);
         pi->st = szarc_group_parse_header(p, got, &pi->method, &pi->size, &pe);
-        if (!pi->st && (pi->needs_model = szarc_group_needs_model(p, got)) < 0)
-            pi->st = szarc_err_set(&pe, SZARC_E_FORMAT,
-                                   "group packet: its body does not parse (section C)");
+        if (!pi->st)
+            pi->st = szarc_group_check(p, got, 0, a->mf.chunk, a->mf.lanes, &pi->needs_model,
+                                       &pe);
         free(p);
     } else {
         uint8_t hdr[SZARC_PACKET_HEADER_SIZE];
@@ -442,13 +442,10 @@ static szarc_status flush(hasher *h, szarc_engine *e, const szarc_model *m,
         if (j->status == SZARC_E_USAGE && h->no_model)
             group_lost(h, g, SZARC_VERIFY_EXPANSION, 1, "");
         else if (j->status)
-            /* the decoder reports a model set that is not the encoder's stream for its
-             * tokens as a format error that says so */
-            group_lost(h, g,
-                       j->status == SZARC_E_FORMAT && strstr(j->err.msg, "encoder")
-                           ? SZARC_VERIFY_REENCODE
-                           : SZARC_VERIFY_EXPANSION,
-                       0, j->err.msg);
+            /* a model set that decodes but is not the encoder's stream for its tokens
+             * is a re-encoding finding */
+            group_lost(h, g, j->noncanonical ? SZARC_VERIFY_REENCODE : SZARC_VERIFY_EXPANSION, 0,
+                       j->err.msg);
         else if (j->out_len != jobs[k].size)
             group_lost(h, g, SZARC_VERIFY_EXPANSION, 0, "decodes to another size");
         else
