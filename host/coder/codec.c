@@ -133,11 +133,12 @@ szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
     uint32_t *slot = malloc((size_t)per_call * chunk * sizeof *slot);
     uint32_t *pos = malloc((size_t)per_call * chunk * sizeof *pos);
     int32_t *z = malloc((size_t)per_call * chunk * V * sizeof *z);
-    uint32_t *tab = malloc((size_t)V * sizeof *tab);
+    uint32_t *tab = malloc((size_t)per_call * chunk * V * sizeof *tab);
+    uint32_t **tabs = malloc((size_t)per_call * chunk * sizeof *tabs);
     /* where each row of a call comes from: sequence and token index */
     uint32_t *row_seq = malloc((size_t)per_call * chunk * sizeof *row_seq);
     size_t *row_tok = malloc((size_t)per_call * chunk * sizeof *row_tok);
-    if (!in || !slot || !pos || !z || !tab || !row_seq || !row_tok) {
+    if (!in || !slot || !pos || !z || !tab || !tabs || !row_seq || !row_tok) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "encoder: out of memory");
         goto done;
     }
@@ -173,20 +174,24 @@ szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
             break;
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done;
+        /* the rows' frequency tables, over the engine's threads */
+        for (uint32_t r = 0; r < rows; r++)
+            tabs[r] = tab + (size_t)r * V;
+        if (szarc_engine_freq_rows(e, z, rows, tabs, NULL)) {
+            st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+            goto done;
+        }
         for (uint32_t r = 0; r < rows; r++) {
-            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)r * V, V, tab)) {
-                st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
-                goto done;
-            }
+            const uint32_t *tb = tabs[r];
             const size_t q = row_seq[r], i = row_tok[r];
             const uint32_t t = (uint32_t)tok[q][i];
             uint32_t c = 0;
             for (uint32_t v = 0; v < t; v++)
-                c += tab[v];
+                c += tb[v];
             cum[q][i] = c;
-            freq[q][i] = tab[t];
+            freq[q][i] = tb[t];
             if (bits)
-                bits[q] += SZ_FREQ_BITS - log2((double)tab[t]);
+                bits[q] += SZ_FREQ_BITS - log2((double)tb[t]);
         }
         done_tok += rows;
         if (progress)
@@ -198,6 +203,7 @@ done:
     free(pos);
     free(z);
     free(tab);
+    free(tabs);
     free(row_seq);
     free(row_tok);
     return st;

@@ -80,8 +80,11 @@ static szarc_status check_set(szarc_lanes_job *j, const ljob *lj, uint32_t s, ui
                                                    j->chunk_len + first, n, &e2);
     if (st == SZARC_E_NOMEM)
         return st;
-    if (st || re_len != j->set_len[s] || memcmp(re, j->set[s], re_len))
+    if (st || re_len != j->set_len[s] || memcmp(re, j->set[s], re_len)) {
+        if (!j->status)
+            j->noncanonical = 1;
         fail(j, SZARC_E_FORMAT, s, "not the encoder's stream for the decoded tokens");
+    }
     free(re);
     return SZARC_OK;
 }
@@ -103,6 +106,7 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
         szarc_lanes_job *j = &jobs[q];
         j->tok = NULL;
         j->n_tok = 0;
+        j->noncanonical = 0;
         j->status = SZARC_OK;
         memset(&j->err, 0, sizeof j->err);
         if (j->lanes == 0 || j->lanes > 64) {
@@ -149,8 +153,9 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
     int32_t *in = malloc((size_t)width * sizeof *in);
     uint32_t *slot = malloc((size_t)width * sizeof *slot), *pos = malloc((size_t)width * sizeof *pos);
     int32_t *z = malloc((size_t)width * V * sizeof *z);
-    uint32_t *tab = malloc((size_t)V * sizeof *tab);
-    if (!set || !active || !free_slot || !in || !slot || !pos || !z || !tab) {
+    uint32_t *tab = malloc((size_t)width * V * sizeof *tab);
+    uint32_t **tabs = malloc((size_t)width * sizeof *tabs);
+    if (!set || !active || !free_slot || !in || !slot || !pos || !z || !tab || !tabs) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
         goto done_sets;
     }
@@ -208,6 +213,14 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
         }
         if ((st = szarc_engine_forward(e, rows, in, slot, pos, z, err)))
             goto done_sets;
+        /* the rows' frequency tables, over the engine's threads (rows of a
+         * stopped set are computed and not used) */
+        for (uint32_t q = 0; q < rows; q++)
+            tabs[q] = tab + (size_t)q * V;
+        if (szarc_engine_freq_rows(e, z, rows, tabs, NULL)) {
+            st = szarc_err_set(err, SZARC_E_DETERMINISM, "frequency table invariant failed");
+            goto done_sets;
+        }
         uint32_t r = 0;
         size_t keep = 0;
         for (size_t a = 0; a < n_active; a++) {
@@ -218,22 +231,17 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                 const uint32_t ch = t->first + c;
                 if (j->chunk_len[ch] <= t->p)
                     continue;
-                const int32_t *row = z + (size_t)r++ * V;
+                const uint32_t *tb = tabs[r++];
                 if (j->status || t->dec.bad)
                     continue; /* the set stopped: its rows are skipped */
-                if (szarc_freq_from_logits(m->exp2_lut, row, V, tab)) {
-                    st = szarc_err_set(err, SZARC_E_DETERMINISM,
-                                       "frequency table invariant failed");
-                    goto done_sets;
-                }
                 uint32_t cum;
-                const uint32_t tk = szarc_rc_find(tab, V, szarc_rc_dec_slot(&t->dec), &cum);
-                szarc_rc_dec_advance(&t->dec, cum, tab[tk]);
+                const uint32_t tk = szarc_rc_find(tb, V, szarc_rc_dec_slot(&t->dec), &cum);
+                szarc_rc_dec_advance(&t->dec, cum, tb[tk]);
                 const uint64_t at = L->off[ch] + t->p;
                 j->tok[at] = (int32_t)tk;
                 if (L->cum) {
                     L->cum[at] = cum;
-                    L->frq[at] = tab[tk];
+                    L->frq[at] = tb[tk];
                 }
                 done_tok++;
             }
@@ -271,6 +279,7 @@ done_sets:
     free(pos);
     free(z);
     free(tab);
+    free(tabs);
 done:
     for (size_t q = 0; q < n_jobs; q++) {
         free(lj[q].off);

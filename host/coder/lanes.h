@@ -46,6 +46,8 @@ typedef struct {
     uint64_t n_tok;
     szarc_status status;          /* per job: a bad job does not stop the others */
     szarc_err err;
+    int noncanonical;             /* with check_canonical: 1 when the failure is a set that
+                                   * decodes but is not the encoder's stream */
 } szarc_lanes_job;
 
 /*! szarc_lanes_decode() :
