@@ -478,7 +478,8 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     free(pat_len);
     if (st)
         goto done;
-    if (plen <= SZARC_MODEL_PACKET_MAX && (force || plen < out->packet_len)) {
+    if (plen <= SZARC_MODEL_PACKET_MAX &&
+        (force || plen + SZARC_SEM_RECORD_COST < out->packet_len)) {
         adopt(out, p, plen, SZARC_METHOD_SEMANTIC, &c1); /* ideal bits: before any set-back */
         out->expansion = r.text;
         out->expansion_len = r.len;

@@ -23,6 +23,14 @@
  * to decode; the encoder never writes a larger one (zstd or stored then). */
 #define SZARC_MODEL_PACKET_MAX (64u << 20)
 #define SZARC_METHOD_AUTO (-1)
+/* What a semantic member adds to an archive beyond the same member in exact
+ * mode (format 1): its manifest record's `semantic` object and mode, at
+ * their longest (tests/test_archive_semcost.c checks the bound), and the
+ * signed statement's `atoms-sha256` line. A semantic packet is kept only
+ * when it is smaller than the exact packet by more than this, so semantic
+ * mode never makes an archive larger than exact mode would (tar padding
+ * aside). */
+#define SZARC_SEM_RECORD_COST 400u
 
 /* "auto" on a text member of more than SZARC_SAMPLE_MIN bytes first codes a
  * sample with the model: SZARC_SAMPLE_PIECES pieces of about

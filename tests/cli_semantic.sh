@@ -26,9 +26,19 @@ cp "$SRC/tests/data/semantic/prose.txt" prose.txt
 touch -d '2001-02-03 04:05:06 UTC' prose.txt
 S keygen -o key > /dev/null || fail "keygen"
 
-# create, signed, on the C reference
-S create -f a.szarc $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
+# semantic mode never makes an archive larger than exact mode would: a
+# semantic packet is kept only when it saves more than what its manifest
+# record and statement line add (SZARC_SEM_RECORD_COST)
+S create -f auto.szarc $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
   || fail "create --mode semantic --level 3"
+S create -f exact.szarc $M --device cpu --quiet --format 1 --sign key prose.txt \
+  || fail "create --format 1"
+check "semantic mode: no larger than exact mode" \
+  '[ "$(stat -c %s auto.szarc)" -le "$(stat -c %s exact.szarc)" ]'
+
+# create, signed, on the C reference, the semantic packet forced
+S create -f a.szarc $M --device cpu --quiet --mode semantic --method semantic --level 3 \
+  --sign key prose.txt || fail "create --mode semantic --method semantic --level 3"
 S list -f a.szarc > list.txt; rc=$?
 check "list: exit 0" '[ $rc = 0 ]'
 check "list: method semantic" 'grep -q "^ *4939  semantic  .* prose.txt" list.txt'
@@ -103,8 +113,9 @@ check "verify --quick without a key: exit 0" '[ $rc = 0 ] && grep -q "^ok  *pros
 # the same archive made on vk:0 (lavapipe in CI) when there is one, else
 # with --device auto ("auto" takes the C reference over a CPU-type device)
 dev=auto; "$SZARC" devices | grep -q '^vk:0' && dev=vk:0
-S create -f auto.szarc $M --device $dev --quiet --mode semantic --level 3 --sign key prose.txt
-check "--device $dev: byte-identical to --device cpu" 'cmp a.szarc auto.szarc'
+S create -f dev.szarc $M --device $dev --quiet --mode semantic --method semantic --level 3 \
+  --sign key prose.txt
+check "--device $dev: byte-identical to --device cpu" 'cmp a.szarc dev.szarc'
 
 # --protect: every match stays; the archive verifies (unsigned: its manifest is the reference).
 # The patterns travel in the packet (about 15 bytes here), more than level 3
