@@ -53,20 +53,30 @@ done < "$golden"/archives.sha256
 check "every archive made has a golden digest" \
   "[ \$(ls ./*.szarc | wc -l) = \$(wc -l < $golden/archives.sha256) ]"
 
-# Format 2: deterministic, on every device
+# Format 2: deterministic, on every device; with the automatic choice (the
+# tiny model loses to zstd: zstd groups) and with the model forced (model
+# sets, copies)
 mkdir f2
 for k in 1 2; do
   "$SZARC" create -q --device cpu --model "$model" --chunk 64 -f f2/cpu$k.szarc in \
     || fail "format 2: create $k exited $?"
 done
+"$SZARC" create -q --device cpu --model "$model" --chunk 64 --method model -f f2/cpum.szarc in \
+  || fail "format 2: create --method model exited $?"
 check "format 2: the same inputs give the same archive bytes twice" "cmp -s f2/cpu1.szarc f2/cpu2.szarc"
 check "format 2: the first member is szarc/manifest.json.zst" \
   "[ \"\$(tar -tf f2/cpu1.szarc | head -1)\" = szarc/manifest.json.zst ]"
+check "format 2: --method model codes model groups" \
+  "tar -xOf f2/cpum.szarc data/00000000.szg | head -c 6 | tail -c 1 | od -An -tu1 | grep -qw 2"
 if "$SZARC" devices | grep -q '^vk:0'; then
   "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 -f f2/vk.szarc in \
     || fail "format 2: create on vk:0 exited $?"
   check "format 2: vk:0 and the C reference give the same archive bytes" \
     "cmp -s f2/cpu1.szarc f2/vk.szarc"
+  "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 --method model -f f2/vkm.szarc in \
+    || fail "format 2: create --method model on vk:0 exited $?"
+  check "format 2, model groups: vk:0 and the C reference give the same archive bytes" \
+    "cmp -s f2/cpum.szarc f2/vkm.szarc"
 else
   echo "no Vulkan device: format 2 on vk:0 not compared"
 fi
