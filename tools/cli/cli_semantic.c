@@ -167,7 +167,11 @@ static void print_atom(FILE *f, const uint8_t *t, const szarc_atom *x)
 
 static int dump_json(json_t *root)
 {
-    return szarc_cli_json_print(stdout, root) ? SZARC_EXIT_USAGE : SZARC_EXIT_OK;
+    const int rc =
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(root);
+    fputc('\n', stdout);
+    return rc ? SZARC_EXIT_USAGE : SZARC_EXIT_OK;
 }
 
 /*-*********************************************************
