@@ -14,7 +14,7 @@ sample=$src/tests/data/text/sample.txt
 
 have_vk=1
 "$szarc" devices --json > "$tmp/dev.json" || fail=1
-grep -q '"device": "vk:0"' "$tmp/dev.json" || have_vk=0
+grep -q '"id": "vk:0"' "$tmp/dev.json" || have_vk=0
 if [ $have_vk = 0 ] && [ "${SZARC_REQUIRE_VULKAN:-0}" = 1 ]; then echo "FAIL no Vulkan device"; exit 1; fi
 
 for m in tiny-gqa small-mha; do

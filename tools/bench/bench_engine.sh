@@ -22,7 +22,7 @@ status=0
 for m in "${models[@]}"; do
   margs=(); [ -n "$m" ] && margs=(--model "$m")
   name=$("$szarc" model info "${margs[@]}" | sed -n 's/^model *//p')
-  devs=(cpu); "$szarc" devices --json | grep -q '"device": "vk:0"' && devs+=(vk:0)
+  devs=(cpu); "$szarc" devices --json | grep -q '"id": "vk:0"' && devs+=(vk:0)
   first=""
   for d in "${devs[@]}"; do
     for mode in teacher-forced decode-1 decode-8 decode-64; do

@@ -122,10 +122,10 @@ szarc=$root/$build/szarc
 out ""; out "## devices"
 "$szarc" devices | tee -a "$report"
 if [ -z "$device" ]; then # the first device that is not a CPU device
-  device=$("$szarc" devices --json | awk -F'"' '/"device":/ {d=$4} /"type":/ && $4 != "cpu" && !f {print d; f=1}')
+  device=$("$szarc" devices --json | awk -F'"' '/"id":/ {d=$4} /"type":/ && $4 != "cpu" && !f {print d; f=1}')
   [ -n "$device" ] || { out "FAIL: no GPU among the Vulkan devices (pass --device vk:N to check a CPU device)"; status=1; finish; }
 fi
-dtype=$("$szarc" devices --json | awk -F'"' -v d="$device" '/"device":/ {c=($4 == d)} c && /"type":/ {print $4; exit}')
+dtype=$("$szarc" devices --json | awk -F'"' -v d="$device" '/"id":/ {c=($4 == d)} c && /"type":/ {print $4; exit}')
 out "checking $device (type ${dtype:-unknown})"
 [ "$dtype" = cpu ] && out "NOTE: $device is a CPU device, not a GPU: this run checks the script and the variants' equality, its speeds are not a GPU's"
 variants=(portable tile dot subgroup)

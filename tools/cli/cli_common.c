@@ -211,6 +211,44 @@ void szarc_cli_hex32(char out[65], const uint8_t d[32])
     out[64] = 0;
 }
 
+/*-*********************************************************
+ *  JSON output
+ ***********************************************************/
+
+int szarc_cli_json_print(FILE *f, json_t *j)
+{
+    if (!j)
+        return -1;
+    const int rc = json_dumpf(j, f, SZARC_CLI_JSON_FLAGS(JSON_INDENT(2)));
+    json_decref(j);
+    return rc || fputc('\n', f) == EOF ? -1 : 0;
+}
+
+void szarc_cli_iso_time(char out[32], int64_t t)
+{
+    struct tm tm;
+    const time_t tt = (time_t)t;
+    if (t < 0 || !gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+json_t *szarc_cli_pin_json(const char *name, const uint8_t gguf[32], const uint8_t weights[32],
+                           const uint8_t tokenizer[32], uint32_t numerics_version)
+{
+    char g[65], w[65], t[65];
+    szarc_cli_hex32(g, gguf);
+    szarc_cli_hex32(w, weights);
+    szarc_cli_hex32(t, tokenizer);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", "", "gguf_sha256", g,
+                          "weights_sha256", w, "tokenizer_sha256", t, "numerics_version",
+                          (json_int_t)numerics_version);
+    if (o && szarc_json_set_string(o, "name", name)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 double szarc_cli_now(void)
 {
     struct timespec ts;

@@ -3,9 +3,11 @@
 #ifndef SZARC_CLI_COMMON_H
 #define SZARC_CLI_COMMON_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "status.h"
 #include "szarc.h"
@@ -55,6 +57,36 @@ double szarc_cli_now(void);
 
 /* Lowercase hex of a digest. */
 void szarc_cli_hex32(char out[65], const uint8_t d[32]);
+
+/*-*********************************************************
+ *  JSON output (docs/api.md): one vocabulary for every command
+ ***********************************************************/
+
+/* Significant digits of every real number in JSON output: enough for a
+ * rate or a ratio, and no binary noise (1.7616, not 1.7616000000000001). */
+#define SZARC_CLI_JSON_DIGITS 6
+
+/* The flags every JSON document is dumped with, given its layout: pretty
+ * (JSON_INDENT(2)) or one line (JSON_COMPACT). Keys in insertion order,
+ * ASCII output, reals rounded to SZARC_CLI_JSON_DIGITS. */
+#define SZARC_CLI_JSON_FLAGS(layout)                                                              \
+    ((layout) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(SZARC_CLI_JSON_DIGITS))
+
+/* Writes j to f with SZARC_CLI_JSON_FLAGS(JSON_INDENT(2)) and a newline, and
+ * releases j (NULL: prints nothing). @return 0, or -1 when j is NULL or the
+ * write fails. */
+int szarc_cli_json_print(FILE *f, json_t *j);
+
+/* A time as the manifest writes `created`: "YYYY-MM-DDTHH:MM:SSZ", UTC.
+ * A time gmtime() cannot represent gives "1970-01-01T00:00:00Z". */
+void szarc_cli_iso_time(char out[32], int64_t t);
+
+/* The model pin as the manifest's `model` object writes it: name,
+ * gguf_sha256, weights_sha256, tokenizer_sha256, numerics_version, in that
+ * order (name exact, or with name_hex after the pin: archive/quote.h).
+ * @return the new object, or NULL when out of memory. */
+json_t *szarc_cli_pin_json(const char *name, const uint8_t gguf[32], const uint8_t weights[32],
+                           const uint8_t tokenizer[32], uint32_t numerics_version);
 
 /* Progress bar: stderr, only on a terminal. */
 typedef struct {

@@ -255,25 +255,32 @@ static void on_list_member(void *ctx, const szarc_list_member *m)
 
 static void list_json(list_ui *u, const szarc_list_summary *s)
 {
-    char gsha[65];
-    szarc_cli_hex32(gsha, s->model_sha256);
     json_t *probs = json_array();
     for (size_t k = 0; k < u->n_problems; k++) {
         json_t *o = json_object();
         szarc_json_set_string(o, "message", u->problems[k]);
         json_array_append_new(probs, o);
     }
+    /* the manifest's vocabulary: created as it writes it, the model pin
+     * under model, embedded null or {member, size} (docs/api.md) */
+    char created[32];
+    szarc_cli_iso_time(created, s->created);
+    json_t *model = szarc_cli_pin_json(s->model_name, s->model_sha256, s->weights_sha256,
+                                       s->tokenizer_sha256, s->numerics_version);
+    if (model)
+        json_object_set_new(model, "embedded",
+                            s->model_embedded
+                                ? json_pack("{s:s, s:I}", "member", "szarc/model.gguf", "size",
+                                            (json_int_t)s->model_embedded_size)
+                                : json_null());
     const uint64_t tin = s->bytes, tout = s->packet_bytes;
-    json_t *root = json_pack(
-        "{s:i, s:s, s:I, s:{s:s, s:s, s:b}, s:i, s:O, s:I, s:I, s:f, s:o}", "format_version",
-        (int)s->format_version, "tool_version", s->tool_version, "created",
-        (json_int_t)s->created, "model", "name", s->model_name, "gguf_sha256", gsha, "embedded",
-        s->model_embedded, "chunk", (int)s->chunk, "members", u->members, "bytes",
-        (json_int_t)tin, "packet_bytes", (json_int_t)tout, "bits_per_byte",
-        tin ? 8.0 * tout / tin : 0.0, "problems", probs);
-    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    putchar('\n');
-    json_decref(root);
+    json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:i, s:O, s:I, s:I, s:f, s:o}",
+                             "format_version", (int)s->format_version, "tool_version",
+                             s->tool_version, "created", created, "model", model, "chunk",
+                             (int)s->chunk, "members", u->members, "bytes", (json_int_t)tin,
+                             "packet_bytes", (json_int_t)tout, "bits_per_byte",
+                             tin ? 8.0 * tout / tin : 0.0, "problems", probs);
+    szarc_cli_json_print(stdout, root);
 }
 
 static void list_text_end(const szarc_list_summary *s)

@@ -130,7 +130,7 @@ static json_t *finding_json(const char *type, const szarc_verify_finding *f)
 
 static void json_line(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *s = json_dumps(j, SZARC_CLI_JSON_FLAGS(JSON_COMPACT));
     if (s)
         printf("%s\n", s);
     free(s);

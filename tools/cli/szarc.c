@@ -119,28 +119,29 @@ static int cmd_devices(int argc, char **argv)
     char auto_desc[512];
     szarc_devices_auto(auto_desc, sizeof auto_desc);
     if (o.json) {
+        /* every device an object: id (what --device takes), kind, name */
         json_t *arr = json_array();
         for (size_t i = 0; !st && i < n; i++) {
             char id[16];
             snprintf(id, sizeof id, "vk:%u", dev[i].index);
-            json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b}", "device", id, "name", "",
-                                  "type", dev[i].type, "driver", "",
-                                  "vendor_id", (int)dev[i].vendor_id, "max_shared_bytes",
-                                  (int)dev[i].max_shared_bytes, "compute", dev[i].has_compute);
+            json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:s, s:s}", "id", id,
+                                  "kind", "vulkan", "name", "", "type", dev[i].type, "driver",
+                                  "", "vendor_id", (int)dev[i].vendor_id, "max_shared_bytes",
+                                  (int)dev[i].max_shared_bytes, "compute", dev[i].has_compute,
+                                  "kernels", "", "features", "");
             szarc_json_set_string(d, "name", dev[i].name);
             szarc_json_set_string(d, "driver", dev[i].driver_info);
             szarc_json_set_string(d, "kernels", dev[i].kernels);
             szarc_json_set_string(d, "features", dev[i].features);
             json_array_append_new(arr, d);
         }
-        json_t *root = json_pack("{s:o, s:s, s:s}", "vulkan", arr, "cpu", "C reference",
-                                 "auto", "");
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", "cpu", "kind", "cpu", "name",
+                                             "C reference"));
+        json_t *root = json_pack("{s:o, s:s, s:n}", "devices", arr, "auto", "", "vulkan_error");
         szarc_json_set_string(root, "auto", auto_desc);
         if (st)
-            szarc_json_set_string(root, "error", err.msg);
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        putchar('\n');
-        json_decref(root);
+            szarc_json_set_string(root, "vulkan_error", err.msg);
+        szarc_cli_json_print(stdout, root);
         return EXIT_OK;
     }
     if (st)
@@ -180,24 +181,29 @@ static int cmd_model_info(int argc, char **argv)
     hex(tsha, mi.tokenizer_sha256, 32);
     const char *arch = mi.architecture;
     if (o.json) {
-        json_t *root = json_pack(
-            "{s:s, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s}, s:I, "
-            "s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:i}}",
-            "name", "", "path", "", "architecture", arch, "hyperparameters", "embedding_length",
-            (int)c->d, "block_count", (int)c->n_layer, "head_count", (int)c->n_head,
-            "head_count_kv", (int)c->n_kv, "head_dim", (int)c->head_dim, "feed_forward_length",
-            (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length", (int)c->context, "rope",
-            c->rope, "parameters", (json_int_t)c->parameters, "tokenizer",
-            "model", c->tokenizer, "pre", "", "vocab_size",
-            (int)c->tokenizer_vocab, "sha256", tsha, "pin", "gguf_sha256", gsha,
-            "weights_sha256", wsha, "numerics_version", SZARC_NUMERICS);
-        /* from the GGUF file: exact, or with name_hex etc. when not UTF-8 */
-        szarc_json_set_string(root, "name", c->name);
+        /* model: the manifest's model object (docs/format.md section 3), but
+         * for embedded, which only an archive has */
+        json_t *pin = szarc_cli_pin_json(c->name, mi.gguf_sha256, mi.weights_sha256,
+                                           mi.tokenizer_sha256, SZARC_NUMERICS);
+        if (pin)
+            json_object_set_new(
+                pin, "hyperparameters",
+                json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:I, s:I}",
+                          "architecture", arch, "embedding_length", (int)c->d, "block_count",
+                          (int)c->n_layer, "head_count", (int)c->n_head, "head_count_kv",
+                          (int)c->n_kv, "head_dim", (int)c->head_dim, "feed_forward_length",
+                          (int)c->d_ff, "vocab_size", (int)c->vocab, "context_length",
+                          (int)c->context, "rope", c->rope, "rope_base_mantissa",
+                          (json_int_t)c->rope_base_mantissa, "rope_base_exponent",
+                          (json_int_t)c->rope_base_exponent));
+        json_t *root = json_pack("{s:s, s:o, s:I, s:{s:s, s:s, s:i}}", "path", "", "model",
+                                 pin, "parameters", (json_int_t)c->parameters, "tokenizer",
+                                 "kind", c->tokenizer, "pre", "", "vocab_size",
+                                 (int)c->tokenizer_vocab);
+        /* from the GGUF file: exact, or with path_hex etc. when not UTF-8 */
         szarc_json_set_string(root, "path", c->path);
         szarc_json_set_string(json_object_get(root, "tokenizer"), "pre", c->tokenizer_pre);
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        putchar('\n');
-        json_decref(root);
+        szarc_cli_json_print(stdout, root);
     } else {
         szarc_fprintf_quoted(stdout, "model          %s\n", c->name);
         szarc_fprintf_quoted(stdout, "file           %s\n", c->path);
@@ -305,26 +311,26 @@ static int cmd_model_eval(int argc, char **argv)
     hex(dig, res.digest, 32);
     const double bpb = len ? res.bits / len : 0, tps = res.seconds > 0 ? n / res.seconds : 0;
     if (o.json) {
-        json_t *root =
-            json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:s, s:s, s:i, s:I, s:i}", "file", "",
-                      "model", "", "tokens", (json_int_t)n, "bytes", (json_int_t)len, "bits",
-                      res.bits, "bits_per_byte", bpb, "tokens_per_s", tps, "device",
-                      res.device, "digest", dig, "chunk", (int)chunk, "chunks",
-                      (json_int_t)res.chunks, "numerics_version", SZARC_NUMERICS);
+        /* bits: whole bits, as the text output; other reals rounded */
+        json_t *root = json_pack(
+            "{s:s, s:o, s:s, s:I, s:I, s:I, s:f, s:f, s:s, s:s, s:i, s:I}", "file", "", "model",
+            szarc_cli_pin_json(res.model, res.gguf_sha256, res.weights_sha256,
+                               res.tokenizer_sha256, SZARC_NUMERICS),
+            "mode", o.decode ? "decode" : "teacher-forced", "tokens", (json_int_t)n, "bytes",
+            (json_int_t)len, "bits", (json_int_t)(res.bits + 0.5), "bits_per_byte", bpb,
+            "tokens_per_s", tps, "device", "", "digest", dig, "chunk", (int)chunk, "chunks",
+            (json_int_t)res.chunks);
         szarc_json_set_string(root, "file", o.file);
-        szarc_json_set_string(root, "model", res.model);
+        szarc_json_set_string(root, "device", res.device);
         if (o.no_digest)
             json_object_del(root, "digest");
-        json_object_set_new(root, "mode", json_string(o.decode ? "decode" : "teacher-forced"));
         if (o.compare_float) {
-            json_object_set_new(root, "float_bits", json_real(fbits));
+            json_object_set_new(root, "float_bits", json_integer((json_int_t)(fbits + 0.5)));
             json_object_set_new(root, "float_bits_per_byte", json_real(len ? fbits / len : 0));
             json_object_set_new(root, "integer_over_float",
                                 json_real(fbits > 0 ? res.bits / fbits - 1 : 0));
         }
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        putchar('\n');
-        json_decref(root);
+        szarc_cli_json_print(stdout, root);
     } else {
         szarc_fprintf_quoted(stdout,
                              "file           %s (%zu bytes, %zu tokens, %llu chunks of <= %u)\n",

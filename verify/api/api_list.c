@@ -66,7 +66,11 @@ szarc_status szarc_list(int fd, const szarc_list_opts *opts, const szarc_list_si
     sum->chunk = mf->chunk;
     snprintf(sum->model_name, sizeof sum->model_name, "%s", mf->model.name);
     memcpy(sum->model_sha256, mf->model.gguf_sha256, 32);
+    memcpy(sum->weights_sha256, mf->model.weights_sha256, 32);
+    memcpy(sum->tokenizer_sha256, mf->model.tok_sha256, 32);
+    sum->numerics_version = mf->model.numerics_version;
     sum->model_embedded = mf->model.embedded != 0;
+    sum->model_embedded_size = mf->model.embedded ? mf->model.embedded_size : 0;
     sum->signed_ = szarc_listing_signed(l);
     for (size_t i = 0; i < mf->n_members; i++) {
         if (cancelled(opts)) {

@@ -104,6 +104,8 @@ szarc_status szarc_model_describe(const char *path, szarc_model_info *info, szar
     memcpy(info->tokenizer_sha256, m->tok_sha256, 32);
     memcpy(info->gguf_sha256, m->gguf_sha256, 32);
     memcpy(info->weights_sha256, m->weights_sha256, 32);
+    info->rope_base_mantissa = c->rope_base_mant;
+    info->rope_base_exponent = c->rope_base_exp;
     szarc_model_destroy(m);
     return SZARC_OK;
 }
@@ -167,6 +169,9 @@ szarc_status szarc_model_eval(const uint8_t *text, size_t len, const szarc_model
     if (o->compare_float && (st = szarc_eval_float(m, tok, n, chunk, &res->float_bits, err)))
         goto done;
     snprintf(res->model, sizeof res->model, "%s", m->name);
+    memcpy(res->gguf_sha256, m->gguf_sha256, 32);
+    memcpy(res->weights_sha256, m->weights_sha256, 32);
+    memcpy(res->tokenizer_sha256, m->tok_sha256, 32);
     snprintf(res->device, sizeof res->device, "%s", szarc_engine_device(e));
     res->bytes = len;
     res->tokens = n;

@@ -260,8 +260,12 @@ typedef struct {
     uint64_t packet_bytes;
     uint32_t chunk;
     char model_name[128];
-    uint8_t model_sha256[32];   /* the pinned model's GGUF */
+    uint8_t model_sha256[32];   /* the pin: the model's GGUF (gguf_sha256) */
+    uint8_t weights_sha256[32]; /* the pin: the converted integer weights */
+    uint8_t tokenizer_sha256[32]; /* the pin: the tokenizer description */
+    uint32_t numerics_version;  /* the pin: the numerics the streams were coded with */
     int model_embedded;
+    uint64_t model_embedded_size; /* bytes of szarc/model.gguf when model_embedded */
     int signed_;                /* a signature member is present (not checked: see verify) */
 } szarc_list_summary;
 
@@ -517,6 +521,8 @@ typedef struct {
     uint8_t tokenizer_sha256[32];
     uint8_t gguf_sha256[32];    /* the pin: the file */
     uint8_t weights_sha256[32]; /* the pin: the integer weights (numerics version) */
+    uint64_t rope_base_mantissa; /* the converted rope base, mantissa * 2^exponent */
+    int32_t rope_base_exponent;  /* (docs/numerics.md) */
 } szarc_model_info;
 
 /*! szarc_model_describe() :
@@ -564,6 +570,9 @@ typedef struct {
 
 typedef struct {
     char model[128];            /* the model's name */
+    uint8_t gguf_sha256[32];    /* the model's pin, as szarc_model_info's */
+    uint8_t weights_sha256[32];
+    uint8_t tokenizer_sha256[32];
     char device[128];
     uint64_t bytes, tokens, chunks;
     uint32_t chunk;
