@@ -14,7 +14,8 @@
  *     and both its neighbours overlap no atom);
  *   - never across a line: neither token holds a line break, and no
  *     structural character (quotes, brackets, braces, <, >, =, \, `, |) is in
- *     the token or its neighbours;
+ *     the token or its neighbours; punctuation only between two words of a
+ *     line that reads as prose (no code or markup characters);
  *   - never creating an atom: neither token holds a digit or a capital
  *     letter, or is a commitment word, a number word or a quantifier
  *     (one, first, half, all, some, many, more, ...);
@@ -46,10 +47,13 @@
 #define SZARC_SEM_ATOMS_VERSION 1
 #define SZARC_SEM_MAX_LEVEL 3
 
-/* Deviation classes. A level allows a set of them (szarc_sem_level_classes). */
+/* Deviation classes. A level allows a set of them (szarc_sem_level_classes):
+ * level 1 (the default) allows SZARC_SEM_PUNCT only and so changes no word
+ * (no run of letters or digits); levels 2 and 3 substitute words. */
 typedef enum {
-    SZARC_SEM_PUNCT = 1u << 0, /* sentence punctuation within a line, for one of its group:
-                                  pausing , ; : or ending . ! ? */
+    SZARC_SEM_PUNCT = 1u << 0, /* one punctuation mark between two words of a prose line, for
+                                  one of its group with the same spacing: pausing , ; : or
+                                  ending . ! (a question mark stays) */
     SZARC_SEM_DET = 1u << 1,   /* an article or demonstrative for another: the a an this
                                   that these those */
     SZARC_SEM_FUNC = 1u << 2,  /* a preposition for a preposition, a conjunction for a
@@ -58,7 +62,8 @@ typedef enum {
                                   model's own, int8) has cosine >= 0.6 with it */
 } szarc_sem_class;
 
-/*! szarc_sem_level_classes() : the classes level 0..3 allows (0 for level 0). */
+/*! szarc_sem_level_classes() : the classes level 0..3 allows (0 for level 0):
+ * 1 punctuation, 2 also articles and function words, 3 also near-synonyms. */
 uint32_t szarc_sem_level_classes(uint32_t level);
 
 /*! szarc_sem_level_bits() : the bits a deviation must save at its position. */
@@ -124,5 +129,43 @@ szarc_status szarc_sem_refine(const szarc_model *m, const szarc_atoms *ax, const
 szarc_status szarc_sem_atoms_root(const szarc_atoms *ax, const uint8_t *text, size_t len,
                                   size_t *n, uint8_t root[32], uint8_t (**hashes)[32],
                                   szarc_err *err);
+
+/*-*********************************************************
+ *  What an expansion changed (changes.c)
+ ***********************************************************/
+
+/* A word is a maximal run of Unicode letters and numbers (\p{L}, \p{N}; UTF-8
+ * as the atoms read it: an invalid byte is no letter). A text is a sequence
+ * of words and of the runs between them (segments). */
+typedef struct {
+    size_t orig_off, orig_len; /* the bytes replaced in the original */
+    size_t exp_off, exp_len;   /* what stands there in the expansion */
+    int word;                  /* a word was replaced, inserted or deleted */
+} szarc_sem_change;
+
+typedef struct {
+    szarc_sem_change *v;
+    size_t n, cap;
+} szarc_sem_change_list;
+
+void szarc_sem_change_list_free(szarc_sem_change_list *c);
+
+/*! szarc_sem_changes() :
+ * Every substitution that turns orig into exp, in text order. When both
+ * texts have the same sequence of segment kinds (as every expansion of the
+ * encoder has: it swaps a word for a word, a mark for a mark) each differing
+ * segment is one change; otherwise the common leading and trailing segments
+ * are taken away and the rest is one change. Safe on any bytes.
+ * @return SZARC_OK (out owns its array), SZARC_E_NOMEM. */
+szarc_status szarc_sem_changes(const uint8_t *orig, size_t olen, const uint8_t *exp, size_t elen,
+                               szarc_sem_change_list *out, szarc_err *err);
+
+/*! szarc_sem_words_equal() :
+ * *equal = 1 when both texts have the same sequence of words (what level 1
+ * promises); else 0 and *at (if not NULL) is the original's offset of the
+ * first word that differs (olen when the expansion has more words).
+ * @return SZARC_OK, SZARC_E_NOMEM. */
+szarc_status szarc_sem_words_equal(const uint8_t *orig, size_t olen, const uint8_t *exp,
+                                   size_t elen, int *equal, size_t *at, szarc_err *err);
 
 #endif
