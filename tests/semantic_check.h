@@ -14,7 +14,7 @@
 #include "member.h"
 #include "model.h"
 #include "packet.h"
-#include "semantic.h"
+#include "atoms.h"
 #include "testutil.h"
 #include "tokenizer.h"
 
@@ -41,7 +41,7 @@ static void dump(const szarc_model *m, const uint8_t *text, size_t len, const sz
 
 /* Level 1 (the default) changes no word: the word sequences (maximal runs of
  * Unicode letters and numbers) are equal, every change is punctuation, and
- * no change touches a line break. At every level, szarc_sem_changes() sees
+ * no change touches a line break. At every level, szarc_atoms_changes() sees
  * the expansion as one segment for another. */
 static void check_words(const char *name, uint32_t level, const uint8_t *text, size_t len,
                         const uint8_t *exp, size_t elen)
@@ -49,14 +49,14 @@ static void check_words(const char *name, uint32_t level, const uint8_t *text, s
     szarc_err err = {0};
     int equal = 0;
     size_t at = 0;
-    szarc_sem_change_list cl = {0};
-    CHECK(!szarc_sem_words_equal(text, len, exp, elen, &equal, &at, &err) &&
-              !szarc_sem_changes(text, len, exp, elen, &cl, &err),
+    szarc_atoms_change_list cl = {0};
+    CHECK(!szarc_atoms_words_equal(text, len, exp, elen, &equal, &at, &err) &&
+              !szarc_atoms_changes(text, len, exp, elen, &cl, &err),
           "%s: words: %s", name, err.msg);
     if (level == 1)
         CHECK(equal, "%s level 1: a word changed at byte %zu", name, at);
     for (size_t k = 0; k < cl.n; k++) {
-        const szarc_sem_change *c = &cl.v[k];
+        const szarc_atoms_change *c = &cl.v[k];
         if (verbose)
             fprintf(stderr, "  change %6zu '%.*s' -> '%.*s'%s\n", c->orig_off, (int)c->orig_len,
                     (const char *)text + c->orig_off, (int)c->exp_len,
@@ -66,7 +66,7 @@ static void check_words(const char *name, uint32_t level, const uint8_t *text, s
                       !memchr(exp + c->exp_off, '\n', c->exp_len),
                   "%s level 1: change at byte %zu is a word or a line break", name, c->orig_off);
     }
-    szarc_sem_change_list_free(&cl);
+    szarc_atoms_change_list_free(&cl);
 }
 
 /* Expands, then checks every promise of the expansion. @return deviations. */

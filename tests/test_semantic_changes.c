@@ -1,16 +1,16 @@
-/* test_semantic_changes.c: szarc_sem_changes() and szarc_sem_words_equal()
- * (semantic.h) on cases worked out by hand: words are maximal runs of
+/* test_semantic_changes.c: szarc_atoms_changes() and szarc_atoms_words_equal()
+ * (atoms.h) on cases worked out by hand: words are maximal runs of
  * Unicode letters and numbers, punctuation and spacing are not words, a
  * swapped word or an inserted one is a word change, and any bytes are
  * safe (invalid UTF-8 is no letter). */
-#include "semantic.h"
+#include "atoms.h"
 #include "testutil.h"
 
 static int words_equal(const char *a, const char *b, size_t *at)
 {
     int eq = -1;
     szarc_err err = {0};
-    CHECK(!szarc_sem_words_equal((const uint8_t *)a, strlen(a), (const uint8_t *)b, strlen(b), &eq,
+    CHECK(!szarc_atoms_words_equal((const uint8_t *)a, strlen(a), (const uint8_t *)b, strlen(b), &eq,
                                  at, &err),
           "words_equal: %s", err.msg);
     return eq;
@@ -19,19 +19,19 @@ static int words_equal(const char *a, const char *b, size_t *at)
 /* changes of a -> b as "off:before>after[w];" */
 static void changes(const char *a, const char *b, char *out, size_t cap)
 {
-    szarc_sem_change_list cl;
+    szarc_atoms_change_list cl;
     szarc_err err = {0};
     out[0] = 0;
-    CHECK(!szarc_sem_changes((const uint8_t *)a, strlen(a), (const uint8_t *)b, strlen(b), &cl,
+    CHECK(!szarc_atoms_changes((const uint8_t *)a, strlen(a), (const uint8_t *)b, strlen(b), &cl,
                              &err),
           "changes: %s", err.msg);
     size_t o = 0;
     for (size_t k = 0; k < cl.n && o < cap; k++) {
-        const szarc_sem_change *c = &cl.v[k];
+        const szarc_atoms_change *c = &cl.v[k];
         o += (size_t)snprintf(out + o, cap - o, "%zu:%.*s>%.*s%s;", c->orig_off, (int)c->orig_len,
                               a + c->orig_off, (int)c->exp_len, b + c->exp_off, c->word ? "w" : "");
     }
-    szarc_sem_change_list_free(&cl);
+    szarc_atoms_change_list_free(&cl);
 }
 
 int main(void)

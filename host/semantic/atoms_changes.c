@@ -1,6 +1,6 @@
-/* changes.c: what an expansion changed, and whether it kept every word
- * (semantic.h: szarc_sem_changes(), szarc_sem_words_equal()). */
-#include "semantic.h"
+/* atoms_changes.c: what an expansion changed, and whether it kept every
+ * word (atoms.h: szarc_atoms_changes(), szarc_atoms_words_equal()). */
+#include "atoms.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -79,22 +79,22 @@ static int seg_eq(const uint8_t *a, const segment *x, const uint8_t *b, const se
     return x->word == y->word && x->len == y->len && !memcmp(a + x->off, b + y->off, x->len);
 }
 
-static int add_change(szarc_sem_change_list *out, size_t ao, size_t al, size_t bo, size_t bl,
+static int add_change(szarc_atoms_change_list *out, size_t ao, size_t al, size_t bo, size_t bl,
                       int word)
 {
     if (out->n == out->cap) {
         const size_t cap = out->cap ? 2 * out->cap : 16;
-        szarc_sem_change *v = realloc(out->v, cap * sizeof *v);
+        szarc_atoms_change *v = realloc(out->v, cap * sizeof *v);
         if (!v)
             return -1;
         out->v = v;
         out->cap = cap;
     }
-    out->v[out->n++] = (szarc_sem_change){ao, al, bo, bl, word};
+    out->v[out->n++] = (szarc_atoms_change){ao, al, bo, bl, word};
     return 0;
 }
 
-void szarc_sem_change_list_free(szarc_sem_change_list *c)
+void szarc_atoms_change_list_free(szarc_atoms_change_list *c)
 {
     if (!c)
         return;
@@ -102,8 +102,8 @@ void szarc_sem_change_list_free(szarc_sem_change_list *c)
     memset(c, 0, sizeof *c);
 }
 
-szarc_status szarc_sem_changes(const uint8_t *orig, size_t olen, const uint8_t *exp, size_t elen,
-                               szarc_sem_change_list *out, szarc_err *err)
+szarc_status szarc_atoms_changes(const uint8_t *orig, size_t olen, const uint8_t *exp, size_t elen,
+                               szarc_atoms_change_list *out, szarc_err *err)
 {
     memset(out, 0, sizeof *out);
     segments a = {0}, b = {0};
@@ -144,11 +144,11 @@ done:
     free(a.v);
     free(b.v);
     if (st)
-        szarc_sem_change_list_free(out);
+        szarc_atoms_change_list_free(out);
     return st;
 }
 
-szarc_status szarc_sem_words_equal(const uint8_t *orig, size_t olen, const uint8_t *exp,
+szarc_status szarc_atoms_words_equal(const uint8_t *orig, size_t olen, const uint8_t *exp,
                                    size_t elen, int *equal, size_t *at, szarc_err *err)
 {
     segments a = {0}, b = {0};
