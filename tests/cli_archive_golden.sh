@@ -6,7 +6,11 @@
 # holds the sha256 of each, made by the code before the layered tree of
 # issue 11 (commit dd2c847). A refactoring that changes one byte fails here;
 # a deliberate format change records new digests with a new format version
-# and keeps the old archives decoding. These are format 1 (--format 1);
+# and keeps the old archives decoding. The semantic archives also pin the
+# encoder's choices: when a level's policy changes on purpose (2026-11-30:
+# level 1 changes no word) their digests are recorded anew, and the archives
+# of the old policy keep decoding (tests/data/golden/format1/semantic*.szarc,
+# cli_format1_golden.sh). These are format 1 (--format 1);
 # format 2 is checked for determinism: the same inputs give the same bytes
 # twice, and on a Vulkan device (when there is one) as on the C reference.
 #   tests/cli_archive_golden.sh SZARC [--print]   (--print: the digests only)

@@ -168,8 +168,46 @@ for lv in 2 0; do
     '[ $rc = 1 ] && grep -q "packet-format: .*level $lv" v.txt'
 done
 
+# eval --explain: every change, with its kind; level 3 changes words
+S eval prose.txt x/prose.txt --explain > ex3.txt; rc=$?
+check "eval --explain: exit 0, a summary line" \
+  '[ $rc = 0 ] && grep -q "^changes  *[1-9][0-9]* ([1-9][0-9]* of words)$" ex3.txt'
+check "eval --explain: change lines, words among them" \
+  'grep -q "^change  *[0-9]*  *[0-9]*  word  \".*\" -> \".*\"$" ex3.txt'
+S eval prose.txt x/prose.txt --explain --json > ex3.json; rc=$?
+check "eval --explain --json: changes and word_changes" \
+  '[ $rc = 0 ] && grep -q "^  \"changes\": \[$" ex3.json && [ "$(jfield word_changes ex3.json)" -gt 0 ]'
+check "eval --explain --json: each change's keys" \
+  'grep -q "\"kind\": \"word\"" ex3.json && grep -q "\"original_start\": " ex3.json &&
+   grep -q "\"expansion_start\": " ex3.json && grep -q "\"before\": " ex3.json &&
+   grep -q "\"after\": " ex3.json'
+
+# the default level (punct, 1) changes no word: on prose, legal text, verse
+# and code the expansion's words are the original's
+for f in prose.txt legal.txt verse.txt code.c; do
+  [ -f $f ] || cp "$SRC/tests/data/semantic/$f" $f
+  rm -rf xd && mkdir xd
+  S create -f d.szarc $M --device cpu --quiet --force --mode semantic --method semantic $f \
+    || fail "create --mode semantic $f (default level)"
+  S extract -f d.szarc -C xd $M --device cpu --quiet || fail "extract $f (default level)"
+  S list -f d.szarc --json > d.json
+  check "default level: $f: level 1" '[ "$(jfield level d.json)" = 1 ]'
+  S eval $f xd/$f --explain --json > d-eval.json; rc=$?
+  check "default level: $f: no word changes, atoms exact" \
+    '[ $rc = 0 ] && [ "$(jfield word_changes d-eval.json)" = 0 ] &&
+     [ "$(jfield critical_atom_recall d-eval.json)" = 1.0 ] &&
+     [ "$(jfield atom_precision d-eval.json)" = 1.0 ]'
+  check "default level: $f: the same lines" '[ "$(wc -l < $f)" = "$(wc -l < xd/$f)" ]'
+done
+
+# level names: words is 2, synonyms is 3
+S create -f n2.szarc $M --device cpu --quiet --mode semantic --method semantic --level words \
+  prose.txt && S create -f l2.szarc $M --device cpu --quiet --mode semantic --method semantic \
+  --level 2 prose.txt || fail "create --level words, --level 2"
+check "--level words is --level 2" 'cmp -s n2.szarc l2.szarc'
+
 # usage errors: exit 2, no archive left
-for args in "--level 2" "--mode lossy" "--mode semantic --level 7" \
+for args in "--level 2" "--mode lossy" "--mode semantic --level 7" "--mode semantic --level wordz" \
             "--mode semantic --method zstd" "--method semantic" "--protect river"; do
   rm -f u.szarc
   S create -f u.szarc $M --device cpu --quiet $args prose.txt 2> err.txt; rc=$?

@@ -14,7 +14,7 @@
 #include "member.h"
 #include "model.h"
 #include "packet.h"
-#include "semantic.h"
+#include "atoms.h"
 #include "testutil.h"
 #include "tokenizer.h"
 
@@ -37,6 +37,36 @@ static void dump(const szarc_model *m, const uint8_t *text, size_t len, const sz
                     (const char *)pb);
         }
     free(t);
+}
+
+/* Level 1 (the default) changes no word: the word sequences (maximal runs of
+ * Unicode letters and numbers) are equal, every change is punctuation, and
+ * no change touches a line break. At every level, szarc_atoms_changes() sees
+ * the expansion as one segment for another. */
+static void check_words(const char *name, uint32_t level, const uint8_t *text, size_t len,
+                        const uint8_t *exp, size_t elen)
+{
+    szarc_err err = {0};
+    int equal = 0;
+    size_t at = 0;
+    szarc_atoms_change_list cl = {0};
+    CHECK(!szarc_atoms_words_equal(text, len, exp, elen, &equal, &at, &err) &&
+              !szarc_atoms_changes(text, len, exp, elen, &cl, &err),
+          "%s: words: %s", name, err.msg);
+    if (level == 1)
+        CHECK(equal, "%s level 1: a word changed at byte %zu", name, at);
+    for (size_t k = 0; k < cl.n; k++) {
+        const szarc_atoms_change *c = &cl.v[k];
+        if (verbose)
+            fprintf(stderr, "  change %6zu '%.*s' -> '%.*s'%s\n", c->orig_off, (int)c->orig_len,
+                    (const char *)text + c->orig_off, (int)c->exp_len,
+                    (const char *)exp + c->exp_off, c->word ? " (word)" : "");
+        if (level == 1)
+            CHECK(!c->word && !memchr(text + c->orig_off, '\n', c->orig_len) &&
+                      !memchr(exp + c->exp_off, '\n', c->exp_len),
+                  "%s level 1: change at byte %zu is a word or a line break", name, c->orig_off);
+    }
+    szarc_atoms_change_list_free(&cl);
 }
 
 /* Expands, then checks every promise of the expansion. @return deviations. */
@@ -80,6 +110,7 @@ static size_t check_level(szarc_engine *e, const szarc_model *m, const szarc_eng
           "%s level %u: the expansion's atom root differs from the original's", name, level);
     szarc_atom_list_free(&oa);
     szarc_atom_list_free(&ea);
+    check_words(name, level, text, len, r.text, r.len);
     const size_t dev = r.deviations;
     szarc_sem_result_free(&r);
     return dev;

@@ -176,4 +176,42 @@ szarc_status szarc_atoms_compare(szarc_atoms_eval_result *res, uint8_t *orig_mat
 szarc_status szarc_chrf(double *chrf, const uint8_t *ref, size_t ref_len, const uint8_t *hyp,
                         size_t hyp_len, szarc_err *err);
 
+/*-*********************************************************
+ *  What an expansion changed (atoms_changes.c)
+ ***********************************************************/
+
+/* A word is a maximal run of Unicode letters and numbers (\p{L}, \p{N}; UTF-8
+ * as the atoms read it: an invalid byte is no letter). A text is a sequence
+ * of words and of the runs between them (segments). */
+typedef struct {
+    size_t orig_off, orig_len; /* the bytes replaced in the original */
+    size_t exp_off, exp_len;   /* what stands there in the expansion */
+    int word;                  /* a word was replaced, inserted or deleted */
+} szarc_atoms_change;
+
+typedef struct {
+    szarc_atoms_change *v;
+    size_t n, cap;
+} szarc_atoms_change_list;
+
+void szarc_atoms_change_list_free(szarc_atoms_change_list *c);
+
+/*! szarc_atoms_changes() :
+ * Every substitution that turns orig into exp, in text order. When both
+ * texts have the same sequence of segment kinds (as every expansion of the
+ * encoder has: it swaps a word for a word, a mark for a mark) each differing
+ * segment is one change; otherwise the common leading and trailing segments
+ * are taken away and the rest is one change. Safe on any bytes.
+ * @return SZARC_OK (out owns its array), SZARC_E_NOMEM. */
+szarc_status szarc_atoms_changes(const uint8_t *orig, size_t olen, const uint8_t *exp, size_t elen,
+                               szarc_atoms_change_list *out, szarc_err *err);
+
+/*! szarc_atoms_words_equal() :
+ * *equal = 1 when both texts have the same sequence of words (what level 1
+ * promises); else 0 and *at (if not NULL) is the original's offset of the
+ * first word that differs (olen when the expansion has more words).
+ * @return SZARC_OK, SZARC_E_NOMEM. */
+szarc_status szarc_atoms_words_equal(const uint8_t *orig, size_t olen, const uint8_t *exp,
+                                   size_t elen, int *equal, size_t *at, szarc_err *err);
+
 #endif /* SZARC_ATOMS_H */

@@ -16,7 +16,7 @@ uint32_t szarc_sem_level_classes(uint32_t level)
 {
     switch (level) {
     case 0: return 0;
-    case 1: return SZARC_SEM_PUNCT | SZARC_SEM_DET;
+    case 1: return SZARC_SEM_PUNCT; /* no word changes */
     case 2: return SZARC_SEM_PUNCT | SZARC_SEM_DET | SZARC_SEM_FUNC;
     default: return SZARC_SEM_PUNCT | SZARC_SEM_DET | SZARC_SEM_FUNC | SZARC_SEM_SYN;
     }
@@ -68,8 +68,9 @@ enum { K_OTHER = 0, K_PUNCT, K_WORD };
 
 /* What one vocabulary entry is, for the policy. */
 typedef struct {
-    uint8_t kind;     /* K_OTHER, K_PUNCT (only , ; : . ! ? and spaces), K_WORD (" " + a-z) */
-    uint8_t group;    /* K_PUNCT: 1 pausing (, ; :), 2 ending (. ! ?); K_WORD: function group + 1 or 0 */
+    uint8_t kind;     /* K_OTHER, K_PUNCT (one of , ; : . ! ? and spaces), K_WORD (" " + a-z) */
+    uint8_t group;    /* K_PUNCT: 1 pausing (, ; :), 2 ending (. !), 3 (?); K_WORD: function
+                         group + 1 or 0 */
     uint8_t shape;    /* K_PUNCT: bit 0 leading space, bit 1 trailing space */
     uint8_t unsafe;   /* digit, capital, non-ASCII, line break, structural or commitment word */
     uint8_t lbreak;   /* holds a line break or a structural character (neighbour guard) */
@@ -107,11 +108,12 @@ static void classify(const uint8_t *b, size_t n, tok_info *ti)
             ti->unsafe = 1;
         if (is_structural(c) || c < 0x20 || c == 0x7f)
             ti->lbreak = ti->unsafe = 1;
-        int g = c == ',' || c == ';' || c == ':' ? 1 : c == '.' || c == '!' || c == '?' ? 2 : 0;
+        /* a question mark is its own group: a question is not a statement */
+        int g = c == ',' || c == ';' || c == ':' ? 1 : c == '.' || c == '!' ? 2 : c == '?' ? 3 : 0;
         if (g) {
-            has_p = 1;
-            if (group && g != group)
+            if (has_p) /* one mark only: `...` or `,,` is not swapped for `.` */
                 punct = 0;
+            has_p = 1;
             group = g;
         } else if (c != ' ')
             punct = 0;
@@ -239,8 +241,52 @@ void szarc_sem_result_free(szarc_sem_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* prose[b] = 1 where byte b of text lies in a paragraph (a run of non-blank
+ * lines) that reads as prose: no character of code or markup on any of its
+ * lines (any structural character but quotes, hyphens and line breaks: a
+ * bracket, brace, parenthesis, =, <, >, /, \\, |, *, #, _, @, $, %, &, +, ~,
+ * ^, backquote, tab), at least four words, and a sentence end (. ! or ?
+ * before a space, a line break or the end). Only there may punctuation
+ * change: in code a comma or a semicolon is syntax. */
+static void mark_prose(const uint8_t *text, size_t len, uint8_t *prose)
+{
+    size_t b = 0;
+    while (b < len) {
+        size_t e = b, words = 0;
+        int code = 0, sentence = 0, blank = 1;
+        for (; e < len; e++) { /* to the end of the paragraph: a blank line or the text's end */
+            const uint8_t c = text[e];
+            if (c == '\n') {
+                if (blank && e > b)
+                    break;
+                blank = 1;
+                continue;
+            }
+            if (c != ' ' && c != '\r')
+                blank = 0;
+            if (is_structural(c) && c != '"' && c != '\'' && c != '-' && c != '\r')
+                code = 1;
+            if (c == ' ' && e + 1 < len && ((text[e + 1] | 0x20) >= 'a' && (text[e + 1] | 0x20) <= 'z'))
+                words++;
+            if ((c == '.' || c == '!' || c == '?') &&
+                (e + 1 == len || text[e + 1] == ' ' || text[e + 1] == '\n' || text[e + 1] == '\r'))
+                sentence = 1;
+        }
+        const uint8_t ok = !code && sentence && words >= 3;
+        const size_t end = e < len ? e + 1 : e;
+        memset(prose + b, ok, end - b);
+        b = end;
+    }
+}
+
+static int is_letter(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /* The policy's static part: may position i deviate at all? */
 static void mark_candidates(const policy *P, const int32_t *t, size_t n, const size_t *off,
+                            const uint8_t *text, size_t len, const uint8_t *prose,
                             const szarc_atom_list *atoms, uint8_t *cand)
 {
     /* tokens that overlap an atom */
@@ -270,6 +316,15 @@ static void mark_candidates(const policy *P, const int32_t *t, size_t n, const s
         }
         if (ok && ti->kind == K_PUNCT && !(P->classes & SZARC_SEM_PUNCT))
             ok = 0;
+        /* punctuation only between two words of a prose paragraph: `word, word` */
+        if (ok && ti->kind == K_PUNCT) {
+            size_t b = off[i + 1];
+            while (b < len && b < off[i + 1] + 2 && text[b] == ' ')
+                b++;
+            if (!prose[off[i]] || off[i] == 0 || !is_letter(text[off[i] - 1]) || b >= len ||
+                !is_letter(text[b]))
+                ok = 0;
+        }
         if (ok && ti->kind == K_WORD &&
             !(ti->group == 1   ? P->classes & SZARC_SEM_DET
               : ti->group      ? P->classes & SZARC_SEM_FUNC
@@ -711,7 +766,7 @@ szarc_status szarc_sem_expand(szarc_engine *e, const szarc_model *m, const szarc
     int32_t *t = NULL;
     size_t n = 0;
     size_t *off = NULL;
-    uint8_t *cand = NULL;
+    uint8_t *cand = NULL, *prose = NULL;
     szarc_atom_list oa = {0};
     szarc_status st = szarc_tok_encode_exact(m->tok, text, len, &t, &n, err);
     if (st)
@@ -721,8 +776,9 @@ szarc_status szarc_sem_expand(szarc_engine *e, const szarc_model *m, const szarc
     P.mean = calloc(m->emb.cols ? m->emb.cols : 1, sizeof *P.mean);
     off = malloc((n + 1) * sizeof *off);
     cand = malloc(n ? n : 1);
+    prose = malloc(len ? len : 1);
     out->tok = malloc((n ? n : 1) * sizeof *out->tok);
-    if (!P.info || !P.norm2 || !P.mean || !off || !cand || !out->tok) {
+    if (!P.info || !P.norm2 || !P.mean || !off || !cand || !prose || !out->tok) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "semantic: out of memory for %zu tokens", n);
         goto done;
     }
@@ -749,7 +805,8 @@ szarc_status szarc_sem_expand(szarc_engine *e, const szarc_model *m, const szarc
         goto done;
     if ((st = szarc_atoms_extract(ax, text, len, &oa, err)))
         goto done;
-    mark_candidates(&P, t, n, off, &oa, cand);
+    mark_prose(text, len, prose);
+    mark_candidates(&P, t, n, off, text, len, prose, &oa, cand);
     for (size_t i = 0; i < n; i++)
         out->candidates += cand[i];
     memcpy(out->tok, t, n * sizeof *t);
@@ -765,6 +822,7 @@ done:
     free(t);
     free(off);
     free(cand);
+    free(prose);
     free(P.info);
     free(P.norm2);
     free(P.mean);

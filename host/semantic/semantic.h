@@ -14,7 +14,8 @@
  *     and both its neighbours overlap no atom);
  *   - never across a line: neither token holds a line break, and no
  *     structural character (quotes, brackets, braces, <, >, =, \, `, |) is in
- *     the token or its neighbours;
+ *     the token or its neighbours; punctuation only between two words of a
+ *     line that reads as prose (no code or markup characters);
  *   - never creating an atom: neither token holds a digit or a capital
  *     letter, or is a commitment word, a number word or a quantifier
  *     (one, first, half, all, some, many, more, ...);
@@ -46,10 +47,13 @@
 #define SZARC_SEM_ATOMS_VERSION 1
 #define SZARC_SEM_MAX_LEVEL 3
 
-/* Deviation classes. A level allows a set of them (szarc_sem_level_classes). */
+/* Deviation classes. A level allows a set of them (szarc_sem_level_classes):
+ * level 1 (the default) allows SZARC_SEM_PUNCT only and so changes no word
+ * (no run of letters or digits); levels 2 and 3 substitute words. */
 typedef enum {
-    SZARC_SEM_PUNCT = 1u << 0, /* sentence punctuation within a line, for one of its group:
-                                  pausing , ; : or ending . ! ? */
+    SZARC_SEM_PUNCT = 1u << 0, /* one punctuation mark between two words of a prose line, for
+                                  one of its group with the same spacing: pausing , ; : or
+                                  ending . ! (a question mark stays) */
     SZARC_SEM_DET = 1u << 1,   /* an article or demonstrative for another: the a an this
                                   that these those */
     SZARC_SEM_FUNC = 1u << 2,  /* a preposition for a preposition, a conjunction for a
@@ -58,7 +62,8 @@ typedef enum {
                                   model's own, int8) has cosine >= 0.6 with it */
 } szarc_sem_class;
 
-/*! szarc_sem_level_classes() : the classes level 0..3 allows (0 for level 0). */
+/*! szarc_sem_level_classes() : the classes level 0..3 allows (0 for level 0):
+ * 1 punctuation, 2 also articles and function words, 3 also near-synonyms. */
 uint32_t szarc_sem_level_classes(uint32_t level);
 
 /*! szarc_sem_level_bits() : the bits a deviation must save at its position. */

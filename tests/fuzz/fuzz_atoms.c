@@ -58,6 +58,40 @@ static void one(szarc_atoms *a, const uint8_t *t, size_t len)
     szarc_atom_list_free(&l2);
 }
 
+/* szarc_atoms_changes(): in order, inside both texts, and applying them to a
+ * gives b; a text has no change against itself and the same words. */
+static void check_changes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    szarc_atoms_change_list cl;
+    szarc_err err = {0};
+    int eq = 0;
+    if (szarc_atoms_changes(a, alen, a, alen, &cl, &err) != SZARC_OK || cl.n != 0 ||
+        szarc_atoms_words_equal(a, alen, a, alen, &eq, NULL, &err) != SZARC_OK || !eq)
+        abort();
+    szarc_atoms_change_list_free(&cl);
+    if (szarc_atoms_changes(a, alen, b, blen, &cl, &err) != SZARC_OK)
+        abort();
+    uint8_t *r = malloc(alen + blen + 1);
+    size_t n = 0, ia = 0, ib = 0;
+    if (!r)
+        abort();
+    for (size_t k = 0; k < cl.n; k++) {
+        const szarc_atoms_change *c = &cl.v[k];
+        if (c->orig_off < ia || c->orig_off + c->orig_len > alen || c->exp_off < ib ||
+            c->exp_off + c->exp_len > blen || c->orig_off - ia != c->exp_off - ib)
+            abort();
+        memcpy(r + n, a + ia, c->orig_off - ia), n += c->orig_off - ia;
+        memcpy(r + n, b + c->exp_off, c->exp_len), n += c->exp_len;
+        ia = c->orig_off + c->orig_len;
+        ib = c->exp_off + c->exp_len;
+    }
+    memcpy(r + n, a + ia, alen - ia), n += alen - ia;
+    if (n != blen || (blen && memcmp(r, b, blen)))
+        abort();
+    free(r);
+    szarc_atoms_change_list_free(&cl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     szarc_err err = {0};
@@ -88,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     szarc_atom_list_free(&lo);
     szarc_atom_list_free(&le);
+    check_changes(t, cut, t + cut, len - cut);
 
     if (data[0] & 1) { /* the first bytes as a user term, on a fresh extractor */
         szarc_atoms *u = NULL;

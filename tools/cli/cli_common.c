@@ -123,11 +123,20 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
             }
             o->semantic = !strcmp(v, "semantic");
             break;
-        case 'L': {
+        case 'L': { /* a number, or the name of what the level may change */
+            static const char *const names[] = {"exact", "punct", "words", "synonyms"};
             char *end;
-            const long n = strtol(v, &end, 10);
-            if (*end || !*v || n < 0 || n > SZARC_SEMANTIC_MAX_LEVEL) {
-                szarc_cli_usage_error("--level %s: expected 0..%d", v, SZARC_SEMANTIC_MAX_LEVEL);
+            long n = strtol(v, &end, 10);
+            if (*end || !*v) {
+                n = -1;
+                for (size_t l = 0; l < sizeof names / sizeof *names; l++)
+                    if (!strcmp(v, names[l]))
+                        n = (long)l;
+            }
+            if (n < 0 || n > SZARC_SEMANTIC_MAX_LEVEL) {
+                szarc_cli_usage_error("--level %s: expected 0..%d, or punct (1, the default: no "
+                                      "word changes), words (2) or synonyms (3)", v,
+                                      SZARC_SEMANTIC_MAX_LEVEL);
                 return -1;
             }
             o->level = (int)n;

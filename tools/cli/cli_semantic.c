@@ -29,6 +29,7 @@ typedef struct {
     size_t nfiles;
     int json;
     const char *archive; /* eval --archive */
+    int explain;         /* eval --explain: every change, original to expansion */
 } sem_opts;
 
 /* Parses the options shared by atoms and eval; user patterns go straight
@@ -53,6 +54,8 @@ static int parse(const char *cmd, int argc, char **argv, size_t want_files, szar
             }
         } else if (!strcmp(s, "--archive") && !strcmp(cmd, "eval") && i + 1 < argc)
             o->archive = argv[++i];
+        else if (!strcmp(s, "--explain") && !strcmp(cmd, "eval"))
+            o->explain = 1;
         else if (!strcmp(s, "--quiet") || !strcmp(s, "-q"))
             continue; /* nothing to leave out: the result is the output */
         else if ((s[0] != '-' || !strcmp(s, "-")) && o->nfiles < want_files)
@@ -163,6 +166,34 @@ static void print_atom(FILE *f, const uint8_t *t, const szarc_atom *x)
             x->critical ? "critical" : "-");
     szarc_fwrite_quoted(f, (const char *)t + x->start, x->end - x->start);
     fputc('\n', f);
+}
+
+/* eval --explain: one change of the expansion, as JSON and as a line
+ * `change <original offset> <expansion offset> <punct|word> "BEFORE" -> "AFTER"`
+ * (both quoted as quote.h says, between double quotes). */
+static json_t *change_json(const uint8_t *o, const uint8_t *x, const szarc_atoms_change *c)
+{
+    char *b = escape(o, c->orig_off, c->orig_off + c->orig_len);
+    char *a = escape(x, c->exp_off, c->exp_off + c->exp_len);
+    json_t *j = json_object();
+    json_object_set_new(j, "original_start", json_integer((json_int_t)c->orig_off));
+    json_object_set_new(j, "expansion_start", json_integer((json_int_t)c->exp_off));
+    json_object_set_new(j, "kind", json_string(c->word ? "word" : "punct"));
+    json_object_set_new(j, "before", json_string(b ? b : ""));
+    json_object_set_new(j, "after", json_string(a ? a : ""));
+    free(b);
+    free(a);
+    return j;
+}
+
+static void print_change(FILE *f, const uint8_t *o, const uint8_t *x, const szarc_atoms_change *c)
+{
+    fprintf(f, "change %8zu %8zu  %-5s ", c->orig_off, c->exp_off, c->word ? "word" : "punct");
+    fputc('"', f);
+    szarc_fwrite_quoted(f, (const char *)o + c->orig_off, c->orig_len);
+    fputs("\" -> \"", f);
+    szarc_fwrite_quoted(f, (const char *)x + c->exp_off, c->exp_len);
+    fputs("\"\n", f);
 }
 
 static int dump_json(json_t *root)
@@ -386,6 +417,7 @@ int szarc_cli_eval(int argc, char **argv)
 {
     szarc_atoms *a = NULL;
     szarc_atom_list lo = {0}, le = {0};
+    szarc_atoms_change_list ch = {0};
     uint8_t *orig = NULL, *exp = NULL, *mo = NULL, *me = NULL;
     size_t olen = 0, elen = 0;
     sem_opts o = {0};
@@ -420,10 +452,14 @@ int szarc_cli_eval(int argc, char **argv)
         fprintf(stderr, "szarc: eval: out of memory\n");
         goto done;
     }
-    if (szarc_atoms_compare(&r, mo, me, orig, olen, &lo, exp, elen, &le, &err)) {
+    if (szarc_atoms_compare(&r, mo, me, orig, olen, &lo, exp, elen, &le, &err) ||
+        (o.explain && szarc_atoms_changes(orig, olen, exp, elen, &ch, &err))) {
         szarc_fprintf_quoted(stderr, "szarc: eval: %s\n", err.msg);
         goto done;
     }
+    size_t word_changes = 0;
+    for (size_t i = 0; i < ch.n; i++)
+        word_changes += ch.v[i].word != 0;
     if (o.json) {
         json_t *root = json_object(), *miss = json_array(), *spur = json_array();
         szarc_json_set_string(root, "original", o.files[0]);
@@ -458,6 +494,13 @@ int szarc_cli_eval(int argc, char **argv)
                 json_array_append_new(spur, atom_json(exp, &le.v[i]));
         json_object_set_new(root, "missing", miss);
         json_object_set_new(root, "spurious", spur);
+        if (o.explain) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < ch.n; i++)
+                json_array_append_new(arr, change_json(orig, exp, &ch.v[i]));
+            json_object_set_new(root, "word_changes", json_integer((json_int_t)word_changes));
+            json_object_set_new(root, "changes", arr);
+        }
         rc = dump_json(root);
     } else {
         szarc_fprintf_quoted(stdout,
@@ -493,9 +536,15 @@ int szarc_cli_eval(int argc, char **argv)
                 printf("spurious ");
                 print_atom(stdout, exp, &le.v[i]);
             }
+        if (o.explain) {
+            printf("changes               %zu (%zu of words)\n", ch.n, word_changes);
+            for (size_t i = 0; i < ch.n; i++)
+                print_change(stdout, orig, exp, &ch.v[i]);
+        }
         rc = SZARC_EXIT_OK;
     }
 done:
+    szarc_atoms_change_list_free(&ch);
     eval_member_clear(&em);
     free(em.expansion_of);
     szarc_atom_list_free(&lo);
