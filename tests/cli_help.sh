@@ -110,7 +110,9 @@ check "extract -q: exit 0, silent" '[ $rc = 0 ] && [ ! -s out.txt ] && [ ! -s er
 printf 'in/a.txt\nin/sub/b.txt\n' > want.txt
 "$SZARC" create -v -f v.szarc --method zstd in > out.txt 2> err.txt; rc=$?
 check "create -v: exit 0, members on stdout" '[ $rc = 0 ] && cmp -s out.txt want.txt'
-check "create -v: the summary on stderr" 'grep -q "^szarc: 2 files" err.txt'
+check "create -v: the summary on stderr" 'grep -q "^szarc: .*: [0-9]* bytes for 2 files of" err.txt'
+check "create: the summary gives each method's files and bytes, the time and the rate" \
+  'grep -Eq "; (stored|zstd|model) [0-9]+ \([0-9]+ bytes\).*; [0-9.]+ s, [0-9.]+ KB/s$" err.txt'
 "$SZARC" create --verbose -f - --method zstd in > v2.szarc 2> err.txt; rc=$?
 check "create -v -f -: members on stderr" '[ $rc = 0 ] && grep -qx "in/a.txt" err.txt && grep -qx "in/sub/b.txt" err.txt'
 check "create -v -f -: the archive on stdout" 'tar -tf v2.szarc | grep -qx "data/00000000.szg"'

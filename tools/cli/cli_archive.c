@@ -54,7 +54,12 @@ typedef struct {
     uint64_t done;   /* bytes, as last reported */
     char **failed;   /* paths that could not be stored */
     size_t n_failed, cap;
+    /* per method (stored, zstd, model, semantic): files and their bytes */
+    size_t m_files[4];
+    uint64_t m_bytes[4];
 } report;
+
+static const char *const method_names[4] = {"stored", "zstd", "model", "semantic"};
 
 static void on_not_stored(void *ctx, const char *path, const char *why, int failed)
 {
@@ -80,7 +85,12 @@ static void on_not_stored(void *ctx, const char *path, const char *why, int fail
 
 static void on_member(void *ctx, const szarc_create_member *m)
 {
-    const report *r = ctx;
+    report *r = ctx;
+    for (int k = 0; k < 4; k++)
+        if (m->method && !strcmp(m->method, method_names[k])) {
+            r->m_files[k]++;
+            r->m_bytes[k] += m->size;
+        }
     if (r->verbose) { /* as tar -v: one path a line */
         if (r->b.on && r->progressed)
             fputs("\r\033[K", stderr);
@@ -260,6 +270,8 @@ static int create(const cli_opts *o)
         rc = szarc_cli_exit_code(s);
         goto done;
     }
+    struct stat ast;
+    const long long archive_bytes = !to_stdout && !fstat(fd, &ast) ? (long long)ast.st_size : -1;
     if (!to_stdout) {
         const mode_t um = umask(0);
         umask(um);
@@ -282,12 +294,29 @@ static int create(const cli_opts *o)
             unlink(g_tmp_path);
         g_tmp_active = 0;
     }
-    if (!o->quiet)
-        szarc_fprintf_quoted(stderr, "szarc: %zu files, %llu bytes -> %llu bytes of packets (%.3f bits per "
-                "byte), chunk %u, %s, model %s\n",
-                sum.n_members, (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out,
-                sum.bytes_in ? 8.0 * sum.bytes_out / sum.bytes_in : 0.0, sum.chunk, sum.device,
-                model ? model : "(none)");
+    if (!o->quiet) {
+        /* the archive, what went in, how each method did, how long it took */
+        const double secs = szarc_cli_now() - r.b.t0;
+        const uint64_t out = archive_bytes >= 0 ? (uint64_t)archive_bytes : sum.bytes_out;
+        if (archive_bytes >= 0)
+            szarc_fprintf_quoted(stderr, "szarc: %s: %lld bytes", o->file, archive_bytes);
+        else
+            fprintf(stderr, "szarc: standard output: %llu bytes of packets",
+                    (unsigned long long)sum.bytes_out);
+        fprintf(stderr, " for %zu file%s of %llu bytes (%.3f bits per byte);",
+                sum.n_members, sum.n_members == 1 ? "" : "s", (unsigned long long)sum.bytes_in,
+                sum.bytes_in ? 8.0 * (double)out / (double)sum.bytes_in : 0.0);
+        for (int k = 0, first = 1; k < 4; k++)
+            if (r.m_files[k]) {
+                fprintf(stderr, "%s %s %zu (%llu bytes)", first ? "" : ",", method_names[k],
+                        r.m_files[k], (unsigned long long)r.m_bytes[k]);
+                first = 0;
+            }
+        fprintf(stderr, "; %.1f s, %.1f KB/s\n", secs,
+                secs > 0 ? (double)sum.bytes_in / 1000.0 / secs : 0.0);
+        szarc_fprintf_quoted(stderr, "szarc: chunk %u, %s, model %s\n", sum.chunk, sum.device,
+                             model ? model : "(none)");
+    }
     if (r.n_failed) { /* the archive holds the rest */
         print_summary(&r);
         rc = SZARC_EXIT_FAIL;
