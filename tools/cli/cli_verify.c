@@ -94,9 +94,15 @@ static void bar_draw(out_ctx *o, int force)
     for (int i = 0; i < 30; i++)
         fill[i] = i < w ? '#' : '.';
     fill[30] = 0;
-    const double el = t - o->t0;
-    fprintf(stderr, "\r[%s] %3.0f%% %zu members done, %.1f kB/s", fill, 100 * frac, o->done,
-            el > 0 ? o->bytes_done / el / 1e3 : 0.0);
+    const double el = t - o->t0, rate = el > 0 ? o->bytes_done / el : 0.0;
+    /* the bytes count as soon as they are decoded, members when their checks
+     * are done (a member of many groups only at its last): the time left
+     * comes from the bytes */
+    fprintf(stderr, "\r[%s] %3.0f%% %.1f of %.1f MB, %zu members done, %.1f kB/s", fill,
+            100 * frac, o->bytes_done / 1e6, o->bytes_total / 1e6, o->done, rate / 1e3);
+    if (rate > 0 && o->bytes_total > o->bytes_done)
+        fprintf(stderr, ", %.0f s left", (double)(o->bytes_total - o->bytes_done) / rate);
+    fputs("\033[K", stderr);
 }
 
 static const char *state_name(szarc_verify_member_state s)
