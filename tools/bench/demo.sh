@@ -41,6 +41,8 @@ for f in "${docs[@]}"; do
 done
 echo
 echo "== bits per byte (lower is better), measured now"
+echo "   (the others compress each file alone; szarc's format 2 codes the files together"
+echo "   in groups, and its column is each file's share of its group's packet)"
 printf '%-28s %8s %8s %8s %8s %8s %8s %s\n' file bytes gzip-9 bzip2-9 xz-9e zstd-19 szarc method
 "$szarc" list -f "$tmp/demo.szarc" --json > "$tmp/list.json"
 for f in "${docs[@]}"; do
