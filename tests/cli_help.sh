@@ -148,4 +148,11 @@ done
 "$SZARC" extract -q -f - -C z --force < v.szarc; rc=$?
 check "extract -f - from a file: still reads it" '[ $rc = 0 ]'
 
+# verify: the unsigned warning is one line, and --quiet prints no warning
+"$SZARC" verify -f v.szarc > vw.txt 2>&1
+check "verify: the unsigned warning is one line" \
+  '[ "$(grep -c "^warning .*unsigned" vw.txt)" = 1 ] && ! grep -q "what to do" vw.txt'
+"$SZARC" verify -q -f v.szarc > vq.txt 2>&1; rc=$?
+check "verify -q: exit 0 and no warning" '[ $rc = 0 ] && ! grep -q "^warning" vq.txt'
+
 exit $fail

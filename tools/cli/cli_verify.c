@@ -150,6 +150,8 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
     bar_clear(o);
     if (o->json) {
         json_line(finding_json("archive", f));
+    } else if (f->warning && o->quiet) {
+        /* --quiet: no warnings (the summary still counts them) */
     } else if (f->warning && !strcmp(f->check, "unsigned")) {
         /* said on every run of an unsigned archive: one line is enough */
         printf("warning   archive: unsigned (its manifest is the reference; sign with szarc "
