@@ -859,6 +859,24 @@ static szarc_status hold_group(job *j, size_t g, uint64_t size, szarc_err *err)
     return SZARC_OK;
 }
 
+/* What the layout says of an item that is not a member to extract: one
+ * with no place in it, one the reader refused, the archive's end. */
+static void layout_problem(job *j, const szarc_archive_item *it)
+{
+    if (it->kind == SZARC_ITEM_OTHER)
+        problem(j, "member '%s' has no place in the layout (a duplicate, or unexpected); "
+                "skipped", it->name);
+    else if (it->kind == SZARC_ITEM_BAD)
+        problem(j, "%s; skipped", it->why);
+    else if (it->kind == SZARC_ITEM_END) {
+        if (it->no_marker)
+            problem(j, "the archive ends without its end-of-archive marker (cut short?)");
+        if (it->trailing != UINT64_MAX)
+            problem(j, "data after the end-of-archive marker, at byte %llu, is not part of "
+                    "the archive; ignored", (unsigned long long)it->trailing);
+    }
+}
+
 /* Format 2's run, after the manifest, the selection and the target checks. */
 static szarc_status run2(job *j, szarc_err *err)
 {
@@ -926,18 +944,7 @@ static szarc_status run2(job *j, szarc_err *err)
                 return st;
             break;
         case SZARC_ITEM_SIGNATURE: break;
-        case SZARC_ITEM_OTHER:
-            problem(j, "member '%s' has no place in the layout (a duplicate, or unexpected); "
-                    "skipped", it.name);
-            break;
-        case SZARC_ITEM_BAD: problem(j, "%s; skipped", it.why); break;
-        case SZARC_ITEM_END:
-            if (it.no_marker)
-                problem(j, "the archive ends without its end-of-archive marker (cut short?)");
-            if (it.trailing != UINT64_MAX)
-                problem(j, "data after the end-of-archive marker, at byte %llu, is not part of "
-                        "the archive; ignored", (unsigned long long)it.trailing);
-            break;
+        default: layout_problem(j, &it); break;
         }
         if (it.kind == SZARC_ITEM_END)
             break;
@@ -1051,18 +1058,7 @@ static szarc_status run(job *j, szarc_err *err)
                 return st;
             break;
         case SZARC_ITEM_SIGNATURE: break; /* checked by verify, before, with --pubkey */
-        case SZARC_ITEM_OTHER:
-            problem(j, "member '%s' has no place in the layout (a duplicate, or unexpected); "
-                    "skipped", it.name);
-            break;
-        case SZARC_ITEM_BAD: problem(j, "%s; skipped", it.why); break;
-        case SZARC_ITEM_END:
-            if (it.no_marker)
-                problem(j, "the archive ends without its end-of-archive marker (cut short?)");
-            if (it.trailing != UINT64_MAX)
-                problem(j, "data after the end-of-archive marker, at byte %llu, is not part of "
-                        "the archive; ignored", (unsigned long long)it.trailing);
-            break;
+        default: layout_problem(j, &it); break;
         }
         if (it.kind == SZARC_ITEM_END)
             break;
