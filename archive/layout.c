@@ -135,30 +135,40 @@ szarc_status szarc_archive_write(int fd, const szarc_manifest *mf, uint8_t *cons
     return szarc_archive_write_signed(fd, mf, packets, packet_len, gguf, gguf_len, NULL, 0, err);
 }
 
+/* The members every archive starts with: the manifest (its bytes as
+ * given, under `name`), the README made from it, and the model when
+ * embedded. *w is the writer, created here (the caller destroys it). */
+static szarc_status write_head(szarc_tar_writer **w, int fd, const szarc_manifest *mf,
+                               const char *name, const void *manifest, size_t manifest_len,
+                               const uint8_t *gguf, size_t gguf_len, szarc_err *err)
+{
+    if (mf->model.embedded && (!gguf || gguf_len != mf->model.embedded_size))
+        return szarc_err_set(err, SZARC_E_ARG, "archive: embedded model size mismatch");
+    char *readme = szarc_archive_readme(mf);
+    if (!readme)
+        return szarc_err_set(err, SZARC_E_NOMEM, "archive: cannot make the README");
+    szarc_status st;
+    if (!(st = szarc_tar_writer_create(w, fd, mf->created, err)) &&
+        !(st = szarc_tar_write(*w, name, manifest, manifest_len, err)) &&
+        !(st = szarc_tar_write(*w, SZARC_README_NAME, readme, strlen(readme), err)) &&
+        mf->model.embedded)
+        st = szarc_tar_write(*w, SZARC_MODEL_NAME, gguf, gguf_len, err);
+    free(readme);
+    return st;
+}
+
 szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
                                         uint8_t *const *packets, const size_t *packet_len,
                                         const uint8_t *gguf, size_t gguf_len, const uint8_t *sig,
                                         size_t sig_len, szarc_err *err)
 {
-    char *json = NULL, *readme = NULL;
+    char *json = NULL;
     size_t json_len = 0;
     szarc_tar_writer *w = NULL;
     szarc_status st = szarc_manifest_write(mf, &json, &json_len, err);
     if (st)
         goto done;
-    if (!(readme = szarc_archive_readme(mf))) {
-        st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
-        goto done;
-    }
-    if (mf->model.embedded && (!gguf || gguf_len != mf->model.embedded_size)) {
-        st = szarc_err_set(err, SZARC_E_ARG, "archive: embedded model size mismatch");
-        goto done;
-    }
-    if ((st = szarc_tar_writer_create(&w, fd, mf->created, err)) ||
-        (st = szarc_tar_write(w, SZARC_MANIFEST_NAME, json, json_len, err)) ||
-        (st = szarc_tar_write(w, SZARC_README_NAME, readme, strlen(readme), err)))
-        goto done;
-    if (mf->model.embedded && (st = szarc_tar_write(w, SZARC_MODEL_NAME, gguf, gguf_len, err)))
+    if ((st = write_head(&w, fd, mf, SZARC_MANIFEST_NAME, json, json_len, gguf, gguf_len, err)))
         goto done;
     for (size_t i = 0; i < mf->n_members; i++) {
         char name[SZARC_PATH_MAX + 16];
@@ -176,7 +186,6 @@ szarc_status szarc_archive_write_signed(int fd, const szarc_manifest *mf,
 done:
     szarc_tar_writer_destroy(w);
     free(json);
-    free(readme);
     return st;
 }
 
@@ -185,25 +194,12 @@ szarc_status szarc_archive_write2(int fd, const szarc_manifest *mf, int spool_fd
                                   size_t sig_len, szarc_err *err)
 {
     uint8_t *zst = NULL, *pk = NULL;
-    char *readme = NULL;
     size_t zst_len = 0, pk_cap = 0;
     szarc_tar_writer *w = NULL;
     szarc_status st = szarc_manifest2_write(mf, &zst, &zst_len, err);
     if (st)
         goto done;
-    if (!(readme = szarc_archive_readme(mf))) {
-        st = szarc_err_set(err, SZARC_E_NOMEM, "archive: cannot make the README");
-        goto done;
-    }
-    if (mf->model.embedded && (!gguf || gguf_len != mf->model.embedded_size)) {
-        st = szarc_err_set(err, SZARC_E_ARG, "archive: embedded model size mismatch");
-        goto done;
-    }
-    if ((st = szarc_tar_writer_create(&w, fd, mf->created, err)) ||
-        (st = szarc_tar_write(w, SZARC_MANIFEST2_NAME, zst, zst_len, err)) ||
-        (st = szarc_tar_write(w, SZARC_README_NAME, readme, strlen(readme), err)))
-        goto done;
-    if (mf->model.embedded && (st = szarc_tar_write(w, SZARC_MODEL_NAME, gguf, gguf_len, err)))
+    if ((st = write_head(&w, fd, mf, SZARC_MANIFEST2_NAME, zst, zst_len, gguf, gguf_len, err)))
         goto done;
     uint64_t at = 0;
     for (size_t g = 0; g < mf->n_groups; g++) {
@@ -244,6 +240,5 @@ done:
     szarc_tar_writer_destroy(w);
     free(zst);
     free(pk);
-    free(readme);
     return st;
 }
