@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include "lanes.h"
+#include "match.h"
 #include "member.h"
 #include "numerics.h"
 #include "packet.h"
@@ -79,10 +80,10 @@ static size_t leb_len(uint64_t v)
     return n;
 }
 
-static void put_header(buf *b, uint32_t method, uint64_t size)
+static void put_header(buf *b, uint32_t method, uint32_t flags, uint64_t size)
 {
     uint8_t h[SZARC_PACKET_HEADER_SIZE] = {'S', 'Z', 'P', 'K', SZARC_GROUP_VERSION,
-                                           (uint8_t)method, 0, 0};
+                                           (uint8_t)method, (uint8_t)flags, 0};
     for (int i = 0; i < 8; i++)
         h[8 + i] = (uint8_t)(size >> (8 * i));
     put(b, h, sizeof h);
@@ -136,7 +137,7 @@ szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_
     if (packet[5] > SZARC_GROUP_MODEL)
         return szarc_err_set(err, SZARC_E_UNSUPPORTED, "group: unknown method %u at offset 5",
                              packet[5]);
-    if (packet[6] || packet[7])
+    if ((packet[6] & ~(packet[5] == SZARC_GROUP_MODEL ? SZARC_GROUP_F_MATCH : 0)) || packet[7])
         return szarc_err_set(err, SZARC_E_FORMAT, "group: reserved flags at offset 6 not zero");
     uint64_t s = 0;
     for (int i = 0; i < 8; i++)
@@ -153,6 +154,7 @@ szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_
 
 typedef struct {
     uint32_t chunk, lanes;
+    int match;               /* flag SZARC_GROUP_F_MATCH */
     size_t n_copies;
     uint64_t *cp;            /* [3 * n_copies] literal, distance, length */
     size_t n_seg;
@@ -195,6 +197,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
     szarc_status st = SZARC_OK;
     memset(g, 0, sizeof *g);
     rd r = {pk, len, SZARC_PACKET_HEADER_SIZE, 0, 0};
+    g->match = (pk[6] & SZARC_GROUP_F_MATCH) != 0;
     g->chunk = (uint32_t)get_leb(&r, 2048);
     g->lanes = (uint32_t)get_leb(&r, SZARC_GROUP_LANES_MAX);
     if (r.bad || g->chunk == 0 || g->lanes == 0)
@@ -663,8 +666,8 @@ static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_
         }
         ns++;
     }
-    if ((st = szarc_codec_intervals(e, m, o, chunk, tk, n, ns, cu, fr, NULL, progress, pctx,
-                                    err)))
+    if ((st = szarc_codec_intervals(e, m, o, chunk, tk, n, ns, cu, fr, NULL, NULL, NULL,
+                                    progress, pctx, err)))
         goto done;
     /* hopeless when the model loses clearly on every sampled chunk: a group
      * of logs and prose (a package database) still gets the model, the
@@ -685,6 +688,119 @@ done:
     return st;
 }
 
+/* The match model's data of every token of N, its chunks all taken as
+ * model chunks. */
+typedef struct {
+    int32_t *pred;           /* the prediction, or -1 */
+    uint8_t *plen;           /* its match length */
+    uint32_t *pfreq;         /* its frequency in the transformer's table */
+    uint32_t *mcum, *mfreq;  /* the mixed interval of the token */
+} mpass;
+
+static void mpass_free(mpass *mp)
+{
+    free(mp->pred);
+    free(mp->plen);
+    free(mp->pfreq);
+    free(mp->mcum);
+    free(mp->mfreq);
+}
+
+/* The final intervals of the model chunks (pick[c] == 0; mlen[k] receives
+ * the length of the k-th), as the packet's sets code them: the match
+ * model's predictions are made again over the model chunks alone (a chunk
+ * sees the sets before its own), and a chunk where one of them changed is
+ * evaluated again for the frequencies of its new predictions. *fcum and
+ * *ffrq are malloc'd, the model chunks' tokens back to back. */
+static szarc_status final_intervals(szarc_engine *e, const szarc_model *m,
+                                    const szarc_engine_opts *o, uint32_t chunk,
+                                    const int32_t *tok, const uint32_t *clen,
+                                    const uint8_t *pick, uint32_t K, const uint32_t *cum,
+                                    const uint32_t *frq, const mpass *mp, uint32_t *mlen,
+                                    uint32_t **fcum, uint32_t **ffrq,
+                                    szarc_codec_progress progress, void *pctx, szarc_err *err)
+{
+    uint32_t n_m = 0, n_re = 0;
+    size_t n = 0;
+    for (uint32_t c = 0; c < K; c++)
+        if (pick[c] == 0) {
+            mlen[n_m++] = clen[c];
+            n += clen[c];
+        }
+    const size_t nn = n ? n : 1, nk = n_m ? n_m : 1;
+    int32_t *ft = malloc(nn * sizeof *ft), *fp = malloc(nn * sizeof *fp);
+    uint8_t *fl = malloc(nn);
+    uint32_t *c0 = malloc(nn * sizeof *c0), *f0 = malloc(nn * sizeof *f0);
+    uint32_t *pf = malloc(nn * sizeof *pf);
+    const int32_t **tk = malloc(nk * sizeof *tk), **pr = malloc(nk * sizeof *pr);
+    size_t *tn = malloc(nk * sizeof *tn);
+    uint32_t **cu = malloc(nk * sizeof *cu), **fr = malloc(nk * sizeof *fr);
+    uint32_t **pq = malloc(nk * sizeof *pq);
+    *fcum = malloc(nn * sizeof **fcum);
+    *ffrq = malloc(nn * sizeof **ffrq);
+    szarc_status st = SZARC_OK;
+    if (!ft || !fp || !fl || !c0 || !f0 || !pf || !tk || !pr || !tn || !cu || !fr || !pq ||
+        !*fcum || !*ffrq) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n);
+        goto done;
+    }
+    size_t w = 0;
+    for (uint32_t c = 0; c < K; c++)
+        if (pick[c] == 0) {
+            const size_t at = (size_t)c * chunk;
+            memcpy(ft + w, tok + at, clen[c] * sizeof *ft);
+            memcpy(c0 + w, cum + at, clen[c] * sizeof *c0);
+            memcpy(f0 + w, frq + at, clen[c] * sizeof *f0);
+            w += clen[c];
+        }
+    if ((st = szarc_match_predict_sets(ft, mlen, n_m, SZARC_GROUP_LANES, fp, fl, err)))
+        goto done;
+    w = 0;
+    for (uint32_t c = 0; c < K; c++) {
+        if (pick[c] != 0)
+            continue;
+        const size_t at = (size_t)c * chunk;
+        int same = 1;
+        for (uint32_t i = 0; i < clen[c] && same; i++)
+            same = fp[w + i] == mp->pred[at + i];
+        if (same) {
+            memcpy(pf + w, mp->pfreq + at, clen[c] * sizeof *pf);
+        } else {
+            tk[n_re] = ft + w;
+            tn[n_re] = clen[c];
+            cu[n_re] = c0 + w;
+            fr[n_re] = f0 + w;
+            pr[n_re] = fp + w;
+            pq[n_re++] = pf + w;
+        }
+        w += clen[c];
+    }
+    if (n_re && (st = szarc_codec_intervals(e, m, o, chunk, tk, tn, n_re, cu, fr, pr, pq, NULL,
+                                            progress, pctx, err)))
+        goto done;
+    st = szarc_match_mix_sets(ft, mlen, n_m, SZARC_GROUP_LANES, m->cfg.vocab, fp, fl, c0, f0, pf,
+                              *fcum, *ffrq, err);
+done:
+    free(ft);
+    free(fp);
+    free(fl);
+    free(c0);
+    free(f0);
+    free(pf);
+    free(tk);
+    free(pr);
+    free(tn);
+    free(cu);
+    free(fr);
+    free(pq);
+    if (st) {
+        free(*fcum);
+        free(*ffrq);
+        *fcum = *ffrq = NULL;
+    }
+    return st;
+}
+
 /* The method-2 packet of G, or nothing (*out empty) when the tokenizer
  * cannot represent the novel text. */
 static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine *e,
@@ -700,6 +816,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     size_t *cb = NULL, *glen = NULL;
     uint64_t *mc = NULL, *zc = NULL, *gpos = NULL;
     buf frames = {0}, sets = {0};
+    mpass mp = {0};
     szarc_status st = find_copies(G, S, &cps, &n_cps, &N, &nl, err);
     if (st)
         return st;
@@ -783,16 +900,32 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             goto done;
         }
     }
+    /* the model's costs with the match model, every chunk taken as a model
+     * chunk (the choice below may make some zstd: the sets are laid out
+     * again then) */
+    mp.pred = malloc((n_tok ? n_tok : 1) * sizeof *mp.pred);
+    mp.plen = malloc(n_tok ? n_tok : 1);
+    mp.pfreq = malloc((n_tok ? n_tok : 1) * sizeof *mp.pfreq);
+    mp.mcum = malloc((n_tok ? n_tok : 1) * sizeof *mp.mcum);
+    mp.mfreq = malloc((n_tok ? n_tok : 1) * sizeof *mp.mfreq);
+    if (!mp.pred || !mp.plen || !mp.pfreq || !mp.mcum || !mp.mfreq) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
+        goto done;
+    }
     if (n_tok) {
-        const int32_t *tk[1] = {tok};
-        uint32_t *cu[1] = {cum}, *fr[1] = {frq};
-        if ((st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, NULL, progress,
-                                        pctx, err)))
+        const int32_t *tk[1] = {tok}, *pr[1] = {mp.pred};
+        uint32_t *cu[1] = {cum}, *fr[1] = {frq}, *pf[1] = {mp.pfreq};
+        if ((st = szarc_match_predict_sets(tok, clen, K, SZARC_GROUP_LANES, mp.pred, mp.plen,
+                                           err)) ||
+            (st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, pr, pf, NULL,
+                                        progress, pctx, err)) ||
+            (st = szarc_match_mix_sets(tok, clen, K, SZARC_GROUP_LANES, m->cfg.vocab, mp.pred,
+                                       mp.plen, cum, frq, mp.pfreq, mp.mcum, mp.mfreq, err)))
             goto done;
     }
     for (uint32_t c = 0; c < K; c++)
         for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
-            mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(frq[i]);
+            mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(mp.mfreq[i]);
     /* in a model run, the copies in a chunk's range of G stay copies: their
      * bytes count to the chunk's cost */
     {
@@ -831,7 +964,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     size_t n_kept = 0;
     for (size_t q = 0; q < n_cps; q++)
         n_kept += !absorbed[q];
-    put_header(out, SZARC_GROUP_MODEL, S);
+    put_header(out, SZARC_GROUP_MODEL, SZARC_GROUP_F_MATCH, S);
     put_leb(out, chunk);
     put_leb(out, SZARC_GROUP_LANES);
     put_leb(out, n_kept);
@@ -880,8 +1013,6 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 put_leb(out, toks);
                 n_mchunks += d - c;
                 n_mtok += toks;
-                for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + toks; i++)
-                    info->ideal_bits += SZ_FREQ_BITS - log2((double)frq[i]);
             } else {
                 const size_t g = (size_t)gpos[c], span = bytes + (size_t)extra;
                 const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
@@ -896,48 +1027,36 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             c = d;
         }
     }
-    /* the sets: model chunks `lanes` at a time; their intervals are gathered
-     * chunk after chunk */
+    /* the sets: model chunks `lanes` at a time, with their final intervals */
     {
-        uint32_t *mlen = malloc((n_mchunks ? n_mchunks : 1) * sizeof *mlen);
-        size_t *mstart = malloc((n_mchunks ? n_mchunks : 1) * sizeof *mstart);
-        uint32_t *scum = malloc((size_t)SZARC_GROUP_LANES * chunk * sizeof *scum);
-        uint32_t *sfrq = malloc((size_t)SZARC_GROUP_LANES * chunk * sizeof *sfrq);
-        if (!mlen || !mstart || !scum || !sfrq) {
-            free(mlen);
-            free(mstart);
-            free(scum);
-            free(sfrq);
+        uint32_t *mlen = malloc((K ? K : 1) * sizeof *mlen), *fcum = NULL, *ffrq = NULL;
+        if (!mlen) {
             st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
             goto done;
         }
-        uint32_t k = 0;
-        for (uint32_t c = 0; c < K; c++)
-            if (pick[c] == 0) {
-                mlen[k] = clen[c];
-                mstart[k++] = (size_t)c * chunk;
-            }
-        for (uint32_t first = 0; first < n_mchunks && !st; first += SZARC_GROUP_LANES) {
-            const uint32_t n = n_mchunks - first < SZARC_GROUP_LANES ? n_mchunks - first
-                                                                     : SZARC_GROUP_LANES;
+        if (!(st = final_intervals(e, m, o, chunk, tok, clen, pick, K, cum, frq, &mp, mlen, &fcum,
+                                   &ffrq, progress, pctx, err))) {
             size_t w = 0;
-            for (uint32_t c = 0; c < n; c++) {
-                memcpy(scum + w, cum + mstart[first + c], mlen[first + c] * sizeof *scum);
-                memcpy(sfrq + w, frq + mstart[first + c], mlen[first + c] * sizeof *sfrq);
-                w += mlen[first + c];
+            for (uint32_t first = 0; first < n_mchunks && !st; first += SZARC_GROUP_LANES) {
+                const uint32_t n = n_mchunks - first < SZARC_GROUP_LANES ? n_mchunks - first
+                                                                         : SZARC_GROUP_LANES;
+                uint8_t *s = NULL;
+                size_t sl = 0;
+                if (!(st = szarc_lanes_encode_set(&s, &sl, fcum + w, ffrq + w, mlen + first, n,
+                                                  err))) {
+                    put_leb(out, sl);
+                    put(&sets, s, sl);
+                }
+                free(s);
+                for (uint32_t c = 0; c < n; c++)
+                    w += mlen[first + c];
             }
-            uint8_t *s = NULL;
-            size_t sl = 0;
-            if (!(st = szarc_lanes_encode_set(&s, &sl, scum, sfrq, mlen + first, n, err))) {
-                put_leb(out, sl);
-                put(&sets, s, sl);
-            }
-            free(s);
+            for (size_t i = 0; i < n_mtok; i++)
+                info->ideal_bits += SZ_FREQ_BITS - log2((double)ffrq[i]);
         }
         free(mlen);
-        free(mstart);
-        free(scum);
-        free(sfrq);
+        free(fcum);
+        free(ffrq);
         if (st)
             goto done;
     }
@@ -970,6 +1089,7 @@ done:
     free(gpos);
     free(frames.p);
     free(sets.p);
+    mpass_free(&mp);
     return st;
 }
 
@@ -988,13 +1108,13 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
     uint32_t method = SZARC_GROUP_STORED;
     szarc_status st = SZARC_OK;
     if (force != SZARC_GROUP_ZSTD) {
-        put_header(&best, SZARC_GROUP_STORED, len);
+        put_header(&best, SZARC_GROUP_STORED, 0, len);
         put(&best, content, len);
     }
     if (force != SZARC_GROUP_STORED) {
         buf z = {0};
         size_t flen = 0;
-        put_header(&z, SZARC_GROUP_ZSTD, len);
+        put_header(&z, SZARC_GROUP_ZSTD, 0, len);
         if ((st = zstd_frame(&z, NULL, 0, content, len, &flen, err)) || z.oom) {
             free(z.p);
             free(best.p);
@@ -1213,6 +1333,7 @@ szarc_status szarc_groups_decode(szarc_engine *e, const szarc_model *m,
             l->lanes = gb[q].lanes;
             l->set = gb[q].set;
             l->set_len = gb[q].set_len;
+            l->match = gb[q].match;
             l->check_canonical = j->check_canonical;
             lj_of[q] = n_lj++;
         }

@@ -11,8 +11,11 @@
  *   method 2, model:  long repeats as copies, and the rest of G (the novel
  *                     text N) cut into segments, each coded by the model
  *                     (chunks of `chunk` tokens, rANS-coded in sets of
- *                     `lanes` chunks that share one coder state) or by zstd
- *                     with the group's earlier bytes as its prefix.
+ *                     `lanes` chunks that share one coder state; with flag
+ *                     SZARC_GROUP_F_MATCH, which writers set, the tables
+ *                     mix in the match model's predictions from earlier
+ *                     sets: host/coder/match.h) or by zstd with the group's
+ *                     earlier bytes as its prefix.
  *
  * Encoding never fails on content: text the tokenizer cannot represent, and
  * binary data, get stored or zstd. Decoding is safe on untrusted packets:
@@ -37,6 +40,10 @@
 #define SZARC_GROUP_LANES_MAX 64u
 #define SZARC_GROUP_PREFIX_MAX (1u << 22) /* zstd segments: the most earlier bytes used */
 #define SZARC_GROUP_COPY_MIN 32u       /* the shortest repeat a writer copies */
+
+/* Header flags (byte 6), method 2 only: the model sets use the match model
+ * (host/coder/match.h; docs/format.md, section C, "Match model"). */
+#define SZARC_GROUP_F_MATCH 1u
 
 typedef enum {
     SZARC_GROUP_STORED = 0,
@@ -86,7 +93,8 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
                                 szarc_codec_progress progress, void *pctx, szarc_err *err);
 
 /*! szarc_group_parse_header() :
- * Checks the 16-byte header (magic, version 2, a known method, flags 0).
+ * Checks the 16-byte header (magic, version 2, a known method, flags 0 or,
+ * for method 2, SZARC_GROUP_F_MATCH).
  * @return SZARC_OK with *method and *size, SZARC_E_FORMAT, SZARC_E_TRUNCATED
  *         or SZARC_E_UNSUPPORTED (a later version or method). */
 szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_t *method,

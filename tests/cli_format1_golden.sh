@@ -32,36 +32,11 @@ for archive in "$golden"/*.szarc; do
   name=$(basename "$archive" .szarc)
   n=$((n + 1))
   case $name in
-    auto-default) model=(--model "$default") ;;
-    embedded) model=() ;;
-    *) model=(--model "$tiny") ;;
+    auto-default) model=$default ;;
+    embedded) model= ;;
+    *) model=$tiny ;;
   esac
-  # embedded.szarc must need no model at all: point SZARC_MODEL nowhere
-  env=()
-  [ $name = embedded ] && env=(SZARC_MODEL=/nonexistent/model.gguf)
-
-  "$SZARC" list -f "$archive" > "$name.list" 2> "$name.list.err"
-  check "$name: list exits 0" "[ $? = 0 ]"
-  check "$name: list prints the recorded listing" \
-    "diff -u '$golden/$name.list' '$name.list'"
-
-  mkdir "x.$name"
-  env "${env[@]}" "$SZARC" extract -q --device cpu "${model[@]}" -f "$archive" -C "x.$name" \
-    2> "$name.extract.err"
-  check "$name: extract exits 0" "[ $? = 0 ] || { cat '$name.extract.err'; false; }"
-  (cd "x.$name" && find . -type f | sort | sed 's#^\./##' | xargs -d '\n' -r sha256sum) \
-    > "$name.sha256"
-  check "$name: extract writes exactly the recorded files and sha256s" \
-    "diff -u '$golden/$name.sha256' '$name.sha256'"
-  (cd "x.$name" && find . -type f | sort | sed 's#^\./##' | xargs -d '\n' -r stat -c '%a %Y %s %n') \
-    > "$name.files"
-  check "$name: extracted modes, mtimes and sizes are the recorded ones" \
-    "diff -u '$golden/$name.files' '$name.files'"
-  check "$name: extract writes nothing but regular files and their folders" \
-    "[ -z \"\$(find x.$name ! -type f ! -type d)\" ]"
-
-  env "${env[@]}" "$SZARC" verify --device cpu "${model[@]}" -f "$archive" > "$name.verify" 2>&1
-  check "$name: verify (full) exits 0" "[ $? = 0 ] || { cat '$name.verify'; false; }"
+  golden_archive "$golden" "$name" "$model"
 done
 check "the format-1 golden archives are all there (8)" "[ $n = 8 ]"
 

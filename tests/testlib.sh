@@ -13,6 +13,10 @@
 #   flipbits IN OFF MASK OUT   copy IN to OUT with the byte at OFF xor MASK
 #   offset_of FILE STRING  offset of the first occurrence of STRING
 #   data_offset TAR NAME   offset of member NAME's data (GNU tar's block numbers)
+#   golden_archive DIR NAME MODEL   the checks of one committed golden archive
+#                          DIR/NAME.szarc (list, extract, modes, verify) against
+#                          its records NAME.list, NAME.sha256, NAME.files;
+#                          MODEL a model path, or "" for the embedded one
 SRC=${SZARC_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -46,4 +50,31 @@ data_offset() {
   local blk
   blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
   echo $(( (blk + 1) * 512 ))
+}
+golden_archive() {
+  local dir=$1 name=$2 archive=$1/$2.szarc model=() env=()
+  if [ -n "$3" ]; then
+    model=(--model "$3")
+  else # it carries its own model: point SZARC_MODEL nowhere
+    env=(SZARC_MODEL=/nonexistent/model.gguf)
+  fi
+  "$SZARC" list -f "$archive" > "$name.list" 2> "$name.list.err"
+  check "$name: list exits 0" "[ $? = 0 ]"
+  check "$name: list prints the recorded listing" "diff -u '$dir/$name.list' '$name.list'"
+  mkdir "x.$name"
+  env "${env[@]}" "$SZARC" extract -q --device cpu "${model[@]}" -f "$archive" -C "x.$name" \
+    2> "$name.extract.err"
+  check "$name: extract exits 0" "[ $? = 0 ] || { cat '$name.extract.err'; false; }"
+  (cd "x.$name" && find . -type f | sort | sed 's#^\./##' | xargs -d '\n' -r sha256sum) \
+    > "$name.sha256"
+  check "$name: extract writes exactly the recorded files and sha256s" \
+    "diff -u '$dir/$name.sha256' '$name.sha256'"
+  (cd "x.$name" && find . -type f | sort | sed 's#^\./##' | xargs -d '\n' -r stat -c '%a %Y %s %n') \
+    > "$name.files"
+  check "$name: extracted modes, mtimes and sizes are the recorded ones" \
+    "diff -u '$dir/$name.files' '$name.files'"
+  check "$name: extract writes nothing but regular files and their folders" \
+    "[ -z \"\$(find x.$name ! -type f ! -type d)\" ]"
+  env "${env[@]}" "$SZARC" verify --device cpu "${model[@]}" -f "$archive" > "$name.verify" 2>&1
+  check "$name: verify (full) exits 0" "[ $? = 0 ] || { cat '$name.verify'; false; }"
 }

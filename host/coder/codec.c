@@ -119,8 +119,10 @@ szarc_status szarc_codec_encode_from_intervals(szarc_coded *out, const uint32_t 
 szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
                                   const szarc_engine_opts *o, uint32_t chunk,
                                   const int32_t *const *tok, const size_t *n, size_t n_seq,
-                                  uint32_t *const *cum, uint32_t *const *freq, double *bits,
-                                  szarc_codec_progress progress, void *pctx, szarc_err *err)
+                                  uint32_t *const *cum, uint32_t *const *freq,
+                                  const int32_t *const *pred, uint32_t *const *pfreq,
+                                  double *bits, szarc_codec_progress progress, void *pctx,
+                                  szarc_err *err)
 {
     const uint32_t V = m->cfg.vocab;
     if (chunk == 0 || chunk > o->max_rows || (o->max_pos && chunk > o->max_pos) ||
@@ -190,6 +192,8 @@ szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
                 c += tb[v];
             cum[q][i] = c;
             freq[q][i] = tb[t];
+            if (pred && pfreq)
+                pfreq[q][i] = pred[q][i] >= 0 ? tb[pred[q][i]] : 0;
             if (bits)
                 bits[q] += SZ_FREQ_BITS - log2((double)tb[t]);
         }
@@ -253,8 +257,8 @@ szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
         frq[j] = em[j].frq;
     }
     /* teacher-forced: (cum, freq) of every target token */
-    if ((st = szarc_codec_intervals(e, m, o, chunk, tok, n, n_jobs, cum, frq, bits, progress,
-                                    pctx, err)))
+    if ((st = szarc_codec_intervals(e, m, o, chunk, tok, n, n_jobs, cum, frq, NULL, NULL, bits,
+                                    progress, pctx, err)))
         goto done;
     for (size_t q = 0; q < n_jobs; q++) {
         szarc_encode_job *jb = &jobs[q];

@@ -91,15 +91,20 @@ szarc_status szarc_codec_encode_many(szarc_engine *e, const szarc_model *m,
  * (tok[j][0..n[j]), skipped when tok[j] is NULL) is cut into chunks of
  * `chunk` tokens, the last shorter, each evaluated from the start token,
  * all chunks sharing the forward calls; token i gets cum[j][i] and
- * freq[j][i] (arrays of n[j] the caller gives). With bits not NULL, bits[j]
- * receives the sum of -log2(freq/2^24) of sequence j. Progress counts tokens.
+ * freq[j][i] (arrays of n[j] the caller gives). With pred and pfreq not
+ * NULL, token i also gets pfreq[j][i], the frequency of token pred[j][i] in
+ * the same table (0 where pred[j][i] < 0: the match model's predictions,
+ * match.h). With bits not NULL, bits[j] receives the sum of
+ * -log2(freq/2^24) of sequence j. Progress counts tokens.
  * @return SZARC_OK, SZARC_E_ARG (a chunk the engine cannot take),
  *         SZARC_E_NOMEM, SZARC_E_DETERMINISM, or the engine's error. */
 szarc_status szarc_codec_intervals(szarc_engine *e, const szarc_model *m,
                                   const szarc_engine_opts *o, uint32_t chunk,
                                   const int32_t *const *tok, const size_t *n, size_t n_seq,
-                                  uint32_t *const *cum, uint32_t *const *freq, double *bits,
-                                  szarc_codec_progress progress, void *pctx, szarc_err *err);
+                                  uint32_t *const *cum, uint32_t *const *freq,
+                                  const int32_t *const *pred, uint32_t *const *pfreq,
+                                  double *bits, szarc_codec_progress progress, void *pctx,
+                                  szarc_err *err);
 
 typedef struct {
     const szarc_coded *in;   /* streams of one member, or of consecutive chunks of it */

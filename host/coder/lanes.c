@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "match.h"
 #include "numerics.h"
 #include "rc.h"
 
@@ -51,6 +52,8 @@ szarc_status szarc_lanes_encode_set(uint8_t **out, size_t *out_len, const uint32
 typedef struct {
     uint64_t *off;        /* [K] first token of each chunk in tok */
     uint32_t *cum, *frq;  /* [n_tok] with check_canonical */
+    szarc_match mt;       /* with match: the group's match model, while a set runs */
+    int busy;             /* with match: one of its sets is decoding */
 } ljob;
 
 /* One set while it decodes. */
@@ -59,6 +62,8 @@ typedef struct {
     uint32_t first, n;    /* its chunks: first .. first + n - 1 of the job */
     uint32_t max_len, p;  /* the longest chunk, the position to decode next */
     uint32_t slot[64];    /* the engine's cache slot of each chunk */
+    szarc_match_cursor cur[64]; /* with match: each chunk's place in the history */
+    int admitted;
     szarc_rc_dec dec;
 } lset;
 
@@ -178,22 +183,37 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
     uint32_t n_free = width;
     for (uint32_t i = 0; i < width; i++)
         free_slot[i] = width - 1 - i;
-    size_t next = 0, n_active = 0;
+    size_t next = 0, n_active = 0; /* next: the first set not admitted */
     for (;;) {
-        /* admit sets in order while their chunks fit */
-        while (next < n_sets && set[next].n <= n_free) {
-            lset *t = &set[next];
+        /* admit sets in order while their chunks fit; a match job's set
+         * waits for the one before it */
+        for (size_t i = next; i < n_sets && n_free; i++) {
+            lset *t = &set[i];
             szarc_lanes_job *j = &jobs[t->job];
-            next++;
+            ljob *L = &lj[t->job];
+            if (t->admitted || (j->match && L->busy))
+                continue;
+            if (t->n > n_free)
+                break;
+            t->admitted = 1;
+            if (i == next)
+                while (next < n_sets && set[next].admitted)
+                    next++;
             if (j->status)
                 continue;
             if (szarc_rc_dec_init(&t->dec, j->set[t->set], j->set_len[t->set])) {
                 fail(j, SZARC_E_FORMAT, t->set, "malformed stream header");
                 continue;
             }
+            if (j->match) {
+                if (!L->mt.head && (st = szarc_match_init(&L->mt, err)))
+                    goto done_sets;
+                szarc_match_history(&L->mt, j->tok, L->off[t->first]);
+                L->busy = 1;
+            }
             for (uint32_t c = 0; c < t->n; c++)
                 t->slot[c] = free_slot[--n_free];
-            active[n_active++] = next - 1;
+            active[n_active++] = i;
         }
         if (n_active == 0)
             break;
@@ -226,7 +246,7 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
         for (size_t a = 0; a < n_active; a++) {
             lset *t = &set[active[a]];
             szarc_lanes_job *j = &jobs[t->job];
-            const ljob *L = &lj[t->job];
+            ljob *L = &lj[t->job];
             for (uint32_t c = 0; c < t->n; c++) {
                 const uint32_t ch = t->first + c;
                 if (j->chunk_len[ch] <= t->p)
@@ -234,14 +254,28 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                 const uint32_t *tb = tabs[r++];
                 if (j->status || t->dec.bad)
                     continue; /* the set stopped: its rows are skipped */
-                uint32_t cum;
-                const uint32_t tk = szarc_rc_find(tb, V, szarc_rc_dec_slot(&t->dec), &cum);
-                szarc_rc_dec_advance(&t->dec, cum, tb[tk]);
+                uint32_t cum, frq;
+                int32_t tk;
+                const int32_t pred = j->match ? szarc_match_predict(&L->mt, &t->cur[c], j->tok,
+                                                                    L->off[t->first], L->off[ch],
+                                                                    t->p)
+                                              : -1;
+                if (pred >= 0) {
+                    const uint32_t len = t->cur[c].len;
+                    const uint32_t q = szarc_match_q(&L->mt, len, tb[pred]);
+                    tk = szarc_match_find(tb, V, pred, q, szarc_rc_dec_slot(&t->dec), &cum,
+                                          &frq);
+                    szarc_match_learn(&L->mt, len, tb[pred], tk == pred);
+                } else {
+                    tk = (int32_t)szarc_rc_find(tb, V, szarc_rc_dec_slot(&t->dec), &cum);
+                    frq = tb[tk];
+                }
+                szarc_rc_dec_advance(&t->dec, cum, frq);
                 const uint64_t at = L->off[ch] + t->p;
-                j->tok[at] = (int32_t)tk;
+                j->tok[at] = tk;
                 if (L->cum) {
                     L->cum[at] = cum;
-                    L->frq[at] = tb[tk];
+                    L->frq[at] = frq;
                 }
                 done_tok++;
             }
@@ -260,10 +294,13 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                          (st = check_set(j, L, t->set, t->first, t->n)))
                     goto done_sets;
             }
-            if (finished)
+            if (finished) {
                 for (uint32_t c = 0; c < t->n; c++)
                     free_slot[n_free++] = t->slot[c];
-            else
+                L->busy = 0;
+                if (j->status || t->first + t->n == j->n_chunks)
+                    szarc_match_free(&L->mt);
+            } else
                 active[keep++] = active[a];
         }
         n_active = keep;
@@ -285,6 +322,7 @@ done:
         free(lj[q].off);
         free(lj[q].cum);
         free(lj[q].frq);
+        szarc_match_free(&lj[q].mt);
         if (st || jobs[q].status) {
             free(jobs[q].tok);
             jobs[q].tok = NULL;

@@ -39,6 +39,8 @@ typedef struct {
     uint32_t lanes;               /* chunks per set, 1..64 */
     const uint8_t *const *set;    /* [ceil(K / lanes)] the sets' streams */
     const size_t *set_len;
+    int match;                    /* 1: the sets use the match model (match.h) and are
+                                   * decoded one after the other */
     int check_canonical;          /* 1: each set re-coded from its decoded intervals must
                                    * give its stream back byte for byte */
     int32_t *tok;                 /* on success: the tokens, chunk after chunk (malloc'd;
