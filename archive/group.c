@@ -1,4 +1,4 @@
-/* group.c: format 2's group packets: coding (copies, model and zstd
+/* group.c: format 2's group packets: coding (copies, model and LZMA
  * segments, the smallest of model, zstd and stored) and batched decoding
  * (group.h, docs/format.md section C). */
 #include "group.h"
@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lzma.h>
 #include <zstd.h>
 
 #include "lanes.h"
@@ -17,6 +18,9 @@
 #include "unpack.h"
 
 #define MAX_SEGMENTS (1u << 24)
+
+/* Segment kinds (docs/format.md, section C). */
+enum { SEG_MODEL = 0, SEG_ZSTD = 1, SEG_LZMA = 2 };
 #define MAX_CHUNKS (1u << 24)
 
 const char *szarc_group_method_name(uint32_t method)
@@ -158,9 +162,9 @@ typedef struct {
     size_t n_copies;
     uint64_t *cp;            /* [3 * n_copies] literal, distance, length */
     size_t n_seg;
-    uint8_t *kind;           /* [n_seg] 0 model, 1 zstd */
-    uint64_t *a, *b;         /* model: n_tokens, 0; zstd: out_len, frame_len */
-    size_t *frame;           /* zstd: offset of its frame in the packet */
+    uint8_t *kind;           /* [n_seg] SEG_MODEL, SEG_ZSTD, SEG_LZMA */
+    uint64_t *a, *b;         /* model: n_tokens, 0; zstd, lzma: out_len, stream bytes */
+    size_t *frame;           /* zstd, lzma: offset of its stream in the packet */
     uint64_t n_len;          /* bytes of N */
     uint64_t model_share;    /* bytes of N in model segments */
     uint64_t n_tokens;
@@ -249,7 +253,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
     size_t n_model = 0;
     for (size_t i = 0; i < g->n_seg; i++) {
         const size_t at = r.at;
-        const uint64_t k = get_leb(&r, 1);
+        const uint64_t k = get_leb(&r, SEG_LZMA);
         if (r.bad)
             BAD("group: segment %zu at offset %zu: unknown kind", i, at);
         g->kind[i] = (uint8_t)k;
@@ -267,7 +271,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
             g->a[i] = get_leb(&r, S);
             g->b[i] = get_leb(&r, len);
             if (r.bad || g->a[i] == 0 || g->b[i] == 0)
-                BAD("group: segment %zu at offset %zu: zstd lengths malformed", i, at);
+                BAD("group: segment %zu at offset %zu: stream lengths malformed", i, at);
             zbytes += g->a[i];
             frames += g->b[i];
             if (zbytes > g->n_len || frames > len)
@@ -290,7 +294,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
     }
     uint32_t c = 0;
     for (size_t i = 0; i < g->n_seg; i++)
-        for (uint64_t t = g->a[i]; g->kind[i] == 0 && t > 0;) {
+        for (uint64_t t = g->a[i]; g->kind[i] == SEG_MODEL && t > 0;) {
             const uint64_t l = t < g->chunk ? t : g->chunk;
             g->chunk_len[c++] = (uint32_t)l;
             t -= l;
@@ -309,7 +313,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
             (unsigned long long)frames, (unsigned long long)sets, len - r.at, r.at);
     size_t at = r.at;
     for (size_t i = 0; i < g->n_seg; i++)
-        if (g->kind[i] == 1) {
+        if (g->kind[i] != SEG_MODEL) {
             g->frame[i] = at;
             at += (size_t)g->b[i];
         }
@@ -452,6 +456,110 @@ static szarc_status unzstd_exact(uint8_t *dst, size_t dst_len, const uint8_t *sr
     return SZARC_OK;
 }
 
+/* ---- LZMA2 segments (kind 2) ------------------------------------------ */
+
+/* The LZMA2 dictionary for a segment of n bytes after plen bytes of
+ * prefix: large enough for every distance (docs/format.md, section C). */
+static uint32_t lzma_dict(uint64_t plen, uint64_t n)
+{
+    const uint64_t d = plen + n;
+    return d < LZMA_DICT_SIZE_MIN ? LZMA_DICT_SIZE_MIN : (uint32_t)d;
+}
+
+/* The writer's LZMA2 options: preset 9e, pb 0 (text has no 2^pb byte
+ * alignment), the prefix as the preset dictionary. */
+static int lzma_opts(lzma_options_lzma *o, const uint8_t *prefix, size_t plen, uint64_t n)
+{
+    if (lzma_lzma_preset(o, 9 | LZMA_PRESET_EXTREME))
+        return -1;
+    o->pb = 0;
+    o->dict_size = lzma_dict(plen, n);
+    o->preset_dict = plen ? prefix : NULL;
+    o->preset_dict_size = (uint32_t)plen;
+    return 0;
+}
+
+/* One LZMA2 raw stream of src, with prefix[0..plen) as its preset
+ * dictionary (plen may be 0), appended to out. */
+static szarc_status lzma_stream_of(buf *out, const uint8_t *prefix, size_t plen,
+                                   const uint8_t *src, size_t len, size_t *stream_len,
+                                   szarc_err *err)
+{
+    lzma_options_lzma opt;
+    lzma_stream z = LZMA_STREAM_INIT;
+    const size_t cap = lzma_stream_buffer_bound(len);
+    uint8_t *dst = malloc(cap ? cap : 1);
+    szarc_status st = SZARC_OK;
+    const lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    if (!dst || lzma_opts(&opt, prefix, plen, len) || lzma_raw_encoder(&z, f) != LZMA_OK) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
+        goto done;
+    }
+    z.next_in = src;
+    z.avail_in = len;
+    z.next_out = dst;
+    z.avail_out = cap;
+    lzma_ret r;
+    do
+        r = lzma_code(&z, LZMA_FINISH);
+    while (r == LZMA_OK && z.avail_out);
+    if (r != LZMA_STREAM_END) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: encoder error %d", (int)r);
+        goto done;
+    }
+    put(out, dst, cap - z.avail_out);
+    *stream_len = cap - z.avail_out;
+done:
+    lzma_end(&z);
+    free(dst);
+    return st;
+}
+
+/* Decodes the LZMA2 raw stream [src, src + len) to exactly dst_len bytes
+ * into dst, with prefix[0..plen) as its preset dictionary: the stream must
+ * end (its end marker) exactly at the end of its bytes. */
+static szarc_status unlzma_exact(uint8_t *dst, size_t dst_len, const uint8_t *src, size_t len,
+                                 const uint8_t *prefix, size_t plen, szarc_err *err)
+{
+    lzma_options_lzma opt;
+    memset(&opt, 0, sizeof opt);
+    opt.dict_size = lzma_dict(plen, dst_len);
+    opt.preset_dict = plen ? prefix : NULL;
+    opt.preset_dict_size = (uint32_t)plen;
+    const lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    lzma_stream z = LZMA_STREAM_INIT;
+    if (lzma_raw_decoder(&z, f) != LZMA_OK)
+        return szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
+    z.next_in = src;
+    z.avail_in = len;
+    z.next_out = dst;
+    z.avail_out = dst_len;
+    uint8_t probe; /* where a byte beyond dst_len would go: none may */
+    lzma_ret r;
+    for (;;) {
+        r = lzma_code(&z, LZMA_FINISH);
+        if (r != LZMA_OK)
+            break;
+        if (z.avail_out == 0) {
+            if (z.next_out != dst + dst_len) {
+                r = LZMA_DATA_ERROR; /* a byte beyond dst_len */
+                break;
+            }
+            z.next_out = &probe;
+            z.avail_out = 1;
+        }
+    }
+    const int exact = r == LZMA_STREAM_END && z.avail_in == 0 && z.total_out == dst_len;
+    lzma_end(&z);
+    if (r == LZMA_MEM_ERROR)
+        return szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
+    if (!exact)
+        return szarc_err_set(err, SZARC_E_FORMAT,
+                             "lzma: the stream does not give exactly %zu bytes (%d)", dst_len,
+                             (int)r);
+    return SZARC_OK;
+}
+
 /* ---- encoding ------------------------------------------------------- */
 
 /* A copy found by the matcher: at G position g, `length` bytes from g - distance. */
@@ -556,12 +664,17 @@ static uint32_t log2_q8(uint32_t f)
     return (uint32_t)k * 256 + m + ((m * (256 - m) * 89) >> 16);
 }
 
-/* What a switch of coder costs, in 1/256 bit: a zstd segment's header and
- * frame header, a model segment's header. */
-#define SWITCH_TO_ZSTD (12u * 8 * 256)
+/* What a switch of coder costs, in 1/256 bit. A model segment: its header.
+ * An LZMA segment: its header and end, and above all the warm-up of LZMA's
+ * adaptive probabilities, which a new segment learns again from nothing
+ * while the costs below come from one long stream. 300 bytes is measured:
+ * on the collections of docs/benchmarks.md, 12 bytes (the framing alone)
+ * gave packets 2-5% larger (many short LZMA segments), 160 bytes 1%
+ * larger, 300 to 1,000 bytes the same, 3,000 bytes larger again. */
+#define SWITCH_TO_LZMA (300u * 8 * 256)
 #define SWITCH_TO_MODEL (3u * 8 * 256)
 
-/* Chooses, for each of K chunks, the model (0) or zstd (1) at the least
+/* Chooses, for each of K chunks, the model (0) or LZMA (1) at the least
  * total cost, runs paying for their switches. */
 static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32_t K)
 {
@@ -572,12 +685,12 @@ static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32
         memset(pick, 0, K);
         return;
     }
-    uint64_t best[2] = {SWITCH_TO_MODEL + mc[0], SWITCH_TO_ZSTD + zc[0]};
+    uint64_t best[2] = {SWITCH_TO_MODEL + mc[0], SWITCH_TO_LZMA + zc[0]};
     from[0] = 0;
     from[1] = 1;
     for (uint32_t c = 1; c < K; c++) {
         const uint64_t m_stay = best[0], m_sw = best[1] + SWITCH_TO_MODEL;
-        const uint64_t z_stay = best[1], z_sw = best[0] + SWITCH_TO_ZSTD;
+        const uint64_t z_stay = best[1], z_sw = best[0] + SWITCH_TO_LZMA;
         from[2 * c] = m_stay <= m_sw ? 0 : 1;
         from[2 * c + 1] = z_stay <= z_sw ? 1 : 0;
         best[0] = (m_stay <= m_sw ? m_stay : m_sw) + mc[c];
@@ -591,50 +704,67 @@ static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32
     free(from);
 }
 
-/* zstd's cost of each of K consecutive pieces of N (piece c: cb[c] bytes) in
- * 1/256 bit: N compressed as one stream, flushed after each piece. */
-static szarc_status zstd_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
-                               szarc_err *err)
+/* LZMA2's cost of each of K consecutive pieces of N (piece c: cb[c] bytes)
+ * in 1/256 bit: N coded as one stream flushed after each piece, the costs
+ * then scaled so that they add up to N's stream without flushes (a flush
+ * costs about 11 bytes, a twentieth of a piece of text: it would tip
+ * the choice towards the model). */
+static szarc_status seg_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
+                              szarc_err *err)
 {
     size_t total = 0;
     for (uint32_t c = 0; c < K; c++)
         total += cb[c];
-    ZSTD_CCtx *z = ZSTD_createCCtx();
-    const size_t cap = ZSTD_CStreamOutSize();
-    uint8_t *out = malloc(cap);
+    lzma_options_lzma opt;
+    lzma_stream z = LZMA_STREAM_INIT;
+    const lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    uint8_t out[1 << 16];
     szarc_status st = SZARC_OK;
-    if (!z || !out) {
-        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: out of memory");
+    if (lzma_opts(&opt, NULL, 0, total) || lzma_raw_encoder(&z, f) != LZMA_OK) {
+        st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
         goto done;
     }
-    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, SZARC_ZSTD_LEVEL);
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, bits_for(total));
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setPledgedSrcSize(z, total);
-    size_t at = 0;
-    for (uint32_t c = 0; c < K && !ZSTD_isError(r); c++) {
-        ZSTD_inBuffer in = {N + at, cb[c], 0};
+    z.next_in = N;
+    for (uint32_t c = 0; c < K; c++) {
+        z.avail_in = cb[c];
+        const lzma_action how = c + 1 == K ? LZMA_FINISH : LZMA_SYNC_FLUSH;
         uint64_t produced = 0;
-        const ZSTD_EndDirective how = c + 1 == K ? ZSTD_e_end : ZSTD_e_flush;
+        lzma_ret r;
         do {
-            ZSTD_outBuffer ob = {out, cap, 0};
-            r = ZSTD_compressStream2(z, &ob, &in, how);
-            produced += ob.pos;
-        } while (!ZSTD_isError(r) && r != 0);
+            z.next_out = out;
+            z.avail_out = sizeof out;
+            r = lzma_code(&z, how);
+            produced += sizeof out - z.avail_out;
+        } while (r == LZMA_OK);
+        if (r != LZMA_STREAM_END) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: encoder error %d", (int)r);
+            goto done;
+        }
         zc[c] = produced * 8 * 256;
-        at += cb[c];
     }
-    if (ZSTD_isError(r))
-        st = szarc_err_set(err, SZARC_E_NOMEM, "zstd: %s", ZSTD_getErrorName(r));
+    {
+        buf whole = {0};
+        size_t wl = 0;
+        uint64_t sum = 0;
+        for (uint32_t c = 0; c < K; c++)
+            sum += zc[c];
+        if ((st = lzma_stream_of(&whole, NULL, 0, N, total, &wl, err)) || whole.oom) {
+            free(whole.p);
+            st = st ? st : szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
+            goto done;
+        }
+        free(whole.p);
+        const uint64_t want = (uint64_t)wl * 8 * 256;
+        for (uint32_t c = 0; c < K && sum > want; c++)
+            zc[c] = zc[c] * want / sum;
+    }
 done:
-    ZSTD_freeCCtx(z);
-    free(out);
+    lzma_end(&z);
     return st;
 }
 
 /* The sample rule: SAMPLE_CHUNKS chunks spread over N, each evaluated alone;
- * *hopeless is 1 when, on every one of them, the model's cost exceeds zstd's
+ * *hopeless is 1 when, on every one of them, the model's cost exceeds LZMA's
  * by more than a quarter (integer costs: the same answer on every machine). */
 #define SAMPLE_CHUNKS 12u
 static szarc_status sample_hopeless(int *hopeless, szarc_engine *e, const szarc_model *m,
@@ -880,13 +1010,13 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             ns += cb[c];
         }
     }
-    /* zstd's cost of each chunk's range of G (its novel bytes and the copies
-     * that sit in it): what the chunk costs in a zstd run, where its copies
-     * are given back to zstd (below) */
+    /* LZMA's cost of each chunk's range of G (its novel bytes and the copies
+     * that sit in it): what the chunk costs in an LZMA run, where its copies
+     * are given back to LZMA (below) */
     if (!all_model && K) {
         for (uint32_t c = 0; c < K; c++)
             glen[c] = (size_t)((c + 1 < K ? gpos[c + 1] : S) - gpos[c]);
-        if ((st = zstd_costs(zc, G + gpos[0], glen, K, err)))
+        if ((st = seg_costs(zc, G + gpos[0], glen, K, err)))
             goto done;
     }
     if (!all_model && nl > SZARC_SAMPLE_MIN) {
@@ -895,13 +1025,11 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
         int h = 0;
         if ((st = sample_hopeless(&h, e, m, o, chunk, tok, n_tok, K, zc, progress, pctx, err)))
             goto done;
-        if (h) {
+        if (h) /* LZMA everywhere: the packet is still method 2 (copies, one segment) */
             info->model_skipped = 1;
-            goto done;
-        }
     }
     /* the model's costs with the match model, every chunk taken as a model
-     * chunk (the choice below may make some zstd: the sets are laid out
+     * chunk (the choice below may make some LZMA: the sets are laid out
      * again then) */
     mp.pred = malloc((n_tok ? n_tok : 1) * sizeof *mp.pred);
     mp.plen = malloc(n_tok ? n_tok : 1);
@@ -912,7 +1040,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
         st = szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n_tok);
         goto done;
     }
-    if (n_tok) {
+    if (n_tok && !info->model_skipped) {
         const int32_t *tk[1] = {tok}, *pr[1] = {mp.pred};
         uint32_t *cu[1] = {cum}, *fr[1] = {frq}, *pf[1] = {mp.pfreq};
         if ((st = szarc_match_predict_sets(tok, clen, K, SZARC_GROUP_LANES, mp.pred, mp.plen,
@@ -923,7 +1051,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                                        mp.plen, cum, frq, mp.pfreq, mp.mcum, mp.mfreq, err)))
             goto done;
     }
-    for (uint32_t c = 0; c < K; c++)
+    for (uint32_t c = 0; c < K && !info->model_skipped; c++)
         for (size_t i = (size_t)c * chunk; i < (size_t)c * chunk + clen[c]; i++)
             mc[c] += (uint64_t)SZ_FREQ_BITS * 256 - log2_q8(mp.mfreq[i]);
     /* in a model run, the copies in a chunk's range of G stay copies: their
@@ -939,10 +1067,12 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                                 leb_len(cps[q].length)) * 8 * 256;
         }
     }
-    if (!all_model && K)
+    if (info->model_skipped)
+        memset(pick, 1, K);
+    else if (!all_model && K)
         choose(pick, mc, zc, K);
-    /* Copies inside a zstd run are given back to it: the run then codes its
-     * whole range of G, and zstd, with the earlier bytes as its prefix,
+    /* Copies inside an LZMA run are given back to it: the run then codes its
+     * whole range of G, and LZMA, with the earlier bytes as its prefix,
      * finds those repeats itself for less than a copy costs. Only copies
      * strictly inside a run (a < L < b in N) are absorbed, so every segment
      * still starts at the same place of G. */
@@ -956,8 +1086,8 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 c_at += cb[c];
                 c++;
             }
-            /* L lies in chunk c (or at the end of N); strictly inside a zstd
-             * run when chunk c is zstd and L is not the run's first byte */
+            /* L lies in chunk c (or at the end of N); strictly inside an LZMA
+             * run when chunk c is LZMA and L is not the run's first byte */
             absorbed[q] = c < K && pick[c] == 1 && (L > c_at || (c > 0 && pick[c - 1] == 1));
         }
     }
@@ -1008,7 +1138,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                     extra += cps[q].length;
                 q++;
             }
-            put_leb(out, pick[c]);
+            put_leb(out, pick[c] == 0 ? SEG_MODEL : SEG_LZMA);
             if (pick[c] == 0) {
                 put_leb(out, toks);
                 n_mchunks += d - c;
@@ -1017,11 +1147,11 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
                 const size_t g = (size_t)gpos[c], span = bytes + (size_t)extra;
                 const size_t plen = g < SZARC_GROUP_PREFIX_MAX ? g : SZARC_GROUP_PREFIX_MAX;
                 size_t flen = 0;
-                if ((st = zstd_frame(&frames, G + g - plen, plen, G + g, span, &flen, err)))
+                if ((st = lzma_stream_of(&frames, G + g - plen, plen, G + g, span, &flen, err)))
                     goto done;
                 put_leb(out, span);
                 put_leb(out, flen);
-                info->zstd_bytes += span;
+                info->lz_bytes += span;
             }
             at += bytes;
             c = d;
@@ -1151,7 +1281,7 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
     }
     if (method != SZARC_GROUP_MODEL) {
         out->tokens = out->chunks = 0;
-        out->copied = out->zstd_bytes = 0;
+        out->copied = out->lz_bytes = 0;
         out->ideal_bits = 0;
     }
     out->packet = best.p;
@@ -1163,7 +1293,7 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
 /* ---- decoding ------------------------------------------------------- */
 
 /* Builds G from the parsed body: copies, the model segments' tokens
- * (tok[0..]) and the zstd frames. */
+ * (tok[0..]) and the zstd and LZMA streams. */
 static szarc_status build(szarc_group_job *j, const szarc_model *m, const gbody *g,
                           const int32_t *tok)
 {
@@ -1188,7 +1318,7 @@ static szarc_status build(szarc_group_job *j, const szarc_model *m, const gbody 
                                        "group: the segments end before the content");
                     goto done;
                 }
-                if (g->kind[si] == 0) {
+                if (g->kind[si] == SEG_MODEL) {
                     if ((st = szarc_tok_decode_part(m->tok, tok + tok_at, (size_t)g->a[si],
                                                     si == 0, left_model, &seg, &seg_len, err)))
                         goto done;
@@ -1208,8 +1338,9 @@ static szarc_status build(szarc_group_job *j, const szarc_model *m, const gbody 
                     }
                     const size_t plen = glen < SZARC_GROUP_PREFIX_MAX ? glen
                                                                       : SZARC_GROUP_PREFIX_MAX;
-                    if ((st = unzstd_exact(seg, seg_len, j->packet + g->frame[si],
-                                           (size_t)g->b[si], G + glen - plen, plen, err)))
+                    if ((st = (g->kind[si] == SEG_ZSTD ? unzstd_exact : unlzma_exact)(
+                             seg, seg_len, j->packet + g->frame[si], (size_t)g->b[si],
+                             G + glen - plen, plen, err)))
                         goto done;
                 }
                 si++;

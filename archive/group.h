@@ -66,7 +66,7 @@ typedef struct {
     uint64_t tokens;        /* tokens the model coded (method 2) */
     uint32_t chunks;        /* model chunks (method 2) */
     uint64_t copied;        /* content bytes coded as copies (method 2) */
-    uint64_t zstd_bytes;    /* content bytes coded by zstd segments (method 2) */
+    uint64_t lz_bytes;      /* content bytes coded by zstd or LZMA segments (method 2) */
     double ideal_bits;      /* the model's ideal cost of the tokens it codes: the sum of
                              * -log2(freq / 2^24) (method 2; informational) */
     int model_tried;        /* 0: the model was not run (no engine, binary, untokenizable) */

@@ -106,7 +106,7 @@ int main(void)
                k, len[k], szarc_group_method_name(gc[k][0].method), gc[k][0].packet_len,
                gc[k][1].packet_len, gc[k][2].packet_len, gc[k][3].packet_len,
                (unsigned long long)gc[k][3].tokens, gc[k][3].chunks,
-               (unsigned long long)gc[k][3].copied, (unsigned long long)gc[k][4].zstd_bytes);
+               (unsigned long long)gc[k][3].copied, (unsigned long long)gc[k][4].lz_bytes);
     CHECK(gc[0][3].method == SZARC_GROUP_MODEL, "prose: the forced model was not used");
     CHECK(gc[1][3].copied >= 2 * (sizeof prose - 1) - 64,
           "repeats: %llu bytes copied", (unsigned long long)gc[1][3].copied);
@@ -119,10 +119,10 @@ int main(void)
           "needs_model");
     /* a log: the per-chunk choice gives some of it to zstd, and costs less
      * than the model alone */
-    CHECK(gc[2][4].method == SZARC_GROUP_MODEL && gc[2][4].zstd_bytes > 0 &&
+    CHECK(gc[2][4].method == SZARC_GROUP_MODEL && gc[2][4].lz_bytes > 0 &&
               gc[2][4].packet_len < gc[2][3].packet_len,
           "log: the choice sent %llu bytes to zstd, %zu bytes against %zu",
-          (unsigned long long)gc[2][4].zstd_bytes, gc[2][4].packet_len, gc[2][3].packet_len);
+          (unsigned long long)gc[2][4].lz_bytes, gc[2][4].packet_len, gc[2][3].packet_len);
     /* copies inside a zstd run are left to zstd: a group the choice gives
      * wholly to zstd costs about what one zstd frame of it costs */
     CHECK(gc[2][4].packet_len <= gc[2][2].packet_len + 16, "log: choice %zu bytes, zstd %zu",
