@@ -267,7 +267,7 @@ int main(void)
     /* verify, full: every member ok */
     verify_seen vs = {0};
     const szarc_verify_sink vsink = {NULL, verify_member, NULL, NULL, &vs};
-    szarc_verify_opts vo = {"cpu", NULL, NULL, 0, 0, 0, NULL};
+    szarc_verify_opts vo = {"cpu", NULL, NULL, 0, 0, 0, NULL, NULL};
     szarc_verify_summary vsum;
     fd = open_ro(arc);
     CHECK(!szarc_verify(fd, &vo, &vsink, &vsum, &err), "verify: %s", err.msg);

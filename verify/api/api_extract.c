@@ -57,7 +57,7 @@ static szarc_status check_signed(int fd, const szarc_extract_opts *o, szarc_extr
         sum->pubkey_unusable = 1;
         return st;
     }
-    const szarc_audit_opts ao = {"cpu", NULL, pub, 1, 0, 0, o->cancel};
+    const szarc_audit_opts ao = {"cpu", NULL, pub, 1, 0, 0, o->cancel, NULL};
     szarc_audit_summary s;
     if ((st = szarc_audit_run(fd, &ao, NULL, &s, err)))
         return st;
