@@ -49,6 +49,7 @@ struct szarc_engine_share {
 typedef struct {
     szarc_backend base;
     szarc_engine_share *s;
+    const atomic_int *cancel; /* the job's: a call after it is set fails */
     uint32_t seat;
     char name[256];
 } seat;
@@ -169,6 +170,8 @@ static szarc_status seat_forward(szarc_backend *b, uint32_t n, const int32_t *to
     if (n > s->o.max_rows)
         return szarc_err_set(err, SZARC_E_ARG, "shared engine: %u rows, at most %u", n,
                              s->o.max_rows);
+    if (st->cancel && atomic_load(st->cancel)) /* stop within a batch, not only between */
+        return szarc_err_set(err, SZARC_E_CANCELLED, "cancelled");
     call c = {NULL, n, tok, slot, pos, st->seat * s->o.seat_slots, z, 0, SZARC_OK, {0}};
     pthread_mutex_lock(&s->mu);
     if (s->tail)
@@ -305,6 +308,7 @@ szarc_status szarc_engine_share_attach(szarc_engine **out, szarc_engine_share *s
     s->n_taken++;
     pthread_mutex_unlock(&s->mu);
     st->s = s;
+    st->cancel = cancel;
     st->seat = k;
     snprintf(st->name, sizeof st->name, "%s", szarc_engine_device(s->e));
     st->base.name = st->name;

@@ -75,7 +75,9 @@ const char *szarc_engine_share_fallback(const szarc_engine_share *s);
  * An engine for one job on the next free seat, waiting for one when all are
  * taken (polling *cancel, when not NULL, every 10 ms). opts as for
  * szarc_engine_create(): max_slots at most seat_slots, max_rows at most the
- * share's max_rows. szarc_engine_destroy() gives the seat back.
+ * share's max_rows. szarc_engine_destroy() gives the seat back. Once
+ * *cancel is set, the engine's forward calls fail with SZARC_E_CANCELLED,
+ * so that a job stops within a long batch, not only between batches.
  * @return SZARC_OK; SZARC_E_ARG for options the share cannot serve;
  *         SZARC_E_CANCELLED; SZARC_E_NOMEM. */
 szarc_status szarc_engine_share_attach(szarc_engine **out, szarc_engine_share *s,

@@ -432,6 +432,7 @@ static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_er
                                   .n_skip = n_skip,
                                   .model = j->model,
                                   .device = j->device,
+                                  .method = json_string_value(json_object_get(req, "method")),
                                   .semantic = semantic,
                                   .level = -1,
                                   .sign_key = sign ? key : NULL,

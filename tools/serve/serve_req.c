@@ -195,7 +195,8 @@ static int opt_bool(const json_t *o, const char *key, int *out, serve_fail *f)
 static json_t *parse_create(const json_t *in, const serve_roots *roots, const char *keys_dir,
                             serve_fail *f)
 {
-    static const char *const keys[] = {"type", "inputs", "output", "mode", "sign", "force", NULL};
+    static const char *const keys[] = {"type", "inputs", "output", "mode",
+                                       "sign", "force", "method", NULL};
     if (only(in, keys, f))
         return NULL;
     const json_t *inputs = json_object_get(in, "inputs");
@@ -232,6 +233,19 @@ static json_t *parse_create(const json_t *in, const serve_roots *roots, const ch
         goto bad;
     }
     json_object_set_new(out, "mode", json_string(mode ? json_string_value(mode) : "exact"));
+    const json_t *method = json_object_get(in, "method");
+    const char *mv = json_string_value(method);
+    if (method && (!mv || (strcmp(mv, "auto") && strcmp(mv, "model") && strcmp(mv, "zstd") &&
+                           strcmp(mv, "stored")))) {
+        fail(f, 400, "bad-request", "method: expected \"auto\", \"model\", \"zstd\" or \"stored\"");
+        goto bad;
+    }
+    if (mv && strcmp(mv, "auto") && !strcmp(json_string_value(json_object_get(out, "mode")),
+                                            "semantic")) {
+        fail(f, 400, "bad-request", "method: semantic mode chooses its own");
+        goto bad;
+    }
+    json_object_set_new(out, "method", json_string(mv ? mv : "auto"));
     const json_t *sign = json_object_get(in, "sign");
     if (sign && !json_is_null(sign)) {
         json_t *k = key_name(sign, "sign", keys_dir, "", f);
