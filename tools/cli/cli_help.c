@@ -185,7 +185,7 @@ static const cli_command commands[] = {
      "chooses.",
      devices_opts},
     {"serve", "serve --listen HOST:PORT --state DIR --root DIR [OPTION]...",
-     "the archive-and-verification service",
+     "the service: jobs over HTTP",
      "Runs szarc as a service: jobs (create, verify, extract) posted over\n"
      "HTTP, queued in SQLite, run on one resident engine whose forward\n"
      "passes every running job shares. `szarc serve token ROLE [NAME]`\n"
