@@ -356,6 +356,13 @@ def main():
     check("restart: no temporary archive left",
           not [f for f in os.listdir(root + "/out") if "szarc-serve" in f], os.listdir(root + "/out"))
 
+    # --- headers over the limit
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    c.request("GET", "/healthz", headers={"X-Big": "x" * (40 << 10)})
+    r = c.getresponse()
+    r.read()
+    check("headers over 32 KiB: refused (4xx)", 400 <= r.status < 500, r.status)
+
     # --- SIGTERM drains: running jobs queued again, exit 0
     st, j = req(srv, "POST", "/v1/jobs", tok["audit"], {"type": "verify", "archive": slow})
     did = j["id"]
@@ -375,6 +382,34 @@ def main():
           all(x["state"] == "done" for x in m["jobs"] if x["id"] != cid) and
           len(m["jobs"]) == did, m)
     check("SIGTERM again: exit 0", srv.term() == 0)
+
+    # --- no --token-file: loopback only
+    p = subprocess.run([SZARC, "serve", "--listen", "0.0.0.0:0", "--state", state, "--root", root,
+                        "--model", MODEL, "--device", "cpu"], capture_output=True, text=True,
+                       timeout=60)
+    check("no --token-file: a public address is refused (exit 2)",
+          p.returncode == 2 and "loopback" in p.stderr, (p.returncode, p.stderr))
+
+    # --- TLS (when openssl can make a certificate)
+    cert, key = os.path.join(WORK, "cert.pem"), os.path.join(WORK, "key.pem")
+    mk = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                         "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                        capture_output=True)
+    if mk.returncode == 0:
+        import ssl
+        tls = Server(root, state, tokens, keys)
+        tls.args += ["--tls-cert", cert, "--tls-key", key]
+        tls.start()
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False
+        c = http.client.HTTPSConnection("127.0.0.1", tls.port, timeout=60, context=ctx)
+        c.request("GET", "/v1/jobs?limit=1", headers={"Authorization": "Bearer " + tok["read"]})
+        r = c.getresponse()
+        body = json.loads(r.read())
+        check("TLS: a request over HTTPS", r.status == 200 and body["jobs"], (r.status, body))
+        check("TLS: SIGTERM, exit 0", tls.term() == 0)
+    else:
+        print("no openssl to make a certificate: TLS not checked")
     print(open(os.path.join(WORK, "serve.log")).read())
     return 1 if failures else 0
 
