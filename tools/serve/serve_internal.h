@@ -37,6 +37,7 @@
 #define SERVE_MAX_LISTED 10000u          /* findings or failed members kept in a result */
 #define SERVE_EVENTS 1024u               /* events kept per running job */
 #define SERVE_MAX_ROOTS 64u
+#define SERVE_MAX_ATTEMPTS 5             /* runs of one job that never ended: then failed */
 
 /*-*********************************************************
  *  Roles and tokens (serve_auth.c)

@@ -561,6 +561,13 @@ static const char *status_code(szarc_status s)
 
 static void run_one(serve_jobs *j, unsigned w, int64_t id, const char *text, int attempts)
 {
+    if (attempts >= SERVE_MAX_ATTEMPTS) { /* it never ended: a crash each time, maybe */
+        serve_store_finish(j->store, id, "failed", NULL,
+                           "{\"error\":\"failed\",\"message\":\"started 5 times and never "
+                           "ended (the service stopped or crashed each time); not run again\"}",
+                           NULL);
+        return;
+    }
     json_t *req = json_loads(text, 0, NULL);
     const int type = req ? serve_job_type_of(req) : -1;
     serve_run *r = type >= 0 ? run_new(j, id, (serve_job_type)type) : NULL;
