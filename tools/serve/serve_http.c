@@ -233,10 +233,11 @@ static enum MHD_Result h_post(ctx *x)
                   : type && !strcmp(type, "verify")  ? JOB_VERIFY
                   : type && !strcmp(type, "extract") ? JOB_EXTRACT
                                                      : -1;
-    json_decref(peek);
+    json_decref(peek); /* type is gone with it: t names the type from here on */
+    static const char *const type_names[] = {"create", "verify", "extract"};
     if (t >= 0 && x->role < role_for_type(t))
         return send_error(x, MHD_HTTP_FORBIDDEN, "forbidden",
-                          "a %s job needs the %s role; this token has %s", type,
+                          "a %s job needs the %s role; this token has %s", type_names[t],
                           serve_role_name(role_for_type(t)), serve_role_name(x->role));
     serve_fail f;
     json_t *req = serve_req_parse(x->body, x->len, x->h->o.roots, x->h->o.keys_dir, &f);
