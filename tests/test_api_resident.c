@@ -5,7 +5,8 @@
  * for a seat), intact and with one packet byte flipped. Every concurrent job
  * must report exactly what the job alone reports (member states, finding
  * checks and messages, the summary's counts), and the resident's counters
- * must show passes that joined the calls of several jobs. */
+ * must show passes that joined the calls of several jobs. Create and
+ * extract on the resident give the same archive bytes and every file back. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,7 +72,7 @@ static void *run_verify(void *arg)
     return NULL;
 }
 
-static int make_archive(const char *dir, const char *archive)
+static int make_archive(const char *dir, const char *archive, szarc_resident *res)
 {
     char paths[N_FILES][32];
     const char *pp[N_FILES];
@@ -92,7 +93,8 @@ static int make_archive(const char *dir, const char *archive)
     memset(&co, 0, sizeof co);
     co.paths = pp;
     co.n_paths = N_FILES;
-    co.model = getenv("SZARC_MODEL");
+    co.model = res ? NULL : getenv("SZARC_MODEL"); /* the resident's when given */
+    co.resident = res;
     co.device = "cpu";
     co.method = "model";
     co.level = -1;
@@ -181,7 +183,7 @@ int main(void)
     char archive[4200], bad[4200];
     snprintf(archive, sizeof archive, "%s/a.szarc", dir);
     snprintf(bad, sizeof bad, "%s/bad.szarc", dir);
-    CHECK(!make_archive(dir, archive), "create");
+    CHECK(!make_archive(dir, archive, NULL), "create");
     CHECK(!damage(archive, bad), "damage");
 
     const szarc_resident_opts ro = {getenv("SZARC_MODEL"), "cpu", 3, 50000};
@@ -189,6 +191,38 @@ int main(void)
     szarc_err err = {0};
     CHECK(!szarc_resident_create(&res, &ro, NULL, &err), "resident: %s", err.msg);
     if (res) {
+        /* create on a seat: the same bytes */
+        char again[4200];
+        snprintf(again, sizeof again, "%s/again.szarc", dir);
+        CHECK(!make_archive(dir, again, res), "create on the resident");
+        size_t la, lb;
+        uint8_t *a = tu_read_file(archive, &la), *b = tu_read_file(again, &lb);
+        CHECK(a && b && la == lb && !memcmp(a, b, la), "create on the resident: other bytes");
+        free(a);
+        free(b);
+        /* extract on a seat: every file back */
+        char out[4200];
+        snprintf(out, sizeof out, "%s/out", dir);
+        mkdir(out, 0755);
+        const int root = open(out, O_RDONLY | O_DIRECTORY);
+        const int fd = open(archive, O_RDONLY);
+        szarc_extract_opts xo = {root, 0, NULL, "cpu", NULL, 0, NULL, NULL, NULL, res};
+        szarc_extract_summary xs;
+        CHECK(!szarc_extract(fd, &xo, NULL, &xs, &err) && xs.n_written == N_FILES &&
+                  xs.n_failed == 0,
+              "extract on the resident: %s", err.msg);
+        close(fd);
+        close(root);
+        for (int i = 0; i < N_FILES; i++) {
+            char p1[4300], p2[4300];
+            snprintf(p1, sizeof p1, "%s/f%d.txt", dir, i);
+            snprintf(p2, sizeof p2, "%s/f%d.txt", out, i);
+            a = tu_read_file(p1, &la);
+            b = tu_read_file(p2, &lb);
+            CHECK(a && b && la == lb && !memcmp(a, b, la), "extract on the resident: f%d", i);
+            free(a);
+            free(b);
+        }
         compare("intact", archive, res, 0);
         compare("damaged", bad, res, 1);
         szarc_resident_stats s;

@@ -430,14 +430,14 @@ static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_er
                                   .n_paths = n,
                                   .skip = skip,
                                   .n_skip = n_skip,
-                                  .model = j->model,
                                   .device = j->device,
                                   .method = json_string_value(json_object_get(req, "method")),
                                   .semantic = semantic,
                                   .level = -1,
                                   .sign_key = sign ? key : NULL,
                                   .created = (int64_t)time(NULL),
-                                  .cancel = &r->cancel};
+                                  .cancel = &r->cancel,
+                                  .resident = j->res};
     const szarc_create_sink sink = {c_not_stored, c_member, c_progress, any_warning, NULL, r};
     szarc_create_summary sum;
     szarc_status s = szarc_create(fd, &co, &sink, &sum, err);
@@ -516,8 +516,8 @@ static int run_extract(serve_run *r, const json_t *req, json_t **result, szarc_e
      * replaced */
     const int force = json_is_true(json_object_get(req, "force")) ||
                       json_integer_value(json_object_get(req, "_attempts")) > 1;
-    const szarc_extract_opts xo = {root, force, j->model, j->device, NULL, 0, NULL, NULL,
-                                   &r->cancel};
+    const szarc_extract_opts xo = {root, force, NULL, j->device, NULL, 0, NULL, NULL,
+                                   &r->cancel, j->res};
     const szarc_extract_sink sink = {x_member, x_problem, x_progress, any_warning, r};
     szarc_extract_summary sum;
     const szarc_status s = szarc_extract(fd, &xo, &sink, &sum, err);

@@ -28,7 +28,9 @@
  * Threads
  *   Jobs share nothing: two jobs may run at the same time in different
  *   threads, each with its own options, sink and descriptors. Callbacks run
- *   on the caller's thread. A model file or device is opened per job.
+ *   on the caller's thread. A model file or device is opened per job,
+ *   unless the job names a resident engine (szarc_resident), which jobs on
+ *   any threads share.
  *
  * Cancellation
  *   Every option struct has `cancel`: when it points to a nonzero value the
@@ -162,6 +164,9 @@ typedef struct {
     const atomic_int *cancel;   /* may be NULL */
     int format;                 /* archive format (docs/format.md): 0, the default: 2 in
                                  * exact mode, 1 in semantic mode; 1; or 2 (exact mode only) */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL the job
+                                 * codes with the resident model on a seat of its engine
+                                 * (`device` is then the resident's) */
 } szarc_create_opts;
 
 /* One stored member, valid during the callback only. */
@@ -345,6 +350,9 @@ typedef struct {
                                  * signed by it and its manifest is the signed one */
     szarc_tmpfiles *tmp;        /* kept up to date for a signal handler; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL and the
+                                 * resident model the one the archive pins, the job decodes
+                                 * on a seat of its engine (`device` is then the resident's) */
 } szarc_extract_opts;
 
 /* One member's outcome, valid during the callback only. */
