@@ -38,6 +38,7 @@ struct szarc_engine_share {
     uint32_t n_waiting;
     uint8_t *taken; /* [seats] */
     uint32_t n_taken;
+    uint32_t prev_calls; /* calls the last pass joined: the seats expected back soon */
     int stop;
     /* the joined pass */
     int32_t *tok;
@@ -145,14 +146,21 @@ static void *engine_thread(void *arg)
             pthread_cond_wait(&s->work, &s->mu);
         if (!s->head)
             break; /* stop, and nothing waits */
-        /* wait for the other attached seats' calls, a little */
+        /* wait a little for the calls of the seats the last pass served: they
+         * step in lockstep and come back soon; a seat busy elsewhere (reading,
+         * hashing, zstd) is not waited for and joins the pass after it */
         struct timespec until;
         deadline_in(&until, linger);
-        while (!s->stop && s->n_waiting < s->n_taken &&
+        while (!s->stop &&
+               s->n_waiting < (s->prev_calls && s->prev_calls < s->n_taken ? s->prev_calls
+                                                                           : s->n_taken) &&
                pthread_cond_timedwait(&s->work, &s->mu, &until) != ETIMEDOUT) {
         }
         uint32_t rows;
         call *batch = take_pass(s, &rows);
+        s->prev_calls = 0;
+        for (const call *c = batch; c; c = c->next)
+            s->prev_calls++;
         pthread_mutex_unlock(&s->mu);
         run_pass(s, batch, rows);
         pthread_mutex_lock(&s->mu);

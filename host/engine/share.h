@@ -13,10 +13,12 @@
  * tokens (docs/numerics.md), never on the other rows of its pass, so a job
  * gets exactly the logits it would get alone.
  *
- * Scheduling: the engine thread runs a pass as soon as every attached seat
- * has a call waiting, or `linger_us` after the first call arrived, whichever
- * comes first (a seat busy between passes, hashing or coding, does not stall
- * the others for longer than that). Calls are taken in arrival order while
+ * Scheduling: the engine thread runs a pass as soon as the seats the last
+ * pass served (at first: every attached seat) have a call waiting again, or
+ * `linger_us` after the first call arrived, whichever comes first. Seats
+ * that step together (decoding) thus share every pass; a seat busy between
+ * passes (reading, hashing, zstd) stalls the others for at most one linger,
+ * and joins the pass after its call arrives. Calls are taken in arrival order while
  * their rows fit in max_rows; a call of more rows than that runs alone.
  *
  * Threads: szarc_engine_share_attach() and the attached engines may be used
