@@ -198,9 +198,10 @@ int szarc_serve_main(int argc, char **argv)
     for (size_t i = 0; i < n_roots; i++) {
         char buf[PATH_MAX];
         struct stat st;
-        if (!realpath(roots_arg[i], buf) || stat(buf, &st) || !S_ISDIR(st.st_mode))
-            return fail("--root %s: %s", roots_arg[i],
-                        errno ? strerror(errno) : "not a folder");
+        if (!realpath(roots_arg[i], buf) || stat(buf, &st))
+            return fail("--root %s: %s", roots_arg[i], strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return fail("--root %s: %s", roots_arg[i], "not a folder");
         roots.dirs[roots.n++] = strdup(buf);
     }
     if (model) {

@@ -168,7 +168,9 @@ static enum MHD_Result h_metrics(ctx *x)
         "# TYPE szarc_queue_depth gauge\nszarc_queue_depth %lld\n",
         (long long)json_integer_value(json_object_get(counts, "queued")));
     OUT("# HELP szarc_jobs_running Jobs running now (at most the workers).\n"
-        "# TYPE szarc_jobs_running gauge\nszarc_jobs_running %u\n", s.jobs_attached);
+        "# TYPE szarc_jobs_running gauge\nszarc_jobs_running %u\n", c.running);
+    OUT("# HELP szarc_engine_seats_used Jobs attached to the engine now (of its seats).\n"
+        "# TYPE szarc_engine_seats_used gauge\nszarc_engine_seats_used %u\n", s.jobs_attached);
     OUT("# HELP szarc_jobs_finished_total Jobs ended since the start, by state.\n"
         "# TYPE szarc_jobs_finished_total counter\n"
         "szarc_jobs_finished_total{state=\"done\"} %llu\n"

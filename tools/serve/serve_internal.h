@@ -161,6 +161,7 @@ typedef struct {
     uint64_t jobs_done, jobs_failed, jobs_cancelled;
     uint64_t bytes, members, failures_found;
     uint64_t http_requests, http_errors;
+    unsigned running;           /* jobs running now (serve_jobs_counters()) */
 } serve_counters;
 
 typedef struct {

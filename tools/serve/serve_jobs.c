@@ -721,5 +721,8 @@ void serve_jobs_counters(serve_jobs *j, serve_counters *c)
 {
     pthread_mutex_lock(&j->mu);
     *c = j->c;
+    c->running = 0;
+    for (unsigned w = 0; j->running && w < j->n_workers; w++)
+        c->running += j->running[w] != NULL;
     pthread_mutex_unlock(&j->mu);
 }
