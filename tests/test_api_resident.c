@@ -81,6 +81,8 @@ static int make_archive(const char *dir, const char *archive, szarc_resident *re
     for (int i = 0; i < N_FILES; i++) {
         snprintf(paths[i], sizeof paths[i], "f%d.txt", i);
         pp[i] = paths[i];
+        if (res)
+            continue; /* written by the first call: the same files, the same times */
         FILE *f = fopen(paths[i], "wb");
         if (!f)
             return -1;
