@@ -18,6 +18,7 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "share.h"
 
 #define ENGINE_SLOTS 64u
 _Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
@@ -97,6 +98,12 @@ static szarc_status load_model(szarc_model **m, const char *opt, szarc_err *err)
 static szarc_status create_engine(szarc_engine **e, const job *j, const szarc_model *m,
                                   const szarc_engine_opts *eo, szarc_err *err)
 {
+    if (j->o->share && m == szarc_engine_share_model(j->o->share)) { /* a seat of it */
+        const szarc_status st = szarc_engine_share_attach(e, j->o->share, eo, j->o->cancel, err);
+        if (!st && szarc_engine_share_fallback(j->o->share) && j->sink && j->sink->notice)
+            j->sink->notice(j->sink->ctx, szarc_engine_share_fallback(j->o->share));
+        return st;
+    }
     const szarc_status st = szarc_engine_create(e, m, j->o->device ? j->o->device : "auto", eo,
                                                 err);
     if (!st && szarc_engine_fallback(*e) && j->sink && j->sink->notice)
@@ -809,7 +816,9 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
         goto fail;
     }
 
-    if ((st = load_model(&m, o->model, err)))
+    if (o->share && !o->model) /* the resident model */
+        m = (szarc_model *)szarc_engine_share_model(o->share);
+    else if ((st = load_model(&m, o->model, err)))
         goto fail;
     const uint32_t dflt = m->cfg.n_ctx < SZARC_CREATE_DEFAULT_CHUNK ? m->cfg.n_ctx
                                                                    : SZARC_CREATE_DEFAULT_CHUNK;
@@ -926,6 +935,7 @@ fail:
     free(mf.members); /* the paths belong to files[] */
     szarc_fs_files_free(files, n_files);
     szarc_engine_destroy(e);
-    szarc_model_destroy(m);
+    if (!o->share || o->model) /* else the resident model, not ours */
+        szarc_model_destroy(m);
     return st;
 }

@@ -73,6 +73,9 @@ typedef struct {
     int format;                 /* 0: the default (2; 1 in semantic mode), 1 or 2 */
     const szarc_create_signer *signer; /* NULL: the archive is not signed */
     const atomic_int *cancel;   /* may be NULL */
+    struct szarc_engine_share *share; /* a shared engine (host/engine/share.h), or NULL:
+                                 * with `model` NULL the job codes with its model on a
+                                 * seat of it */
 } szarc_create_job_opts;
 
 /* One stored member, valid during the callback only. */

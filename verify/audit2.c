@@ -626,7 +626,7 @@ done:
     free(h.files);
     free(h.act);
     szarc_engine_destroy(e);
-    szarc_model_destroy(m);
+    szarc_audit_model_release(a, m);
     return st;
 }
 

@@ -102,6 +102,7 @@ int szarc_cli_extract(int argc, char **argv)
                                    (size_t)o.n_paths,
                                    o.pubkey,
                                    tmp,
+                                   NULL,
                                    NULL};
     const szarc_extract_sink sink = {on_member, on_problem, on_progress, on_warning, &ui};
     szarc_extract_summary sum;

@@ -258,7 +258,7 @@ static int status_exit(szarc_status st)
 int szarc_cli_verify(int argc, char **argv)
 {
     const char *file = NULL, *pubkey_path = NULL, *subset = NULL;
-    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, NULL};
+    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, NULL, NULL};
     int json = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api_internal.h"
 #include "atoms.h"
 #include "create.h"
 #include "member.h"
@@ -193,6 +194,7 @@ szarc_status szarc_create(int fd, const szarc_create_opts *o, const szarc_create
         .format = o->format,
         .signer = key ? &signer : NULL,
         .cancel = o->cancel,
+        .share = szarc_resident_share(o->resident),
     };
     const szarc_create_job_sink js = {on_not_stored, on_member, on_progress, on_notice,
                                       (void *)sink};

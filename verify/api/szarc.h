@@ -28,7 +28,9 @@
  * Threads
  *   Jobs share nothing: two jobs may run at the same time in different
  *   threads, each with its own options, sink and descriptors. Callbacks run
- *   on the caller's thread. A model file or device is opened per job.
+ *   on the caller's thread. A model file or device is opened per job,
+ *   unless the job names a resident engine (szarc_resident), which jobs on
+ *   any threads share.
  *
  * Cancellation
  *   Every option struct has `cancel`: when it points to a nonzero value the
@@ -75,6 +77,55 @@ void szarc_tmpfiles_free(szarc_tmpfiles *t);
 void szarc_tmpfiles_unlink(szarc_tmpfiles *t);
 
 /*-*********************************************************
+ *  A resident engine
+ ***********************************************************/
+
+/* One model loaded once and one engine on one device, shared by every job
+ * that names it (the service, `szarc serve`): each forward pass of the
+ * engine runs the rows of every attached job together (continuous
+ * batching). A job's results are exactly those it gets alone: a row's
+ * logits depend only on its own stream (docs/numerics.md). Thread-safe:
+ * jobs on any threads may use one resident at the same time. */
+typedef struct szarc_resident szarc_resident;
+
+typedef struct {
+    const char *model;          /* a GGUF file, or NULL: the default model */
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    uint32_t jobs;              /* jobs attached at once (a further one waits for a
+                                 * seat); 0: 4. Each seat holds 64 streams of the
+                                 * model's context in the engine's cache */
+    uint32_t linger_us;         /* how long a pass waits for the other jobs' rows; 0: 2000 */
+} szarc_resident_opts;
+
+typedef struct {
+    uint64_t passes;            /* forward passes run */
+    uint64_t rows;              /* rows (positions, one token each) in them */
+    uint64_t calls;             /* jobs' forward calls served: calls / passes is how many
+                                 * jobs a pass joined, on average */
+    double busy_seconds;        /* time inside forward passes */
+    uint32_t jobs_attached;     /* now */
+    uint32_t jobs;              /* seats */
+    char device[128];
+    char model_name[128];
+    uint8_t gguf_sha256[32];
+} szarc_resident_stats;
+
+/*! szarc_resident_create() :
+ * Loads the model and creates the engine. A notice for the C reference run
+ * for want of a Vulkan device ("auto") goes to *warning when not NULL (a
+ * static string of the resident, valid while it lives).
+ * @return SZARC_OK; SZARC_E_NOTFOUND (no model), model and device errors,
+ *         SZARC_E_NOMEM. */
+szarc_status szarc_resident_create(szarc_resident **out, const szarc_resident_opts *opts,
+                                   const char **warning, szarc_err *err);
+
+/*! szarc_resident_free() : every job using it must have returned. NULL is fine. */
+void szarc_resident_free(szarc_resident *r);
+
+/*! szarc_resident_get_stats() : a snapshot of the counters. */
+void szarc_resident_get_stats(szarc_resident *r, szarc_resident_stats *st);
+
+/*-*********************************************************
  *  create
  ***********************************************************/
 
@@ -113,6 +164,9 @@ typedef struct {
     const atomic_int *cancel;   /* may be NULL */
     int format;                 /* archive format (docs/format.md): 0, the default: 2 in
                                  * exact mode, 1 in semantic mode; 1; or 2 (exact mode only) */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL the job
+                                 * codes with the resident model on a seat of its engine
+                                 * (`device` is then the resident's) */
 } szarc_create_opts;
 
 /* One stored member, valid during the callback only. */
@@ -296,6 +350,9 @@ typedef struct {
                                  * signed by it and its manifest is the signed one */
     szarc_tmpfiles *tmp;        /* kept up to date for a signal handler; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL and the
+                                 * resident model the one the archive pins, the job decodes
+                                 * on a seat of its engine (`device` is then the resident's) */
 } szarc_extract_opts;
 
 /* One member's outcome, valid during the callback only. */
@@ -368,6 +425,10 @@ typedef struct {
     uint32_t subset_k;          /* 1..subset_n: members whose index % n == k - 1 */
     uint32_t subset_n;          /* 0: all members */
     const atomic_int *cancel;   /* may be NULL */
+    szarc_resident *resident;   /* NULL, or a resident engine (below): with `model` NULL
+                                 * and the resident model the one the archive pins, the
+                                 * audit runs on it, sharing its forward passes with the
+                                 * other jobs attached; `device` is then the resident's */
 } szarc_verify_opts;
 
 /* One finding. `check` is a stable name ("bad-signature", "packet-digest",
