@@ -17,6 +17,7 @@
 
 #include "quote.h"
 #include "szarc.h"
+#include "szarc_json.h"
 
 static double now(void)
 {
@@ -105,35 +106,6 @@ static void bar_draw(out_ctx *o, int force)
     fputs("\033[K", stderr);
 }
 
-static const char *state_name(szarc_verify_member_state s)
-{
-    return s == SZARC_VERIFY_MEMBER_OK       ? "ok"
-           : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
-                                             : "unchecked";
-}
-
-/* A finding's object: type (when not NULL), check, status, message,
- * advice, and last message_hex when the message (which quotes member names)
- * is not UTF-8. */
-static json_t *finding_obj(const char *type, const char *check, int warning, const char *msg,
-                           const char *advice)
-{
-    json_t *j = json_object();
-    if (type)
-        json_object_set_new(j, "type", json_string(type));
-    json_object_set_new(j, "check", json_string(check));
-    json_object_set_new(j, "status", json_string(warning ? "warning" : "failed"));
-    json_object_set_new(j, "message", json_string(""));
-    json_object_set_new(j, "advice", json_string(advice));
-    szarc_json_set_string(j, "message", msg);
-    return j;
-}
-
-static json_t *finding_json(const char *type, const szarc_verify_finding *f)
-{
-    return finding_obj(type, f->check, f->warning, f->msg, f->advice);
-}
-
 static void json_line(json_t *j)
 {
     char *s = json_dumps(j, SZARC_CLI_JSON_FLAGS(JSON_COMPACT));
@@ -149,7 +121,7 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
     out_ctx *o = ctx;
     bar_clear(o);
     if (o->json) {
-        json_line(finding_json("archive", f));
+        json_line(szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice));
     } else if (f->warning && o->quiet) {
         /* --quiet: no warnings (the summary still counts them) */
     } else if (f->warning && !strcmp(f->check, "unsigned")) {
@@ -172,14 +144,7 @@ static void on_member(void *ctx, const szarc_verify_member *m)
     o->done++;
     bar_clear(o);
     if (o->json) {
-        json_t *fs = json_array();
-        for (size_t k = 0; k < m->n_findings; k++)
-            json_array_append_new(fs, finding_json(NULL, &m->findings[k]));
-        json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member",
-                              "index", (json_int_t)m->index, "path", "", "method", m->method,
-                              "size", (json_int_t)m->size, "status", state_name(m->state),
-                              "expanded", m->expanded, "findings", fs);
-        szarc_json_set_string(j, "path", m->path); /* exact, or with path_hex last */
+        json_t *j = szarc_json_verify_member(m);
         json_line(j);
     } else {
         int reencoded = m->expanded;
@@ -316,7 +281,7 @@ int szarc_cli_verify(int argc, char **argv)
     if (st == SZARC_E_FORMAT) {
         /* not a szarc archive (the audit reported nothing): one line, as list and extract */
         if (json)
-            json_line(finding_obj("archive", "not-szarc", 0, err.msg,
+            json_line(szarc_json_verify_finding("archive", "not-szarc", 0, err.msg,
                                   "this is not an archive szarc wrote: check the file name, or "
                                   "read it with tar"));
         else

@@ -16,6 +16,7 @@
 
 #include "quote.h"
 #include "serve_internal.h"
+#include "szarc_json.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
 
@@ -218,31 +219,10 @@ static void count_member(serve_run *r)
  *  docs/format.md section 10); tests/cli_serve.sh compares them
  ***********************************************************/
 
-static const char *state_name(szarc_verify_member_state s)
-{
-    return s == SZARC_VERIFY_MEMBER_OK       ? "ok"
-           : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
-                                             : "unchecked";
-}
-
-static json_t *finding_obj(const char *type, const char *check, int warning, const char *msg,
-                           const char *advice)
-{
-    json_t *j = json_object();
-    if (type)
-        json_object_set_new(j, "type", json_string(type));
-    json_object_set_new(j, "check", json_string(check));
-    json_object_set_new(j, "status", json_string(warning ? "warning" : "failed"));
-    json_object_set_new(j, "message", json_string(""));
-    json_object_set_new(j, "advice", json_string(advice));
-    szarc_json_set_string(j, "message", msg);
-    return j;
-}
-
 static void v_finding(void *ctx, const szarc_verify_finding *f)
 {
     serve_run *r = ctx;
-    json_t *j = finding_obj("archive", f->check, f->warning, f->msg, f->advice);
+    json_t *j = szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice);
     emit(r, json_incref(j));
     listed(r, j);
 }
@@ -250,15 +230,7 @@ static void v_finding(void *ctx, const szarc_verify_finding *f)
 static void v_member(void *ctx, const szarc_verify_member *m)
 {
     serve_run *r = ctx;
-    json_t *fs = json_array();
-    for (size_t k = 0; k < m->n_findings; k++)
-        json_array_append_new(fs, finding_obj(NULL, m->findings[k].check, m->findings[k].warning,
-                                              m->findings[k].msg, m->findings[k].advice));
-    json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member", "index",
-                          (json_int_t)m->index, "path", "", "method", m->method, "size",
-                          (json_int_t)m->size, "status", state_name(m->state), "expanded",
-                          m->expanded, "findings", fs);
-    szarc_json_set_string(j, "path", m->path);
+    json_t *j = szarc_json_verify_member(m);
     count_member(r);
     emit(r, json_incref(j));
     if (m->state != SZARC_VERIFY_MEMBER_OK || m->n_findings)
