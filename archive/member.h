@@ -38,7 +38,7 @@
  * keys, the atoms version and the user patterns are paid once per archive,
  * and create's last check (the semantic archive against the exact one,
  * whole) counts them. */
-#define SZARC_SEM2_COLUMN_COST 96u
+#define SZARC_SEM2_COLUMN_COST 88u
 #define SZARC_SEM2_LINE_COST 94u
 #define SZARC_SEM2_RECORD_COST (SZARC_SEM2_COLUMN_COST + SZARC_SEM2_LINE_COST)
 
