@@ -311,8 +311,10 @@ typedef struct {
     uint64_t size0;    /* the original's size and sha256, from the first read */
     uint8_t sha0[32];
     /* semantic mode, for a representative: its expansion when the estimate
-     * keeps it (docs/format.md section B), and what the encoder saw */
-    uint8_t *exp;
+     * keeps it (docs/format.md section B), in build2's exp_spool, and what
+     * the encoder saw */
+    int kept;
+    uint64_t exp_at;
     size_t exp_len;
     uint8_t exp_sha[32];
     uint8_t atoms_root[32];
@@ -331,6 +333,8 @@ typedef struct {
     size_t buf_len;
     size_t g;          /* the group being filled */
     int quiet;         /* semantic mode: files are reported once the archive is chosen */
+    int exp_spool;     /* semantic mode: the expansions kept, back to back (unlinked) */
+    uint64_t exp_end;
 } build2;
 
 static int cmp_content(const void *a, const void *b, void *ctx)
@@ -699,6 +703,29 @@ static szarc_status fill_piece(void *ctx, const uint8_t *p, size_t n, szarc_err 
     return SZARC_OK;
 }
 
+/* A kept expansion, read back from the spool in pieces into the groups. */
+static szarc_status fill_spooled(build2 *b, fill2 *f, const file2 *fi, szarc_err *err)
+{
+    uint8_t *piece = malloc(SZARC_FS_PIECE);
+    if (!piece)
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    szarc_status st = SZARC_OK;
+    for (size_t at = 0; !st && at < fi->exp_len;) {
+        const size_t want = fi->exp_len - at < SZARC_FS_PIECE ? fi->exp_len - at : SZARC_FS_PIECE;
+        const ssize_t r = pread(b->exp_spool, piece, want, (off_t)(fi->exp_at + at));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            st = szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file back");
+            break;
+        }
+        st = fill_piece(f, piece, (size_t)r, err);
+        at += (size_t)r;
+    }
+    free(piece);
+    return st;
+}
+
 /* Pass 2: reads the representatives again, in the content stream's order,
  * fills the planned groups, codes and spools each as it fills. */
 static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
@@ -727,9 +754,9 @@ static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
             uint32_t perm;
             uint8_t h[32];
             SHA256Init(&f.sha);
-            if (mm->semantic) { /* its expansion, held since the semantic pass */
+            if (mm->semantic) { /* its expansion, spooled by the semantic pass */
                 len = b->fi[i].exp_len;
-                st = fill_piece(&f, b->fi[i].exp, b->fi[i].exp_len, err);
+                st = fill_spooled(b, &f, &b->fi[i], err);
             } else {
                 st = szarc_fs_read_stream(fs->fspath, fs->follow, fill_piece, &f, &len, &mt,
                                           &perm, err);
@@ -811,7 +838,7 @@ static szarc_status sem_pass(build2 *b, szarc_engine *e, const szarc_model *m,
     *n_kept = 0;
     for (size_t i = 0; i < mf->n_members; i++) {
         file2 *fi = &b->fi[i];
-        if (fi->rep != i || fi->binary || !fi->size0)
+        if (fi->rep != i || fi->binary || !fi->size0 || fi->size0 > SZARC_SEM2_EXPAND_MAX)
             continue;
         if (cancelled(j))
             return cancel_status(err);
@@ -846,16 +873,29 @@ static szarc_status sem_pass(build2 *b, szarc_engine *e, const szarc_model *m,
         fi->candidates = mc.sem_candidates;
         fi->model_tried = mc.model_tried;
         if (mc.method == SZARC_METHOD_SEMANTIC) {
-            fi->exp = mc.expansion;
+            fi->kept = 1;
+            fi->exp_at = b->exp_end;
             fi->exp_len = mc.expansion_len;
-            mc.expansion = NULL;
-            szarc_sha256(fi->exp_sha, fi->exp, fi->exp_len);
+            szarc_sha256(fi->exp_sha, mc.expansion, mc.expansion_len);
             memcpy(fi->atoms_root, mc.atoms_root, 32);
+            for (size_t w = 0; !st && w < mc.expansion_len;) {
+                const ssize_t r = write(b->exp_spool, mc.expansion + w, mc.expansion_len - w);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    st = szarc_err_set(err, SZARC_E_IO, "cannot write the temporary file: %s",
+                                       strerror(errno));
+                else
+                    w += (size_t)r;
+            }
+            b->exp_end += mc.expansion_len;
             ++*n_kept;
         }
         j->base += len;
         j->tok_base += mc.tokens;
         szarc_member_coded_free(&mc);
+        if (st)
+            return st;
         progress(j, j->base, j->tok_base);
     }
     return SZARC_OK;
@@ -869,7 +909,7 @@ static void apply_mode(build2 *b, int use_sem)
     for (size_t i = 0; i < mf->n_members; i++) {
         szarc_manifest_member *mm = &mf->members[i];
         const file2 *f = &b->fi[i], *r = &b->fi[f->rep];
-        const int sem = use_sem && r->exp;
+        const int sem = use_sem && r->kept;
         mm->semantic = sem;
         mm->size = sem ? r->exp_len : f->size0;
         memcpy(mm->sha256, sem ? r->exp_sha : f->sha0, 32);
@@ -972,37 +1012,38 @@ static szarc_status copy_out(int dst, int src, szarc_err *err)
     }
 }
 
-/* Semantic mode with expansions kept: the semantic archive and the exact
+/* Semantic mode with expansions kept: the exact archive and the semantic
  * archive of the same files are both built, each into a temporary file, and
  * the smaller is written (the exact one on a tie), so that semantic mode
  * never makes an archive larger than exact mode would, whatever the
- * estimate said: tar padding, the manifest's compression and the group
- * coder's choices are all counted. Files are reported once it is chosen. */
+ * estimate said: tar padding, the manifest's compression, the statement and
+ * the group coder's choices are all counted. Files are reported once the
+ * archive is chosen. */
 static szarc_status choose2(build2 *b, szarc_engine *e, const szarc_model *m,
                             const szarc_engine_opts *eo, const uint8_t *gguf, size_t gguf_len,
                             int fd, szarc_err *err)
 {
-    int ts = -1, tx = -1;
+    int tx = -1, ts = -1;
     snapshot sn;
     memset(&sn, 0, sizeof sn);
     szarc_status st;
     b->quiet = 1;
-    apply_mode(b, 1);
-    if ((st = open_spool(&ts, err)) ||
-        (st = build2_archive(b, e, m, eo, gguf, gguf_len, ts, err)) ||
-        (st = snap_take(&sn, b, err)))
-        goto done;
     apply_mode(b, 0);
     if ((st = open_spool(&tx, err)) ||
-        (st = build2_archive(b, e, m, eo, gguf, gguf_len, tx, err)))
+        (st = build2_archive(b, e, m, eo, gguf, gguf_len, tx, err)) ||
+        (st = snap_take(&sn, b, err)))
         goto done;
-    const off_t ls = lseek(ts, 0, SEEK_END), lx = lseek(tx, 0, SEEK_END);
+    apply_mode(b, 1);
+    if ((st = open_spool(&ts, err)) ||
+        (st = build2_archive(b, e, m, eo, gguf, gguf_len, ts, err)))
+        goto done;
+    const off_t lx = lseek(tx, 0, SEEK_END), ls = lseek(ts, 0, SEEK_END);
     if (ls < 0 || lx < 0) {
         st = szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file: %s",
                            strerror(errno));
         goto done;
     }
-    if (ls < lx)
+    if (ls >= lx) /* the exact archive: its manifest and groups are reported */
         snap_restore(&sn, b);
     if ((st = copy_out(fd, ls < lx ? ts : tx, err)))
         goto done;
@@ -1013,10 +1054,10 @@ static szarc_status choose2(build2 *b, szarc_engine *e, const szarc_model *m,
     report2(b, SIZE_MAX);
 done:
     snap_free(&sn);
-    if (ts >= 0)
-        close(ts);
     if (tx >= 0)
         close(tx);
+    if (ts >= 0)
+        close(ts);
     return st;
 }
 
@@ -1031,6 +1072,7 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
     b.j = j;
     b.mf = mf;
     b.spool = -1;
+    b.exp_spool = -1;
     uint8_t *gguf = NULL;
     size_t gguf_len = 0, n_kept = 0;
     szarc_status st;
@@ -1068,7 +1110,7 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
             memcpy(mf->sem_patterns[k], pt, pl);
             mf->sem_patterns[k][pl] = 0;
         }
-        if ((st = sem_pass(&b, e, m, eo, &n_kept, err)))
+        if ((st = open_spool(&b.exp_spool, err)) || (st = sem_pass(&b, e, m, eo, &n_kept, err)))
             goto done;
     }
     if (o->embed_model) {
@@ -1077,7 +1119,7 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
         mf->model.embedded = 1;
         mf->model.embedded_size = gguf_len;
     }
-    if (n_kept && o->method != SZARC_METHOD_SEMANTIC) {
+    if (n_kept && (o->method != SZARC_METHOD_SEMANTIC || o->sem_compare)) {
         st = choose2(&b, e, m, eo, gguf, gguf_len, fd, err);
     } else {
         apply_mode(&b, n_kept != 0);
@@ -1086,8 +1128,8 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
 done:
     if (b.spool >= 0)
         close(b.spool);
-    for (size_t i = 0; b.fi && i < mf->n_members; i++)
-        free(b.fi[i].exp);
+    if (b.exp_spool >= 0)
+        close(b.exp_spool);
     for (size_t k = 0; mf->sem_patterns && k < mf->sem_n_patterns; k++)
         free(mf->sem_patterns[k]);
     free(mf->sem_patterns);
