@@ -303,7 +303,10 @@ static void s_unknown(json_t *r)
 {
     json_object_set_new(json_object_get(r, "semantic"), "model", json_array());
 }
-static void s_no_root(json_t *r) { json_object_del(json_object_get(r, "semantic"), "atoms_sha256"); }
+static void s_no_root(json_t *r)
+{
+    json_object_del(json_object_get(r, "semantic"), "atoms_sha256");
+}
 static void s_empty(json_t *r)
 {
     const char *k[] = {"file", "level", "original_size", "original_sha256", "atoms",

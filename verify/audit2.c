@@ -374,8 +374,8 @@ static szarc_status check_atoms(hasher *h, mrec *r, const uint8_t *text, size_t 
         for (size_t k = 0; !st && k < a->mf.sem_n_patterns; k++) {
             const szarc_status ps = szarc_atoms_add_regex(h->ax, a->mf.sem_patterns[k], err);
             if (ps == SZARC_E_ARG) {
-                snprintf(h->ax_why, sizeof h->ax_why, "user pattern %zu does not compile: %.180s", k,
-                         err->msg);
+                snprintf(h->ax_why, sizeof h->ax_why,
+                         "user pattern %zu does not compile: %.180s", k, err->msg);
                 szarc_atoms_destroy(h->ax);
                 h->ax = NULL;
                 break;
@@ -403,7 +403,8 @@ static szarc_status check_atoms(hasher *h, mrec *r, const uint8_t *text, size_t 
         szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
                                    "the expansion has %zu protected atoms with root %s; %s %u "
                                    "with root %s",
-                                   n, have, a->trust_sb ? "the statement signs" : "the manifest lists",
+                                   n, have,
+                                   a->trust_sb ? "the statement signs" : "the manifest lists",
                                    r->n_atoms, want);
     }
     return st;
