@@ -113,7 +113,10 @@ void szarc_audit_emit(audit *a, size_t i)
 {
     mrec *r = &a->r[i];
     /* format 2: the method of the file's first group, the file's size */
-    const char *method = a->v2       ? (r->mm ? szarc_method_name(r->mm->method) : NULL)
+    const char *method = a->v2       ? (r->mm ? szarc_method_name(r->mm->semantic
+                                                                      ? SZARC_METHOD_SEMANTIC
+                                                                      : r->mm->method)
+                                              : NULL)
                          : r->parsed ? szarc_method_name(r->pk->pk.method)
                                      : NULL;
     szarc_audit_member m = {i,

@@ -47,7 +47,7 @@ static const cli_option create_opts[] = {
     OPT_DEVICE,
     {NULL, "--chunk", "N", "most tokens per coded stream (default 512 or\nthe model's context)"},
     {NULL, "--method", "M", "auto (default: the smallest of model, zstd,\nstored per group, or per file in format 1),\nor force model, zstd or stored; with --mode\nsemantic, semantic"},
-    {NULL, "--format", "N", "2 (default: files share group packets,\nidentical files stored once) or 1 (a packet\nper file); --mode semantic writes 1"},
+    {NULL, "--format", "N", "2 (default: files share group packets,\nidentical files stored once) or 1 (a packet\nper file)"},
     {NULL, "--mode", "M", "exact (default: every byte back) or semantic\n(docs/semantic.md)"},
     {NULL, "--level", "L", "semantic: what may change; punct or 1 (default:\nsome punctuation of prose, never a word), words\nor 2 (also articles, prepositions,\nconjunctions), synonyms or 3 (also related\nwords); 0 codes exactly. szarc eval --explain\nlists the changes"},
     OPT_PROTECT,

@@ -111,10 +111,6 @@ static szarc_status check_options(int *method, uint32_t *level, const szarc_crea
     *level = !o->semantic ? 0 : o->level < 0 ? 1 : (uint32_t)o->level;
     if (o->format < 0 || o->format > 2)
         return szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1 or 2", o->format);
-    if (o->semantic && o->format == 2)
-        return szarc_err_set(err, SZARC_E_USAGE,
-                             "--mode semantic writes format 1 (docs/format.md, section B); "
-                             "leave out --format 2");
     return SZARC_OK;
 }
 

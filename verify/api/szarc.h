@@ -162,8 +162,9 @@ typedef struct {
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
     int strict;                 /* a path that cannot be stored stops the job */
     const atomic_int *cancel;   /* may be NULL */
-    int format;                 /* archive format (docs/format.md): 0, the default: 2 in
-                                 * exact mode, 1 in semantic mode; 1; or 2 (exact mode only) */
+    int format;                 /* archive format (docs/format.md): 0, the default: 2; 1; or
+                                 * 2. Semantic mode in format 2 is never larger than exact
+                                 * mode (docs/format.md section B) */
     szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL the job
                                  * codes with the resident model on a seat of its engine
                                  * (`device` is then the resident's) */
@@ -250,17 +251,18 @@ szarc_status szarc_create(int fd, const szarc_create_opts *opts, const szarc_cre
 
 typedef struct {
     /* [32] or NULL: the semantic members whose original_sha256 is this get
-     * their user patterns read (szarc_list_member.patterns); their packets
-     * are then held, one at a time */
+     * their user patterns read (szarc_list_member.patterns); format 1: their
+     * packets are then held, one at a time; format 2: the manifest's */
     const uint8_t *patterns_for;
     const atomic_int *cancel; /* may be NULL */
 } szarc_list_opts;
 
 /* One member as the manifest describes it, valid during the callback only.
  * Format 2 (files share group packets, docs/format.md section B): method is
- * that of the file's first group, packet_size the file's share of its
- * groups' packet bytes (0 for a duplicate of an earlier file), and
- * packet_sha256, tokens and chunks are 0. */
+ * "semantic" for a semantic file, else that of the file's first group,
+ * packet_size the file's share of its groups' packet bytes (0 for a
+ * duplicate of an earlier file), and packet_sha256, tokens and chunks are
+ * 0; a semantic file's patterns are the archive's (its manifest's). */
 typedef struct {
     size_t index;                /* in the manifest */
     const char *path;
