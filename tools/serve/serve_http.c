@@ -249,7 +249,7 @@ static enum MHD_Result h_post(ctx *x)
     int full = 0;
     const int64_t id = text ? serve_store_add(x->h->o.jobs->store,
                                               json_string_value(json_object_get(req, "type")),
-                                              text, &full)
+                                              text, SERVE_PRIORITY_USER, &full)
                             : -1;
     free(text);
     json_decref(req);
@@ -408,6 +408,90 @@ static enum MHD_Result h_events(ctx *x)
     return ret;
 }
 
+/*-*********************************************************
+ *  Scheduled audits and the dashboard
+ ***********************************************************/
+
+static enum MHD_Result h_archive_post(ctx *x)
+{
+    if (atomic_load(&x->h->stopping))
+        return send_error(x, MHD_HTTP_SERVICE_UNAVAILABLE, "draining",
+                          "the service is stopping");
+    serve_fail f;
+    const int64_t id = serve_audit_register(x->h->o.audit, x->body, x->len, &f);
+    if (id < 0)
+        return send_error(x, (unsigned)f.http, f.code, "%s", f.msg);
+    return send_json(x, MHD_HTTP_CREATED, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static enum MHD_Result h_archive_list(ctx *x)
+{
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:o}", "archives", serve_audit_list(x->h->o.audit)));
+}
+
+static enum MHD_Result h_archive_delete(ctx *x)
+{
+    if (!serve_audit_unregister(x->h->o.audit, x->id))
+        return send_error(x, MHD_HTTP_NOT_FOUND, "not-found", "no registered archive %lld",
+                          (long long)x->id);
+    return send_json(x, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)x->id,
+                                               "unregistered", 1));
+}
+
+static enum MHD_Result h_archive_audits(ctx *x)
+{
+    const char *ls = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *bs = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "before");
+    long limit = 50;
+    long long before = 0;
+    char *end;
+    if (ls && (limit = strtol(ls, &end, 10), *end || limit < 1 || limit > 1000))
+        return send_error(x, 400, "bad-request", "limit: 1 to 1000");
+    if (bs && (before = strtoll(bs, &end, 10), *end || before < 1))
+        return send_error(x, 400, "bad-request", "before: an audit id");
+    int64_t next = 0;
+    json_t *a = serve_audit_history(x->h->o.audit, x->id, before, (int)limit, &next);
+    if (!a)
+        return send_error(x, MHD_HTTP_NOT_FOUND, "not-found", "no archive %lld",
+                          (long long)x->id);
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:I, s:o, s:o}", "archive", (json_int_t)x->id, "audits", a,
+                               "next", next ? json_integer(next) : json_null()));
+}
+
+static enum MHD_Result h_audits_daily(ctx *x)
+{
+    const char *ds = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "days");
+    long days = 30;
+    char *end;
+    if (ds && (days = strtol(ds, &end, 10), *end || days < 1 || days > 366))
+        return send_error(x, 400, "bad-request", "days: 1 to 366");
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:i, s:o}", "days", (int)days, "daily",
+                               serve_audit_daily(x->h->o.audit, (int)days)));
+}
+
+/* The dashboard: one page, embedded; it loads nothing from elsewhere (the
+ * Content-Security-Policy forbids it) and reads the JSON API with the
+ * token the user typed (kept in sessionStorage). */
+static enum MHD_Result h_page(ctx *x)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        serve_page_len, (void *)serve_page_html, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy", SERVE_PAGE_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    const enum MHD_Result ret = MHD_queue_response(x->c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* The table: every route, its least role, its handler. */
 static const route routes[] = {
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
@@ -417,6 +501,12 @@ static const route routes[] = {
     {"GET", "/v1/jobs/{id}", ROLE_READ, h_get},
     {"DELETE", "/v1/jobs/{id}", ROLE_AUDIT, h_delete}, /* others' than verify: admin */
     {"GET", "/v1/jobs/{id}/events", ROLE_READ, h_events},
+    {"POST", "/v1/archives", ROLE_AUDIT, h_archive_post},
+    {"GET", "/v1/archives", ROLE_READ, h_archive_list},
+    {"DELETE", "/v1/archives/{id}", ROLE_AUDIT, h_archive_delete},
+    {"GET", "/v1/archives/{id}/audits", ROLE_READ, h_archive_audits},
+    {"GET", "/v1/audits/daily", ROLE_READ, h_audits_daily},
+    {"GET", "/", ROLE_PUBLIC, h_page},
     {NULL, NULL, ROLE_NONE, NULL},
 };
 

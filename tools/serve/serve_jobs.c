@@ -646,7 +646,7 @@ static void *worker(void *arg)
         int64_t id = 0;
         char *text = NULL;
         int attempts = 0;
-        while (!j->stop && serve_store_claim(j->store, &id, &text, &attempts)) {
+        while (!j->stop && serve_store_claim(j->store, j->audit_cap, &id, &text, &attempts)) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
