@@ -6,9 +6,9 @@
 #   tools/bench/bench_audit.sh BUILD [MODEL] [JOBS] [SECONDS]
 #   (default: models/szarc-default.gguf, 3 workers: 2 may audit, 60 s a kind)
 set -eu
-build=${1:?usage: bench_audit.sh BUILD [MODEL] [JOBS] [SECONDS]}
+build=$(cd "${1:?usage: bench_audit.sh BUILD [MODEL] [JOBS] [SECONDS]}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
-model=${2:-$src/models/szarc-default.gguf}
+model=$(realpath "${2:-$src/models/szarc-default.gguf}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -20,9 +20,10 @@
  * but at most `cap` audits are queued or running at a time (one per
  * archive): the catch-up is a steady stream, not a herd.
  *
- * One thread (the scheduler) wakes every second: it records the audits
- * whose jobs ended (from the jobs table, so an audit whose job ended just
- * before a crash is recorded after the restart), then queues what is due. */
+ * One thread (the scheduler) wakes every second, and at once when a job
+ * ends: it records the audits whose jobs ended (from the jobs table, so an
+ * audit whose job ended just before a crash is recorded after the
+ * restart), then queues what is due. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +49,7 @@ struct serve_audit {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
+    int poke; /* a job ended, or an archive was registered: look again now */
     int running; /* the thread was started */
 };
 
@@ -599,10 +601,22 @@ static void *scheduler(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
-        pthread_cond_timedwait(&a->cv, &a->mu, &until);
+        while (!a->poke && !a->stop &&
+               pthread_cond_timedwait(&a->cv, &a->mu, &until) != ETIMEDOUT) {
+        }
+        a->poke = 0;
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
+}
+
+static void wake(void *ctx)
+{
+    serve_audit *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    a->poke = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
 }
 
 int serve_audit_start(serve_audit **out, const serve_audit_opts *o, char *msg, size_t cap)
@@ -626,6 +640,7 @@ int serve_audit_start(serve_audit **out, const serve_audit_opts *o, char *msg, s
         return -1;
     }
     a->running = 1;
+    serve_jobs_on_end(a->o.jobs, wake, a);
     *out = a;
     return 0;
 }
@@ -634,6 +649,7 @@ void serve_audit_stop(serve_audit *a)
 {
     if (!a || !a->running)
         return;
+    serve_jobs_on_end(a->o.jobs, NULL, NULL);
     pthread_mutex_lock(&a->mu);
     a->stop = 1;
     pthread_cond_broadcast(&a->cv);
@@ -652,12 +668,6 @@ void serve_audit_free(serve_audit *a)
     free(a);
 }
 
-static void wake(serve_audit *a)
-{
-    pthread_mutex_lock(&a->mu);
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-}
 
 /*-*********************************************************
  *  The routes' side

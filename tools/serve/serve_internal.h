@@ -205,9 +205,14 @@ typedef struct {
     atomic_int drain;           /* the running jobs stop at their next step */
     serve_run **running;        /* [n_workers] */
     serve_counters c;
+    void (*on_end)(void *ctx);  /* called (under no lock) when a job ended */
+    void *on_end_ctx;
 } serve_jobs;
 
 int serve_jobs_start(serve_jobs *j, char *msg, size_t cap);
+/*! serve_jobs_on_end() : fn(ctx) will be called after each job ends (the
+ * audit scheduler records it at once); NULL: nothing. */
+void serve_jobs_on_end(serve_jobs *j, void (*fn)(void *ctx), void *ctx);
 /*! serve_jobs_wake() : a job was queued. */
 void serve_jobs_wake(serve_jobs *j);
 /*! serve_jobs_stop() : drains: the running jobs stop at their next member
