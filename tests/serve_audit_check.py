@@ -19,6 +19,7 @@ Checks:
   restart   stopped for longer than full_every: after the start, the missed
             audits are caught up (every slice again), never more than the cap
             queued or running at once (sampled every 50 ms)
+  missing   an archive file gone: a failed audit with a "missing" finding
   delete    DELETE unregisters; the history stays
   page      GET / is the dashboard with a Content-Security-Policy that loads
             nothing from elsewhere
@@ -349,6 +350,19 @@ def main():
     lst = archives(srv, R)
     check("restart: a still failed and first", lst and lst[0]["id"] == ida and
           lst[0]["status"] == "failed", lst)
+
+    # --- a file gone: the audit fails without a job, with a "missing" finding
+    os.rename(b_path, b_path + ".moved")
+
+    def b_missing():
+        for x in history(srv, R, idb):
+            if x["state"] == "failed":
+                return x
+    m = wait_for(b_missing, 20)
+    check("missing: the audit of a vanished archive fails, check missing, no job",
+          m and m["job"] is None and m["findings"] and m["findings"][0]["check"] == "missing",
+          m)
+    os.rename(b_path + ".moved", b_path)
 
     # --- delete: unregistered, the history stays
     n_hist = len(history(srv, R, idc))

@@ -345,18 +345,19 @@ static json_t *record_job(sqlite3 *db, int64_t id, int64_t archive, const char *
         }
         if (!ok && json_array_size(findings) == 0) {
             json_decref(findings);
+            const char *res = json_string_value(json_object_get(r, "result"));
             findings = json_pack("[{s:s, s:s}]", "check", "not-verified", "message",
-                                 json_string_value(json_object_get(r, "result")) ?: "?");
+                                 res ? res : "?");
         }
         json_decref(r);
     } else { /* the job failed: the archive could not be read at all */
         json_t *e = error ? json_loads(error, 0, NULL) : NULL;
+        const char *code = json_string_value(json_object_get(e, "error"));
         findings = json_pack("[{s:s, s:s, s:s}]", "check", "job-failed", "error",
-                             json_string_value(json_object_get(e, "error")) ?: "failed",
-                             "message", "");
-        json_object_set(json_array_get(findings, 0), "message",
-                         json_object_get(e, "message") ? json_object_get(e, "message")
-                                                       : json_string(""));
+                             code ? code : "failed", "message", "");
+        if (json_is_string(json_object_get(e, "message")))
+            json_object_set(json_array_get(findings, 0), "message",
+                            json_object_get(e, "message"));
         json_decref(e);
     }
     char *ftext = findings && !ok ? json_dumps(findings, JSON_FLAGS) : NULL;

@@ -68,7 +68,7 @@ static const char schema_v2[] =
     " members INTEGER, failures INTEGER, bytes INTEGER,"
     " findings TEXT);"                /* JSON array, when failed */
     "CREATE INDEX audits_archive ON audits(archive, id);"
-    "CREATE INDEX audits_pending ON audits(finished);";
+    "CREATE INDEX audits_state ON audits(state, archive);";
 
 /* The schema brought to SCHEMA_VERSION. @return 0, or -1 with *e set. */
 static int migrate(sqlite3 *db, char **e, char *msg, size_t cap)
