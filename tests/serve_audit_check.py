@@ -386,6 +386,13 @@ def main():
           st == 200 and hs.get("Content-Type", "").startswith("text/html"), (st, hs))
     check("page: the CSP forbids loads from elsewhere",
           "default-src 'none'" in csp and "connect-src 'self'" in csp and "http" not in csp, csp)
+    import base64, hashlib
+    def sha(tag):
+        body = page.split("<%s>" % tag, 1)[1].split("</%s>" % tag, 1)[0]
+        return "'sha256-%s'" % base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    check("page: the CSP lets run only the page's own script and style, by their sha256",
+          isinstance(page, str) and "script-src %s;" % sha("script") in csp and
+          "style-src %s;" % sha("style") in csp and "unsafe" not in csp, csp)
     check("page: no external src or href",
           isinstance(page, str) and "src=\"http" not in page and "href=\"http" not in page and
           "<link" not in page and "@import" not in page)

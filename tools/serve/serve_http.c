@@ -22,6 +22,7 @@
 
 struct serve_http {
     struct MHD_Daemon *d;
+    char csp[512]; /* the dashboard's Content-Security-Policy */
     serve_http_opts o;
     unsigned port;
     atomic_int stopping;
@@ -472,6 +473,47 @@ static enum MHD_Result h_audits_daily(ctx *x)
                                serve_audit_daily(x->h->o.audit, (int)days)));
 }
 
+/* 'sha256-BASE64' of the text between the page's first <tag> and </tag> */
+static int block_hash(const char *tag, char *out, size_t cap)
+{
+    char open[16], close[16];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(serve_page_html, open);
+    const char *b = a ? strstr(a += strlen(open), close) : NULL;
+    if (!b || cap < 8 + 45)
+        return -1;
+    uint8_t h[33];
+    szarc_hash_sha256(h, a, (size_t)(b - a));
+    h[32] = 0;
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = out + snprintf(out, cap, "'sha256-");
+    for (int i = 0; i < 33; i += 3) { /* 32 bytes: 10 groups of 3, then 2 and '=' */
+        const uint32_t v = (uint32_t)h[i] << 16 | (uint32_t)h[i + 1] << 8 |
+                           (i + 2 < 33 ? h[i + 2] : 0);
+        *o++ = b64[v >> 18 & 63];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = b64[v >> 6 & 63];
+        *o++ = i + 2 < 32 ? b64[v & 63] : '=';
+    }
+    *o++ = '\'';
+    *o = 0;
+    return 0;
+}
+
+int serve_page_csp(char *out, size_t cap)
+{
+    char script[64], style[64];
+    if (block_hash("script", script, sizeof script) || block_hash("style", style, sizeof style))
+        return -1;
+    const int n = snprintf(out, cap,
+                           "default-src 'none'; script-src %s; style-src %s; connect-src 'self'; "
+                           "img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                           "frame-ancestors 'none'",
+                           script, style);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
 /* The dashboard: one page, embedded; it loads nothing from elsewhere (the
  * Content-Security-Policy forbids it) and reads the JSON API with the
  * token the user typed (kept in sessionStorage). */
@@ -483,7 +525,7 @@ static enum MHD_Result h_page(ctx *x)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "Content-Security-Policy", SERVE_PAGE_CSP);
+    MHD_add_response_header(r, "Content-Security-Policy", x->h->csp);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -654,6 +696,11 @@ int serve_http_start(serve_http **out, const serve_http_opts *o, char *msg, size
     }
     h->o = *o;
     atomic_init(&h->stopping, 0);
+    if (serve_page_csp(h->csp, sizeof h->csp)) {
+        snprintf(msg, cap, "the embedded dashboard page has no <script> or <style> block");
+        free(h);
+        return -1;
+    }
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;

@@ -306,14 +306,15 @@ void serve_http_stop(serve_http *h);
 unsigned serve_http_port(const serve_http *h);
 
 /* The dashboard page (serve_page.c, generated from tools/serve/dashboard.html
- * at build time) and the Content-Security-Policy it is served with: nothing
- * loaded from anywhere, the API read from the page's own origin. */
+ * at build time). It is served with a Content-Security-Policy that lets
+ * nothing load from anywhere and lets run only its own <script> and <style>
+ * blocks, named by their sha256 (serve_page_csp()): no 'unsafe-inline'. */
 extern const char serve_page_html[];
 extern const size_t serve_page_len;
-#define SERVE_PAGE_CSP                                                                         \
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "             \
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "         \
-    "frame-ancestors 'none'"
+
+/*! serve_page_csp() : the page's Content-Security-Policy into out (cap
+ * bytes; 512 is enough). @return 0, or -1 when the page lacks a block. */
+int serve_page_csp(char *out, size_t cap);
 
 /* The routes, for the OpenAPI test (tests/cli_serve_openapi.sh): METHOD PATH,
  * one a line. */
