@@ -699,19 +699,19 @@ static int period(const json_t *pol, const char *key, int64_t dflt, int64_t *out
     return 0;
 }
 
-int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve_fail *f)
+json_t *serve_audit_parse(const char *body, size_t len, const serve_roots *roots,
+                          int64_t *quick_every, int64_t *full_every, serve_fail *f)
 {
     memset(f, 0, sizeof *f);
     if (len > SERVE_MAX_BODY)
-        return fail(f, 413, "too-large", "the body is too large");
+        return fail(f, 413, "too-large", "the body is too large"), NULL;
     json_error_t je;
     json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!in) {
         char m[300];
         snprintf(m, sizeof m, "line %d, column %d: %s", je.line, je.column, je.text);
-        return fail(f, 400, "bad-json", m);
+        return fail(f, 400, "bad-json", m), NULL;
     }
-    int64_t id = -1, q = a->o.quick_every, fe = a->o.full_every;
     json_t *path = NULL;
     const char *k;
     json_t *v;
@@ -741,11 +741,22 @@ int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve
                 goto done;
             }
         }
-        if (period(pol, "quick_every", q, &q, f) || period(pol, "full_every", fe, &fe, f))
+        if (period(pol, "quick_every", *quick_every, quick_every, f) ||
+            period(pol, "full_every", *full_every, full_every, f))
             goto done;
     }
-    if (!(path = serve_req_archive(a->o.roots, json_object_get(in, "path"), f)))
-        goto done;
+    path = serve_req_archive(roots, json_object_get(in, "path"), f);
+done:
+    json_decref(in);
+    return path;
+}
+
+int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve_fail *f)
+{
+    int64_t id = -1, q = a->o.quick_every, fe = a->o.full_every;
+    json_t *path = serve_audit_parse(body, len, a->o.roots, &q, &fe, f);
+    if (!path)
+        return -1;
     const int64_t n = slices_of(q, fe), p = slot_of(fe, n), now = (int64_t)time(NULL);
     sqlite3 *db = serve_store_lock(a->o.store);
     sqlite3_stmt *s = NULL;
@@ -794,9 +805,7 @@ int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve
     serve_store_unlock(a->o.store);
     if (id > 0)
         wake(a);
-done:
     json_decref(path);
-    json_decref(in);
     return id;
 }
 

@@ -262,9 +262,17 @@ int serve_audit_start(serve_audit **out, const serve_audit_opts *o, char *msg, s
 void serve_audit_stop(serve_audit *a);
 void serve_audit_free(serve_audit *a);
 
-/*! serve_audit_register() : POST /v1/archives, the body untrusted: {path,
- * policy?: {quick_every?, full_every?}} checked (the path by the --root
- * rules). @return the archive's id, or -1 with *f set. */
+/*! serve_audit_parse() : a POST /v1/archives body (len bytes, untrusted):
+ * {path, policy?: {quick_every?, full_every?}}, every field checked, the
+ * path by the --root rules; *quick_every and *full_every hold the defaults
+ * and get the policy's. @return the canonical path (a new JSON string), or
+ * NULL with *f set. Safe on any bytes (tests/fuzz/fuzz_serve_archive.c). */
+json_t *serve_audit_parse(const char *body, size_t len, const serve_roots *roots,
+                          int64_t *quick_every, int64_t *full_every, serve_fail *f);
+
+/*! serve_audit_register() : POST /v1/archives: the body parsed
+ * (serve_audit_parse()), the archive and its slices stored. @return the
+ * archive's id, or -1 with *f set. */
 int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve_fail *f);
 /*! serve_audit_unregister() : @return 1, or 0 when no such registered archive. */
 int serve_audit_unregister(serve_audit *a, int64_t id);
