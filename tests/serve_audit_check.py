@@ -322,6 +322,12 @@ def main():
     check("failure: the hook got the finding as JSON on its stdin",
           got and got[0]["event"] == "audit-failed" and got[0]["archive"]["id"] == ida and
           got[0]["archive"]["path"] == a_path and got[0]["audit"]["findings"], hooked)
+    st, met = req(srv, "GET", "/metrics", R)
+    check("failure: /metrics counts the failed archive and its failed audits",
+          st == 200 and 'szarc_archives{status="failed"} 1\n' in met and
+          'szarc_archives{status="ok"} 2\n' in met and
+          'szarc_audits{kind="quick",state="ok"}' in met and "szarc_audit_slices_overdue 0\n" in met,
+          met)
     check("failure: seen within %.0f s of the damage" % (time.time() - t_damage),
           time.time() - t_damage < 30)
 
@@ -350,6 +356,13 @@ def main():
     lst = archives(srv, R)
     check("restart: a still failed and first", lst and lst[0]["id"] == ida and
           lst[0]["status"] == "failed", lst)
+    def none_overdue():
+        st, met = req(srv, "GET", "/metrics", R)
+        return "szarc_audit_slices_overdue 0\n" in met
+    check("restart: the catch-up ends with no slice of any archive overdue",
+          wait_for(none_overdue, 40, sample=sample), req(srv, "GET", "/metrics", R))
+    check("restart: still never more than %d audits queued or running (%d seen)" %
+          (cap, most[0]), most[0] <= cap, most[0])
 
     # --- a file gone: the audit fails without a job, with a "missing" finding
     os.rename(b_path, b_path + ".moved")

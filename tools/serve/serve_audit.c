@@ -969,3 +969,49 @@ json_t *serve_audit_daily(serve_audit *a, int days)
     serve_store_unlock(a->o.store);
     return arr;
 }
+
+json_t *serve_audit_counts(serve_audit *a)
+{
+    json_t *o = json_pack("{s:{s:i, s:i, s:i}, s:[], s:i}", "archives", "ok", 0, "failed", 0,
+                          "pending", 0, "audits", "overdue_slices", 0);
+    sqlite3 *db = serve_store_lock(a->o.store);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM audit_slices s WHERE s.archive = a.id AND"
+            "  s.ok = 0) OR (SELECT state FROM audits u WHERE u.archive = a.id AND"
+            "  u.kind = 'quick' AND u.state IN ('ok', 'failed') ORDER BY u.id DESC LIMIT 1)"
+            "  = 'failed' THEN 'failed'"
+            " WHEN EXISTS (SELECT 1 FROM audits u WHERE u.archive = a.id AND"
+            "  u.state IN ('ok', 'failed')) THEN 'ok' ELSE 'pending' END AS st, count(*)"
+            " FROM archives a WHERE a.deleted IS NULL GROUP BY st",
+            -1, &q, NULL) == SQLITE_OK)
+        while (sqlite3_step(q) == SQLITE_ROW)
+            json_object_set_new(json_object_get(o, "archives"),
+                                (const char *)sqlite3_column_text(q, 0),
+                                json_integer(sqlite3_column_int64(q, 1)));
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT kind, state, count(*) FROM audits GROUP BY kind, state",
+                           -1, &q, NULL) == SQLITE_OK)
+        while (sqlite3_step(q) == SQLITE_ROW)
+            json_array_append_new(json_object_get(o, "audits"),
+                                  json_pack("{s:s, s:s, s:I}", "kind",
+                                            (const char *)sqlite3_column_text(q, 0), "state",
+                                            (const char *)sqlite3_column_text(q, 1), "n",
+                                            (json_int_t)sqlite3_column_int64(q, 2)));
+    sqlite3_finalize(q);
+    q = NULL;
+    /* slices not verified within full_every: the guarantee not kept */
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_slices s JOIN archives a ON"
+                               " a.id = s.archive WHERE a.deleted IS NULL AND"
+                               " coalesce(s.last, a.registered) < ? - a.full_every",
+                           -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, (int64_t)time(NULL));
+        if (sqlite3_step(q) == SQLITE_ROW)
+            json_object_set_new(o, "overdue_slices", json_integer(sqlite3_column_int64(q, 0)));
+    }
+    sqlite3_finalize(q);
+    serve_store_unlock(a->o.store);
+    return o;
+}

@@ -152,10 +152,12 @@ static enum MHD_Result h_metrics(ctx *x)
     szarc_resident_stats s;
     szarc_resident_get_stats(j->res, &s);
     json_t *counts = serve_store_counts(j->store);
-    size_t cap = 8192, n = 0;
+    json_t *audit = x->h->o.audit ? serve_audit_counts(x->h->o.audit) : NULL;
+    size_t cap = 16384, n = 0;
     char *t = malloc(cap);
     if (!t) {
         json_decref(counts);
+        json_decref(audit);
         return MHD_NO;
     }
 #define OUT(...) n += (size_t)snprintf(t + n, n < cap ? cap - n : 0, __VA_ARGS__)
@@ -203,6 +205,24 @@ static enum MHD_Result h_metrics(ctx *x)
     OUT("# HELP szarc_tokens_per_second Rows per second of forward-pass time since the start.\n"
         "# TYPE szarc_tokens_per_second gauge\nszarc_tokens_per_second %.6g\n",
         s.busy_seconds > 0 ? (double)s.rows / s.busy_seconds : 0.0);
+    if (audit) {
+        OUT("# HELP szarc_archives Registered archives by audit status.\n"
+            "# TYPE szarc_archives gauge\n");
+        json_object_foreach(json_object_get(audit, "archives"), k, v)
+            OUT("szarc_archives{status=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
+        OUT("# HELP szarc_audits Scheduled audits by kind and state (all the state).\n"
+            "# TYPE szarc_audits gauge\n");
+        size_t i;
+        json_array_foreach(json_object_get(audit, "audits"), i, v)
+            OUT("szarc_audits{kind=\"%s\",state=\"%s\"} %lld\n",
+                json_string_value(json_object_get(v, "kind")),
+                json_string_value(json_object_get(v, "state")),
+                (long long)json_integer_value(json_object_get(v, "n")));
+        OUT("# HELP szarc_audit_slices_overdue Slices not fully verified within their "
+            "archive's full_every.\n# TYPE szarc_audit_slices_overdue gauge\n"
+            "szarc_audit_slices_overdue %lld\n",
+            (long long)json_integer_value(json_object_get(audit, "overdue_slices")));
+    }
     OUT("# HELP szarc_http_requests_total HTTP requests answered.\n"
         "# TYPE szarc_http_requests_total counter\nszarc_http_requests_total %llu\n",
         (unsigned long long)c.http_requests);
@@ -211,6 +231,7 @@ static enum MHD_Result h_metrics(ctx *x)
         (unsigned long long)c.http_errors);
 #undef OUT
     json_decref(counts);
+    json_decref(audit);
     if (n >= cap) {
         free(t);
         return send_error(x, 500, "internal", "metrics too long");

@@ -284,6 +284,10 @@ json_t *serve_audit_list(serve_audit *a);
  * 0. @return a new array, or NULL when the archive never existed. */
 json_t *serve_audit_history(serve_audit *a, int64_t archive, int64_t before, int limit,
                             int64_t *next);
+/*! serve_audit_counts() : for /metrics: {archives: {ok, failed, pending},
+ * audits: [{kind, state, n}], overdue_slices} (slices registered archives
+ * have not had verified within their full_every). */
+json_t *serve_audit_counts(serve_audit *a);
 /*! serve_audit_daily() : audits ended per UTC day over the last `days` days. */
 json_t *serve_audit_daily(serve_audit *a, int days);
 
