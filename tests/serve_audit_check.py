@@ -19,7 +19,8 @@ Checks:
   restart   stopped for longer than full_every: after the start, the missed
             audits are caught up (every slice again), never more than the cap
             queued or running at once (sampled every 50 ms)
-  missing   an archive file gone: a failed audit with a "missing" finding
+  missing   an archive file gone: a failed audit with a "missing" finding;
+            replaced by a link out of the roots: "forbidden-path", not read
   delete    DELETE unregisters; the history stays
   page      GET / is the dashboard with a Content-Security-Policy that loads
             nothing from elsewhere
@@ -376,6 +377,21 @@ def main():
           m and m["job"] is None and m["findings"] and m["findings"][0]["check"] == "missing",
           m)
     os.rename(b_path + ".moved", b_path)
+
+    # --- replaced by a symbolic link out of the roots: failed, not read
+    os.rename(b_path, b_path + ".orig")
+    os.symlink(outside + "/x.szarc", b_path)
+    seen = {x["id"] for x in history(srv, R, idb)}
+
+    def b_out():
+        for x in history(srv, R, idb):
+            if x["id"] not in seen and x["state"] == "failed":
+                return x
+    m = wait_for(b_out, 20)
+    check("link out: the audit fails, check forbidden-path, no job reads it",
+          m and m["job"] is None and m["findings"][0]["check"] == "forbidden-path", m)
+    os.unlink(b_path)
+    os.rename(b_path + ".orig", b_path)
 
     # --- delete: unregistered, the history stays
     n_hist = len(history(srv, R, idc))
