@@ -19,9 +19,13 @@ DEBS = cmake make gcc clang pkg-config glslang-tools spirv-tools libvulkan-dev \
 # what `make deb` needs beyond DEBS
 DEBS_DEB = debhelper dpkg-dev lintian
 
+# what the dashboard's browser test needs (tests/cli_serve_dashboard.sh;
+# skipped without it, required in CI: .ci/run)
+DEBS_BROWSER = chromium
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-deb build test test-asan check-clang demo bench deb clean
+.PHONY: all deps deps-deb deps-browser build test test-asan check-clang demo bench deb clean
 
 all: build
 
@@ -41,6 +45,9 @@ deps:
 
 deps-deb:
 	$(call install_missing,$(DEBS_DEB))
+
+deps-browser:
+	$(call install_missing,$(DEBS_BROWSER))
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSZARC_WERROR=$(WERROR) >/dev/null

@@ -25,6 +25,7 @@ static void usage(void)
             "usage: szarc serve --listen HOST:PORT --state DIR --root DIR [--root DIR]...\n"
             "                   [--token-file F] [--keys DIR] [--tls-cert F --tls-key F]\n"
             "                   [--device D] [--model M] [--jobs N] [--port-file F]\n"
+            "                   [--quick-every T] [--full-every T] [--audit-hook CMD]\n"
             "       szarc serve token ROLE [NAME]\n"
             "(man szarc-serve; the routes: docs/api.md)\n");
 }
@@ -53,6 +54,23 @@ static char *slurp(const char *path)
     }
     b[n] = 0;
     return b;
+}
+
+/* A period: whole seconds, or a number with s, m, h or d; 1 s to 10 years.
+ * @return the seconds, or -1. */
+static int64_t parse_period(const char *v)
+{
+    char *end;
+    const long long n = strtoll(v, &end, 10);
+    const long long unit = !*end              ? 1
+                           : !strcmp(end, "s") ? 1
+                           : !strcmp(end, "m") ? 60
+                           : !strcmp(end, "h") ? 3600
+                           : !strcmp(end, "d") ? 86400
+                                               : 0;
+    if (end == v || !unit || n < 1 || n > 10 * 366 * 86400LL / unit)
+        return -1;
+    return (int64_t)(n * unit);
 }
 
 /* Every address `host` names is a loopback one. */
@@ -120,7 +138,8 @@ int szarc_serve_main(int argc, char **argv)
     }
     const char *listen = NULL, *state = NULL, *token_file = NULL, *keys = NULL;
     const char *tls_cert = NULL, *tls_key = NULL, *device = "auto", *model = NULL;
-    const char *port_file = NULL;
+    const char *port_file = NULL, *audit_hook = NULL;
+    int64_t quick_every = 86400, full_every = 90 * 86400;
     const char *roots_arg[SERVE_MAX_ROOTS];
     size_t n_roots = 0;
     unsigned jobs = 4;
@@ -158,6 +177,15 @@ int szarc_serve_main(int argc, char **argv)
             model = v;
         else if (!strcmp(a, "--port-file"))
             port_file = v;
+        else if (!strcmp(a, "--audit-hook"))
+            audit_hook = v;
+        else if (!strcmp(a, "--quick-every") || !strcmp(a, "--full-every")) {
+            const int64_t t = parse_period(v);
+            if (t < 0)
+                return fail("%s %s: a period (seconds, or N with s, m, h or d; at most 10 years)",
+                            a, v);
+            *(!strcmp(a, "--quick-every") ? &quick_every : &full_every) = t;
+        }
         else if (!strcmp(a, "--jobs")) {
             char *end;
             const long n = strtol(v, &end, 10);
@@ -251,6 +279,7 @@ int szarc_serve_main(int argc, char **argv)
     serve_store *store = NULL;
     szarc_resident *res = NULL;
     serve_http *http = NULL;
+    serve_audit *audit = NULL;
     serve_jobs sj;
     memset(&sj, 0, sizeof sj);
     int jobs_started = 0;
@@ -280,15 +309,23 @@ int szarc_serve_main(int argc, char **argv)
     sj.model = model_path;
     sj.keys_dir = keys ? keys_dir : NULL;
     sj.n_workers = jobs;
+    /* audits never take every worker: one is left for users' jobs */
+    sj.audit_cap = jobs > 1 ? jobs - 1 : 1;
     if (serve_jobs_start(&sj, msg, sizeof msg)) {
         fprintf(stderr, "szarc: serve: %s\n", msg);
         goto done;
     }
     jobs_started = 1;
+    const serve_audit_opts ao = {store,       &sj,        &roots, quick_every,
+                                 full_every,  audit_hook, sj.audit_cap};
+    if (serve_audit_start(&audit, &ao, msg, sizeof msg)) {
+        fprintf(stderr, "szarc: serve: %s\n", msg);
+        goto done;
+    }
     const serve_http_opts ho = {host,          port,    token_file ? &tokens : NULL,
                                 &roots,        keys ? keys_dir : NULL,
                                 cert,          key,     &sj,
-                                (int64_t)time(NULL)};
+                                audit,         (int64_t)time(NULL)};
     if (serve_http_start(&http, &ho, msg, sizeof msg)) {
         fprintf(stderr, "szarc: serve: %s\n", msg);
         goto done;
@@ -324,9 +361,11 @@ int szarc_serve_main(int argc, char **argv)
 done:
     if (http)
         serve_http_quiesce(http);
+    serve_audit_stop(audit); /* queues nothing more */
     if (jobs_started)
         serve_jobs_stop(&sj);
     serve_http_stop(http);
+    serve_audit_free(audit);
     serve_store_close(store);
     szarc_resident_free(res);
     serve_tokens_free(&tokens);

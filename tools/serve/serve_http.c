@@ -22,6 +22,7 @@
 
 struct serve_http {
     struct MHD_Daemon *d;
+    char csp[512]; /* the dashboard's Content-Security-Policy */
     serve_http_opts o;
     unsigned port;
     atomic_int stopping;
@@ -151,10 +152,12 @@ static enum MHD_Result h_metrics(ctx *x)
     szarc_resident_stats s;
     szarc_resident_get_stats(j->res, &s);
     json_t *counts = serve_store_counts(j->store);
-    size_t cap = 8192, n = 0;
+    json_t *audit = x->h->o.audit ? serve_audit_counts(x->h->o.audit) : NULL;
+    size_t cap = 16384, n = 0;
     char *t = malloc(cap);
     if (!t) {
         json_decref(counts);
+        json_decref(audit);
         return MHD_NO;
     }
 #define OUT(...) n += (size_t)snprintf(t + n, n < cap ? cap - n : 0, __VA_ARGS__)
@@ -202,6 +205,24 @@ static enum MHD_Result h_metrics(ctx *x)
     OUT("# HELP szarc_tokens_per_second Rows per second of forward-pass time since the start.\n"
         "# TYPE szarc_tokens_per_second gauge\nszarc_tokens_per_second %.6g\n",
         s.busy_seconds > 0 ? (double)s.rows / s.busy_seconds : 0.0);
+    if (audit) {
+        OUT("# HELP szarc_archives Registered archives by audit status.\n"
+            "# TYPE szarc_archives gauge\n");
+        json_object_foreach(json_object_get(audit, "archives"), k, v)
+            OUT("szarc_archives{status=\"%s\"} %lld\n", k, (long long)json_integer_value(v));
+        OUT("# HELP szarc_audits Scheduled audits by kind and state (all the state).\n"
+            "# TYPE szarc_audits gauge\n");
+        size_t i;
+        json_array_foreach(json_object_get(audit, "audits"), i, v)
+            OUT("szarc_audits{kind=\"%s\",state=\"%s\"} %lld\n",
+                json_string_value(json_object_get(v, "kind")),
+                json_string_value(json_object_get(v, "state")),
+                (long long)json_integer_value(json_object_get(v, "n")));
+        OUT("# HELP szarc_audit_slices_overdue Slices not fully verified within their "
+            "archive's full_every.\n# TYPE szarc_audit_slices_overdue gauge\n"
+            "szarc_audit_slices_overdue %lld\n",
+            (long long)json_integer_value(json_object_get(audit, "overdue_slices")));
+    }
     OUT("# HELP szarc_http_requests_total HTTP requests answered.\n"
         "# TYPE szarc_http_requests_total counter\nszarc_http_requests_total %llu\n",
         (unsigned long long)c.http_requests);
@@ -210,6 +231,7 @@ static enum MHD_Result h_metrics(ctx *x)
         (unsigned long long)c.http_errors);
 #undef OUT
     json_decref(counts);
+    json_decref(audit);
     if (n >= cap) {
         free(t);
         return send_error(x, 500, "internal", "metrics too long");
@@ -249,7 +271,7 @@ static enum MHD_Result h_post(ctx *x)
     int full = 0;
     const int64_t id = text ? serve_store_add(x->h->o.jobs->store,
                                               json_string_value(json_object_get(req, "type")),
-                                              text, &full)
+                                              text, SERVE_PRIORITY_USER, &full)
                             : -1;
     free(text);
     json_decref(req);
@@ -408,6 +430,131 @@ static enum MHD_Result h_events(ctx *x)
     return ret;
 }
 
+/*-*********************************************************
+ *  Scheduled audits and the dashboard
+ ***********************************************************/
+
+static enum MHD_Result h_archive_post(ctx *x)
+{
+    if (atomic_load(&x->h->stopping))
+        return send_error(x, MHD_HTTP_SERVICE_UNAVAILABLE, "draining",
+                          "the service is stopping");
+    serve_fail f;
+    const int64_t id = serve_audit_register(x->h->o.audit, x->body, x->len, &f);
+    if (id < 0)
+        return send_error(x, (unsigned)f.http, f.code, "%s", f.msg);
+    return send_json(x, MHD_HTTP_CREATED, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static enum MHD_Result h_archive_list(ctx *x)
+{
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:o}", "archives", serve_audit_list(x->h->o.audit)));
+}
+
+static enum MHD_Result h_archive_delete(ctx *x)
+{
+    if (!serve_audit_unregister(x->h->o.audit, x->id))
+        return send_error(x, MHD_HTTP_NOT_FOUND, "not-found", "no registered archive %lld",
+                          (long long)x->id);
+    return send_json(x, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)x->id,
+                                               "unregistered", 1));
+}
+
+static enum MHD_Result h_archive_audits(ctx *x)
+{
+    const char *ls = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *bs = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "before");
+    long limit = 50;
+    long long before = 0;
+    char *end;
+    if (ls && (limit = strtol(ls, &end, 10), *end || limit < 1 || limit > 1000))
+        return send_error(x, 400, "bad-request", "limit: 1 to 1000");
+    if (bs && (before = strtoll(bs, &end, 10), *end || before < 1))
+        return send_error(x, 400, "bad-request", "before: an audit id");
+    int64_t next = 0;
+    json_t *a = serve_audit_history(x->h->o.audit, x->id, before, (int)limit, &next);
+    if (!a)
+        return send_error(x, MHD_HTTP_NOT_FOUND, "not-found", "no archive %lld",
+                          (long long)x->id);
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:I, s:o, s:o}", "archive", (json_int_t)x->id, "audits", a,
+                               "next", next ? json_integer(next) : json_null()));
+}
+
+static enum MHD_Result h_audits_daily(ctx *x)
+{
+    const char *ds = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "days");
+    long days = 30;
+    char *end;
+    if (ds && (days = strtol(ds, &end, 10), *end || days < 1 || days > 366))
+        return send_error(x, 400, "bad-request", "days: 1 to 366");
+    return send_json(x, MHD_HTTP_OK,
+                     json_pack("{s:i, s:o}", "days", (int)days, "daily",
+                               serve_audit_daily(x->h->o.audit, (int)days)));
+}
+
+/* 'sha256-BASE64' of the text between the page's first <tag> and </tag> */
+static int block_hash(const char *tag, char *out, size_t cap)
+{
+    char open[16], close[16];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = strstr(serve_page_html, open);
+    const char *b = a ? strstr(a += strlen(open), close) : NULL;
+    if (!b || cap < 8 + 45)
+        return -1;
+    uint8_t h[33];
+    szarc_hash_sha256(h, a, (size_t)(b - a));
+    h[32] = 0;
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = out + snprintf(out, cap, "'sha256-");
+    for (int i = 0; i < 33; i += 3) { /* 32 bytes: 10 groups of 3, then 2 and '=' */
+        const uint32_t v = (uint32_t)h[i] << 16 | (uint32_t)h[i + 1] << 8 |
+                           (i + 2 < 33 ? h[i + 2] : 0);
+        *o++ = b64[v >> 18 & 63];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = b64[v >> 6 & 63];
+        *o++ = i + 2 < 32 ? b64[v & 63] : '=';
+    }
+    *o++ = '\'';
+    *o = 0;
+    return 0;
+}
+
+int serve_page_csp(char *out, size_t cap)
+{
+    char script[64], style[64];
+    if (block_hash("script", script, sizeof script) || block_hash("style", style, sizeof style))
+        return -1;
+    const int n = snprintf(out, cap,
+                           "default-src 'none'; script-src %s; style-src %s; connect-src 'self'; "
+                           "img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                           "frame-ancestors 'none'",
+                           script, style);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* The dashboard: one page, embedded; it loads nothing from elsewhere (the
+ * Content-Security-Policy forbids it) and reads the JSON API with the
+ * token the user typed (kept in sessionStorage). */
+static enum MHD_Result h_page(ctx *x)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        serve_page_len, (void *)serve_page_html, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy", x->h->csp);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    const enum MHD_Result ret = MHD_queue_response(x->c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* The table: every route, its least role, its handler. */
 static const route routes[] = {
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
@@ -417,6 +564,12 @@ static const route routes[] = {
     {"GET", "/v1/jobs/{id}", ROLE_READ, h_get},
     {"DELETE", "/v1/jobs/{id}", ROLE_AUDIT, h_delete}, /* others' than verify: admin */
     {"GET", "/v1/jobs/{id}/events", ROLE_READ, h_events},
+    {"POST", "/v1/archives", ROLE_AUDIT, h_archive_post},
+    {"GET", "/v1/archives", ROLE_READ, h_archive_list},
+    {"DELETE", "/v1/archives/{id}", ROLE_AUDIT, h_archive_delete},
+    {"GET", "/v1/archives/{id}/audits", ROLE_READ, h_archive_audits},
+    {"GET", "/v1/audits/daily", ROLE_READ, h_audits_daily},
+    {"GET", "/", ROLE_PUBLIC, h_page},
     {NULL, NULL, ROLE_NONE, NULL},
 };
 
@@ -564,6 +717,11 @@ int serve_http_start(serve_http **out, const serve_http_opts *o, char *msg, size
     }
     h->o = *o;
     atomic_init(&h->stopping, 0);
+    if (serve_page_csp(h->csp, sizeof h->csp)) {
+        snprintf(msg, cap, "the embedded dashboard page has no <script> or <style> block");
+        free(h);
+        return -1;
+    }
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;

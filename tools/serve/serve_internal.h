@@ -7,6 +7,9 @@
  *   serve_store.c  the jobs' state in SQLite (WAL): the queue itself
  *   serve_req.c    request bodies to job specs (untrusted JSON), path rules
  *   serve_auth.c   tokens and roles
+ *   serve_audit.c  the audit registry and its scheduler: archives verified
+ *                  on a schedule by low-priority jobs of the same queue
+ *   serve_page.c   the dashboard (GET /), embedded at build time
  *
  * The queue lives in SQLite, not in memory: a queued job is a row, so memory
  * does not grow with the queue, and a job survives kill -9 (a running one
@@ -17,6 +20,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +104,11 @@ typedef struct {
 json_t *serve_req_parse(const char *body, size_t len, const serve_roots *roots,
                         const char *keys_dir, serve_fail *f);
 
+/*! serve_req_archive() : the path of an archive to audit (POST /v1/archives),
+ * by the rules of a verify job's archive: a new string, canonical and under
+ * a root, or NULL with *f set. */
+json_t *serve_req_archive(const serve_roots *roots, const json_t *v, serve_fail *f);
+
 /*! serve_job_type_of() : the type of a parsed request; -1 when unknown. */
 int serve_job_type_of(const json_t *req);
 
@@ -120,13 +129,30 @@ void serve_store_close(serve_store *s);
  * queued again. @return how many. */
 int serve_store_requeue(serve_store *s);
 
-/*! serve_store_add() : a queued job; @return its id, or -1 (queue full:
- * *full = 1; else a database error). */
-int64_t serve_store_add(serve_store *s, const char *type, const char *request, int *full);
+/* Job priorities: the queue gives the higher first, the older first within one. */
+#define SERVE_PRIORITY_AUDIT 0 /* scheduled audits (serve_audit.c) */
+#define SERVE_PRIORITY_USER 1  /* POST /v1/jobs */
 
-/*! serve_store_claim() : the oldest queued job made running: its id, type
- * and request (malloc'd, caller frees); @return 0, or -1 when none. */
-int serve_store_claim(serve_store *s, int64_t *id, char **request, int *attempts);
+/*! serve_store_add() : a queued job of `priority`; @return its id, or -1
+ * (queue full: *full = 1; else a database error). */
+int64_t serve_store_add(serve_store *s, const char *type, const char *request, int priority,
+                        int *full);
+
+/*! serve_store_claim() : the queued job of the highest priority, the oldest
+ * of those, made running: its id and request (malloc'd, caller frees). A
+ * job of SERVE_PRIORITY_AUDIT is claimed only while fewer than low_cap of
+ * them run. @return 0, or -1 when none. */
+int serve_store_claim(serve_store *s, unsigned low_cap, int64_t *id, char **request,
+                      int *attempts);
+
+/*! serve_store_lock() : the connection, locked for the caller's statements
+ * (serve_audit.c); serve_store_unlock() when done. */
+sqlite3 *serve_store_lock(serve_store *s);
+void serve_store_unlock(serve_store *s);
+
+/* column i as JSON (its text parsed), or null; as an RFC 3339 UTC time, or null */
+json_t *serve_col_json(sqlite3_stmt *q, int i);
+json_t *serve_col_time(sqlite3_stmt *q, int i);
 
 /*! serve_store_finish() : a job's end state and its result or error (JSON
  * text, may be NULL), its progress (JSON text). */
@@ -171,6 +197,7 @@ typedef struct {
     const char *model;          /* --model, or NULL */
     const char *keys_dir;       /* --keys, or NULL */
     unsigned n_workers;
+    unsigned audit_cap;         /* audit jobs running at once, at most */
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t wake;        /* a job was queued, or stop */
@@ -178,9 +205,14 @@ typedef struct {
     atomic_int drain;           /* the running jobs stop at their next step */
     serve_run **running;        /* [n_workers] */
     serve_counters c;
+    void (*on_end)(void *ctx);  /* called (under no lock) when a job ended */
+    void *on_end_ctx;
 } serve_jobs;
 
 int serve_jobs_start(serve_jobs *j, char *msg, size_t cap);
+/*! serve_jobs_on_end() : fn(ctx) will be called after each job ends (the
+ * audit scheduler records it at once); NULL: nothing. */
+void serve_jobs_on_end(serve_jobs *j, void (*fn)(void *ctx), void *ctx);
 /*! serve_jobs_wake() : a job was queued. */
 void serve_jobs_wake(serve_jobs *j);
 /*! serve_jobs_stop() : drains: the running jobs stop at their next member
@@ -205,6 +237,61 @@ size_t serve_run_events(serve_run *r, uint64_t *seq, char *buf, size_t cap, int 
 void serve_jobs_counters(serve_jobs *j, serve_counters *c);
 
 /*-*********************************************************
+ *  Scheduled audits (serve_audit.c)
+ ***********************************************************/
+
+#define SERVE_MAX_SLICES 1000     /* slices of one archive's full audit */
+#define SERVE_MAX_ARCHIVES 100000 /* archives registered at once */
+
+typedef struct serve_audit serve_audit;
+
+typedef struct {
+    serve_store *store;
+    serve_jobs *jobs;
+    const serve_roots *roots;
+    int64_t quick_every, full_every; /* the default policy (seconds) */
+    const char *hook;                /* --audit-hook: run by sh -c on a failure, or NULL */
+    unsigned cap;                    /* audits queued or running at once, at most */
+} serve_audit_opts;
+
+/*! serve_audit_start() : the scheduler thread (it queues what is due every
+ * second). @return 0, or -1 with msg set. */
+int serve_audit_start(serve_audit **out, const serve_audit_opts *o, char *msg, size_t cap);
+/*! serve_audit_stop() : ends the scheduler (the routes still answer);
+ * serve_audit_free() after the HTTP side stopped. NULL is fine for both. */
+void serve_audit_stop(serve_audit *a);
+void serve_audit_free(serve_audit *a);
+
+/*! serve_audit_parse() : a POST /v1/archives body (len bytes, untrusted):
+ * {path, policy?: {quick_every?, full_every?}}, every field checked, the
+ * path by the --root rules; *quick_every and *full_every hold the defaults
+ * and get the policy's. @return the canonical path (a new JSON string), or
+ * NULL with *f set. Safe on any bytes (tests/fuzz/fuzz_serve_archive.c). */
+json_t *serve_audit_parse(const char *body, size_t len, const serve_roots *roots,
+                          int64_t *quick_every, int64_t *full_every, serve_fail *f);
+
+/*! serve_audit_register() : POST /v1/archives: the body parsed
+ * (serve_audit_parse()), the archive and its slices stored. @return the
+ * archive's id, or -1 with *f set. */
+int64_t serve_audit_register(serve_audit *a, const char *body, size_t len, serve_fail *f);
+/*! serve_audit_unregister() : @return 1, or 0 when no such registered archive. */
+int serve_audit_unregister(serve_audit *a, int64_t id);
+/*! serve_audit_list() : the registered archives with their audit state,
+ * those whose last audits failed first (a new array). */
+json_t *serve_audit_list(serve_audit *a);
+/*! serve_audit_history() : up to `limit` audits of an archive older than
+ * `before` (0: the newest), newest first; *next the id for the next page or
+ * 0. @return a new array, or NULL when the archive never existed. */
+json_t *serve_audit_history(serve_audit *a, int64_t archive, int64_t before, int limit,
+                            int64_t *next);
+/*! serve_audit_counts() : for /metrics: {archives: {ok, failed, pending},
+ * audits: [{kind, state, n}], overdue_slices} (slices registered archives
+ * have not had verified within their full_every). */
+json_t *serve_audit_counts(serve_audit *a);
+/*! serve_audit_daily() : audits ended per UTC day over the last `days` days. */
+json_t *serve_audit_daily(serve_audit *a, int days);
+
+/*-*********************************************************
  *  HTTP (serve_http.c)
  ***********************************************************/
 
@@ -218,6 +305,7 @@ typedef struct {
     const char *keys_dir;
     const char *tls_cert, *tls_key; /* PEM contents, or NULL */
     serve_jobs *jobs;
+    serve_audit *audit;
     int64_t started;             /* time the service started */
 } serve_http_opts;
 
@@ -228,6 +316,17 @@ void serve_http_stop(serve_http *h);
 /*! serve_http_port() : the port bound (the one asked for, or the one the
  * system chose for port 0). */
 unsigned serve_http_port(const serve_http *h);
+
+/* The dashboard page (serve_page.c, generated from tools/serve/dashboard.html
+ * at build time). It is served with a Content-Security-Policy that lets
+ * nothing load from anywhere and lets run only its own <script> and <style>
+ * blocks, named by their sha256 (serve_page_csp()): no 'unsafe-inline'. */
+extern const char serve_page_html[];
+extern const size_t serve_page_len;
+
+/*! serve_page_csp() : the page's Content-Security-Policy into out (cap
+ * bytes; 512 is enough). @return 0, or -1 when the page lacks a block. */
+int serve_page_csp(char *out, size_t cap);
 
 /* The routes, for the OpenAPI test (tests/cli_serve_openapi.sh): METHOD PATH,
  * one a line. */

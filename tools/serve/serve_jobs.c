@@ -586,7 +586,11 @@ static void run_one(serve_jobs *j, unsigned w, int64_t id, const char *text, int
     j->c.jobs_cancelled += !strcmp(state, "cancelled");
     j->c.failures_found += r->n_failures;
     j->running[w] = NULL;
+    void (*on_end)(void *) = j->on_end;
+    void *on_end_ctx = j->on_end_ctx;
     pthread_mutex_unlock(&j->mu);
+    if (on_end)
+        on_end(on_end_ctx);
     emit(r, json_pack("{s:s, s:s}", "type", "state", "state", state));
     pthread_mutex_lock(&r->mu);
     r->ended = 1;
@@ -618,7 +622,7 @@ static void *worker(void *arg)
         int64_t id = 0;
         char *text = NULL;
         int attempts = 0;
-        while (!j->stop && serve_store_claim(j->store, &id, &text, &attempts)) {
+        while (!j->stop && serve_store_claim(j->store, j->audit_cap, &id, &text, &attempts)) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += 1;
@@ -662,6 +666,14 @@ int serve_jobs_start(serve_jobs *j, char *msg, size_t cap)
         }
     }
     return 0;
+}
+
+void serve_jobs_on_end(serve_jobs *j, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&j->mu);
+    j->on_end = fn;
+    j->on_end_ctx = ctx;
+    pthread_mutex_unlock(&j->mu);
 }
 
 void serve_jobs_wake(serve_jobs *j)

@@ -370,3 +370,11 @@ int serve_job_type_of(const json_t *req)
            : !strcmp(t, "extract")  ? JOB_EXTRACT
                                     : -1;
 }
+
+json_t *serve_req_archive(const serve_roots *roots, const json_t *v, serve_fail *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!v)
+        return fail(f, 400, "bad-request", "path: missing (an absolute path)");
+    return existing(roots, v, "path", 0, f);
+}

@@ -2,7 +2,14 @@
  * change is one statement (a transaction of its own), so a process killed
  * at any moment leaves each job in its last state: queued, running (queued
  * again at the next start: serve_store_requeue), or ended with its result.
- * One connection, used under a lock: the statements are short. */
+ * One connection, used under a lock: the statements are short.
+ *
+ * The schema has a version (PRAGMA user_version) and is migrated forward
+ * at open, one step at a time, each step a transaction:
+ *   0 -> 1  the jobs table (issue 15; a database of that service has 0)
+ *   1 -> 2  jobs.priority (user jobs 1, audit jobs 0: the queue's order),
+ *           the audit registry and its history (serve_audit.c)
+ * A database of a newer version than this program knows is refused. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +23,9 @@ struct serve_store {
     pthread_mutex_t mu;
 };
 
-static const char schema[] =
+#define SCHEMA_VERSION 2
+
+static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS jobs ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " type TEXT NOT NULL,"
@@ -29,6 +38,66 @@ static const char schema[] =
     " created INTEGER NOT NULL, started INTEGER, finished INTEGER);"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);";
 
+static const char schema_v2[] =
+    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;"
+    "CREATE INDEX jobs_queue ON jobs(state, priority, id);"
+    /* the archives audited on a schedule; a row stays when unregistered
+     * (deleted set) so that its history keeps its name */
+    "CREATE TABLE archives ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " path TEXT NOT NULL,"
+    " quick_every INTEGER NOT NULL, full_every INTEGER NOT NULL,"
+    " slices INTEGER NOT NULL,"       /* N: the full audit in N --subset slices */
+    " registered INTEGER NOT NULL, deleted INTEGER,"
+    " quick_due INTEGER NOT NULL,"    /* when the next quick audit is due */
+    " members INTEGER);"              /* as the last audit counted them */
+    /* one row per slice K of an archive: when it is due, its last audit */
+    "CREATE TABLE audit_slices ("
+    " archive INTEGER NOT NULL, k INTEGER NOT NULL, due INTEGER NOT NULL,"
+    " last INTEGER, ok INTEGER, PRIMARY KEY (archive, k));"
+    "CREATE INDEX audit_slices_due ON audit_slices(due);"
+    /* every audit: queued with its job, finished with its result */
+    "CREATE TABLE audits ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " archive INTEGER NOT NULL, job INTEGER,"
+    " kind TEXT NOT NULL,"            /* quick, full */
+    " slice INTEGER,"                 /* K of a full audit (of archives.slices) */
+    " slices INTEGER,"
+    " due INTEGER NOT NULL, queued INTEGER NOT NULL, finished INTEGER,"
+    " state TEXT NOT NULL,"           /* pending, ok, failed, cancelled */
+    " members INTEGER, failures INTEGER, bytes INTEGER,"
+    " findings TEXT);"                /* JSON array, when failed */
+    "CREATE INDEX audits_archive ON audits(archive, id);"
+    "CREATE INDEX audits_state ON audits(state, archive);";
+
+/* The schema brought to SCHEMA_VERSION. @return 0, or -1 with *e set. */
+static int migrate(sqlite3 *db, char **e, char *msg, size_t cap)
+{
+    sqlite3_stmt *q = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (v < 0 || v > SCHEMA_VERSION) {
+        snprintf(msg, cap, "schema version %d: this szarc knows 0 to %d (a newer szarc made "
+                           "it?)", v, SCHEMA_VERSION);
+        return -1;
+    }
+    static const char *const steps[] = {schema_v1, schema_v2};
+    for (; v < SCHEMA_VERSION; v++) {
+        char set[64];
+        snprintf(set, sizeof set, "PRAGMA user_version = %d;", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, e) ||
+            sqlite3_exec(db, steps[v], NULL, NULL, e) || sqlite3_exec(db, set, NULL, NULL, e) ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, e)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int serve_store_open(serve_store **out, const char *dir, char *msg, size_t cap)
 {
     *out = NULL;
@@ -40,6 +109,7 @@ int serve_store_open(serve_store **out, const char *dir, char *msg, size_t cap)
     char path[4200];
     snprintf(path, sizeof path, "%s/jobs.sqlite", dir);
     char *e = NULL;
+    msg[0] = 0;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX,
                         NULL) ||
@@ -47,8 +117,10 @@ int serve_store_open(serve_store **out, const char *dir, char *msg, size_t cap)
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                      "PRAGMA busy_timeout=5000;",
                      NULL, NULL, &e) ||
-        sqlite3_exec(s->db, schema, NULL, NULL, &e)) {
-        snprintf(msg, cap, "--state %s: %s", path, e ? e : sqlite3_errmsg(s->db));
+        migrate(s->db, &e, msg, cap)) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", e ? e : msg[0] ? msg : sqlite3_errmsg(s->db));
+        snprintf(msg, cap, "--state %s: %s", path, why);
         sqlite3_free(e);
         sqlite3_close(s->db);
         free(s);
@@ -86,7 +158,19 @@ int serve_store_requeue(serve_store *s)
     return n;
 }
 
-int64_t serve_store_add(serve_store *s, const char *type, const char *request, int *full)
+sqlite3 *serve_store_lock(serve_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    return s->db;
+}
+
+void serve_store_unlock(serve_store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+int64_t serve_store_add(serve_store *s, const char *type, const char *request, int priority,
+                        int *full)
 {
     *full = 0;
     int64_t id = -1;
@@ -96,12 +180,13 @@ int64_t serve_store_add(serve_store *s, const char *type, const char *request, i
         *full = 1;
     sqlite3_finalize(q);
     if (!*full) {
-        sqlite3_stmt *st = prep(s, "INSERT INTO jobs (type, state, request, created) "
-                                   "VALUES (?, 'queued', ?, ?)");
+        sqlite3_stmt *st = prep(s, "INSERT INTO jobs (type, state, request, created, priority) "
+                                   "VALUES (?, 'queued', ?, ?, ?)");
         if (st) {
             sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, request, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+            sqlite3_bind_int(st, 4, priority);
             if (sqlite3_step(st) == SQLITE_DONE)
                 id = sqlite3_last_insert_rowid(s->db);
         }
@@ -111,12 +196,19 @@ int64_t serve_store_add(serve_store *s, const char *type, const char *request, i
     return id;
 }
 
-int serve_store_claim(serve_store *s, int64_t *id, char **request, int *attempts)
+int serve_store_claim(serve_store *s, unsigned low_cap, int64_t *id, char **request,
+                      int *attempts)
 {
     int rc = -1;
     pthread_mutex_lock(&s->mu);
+    /* users' jobs first (priority 1), oldest first; a low-priority (audit)
+     * job only while fewer than low_cap of them run */
     sqlite3_stmt *q = prep(s, "SELECT id, request, attempts FROM jobs WHERE state = 'queued' "
-                              "ORDER BY id LIMIT 1");
+                              "AND (priority > 0 OR (SELECT count(*) FROM jobs WHERE "
+                              "state = 'running' AND priority = 0) < ?) "
+                              "ORDER BY priority DESC, id LIMIT 1");
+    if (q)
+        sqlite3_bind_int(q, 1, (int)low_cap);
     if (q && sqlite3_step(q) == SQLITE_ROW) {
         *id = sqlite3_column_int64(q, 0);
         const char *r = (const char *)sqlite3_column_text(q, 1);
@@ -183,14 +275,14 @@ int serve_store_cancel_queued(serve_store *s, int64_t id)
 }
 
 /* column i as JSON (text parsed), or null */
-static json_t *col_json(sqlite3_stmt *q, int i)
+json_t *serve_col_json(sqlite3_stmt *q, int i)
 {
     const char *t = (const char *)sqlite3_column_text(q, i);
     json_t *j = t ? json_loads(t, 0, NULL) : NULL;
     return j ? j : json_null();
 }
 
-static json_t *col_time(sqlite3_stmt *q, int i)
+json_t *serve_col_time(sqlite3_stmt *q, int i)
 {
     if (sqlite3_column_type(q, i) == SQLITE_NULL)
         return json_null();
@@ -207,18 +299,21 @@ json_t *serve_store_get(serve_store *s, int64_t id)
     json_t *j = NULL;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *q = prep(s, "SELECT id, type, state, request, progress, result, error, "
-                              "attempts, created, started, finished FROM jobs WHERE id = ?");
+                              "attempts, created, started, finished, priority FROM jobs WHERE id = ?");
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         if (sqlite3_step(q) == SQLITE_ROW)
             j = json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "id",
                           (json_int_t)sqlite3_column_int64(q, 0), "type",
                           (const char *)sqlite3_column_text(q, 1), "state",
-                          (const char *)sqlite3_column_text(q, 2), "request", col_json(q, 3),
-                          "progress", col_json(q, 4), "result", col_json(q, 5), "error",
-                          col_json(q, 6), "attempts", sqlite3_column_int(q, 7), "created",
-                          col_time(q, 8), "started", col_time(q, 9), "finished",
-                          col_time(q, 10));
+                          (const char *)sqlite3_column_text(q, 2), "request", serve_col_json(q, 3),
+                          "progress", serve_col_json(q, 4), "result", serve_col_json(q, 5), "error",
+                          serve_col_json(q, 6), "attempts", sqlite3_column_int(q, 7), "created",
+                          serve_col_time(q, 8), "started", serve_col_time(q, 9), "finished",
+                          serve_col_time(q, 10));
+        if (j)
+            json_object_set_new(j, "origin",
+                                json_string(sqlite3_column_int(q, 11) ? "user" : "audit"));
     }
     sqlite3_finalize(q);
     pthread_mutex_unlock(&s->mu);
@@ -230,7 +325,7 @@ json_t *serve_store_list(serve_store *s, int64_t before, int limit, int64_t *nex
     json_t *arr = json_array();
     *next = 0;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *q = prep(s, "SELECT id, type, state, created, finished FROM jobs "
+    sqlite3_stmt *q = prep(s, "SELECT id, type, state, created, finished, priority FROM jobs "
                               "WHERE id < ? ORDER BY id DESC LIMIT ?");
     if (q) {
         sqlite3_bind_int64(q, 1, before > 0 ? before : INT64_MAX);
@@ -243,10 +338,11 @@ json_t *serve_store_list(serve_store *s, int64_t before, int limit, int64_t *nex
                 break;
             }
             json_array_append_new(
-                arr, json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)id, "type",
+                arr, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)id, "type",
                                (const char *)sqlite3_column_text(q, 1), "state",
-                               (const char *)sqlite3_column_text(q, 2), "created",
-                               col_time(q, 3), "finished", col_time(q, 4)));
+                               (const char *)sqlite3_column_text(q, 2), "origin",
+                               sqlite3_column_int(q, 5) ? "user" : "audit", "created",
+                               serve_col_time(q, 3), "finished", serve_col_time(q, 4)));
         }
     }
     sqlite3_finalize(q);
