@@ -48,7 +48,7 @@ no_tmp
 # SIGINT while creating: no archive, no temporary file
 mkdir slow
 # (words that do not repeat: format 2 copies repeats instead of coding them)
-awk 'BEGIN { x = 1; for (i = 0; i < 60000; i++) { x = (x * 1103515245 + 12345) % 2147483648; printf "w%d ", x % 99991 } }' > slow/big.txt
+awk 'BEGIN { x = 1; for (i = 0; i < 600000; i++) { x = (x * 1103515245 + 12345) % 2147483648; printf "w%d ", x % 99991 } }' > slow/big.txt
 "$SZARC" create -f int.szarc --device cpu --quiet --method model slow 2>/dev/null &
 pid=$!
 sleep 1
