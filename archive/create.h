@@ -73,6 +73,8 @@ typedef struct {
     int format;                 /* 0: the default (2; 1 in semantic mode), 1 or 2 */
     const szarc_create_signer *signer; /* NULL: the archive is not signed */
     const atomic_int *cancel;   /* may be NULL */
+    uint32_t volume, volumes;   /* volumes > 0: store only the files of volume `volume`
+                                 * (0-based) of `volumes` (volumes.h) */
 } szarc_create_job_opts;
 
 /* One stored member, valid during the callback only. */

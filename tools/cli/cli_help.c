@@ -56,13 +56,15 @@ static const cli_option create_opts[] = {
     {NULL, "--sign", "KEY", "sign the archive with an Ed25519 private key\n(szarc keygen)"},
     {NULL, "--strict", NULL, "a path that cannot be stored is fatal (exit 2,\nno archive)"},
     {NULL, "--force", NULL, "replace an existing archive"},
+    {NULL, "--volumes", "N", "a collection: -f DIR/NAME writes N volumes,\nNAME.000.szarc ..., split by content bytes,\nand their index NAME.szarc-index"},
+    {NULL, "--volume", "K/N", "write only volume K of N (-f names it; every\nvolume computes the same split)"},
     {"-v", "--verbose", NULL, "name each member as it is stored (stdout;\nstderr when the archive goes to stdout)"},
     OPT_QUIET,
     OPT_HELP,
     OPT_END};
 
 static const cli_option extract_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to read (-: standard input, never\na terminal)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to read (-:\nstandard input, never a terminal)"},
     {"-C", "--directory", "DIR", "extract into DIR (default: the current one)"},
     {NULL, "--pubkey", "PUB", "extract only if the archive is signed by this\nEd25519 public key"},
     OPT_MODEL,
@@ -74,14 +76,14 @@ static const cli_option extract_opts[] = {
     OPT_END};
 
 static const cli_option list_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to read (-: standard input)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to read (-:\nstandard input)"},
     OPT_JSON,
     OPT_QUIET,
     OPT_HELP,
     OPT_END};
 
 static const cli_option verify_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to audit (-: standard input)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to audit (-:\nstandard input)"},
     {NULL, "--pubkey", "PUB", "require a signature by this Ed25519 public key"},
     {NULL, "--quick", NULL, "signature, layout and digests only: no model\nruns"},
     {NULL, "--subset", "K/N", "check every N-th member, starting at the K-th"},
