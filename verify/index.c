@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
-#include "manifest_internal.h"
+#include "manifest_internal.h" /* the manifest's time format, for created */
 #include "quote.h"
 #include "tar.h"
 
