@@ -48,7 +48,8 @@ static int open_dir_of(const char *path)
     return fd;
 }
 
-/* Reads the whole file fd, at most `max` bytes (more: SZARC_E_FORMAT). */
+/* Reads the whole file fd, at most `max` bytes (more: SZARC_E_FORMAT, after
+ * reading max + 1 of them at most). */
 static szarc_status read_bounded(int fd, size_t max, uint8_t **out, size_t *len, szarc_err *err)
 {
     size_t cap = 4096, n = 0;
@@ -56,12 +57,12 @@ static szarc_status read_bounded(int fd, size_t max, uint8_t **out, size_t *len,
     if (!b)
         return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
     for (;;) {
+        if (n > max) {
+            free(b);
+            return szarc_err_set(err, SZARC_E_FORMAT,
+                                 "larger than an index may be (%zu bytes)", max);
+        }
         if (n == cap) {
-            if (cap > max) {
-                free(b);
-                return szarc_err_set(err, SZARC_E_FORMAT,
-                                     "index: larger than an index may be (%zu bytes)", max);
-            }
             uint8_t *nb = realloc(b, cap * 2);
             if (!nb) {
                 free(b);
@@ -70,13 +71,14 @@ static szarc_status read_bounded(int fd, size_t max, uint8_t **out, size_t *len,
             b = nb;
             cap *= 2;
         }
-        const ssize_t r = read(fd, b + n, cap - n);
+        const size_t want = cap - n < max + 1 - n ? cap - n : max + 1 - n;
+        const ssize_t r = read(fd, b + n, want);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
             const int e = errno;
             free(b);
-            return szarc_err_set(err, e == EISDIR ? SZARC_E_IO : SZARC_E_IO, "%s", strerror(e));
+            return szarc_err_set(err, SZARC_E_IO, "%s", strerror(e));
         }
         if (!r)
             break;
@@ -112,9 +114,7 @@ szarc_status szarc_collection_open(szarc_collection **out, const char *path, sza
     st = read_bounded(fd, SZARC_INDEX_MAX, &c->bytes, &c->len, err);
     close(fd);
     if (st || (st = szarc_index_parse(&c->idx, c->bytes, c->len, err))) {
-        szarc_err_prefix(err, "%s: index", path);
-        if (st == SZARC_E_FORMAT || st == SZARC_E_UNSUPPORTED || st == SZARC_E_NOMEM)
-            goto fail;
+        szarc_err_prefix(err, "%s: index", path); /* "PATH: index: line 1: ..." */
         goto fail;
     }
     if ((c->dir_fd = open_dir_of(path)) < 0) {
