@@ -41,7 +41,7 @@ check "local verify of the collection exits 0" "[ $? = 0 ]"
   > slurm.jsonl 2> v.err
 check "slurm verify --tasks 3 --json --wait exits 0" "[ $? = 0 ] || { cat v.err; false; }"
 check "slurm verify merges the slices into the local report" \
-  "diff -u <(norm local.jsonl) <(norm slurm.jsonl)"
+  "[ -s local.jsonl ] && diff -u <(norm local.jsonl) <(norm slurm.jsonl)"
 check "the merged report: 8 members once each, one summary" \
   "[ \$(grep -c '\"type\":\"member\"' slurm.jsonl) = 8 ] && [ \$(grep -c '\"type\":\"summary\"' slurm.jsonl) = 1 ]"
 
@@ -73,7 +73,7 @@ check "only that task ran twice (attempts $att)" "[ '$att,' = '$want' ]"
 check "two Slurm jobs: the array and the one task" \
   "[ \$(tr -d ' \n' < vjob/job.json | grep -o '\"id\":' | wc -l) = 2 ]"
 "$SZARC" verify --device cpu --json -f sl/c.szarc-index > local2.jsonl
-check "the resumed job's report is the local one" "diff -u <(norm local2.jsonl) <(norm resumed.jsonl)"
+check "the resumed job's report is the local one" "[ -s local2.jsonl ] && diff -u <(norm local2.jsonl) <(norm resumed.jsonl)"
 "$SZARC" slurm status vjob > again.txt
 check "status of a finished job reports again" "grep -q 'verified; 8 of 8 members checked by 3 tasks' again.txt"
 exit $fail

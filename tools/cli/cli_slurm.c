@@ -218,6 +218,10 @@ static int task_rc(const slurm_job *j, int k)
 static int submit(slurm_job *j, int first, int last)
 {
     char array[64], output[PATH_MAX + 32], chdir_[PATH_MAX + 16], script[PATH_MAX + 16];
+    char sde[80] = "";
+    if (json_is_integer(json_object_get(j->job, "created"))) /* every run, the same time */
+        snprintf(sde, sizeof sde, "--export=ALL,SOURCE_DATE_EPOCH=%lld",
+                 (long long)json_integer_value(json_object_get(j->job, "created")));
     snprintf(array, sizeof array, "--array=%d-%d", first - 1, last - 1);
     snprintf(output, sizeof output, "--output=%s/slurm-%%A_%%a.out", j->dir);
     snprintf(chdir_, sizeof chdir_, "--chdir=%s", jstr(j->job, "cwd"));
@@ -235,6 +239,8 @@ static int submit(slurm_job *j, int first, int last)
     argv[n++] = array;
     argv[n++] = output;
     argv[n++] = chdir_;
+    if (sde[0])
+        argv[n++] = sde;
     for (size_t i = 0; i < n_opts; i++)
         argv[n++] = (char *)json_string_value(json_array_get(opts, i));
     argv[n++] = script;
@@ -549,8 +555,8 @@ static int follow(slurm_job *j, int wait, int json, int quiet)
             int done = 0;
             for (int k = 1; k <= tasks_of(j); k++)
                 done += task_rc(j, k) >= 0;
-            szarc_fprintf_quoted(stdout, "%s: %d of %d tasks done; szarc slurm status %s\n",
-                                 j->dir, done, tasks_of(j), j->dir);
+            szarc_fprintf_quoted(stderr, "szarc: slurm: %s: %d of %d tasks done; szarc slurm "
+                                         "status %s\n", j->dir, done, tasks_of(j), j->dir);
             return 75; /* EX_TEMPFAIL: not done yet */
         }
         /* the lock is dropped while waiting, so that status can look */
@@ -706,7 +712,7 @@ static int slurm_create(int argc, char **argv)
     slurm_common c = {0, 0, 0, 0, json_array()};
     json_t *pass = json_array(), *paths = json_array();
     const char *out = NULL, *sign = NULL;
-    int force = 0, err = -1, only_paths = 0;
+    int force = 0, err = -1, only_paths = 0, has_model = 0;
     for (int i = 0; i < argc && err < 0; i++) {
         const char *a = argv[i];
         if (only_paths || a[0] != '-' || !a[1]) {
@@ -717,10 +723,17 @@ static int slurm_create(int argc, char **argv)
             out = argv[++i];
         } else if (common_opt(&c, argc, argv, &i, &err)) {
         } else if (in_list(a, create_valued) && i + 1 < argc) {
-            if (!strcmp(a, "--sign"))
-                sign = argv[i + 1];
+            const char *v = argv[++i];
+            char abs[PATH_MAX];
+            /* files by absolute path: `slurm status` may run elsewhere */
+            if ((!strcmp(a, "--sign") || !strcmp(a, "--model") || !strcmp(a, "--protect-file")) &&
+                realpath(v, abs))
+                v = abs;
             json_array_append_new(pass, json_string(a));
-            json_array_append_new(pass, json_string(argv[++i]));
+            json_array_append_new(pass, json_string(v));
+            if (!strcmp(a, "--sign"))
+                sign = json_string_value(json_array_get(pass, json_array_size(pass) - 1));
+            has_model |= !strcmp(a, "--model");
         } else if (in_list(a, create_flags)) {
             force |= !strcmp(a, "--force");
             json_array_append_new(pass, json_string(a));
@@ -762,6 +775,35 @@ static int slurm_create(int argc, char **argv)
     if (!realpath(dir, rdir)) {
         szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", dir, strerror(errno));
         goto done;
+    }
+    /* the options as create parses them, now rather than in every task */
+    {
+        const size_t npass = json_array_size(pass);
+        char **av = calloc(npass + 3, sizeof *av);
+        if (!av)
+            goto done;
+        size_t ac = 0;
+        av[ac++] = "-f";
+        av[ac++] = base;
+        for (size_t i = 0; i < npass; i++)
+            av[ac++] = (char *)json_string_value(json_array_get(pass, i));
+        cli_opts o;
+        const int bad = szarc_cli_parse((int)ac, av, "fmdcMeFqSoLPpsV", &o);
+        szarc_cli_opts_free(&o);
+        free(av);
+        if (bad)
+            goto done;
+    }
+    /* the model every task (and every run of one) uses: the default resolved
+     * now, unless it is only the placeholder, which each create refuses */
+    if (!has_model) {
+        char model[4096];
+        const szarc_default_model w = szarc_model_default(model, sizeof model);
+        if (w != SZARC_DEFAULT_MODEL_NONE && w != SZARC_DEFAULT_MODEL_PLACEHOLDER) {
+            char abs[PATH_MAX];
+            json_array_append_new(pass, json_string("--model"));
+            json_array_append_new(pass, json_string(realpath(model, abs) ? abs : model));
+        }
     }
     /* the checks of create --volumes, before anything is submitted */
     {
