@@ -144,6 +144,26 @@ run create -q --volumes 2 --force -f out/c in
 check "--force --volumes 2 writes a new index over it" \
   "[ $? = 0 ] && grep -q '\"volumes\":\\[{\"name\":\"c.000.szarc\".*{\"name\":\"c.001.szarc\"[^{]*\\]}\$' out/c.szarc-index"
 
+# an interrupted create --volumes leaves all of the collection or nothing,
+# whenever the signal comes (the volumes stay temporary until all are done)
+mkdir -p big sig
+for j in 1 2 3; do # text without repeats, so that the model codes it all (a few seconds)
+  awk -v s=$j 'BEGIN { x = s * 7919; n = split("the of and a to in is was he for it with as his on be at by had are but from or she an they which you one were her all we there been has when who will more no if out so said what up its about into than them can only other new some could time", w, " ")
+    for (i = 0; i < 30000; i++) { x = (x * 1103515245 + 12345) % 2147483648
+      printf "%s%s", w[1 + int(x / 65536) % n], (i % 12 == 11) ? ".\n" : " " } }' > big/f$j.txt
+done
+for d in 0.3 1.2; do
+  rm -rf sig/*
+  "$SZARC" create -q --device cpu --volumes 3 -f sig/c big 2> /dev/null &
+  pid=$!
+  sleep $d
+  kill -INT $pid 2> /dev/null
+  wait $pid
+  n=$(ls -A sig | wc -l)
+  check "SIGINT after ${d}s: the whole collection or nothing (found $n files)" \
+    "[ $n = 0 ] || { [ $n = 4 ] && [ -f sig/c.szarc-index ]; }"
+done
+
 # usage errors
 rc=0; run create -q --volumes 10 -f out/many in 2> e.txt || rc=$?
 check "more volumes than files: exit 2" "[ $rc = 2 ] && grep -q 'only 8 files' e.txt && [ ! -e out/many.szarc-index ]"
