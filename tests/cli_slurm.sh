@@ -45,6 +45,19 @@ check "slurm verify merges the slices into the local report" \
 check "the merged report: 8 members once each, one summary" \
   "[ \$(grep -c '\"type\":\"member\"' slurm.jsonl) = 8 ] && [ \$(grep -c '\"type\":\"summary\"' slurm.jsonl) = 1 ]"
 
+# a damaged, unsigned collection: the same findings, warnings and exit as locally
+mkdir un
+"$SZARC" create -q --device cpu --volumes 3 -f un/c in || fail "unsigned create"
+off=$(data_offset un/c.002.szarc data/00000000.szg)
+putbyte un/c.002.szarc $((off + 40)) $(( $(byte_at un/c.002.szarc $((off + 40))) ^ 1 ))
+rc=0; "$SZARC" verify --device cpu --json -f un/c.szarc-index > local3.jsonl || rc=$?
+check "local verify of the damaged collection: exit 1" "[ $rc = 1 ]"
+rc=0; "$SZARC" slurm verify -q -f un/c.szarc-index --tasks 2 --device cpu --json --wait \
+  > slurm3.jsonl 2> v3.err || rc=$?
+check "slurm verify of the damaged collection: exit 1" "[ $rc = 1 ] || { cat v3.err; false; }"
+check "... and the local report: volume-digest, packet-digest, 4 unsigned warnings" \
+  "grep -q volume-digest slurm3.jsonl && grep -q packet-digest slurm3.jsonl && [ \$(grep -c '\"check\":\"unsigned\"' slurm3.jsonl) = 4 ] && diff -u <(norm local3.jsonl) <(norm slurm3.jsonl)"
+
 # a task cancelled mid-run is submitted again, alone; the report is complete
 SZARC_SLURM_TASK_DELAY=4 "$SZARC" slurm verify -q -f sl/c.szarc-index --tasks 3 --device cpu \
   --json --dir vjob > first.txt 2>&1

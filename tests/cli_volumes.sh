@@ -88,6 +88,17 @@ check "--subset 2/4 is members 1 and 5" "[ \"\$(cat s2.txt)\" = '1 5 ' ]"
 
 # list and extract of the collection
 "$SZARC" list -f out/c.szarc-index --json > l.json
+if python3 -c 'from jsonschema import Draft202012Validator' 2> /dev/null; then
+  "$SZARC" list -f out/c.szarc-index --json > l0.json
+  python3 - "$SRC/docs/schemas/list.json" l0.json > lschema.txt 2>&1 <<'PY'
+import json, sys
+from jsonschema import Draft202012Validator
+v = Draft202012Validator(json.load(open(sys.argv[1])))
+bad = [e.message for e in v.iter_errors(json.load(open(sys.argv[2])))]
+print("\n".join(bad)); sys.exit(1 if bad else 0)
+PY
+  check "list --json of a collection validates against docs/schemas/list.json" "[ $? = 0 ] || { cat lschema.txt; false; }"
+fi
 check "list INDEX --json: every file, each with its volume, then the volumes" \
   "[ \$(grep -c '\"volume\": \"c.00' l.json) = 8 ] && grep -q '\"volumes\": \\[' l.json"
 mkdir x
