@@ -9,7 +9,8 @@
 #   slurm_stop           stop them (by their process ids); also on exit
 # slurm_start exports SLURM_CONF, so sbatch, squeue, scancel and szarc
 # slurm talk to this cluster. The node declares 8 CPUs whatever it has
-# (config_overrides), so that a test's array tasks start together.
+# (config_overrides), so that a test's array tasks start together; it and
+# the controller listen on 127.0.0.1, whether or not the host name resolves.
 SLURM_HOME=$T/slurm
 slurm_pids=()
 
@@ -67,7 +68,7 @@ slurm_start() {
   mem=$(( $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) / 2 ))
   cat > "$SLURM_HOME/slurm.conf" <<CONF
 ClusterName=szarctest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -93,13 +94,13 @@ ReturnToService=2
 MinJobAge=600
 SchedulerParameters=sched_interval=1
 SlurmdParameters=config_overrides
-NodeName=$host CPUs=8 RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
   export SLURM_CONF=$SLURM_HOME/slurm.conf
   slurmctld -D -f "$SLURM_CONF" > "$SLURM_HOME/log/slurmctld.out" 2>&1 &
   slurm_pids+=($!)
-  slurmd -D -f "$SLURM_CONF" > "$SLURM_HOME/log/slurmd.out" 2>&1 &
+  slurmd -D -N "$host" -f "$SLURM_CONF" > "$SLURM_HOME/log/slurmd.out" 2>&1 &
   slurm_pids+=($!)
   for _ in $(seq 100); do
     sinfo -h -o '%t' 2> /dev/null | grep -qx idle && return 0
