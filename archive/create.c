@@ -19,6 +19,7 @@
 #include "numerics.h"
 #include "packet.h"
 #include "volumes.h"
+#include "share.h"
 
 #define ENGINE_SLOTS 64u
 _Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
@@ -59,6 +60,8 @@ static void not_stored(void *ctx, szarc_fs_event ev, const char *path, const cha
 
 static void progress(const job *j, uint64_t done, uint64_t tokens)
 {
+    if (done > j->total) /* semantic mode's passes each count the bytes again */
+        done = j->total;
     if (j->sink && j->sink->progress)
         j->sink->progress(j->sink->ctx, done, j->total, tokens);
 }
@@ -98,6 +101,12 @@ static szarc_status load_model(szarc_model **m, const char *opt, szarc_err *err)
 static szarc_status create_engine(szarc_engine **e, const job *j, const szarc_model *m,
                                   const szarc_engine_opts *eo, szarc_err *err)
 {
+    if (j->o->share && m == szarc_engine_share_model(j->o->share)) { /* a seat of it */
+        const szarc_status st = szarc_engine_share_attach(e, j->o->share, eo, j->o->cancel, err);
+        if (!st && szarc_engine_share_fallback(j->o->share) && j->sink && j->sink->notice)
+            j->sink->notice(j->sink->ctx, szarc_engine_share_fallback(j->o->share));
+        return st;
+    }
     const szarc_status st = szarc_engine_create(e, m, j->o->device ? j->o->device : "auto", eo,
                                                 err);
     if (!st && szarc_engine_fallback(*e) && j->sink && j->sink->notice)
@@ -281,8 +290,8 @@ static szarc_status code_alone(job *j, szarc_manifest *mf, uint8_t *data, size_t
     memset(&mc, 0, sizeof mc);
     j->cur = len;
     const szarc_status st = szarc_member_encode_semantic(
-        &mc, e, m, eo, mf->chunk, o->atoms, o->level, o->method == SZARC_METHOD_SEMANTIC, data,
-        len, on_tokens, j, err);
+        &mc, e, m, eo, mf->chunk, o->atoms, o->level, o->method == SZARC_METHOD_SEMANTIC,
+        SZARC_SEM_RECORD_COST, 0, data, len, on_tokens, j, err);
     free(data);
     if (st) {
         szarc_member_coded_free(&mc);
@@ -307,6 +316,18 @@ typedef struct {
     int binary;        /* szarc_member_looks_binary */
     size_t rep;        /* the file whose content it shares (itself when first) */
     size_t last_group; /* the group that completes it */
+    uint64_t size0;    /* the original's size and sha256, from the first read */
+    uint8_t sha0[32];
+    /* semantic mode, for a representative: its expansion when the estimate
+     * keeps it (docs/format.md section B), in build2's exp_spool, and what
+     * the encoder saw */
+    int kept;
+    uint64_t exp_at;
+    size_t exp_len;
+    uint8_t exp_sha[32];
+    uint8_t atoms_root[32];
+    size_t atoms, deviations, candidates;
+    int model_tried;
 } file2;
 
 typedef struct {
@@ -319,6 +340,9 @@ typedef struct {
     uint8_t *buf;      /* the group being filled, SZARC_GROUP_TARGET or its size */
     size_t buf_len;
     size_t g;          /* the group being filled */
+    int quiet;         /* semantic mode: files are reported once the archive is chosen */
+    int exp_spool;     /* semantic mode: the expansions kept, back to back (unlinked) */
+    uint64_t exp_end;
 } build2;
 
 static int cmp_content(const void *a, const void *b, void *ctx)
@@ -421,9 +445,8 @@ static szarc_status scan_member(job *j, szarc_manifest_member *mm, const szarc_f
     return SZARC_OK;
 }
 
-/* Pass 1: reads every file for its size, sha256, time, mode and kind;
- * dedups the contents, lays them out as the content stream (text first, then
- * binary, each in path order) and plans the groups. */
+/* Pass 1: reads every file for its size, sha256, time, mode and kind, and
+ * dedups the contents (layout2 then lays them out). */
 static szarc_status plan2(build2 *b, size_t n_files, const szarc_fs_file *files, szarc_err *err)
 {
     job *j = b->j;
@@ -467,7 +490,37 @@ static szarc_status plan2(build2 *b, size_t n_files, const szarc_fs_file *files,
                          a->size == mf->members[v[k - 1]].size;
         b->fi[v[k]].rep = same ? b->fi[v[k - 1]].rep : v[k];
     }
-    /* the content stream: representatives, text then binary, in path order */
+    for (size_t i = 0; i < n; i++) {
+        b->fi[i].size0 = mf->members[i].size;
+        memcpy(b->fi[i].sha0, mf->members[i].sha256, 32);
+    }
+    free(v);
+    free(tmp);
+    return SZARC_OK;
+}
+
+/* The content stream of the representatives as they are now (originals, or
+ * semantic files' expansions), text then binary, in path order, and the
+ * groups planned over it; the order in which files are reported. */
+static szarc_status layout2(build2 *b, szarc_err *err)
+{
+    szarc_manifest *mf = b->mf;
+    szarc_status st = SZARC_OK;
+    const size_t n = mf->n_members;
+    free(mf->groups);
+    mf->groups = NULL;
+    mf->n_groups = 0;
+    free(b->order);
+    b->order = NULL;
+    b->next_report = 0;
+    b->g = 0;
+    b->buf_len = 0;
+    size_t *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    if (!v || !tmp) {
+        free(v);
+        free(tmp);
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    }
     uint64_t at = 0, cur = 0; /* cur: bytes of the group being planned */
     size_t cap = 16;
     mf->groups = calloc(cap, sizeof *mf->groups);
@@ -557,20 +610,31 @@ static void report2(build2 *b, size_t g)
                                    : gr->start + gr->size;
             share += (long double)gr->packet_size * (long double)(e - a) / (long double)gr->size;
         }
-        if (j->sink && j->sink->member) {
+        const uint64_t size = mm->semantic ? mm->original_size : mm->size;
+        if (j->sink && j->sink->member && !b->quiet) {
+            const file2 *r = &b->fi[b->fi[i].rep];
             szarc_create_job_member cm;
             memset(&cm, 0, sizeof cm);
             cm.index = i;
             cm.path = mm->path;
-            cm.method = szarc_method_name(g0 < mf->n_groups ? mf->groups[g0].method
-                                                            : SZARC_METHOD_STORED);
-            cm.size = mm->size;
+            cm.method = szarc_method_name(mm->semantic ? SZARC_METHOD_SEMANTIC
+                                          : g0 < mf->n_groups ? mf->groups[g0].method
+                                                              : SZARC_METHOD_STORED);
+            cm.size = size;
             cm.packet_size = (uint64_t)(share + 0.5L);
             cm.expansion_size = mm->size;
+            if (j->o->semantic) {
+                cm.semantic = mm->semantic;
+                cm.level = j->o->level;
+                cm.deviations = r->deviations;
+                cm.candidates = r->candidates;
+                cm.atoms = r->atoms;
+                cm.model_tried = !mm->semantic && r->model_tried;
+            }
             j->sink->member(j->sink->ctx, &cm);
         }
-        j->base += mm->size;
-        j->sum->bytes_in += mm->size;
+        j->base += size;
+        j->sum->bytes_in += size;
         progress(j, j->base, j->tok_base);
     }
 }
@@ -583,7 +647,8 @@ static szarc_status close_group(build2 *b, szarc_engine *e, const szarc_model *m
     szarc_manifest_group *gr = &b->mf->groups[b->g];
     szarc_group_coded gc;
     j->cur = gr->size;
-    szarc_status st = szarc_group_encode(&gc, e, m, eo, b->mf->chunk, j->o->method, b->buf,
+    const int force = j->o->method == SZARC_METHOD_SEMANTIC ? SZARC_METHOD_AUTO : j->o->method;
+    szarc_status st = szarc_group_encode(&gc, e, m, eo, b->mf->chunk, force, b->buf,
                                          b->buf_len, on_group_tokens, b, err);
     if (st) {
         szarc_err_prefix(err, "group %zu", b->g);
@@ -646,6 +711,29 @@ static szarc_status fill_piece(void *ctx, const uint8_t *p, size_t n, szarc_err 
     return SZARC_OK;
 }
 
+/* A kept expansion, read back from the spool in pieces into the groups. */
+static szarc_status fill_spooled(build2 *b, fill2 *f, const file2 *fi, szarc_err *err)
+{
+    uint8_t *piece = malloc(SZARC_FS_PIECE);
+    if (!piece)
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    szarc_status st = SZARC_OK;
+    for (size_t at = 0; !st && at < fi->exp_len;) {
+        const size_t want = fi->exp_len - at < SZARC_FS_PIECE ? fi->exp_len - at : SZARC_FS_PIECE;
+        const ssize_t r = pread(b->exp_spool, piece, want, (off_t)(fi->exp_at + at));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            st = szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file back");
+            break;
+        }
+        st = fill_piece(f, piece, (size_t)r, err);
+        at += (size_t)r;
+    }
+    free(piece);
+    return st;
+}
+
 /* Pass 2: reads the representatives again, in the content stream's order,
  * fills the planned groups, codes and spools each as it fills. */
 static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
@@ -674,8 +762,13 @@ static szarc_status code2(build2 *b, szarc_engine *e, const szarc_model *m,
             uint32_t perm;
             uint8_t h[32];
             SHA256Init(&f.sha);
-            st = szarc_fs_read_stream(fs->fspath, fs->follow, fill_piece, &f, &len, &mt, &perm,
-                                      err);
+            if (mm->semantic) { /* its expansion, spooled by the semantic pass */
+                len = b->fi[i].exp_len;
+                st = fill_spooled(b, &f, &b->fi[i], err);
+            } else {
+                st = szarc_fs_read_stream(fs->fspath, fs->follow, fill_piece, &f, &len, &mt,
+                                          &perm, err);
+            }
             SHA256Final(h, &f.sha);
             if (!st && (len != mm->size || memcmp(h, mm->sha256, 32) || at != mm->offset))
                 st = szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
@@ -705,6 +798,277 @@ static szarc_status open_spool(int *fd, szarc_err *err)
     return SZARC_OK;
 }
 
+/* The whole of one format-2 archive from the planned files, their contents
+ * as apply_mode left them: laid out, coded into a fresh spool, signed and
+ * written to out. */
+static szarc_status build2_archive(build2 *b, szarc_engine *e, const szarc_model *m,
+                                   const szarc_engine_opts *eo, const uint8_t *gguf,
+                                   size_t gguf_len, int out, szarc_err *err)
+{
+    job *j = b->j;
+    const szarc_create_job_opts *o = j->o;
+    uint8_t *sig = NULL;
+    size_t sig_len = 0;
+    szarc_status st;
+    j->sum->bytes_out = 0;
+    j->sum->bytes_in = 0;
+    j->base = 0;
+    if (b->spool >= 0)
+        close(b->spool);
+    b->spool = -1;
+    if ((st = layout2(b, err)) || (st = open_spool(&b->spool, err)) ||
+        (st = code2(b, e, m, eo, err)))
+        return st;
+    if (cancelled(j))
+        return cancel_status(err);
+    if (o->signer && (st = o->signer->sign(o->signer->ctx, &sig, &sig_len, b->mf, err)))
+        return st;
+    st = szarc_archive_write2(out, b->mf, b->spool, gguf, gguf_len, sig, sig_len, err);
+    free(sig);
+    return st;
+}
+
+/*-*********************************************************
+ *  Format 2, semantic mode
+ ***********************************************************/
+
+/* The semantic pass: each representative text file is read whole and
+ * expanded (szarc_member_encode_semantic); its expansion is kept when the
+ * encoder's estimate says it saves more than a semantic file adds to a
+ * format-2 archive (SZARC_SEM2_RECORD_COST), or always with --method
+ * semantic. *n_kept: the expansions kept. */
+static szarc_status sem_pass(build2 *b, szarc_engine *e, const szarc_model *m,
+                             const szarc_engine_opts *eo, size_t *n_kept, szarc_err *err)
+{
+    job *j = b->j;
+    const szarc_create_job_opts *o = j->o;
+    const szarc_manifest *mf = b->mf;
+    *n_kept = 0;
+    for (size_t i = 0; i < mf->n_members; i++) {
+        file2 *fi = &b->fi[i];
+        if (fi->rep != i || fi->binary || !fi->size0 || fi->size0 > SZARC_SEM2_EXPAND_MAX)
+            continue;
+        if (cancelled(j))
+            return cancel_status(err);
+        uint8_t *data = NULL, h[32];
+        size_t len = 0;
+        int64_t mt;
+        uint32_t perm;
+        szarc_status st = szarc_fs_read(fi->f->fspath, fi->f->follow, &data, &len, &mt, &perm,
+                                        err);
+        if (st)
+            return st;
+        szarc_sha256(h, data, len);
+        if (len != fi->size0 || memcmp(h, fi->sha0, 32)) {
+            free(data);
+            return szarc_err_set(err, SZARC_E_IO, "%s changed while szarc was running",
+                                 fi->f->fspath);
+        }
+        szarc_member_coded mc;
+        memset(&mc, 0, sizeof mc);
+        j->cur = len;
+        st = szarc_member_encode_semantic(&mc, e, m, eo, mf->chunk, o->atoms, o->level,
+                                          o->method == SZARC_METHOD_SEMANTIC,
+                                          SZARC_SEM2_RECORD_COST, 1, data, len, on_tokens, j,
+                                          err);
+        free(data);
+        if (st) {
+            szarc_err_prefix(err, "%s", mf->members[i].path);
+            return st;
+        }
+        fi->atoms = mc.sem_atoms;
+        fi->deviations = mc.sem_deviations;
+        fi->candidates = mc.sem_candidates;
+        fi->model_tried = mc.model_tried;
+        if (mc.method == SZARC_METHOD_SEMANTIC) {
+            fi->kept = 1;
+            fi->exp_at = b->exp_end;
+            fi->exp_len = mc.expansion_len;
+            szarc_sha256(fi->exp_sha, mc.expansion, mc.expansion_len);
+            memcpy(fi->atoms_root, mc.atoms_root, 32);
+            for (size_t w = 0; !st && w < mc.expansion_len;) {
+                const ssize_t r = write(b->exp_spool, mc.expansion + w, mc.expansion_len - w);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    st = szarc_err_set(err, SZARC_E_IO, "cannot write the temporary file: %s",
+                                       strerror(errno));
+                else
+                    w += (size_t)r;
+            }
+            b->exp_end += mc.expansion_len;
+            ++*n_kept;
+        }
+        j->base += len;
+        j->tok_base += mc.tokens;
+        szarc_member_coded_free(&mc);
+        if (st)
+            return st;
+        progress(j, j->base, j->tok_base);
+    }
+    return SZARC_OK;
+}
+
+/* Every file as the original (use_sem 0) or, where its content's expansion
+ * was kept, as that expansion with its semantic fields. */
+static void apply_mode(build2 *b, int use_sem)
+{
+    szarc_manifest *mf = b->mf;
+    for (size_t i = 0; i < mf->n_members; i++) {
+        szarc_manifest_member *mm = &mf->members[i];
+        const file2 *f = &b->fi[i], *r = &b->fi[f->rep];
+        const int sem = use_sem && r->kept;
+        mm->semantic = sem;
+        mm->size = sem ? r->exp_len : f->size0;
+        memcpy(mm->sha256, sem ? r->exp_sha : f->sha0, 32);
+        mm->level = sem ? b->j->o->level : 0;
+        mm->original_size = sem ? f->size0 : 0;
+        mm->n_atoms = sem ? (uint32_t)r->atoms : 0;
+        if (sem) {
+            memcpy(mm->original_sha256, f->sha0, 32);
+            memcpy(mm->atoms_root, r->atoms_root, 32);
+        } else {
+            memset(mm->original_sha256, 0, 32);
+            memset(mm->atoms_root, 0, 32);
+        }
+    }
+}
+
+/* What layout2 and code2 leave in the manifest and the build: kept while
+ * the other candidate archive is built. */
+typedef struct {
+    szarc_manifest_member *members;
+    szarc_manifest_group *groups;
+    size_t n_groups;
+    uint64_t content, bytes_out;
+    size_t *order, *last_group;
+} snapshot;
+
+static szarc_status snap_take(snapshot *sn, build2 *b, szarc_err *err)
+{
+    szarc_manifest *mf = b->mf;
+    const size_t n = mf->n_members;
+    sn->members = malloc(n * sizeof *sn->members);
+    sn->last_group = malloc(n * sizeof *sn->last_group);
+    if (!sn->members || !sn->last_group)
+        return szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+    memcpy(sn->members, mf->members, n * sizeof *sn->members);
+    for (size_t i = 0; i < n; i++)
+        sn->last_group[i] = b->fi[i].last_group;
+    sn->groups = mf->groups; /* moved: layout2 plans anew */
+    sn->n_groups = mf->n_groups;
+    sn->content = mf->content;
+    sn->bytes_out = b->j->sum->bytes_out;
+    sn->order = b->order;
+    mf->groups = NULL;
+    mf->n_groups = 0;
+    b->order = NULL;
+    return SZARC_OK;
+}
+
+static void snap_restore(snapshot *sn, build2 *b)
+{
+    szarc_manifest *mf = b->mf;
+    memcpy(mf->members, sn->members, mf->n_members * sizeof *sn->members);
+    for (size_t i = 0; i < mf->n_members; i++)
+        b->fi[i].last_group = sn->last_group[i];
+    free(mf->groups);
+    free(b->order);
+    mf->groups = sn->groups;
+    mf->n_groups = sn->n_groups;
+    mf->content = sn->content;
+    b->order = sn->order;
+    b->j->sum->bytes_out = sn->bytes_out;
+    sn->groups = NULL;
+    sn->order = NULL;
+}
+
+static void snap_free(snapshot *sn)
+{
+    free(sn->members);
+    free(sn->groups);
+    free(sn->order);
+    free(sn->last_group);
+    memset(sn, 0, sizeof *sn);
+}
+
+/* Copies the whole of src (a temporary file) to dst from its offset. */
+static szarc_status copy_out(int dst, int src, szarc_err *err)
+{
+    uint8_t buf[1u << 16];
+    if (lseek(src, 0, SEEK_SET) < 0)
+        return szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file: %s",
+                             strerror(errno));
+    for (;;) {
+        const ssize_t r = read(src, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file: %s",
+                                 strerror(errno));
+        if (!r)
+            return SZARC_OK;
+        for (ssize_t w = 0; w < r;) {
+            const ssize_t k = write(dst, buf + w, (size_t)(r - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return szarc_err_set(err, SZARC_E_IO, "cannot write the archive: %s",
+                                     strerror(errno));
+            w += k;
+        }
+    }
+}
+
+/* Semantic mode with expansions kept: the exact archive and the semantic
+ * archive of the same files are both built, each into a temporary file, and
+ * the smaller is written (the exact one on a tie), so that semantic mode
+ * never makes an archive larger than exact mode would, whatever the
+ * estimate said: tar padding, the manifest's compression, the statement and
+ * the group coder's choices are all counted. Files are reported once the
+ * archive is chosen. */
+static szarc_status choose2(build2 *b, szarc_engine *e, const szarc_model *m,
+                            const szarc_engine_opts *eo, const uint8_t *gguf, size_t gguf_len,
+                            int fd, szarc_err *err)
+{
+    int tx = -1, ts = -1;
+    snapshot sn;
+    memset(&sn, 0, sizeof sn);
+    szarc_status st;
+    b->quiet = 1;
+    apply_mode(b, 0);
+    if ((st = open_spool(&tx, err)) ||
+        (st = build2_archive(b, e, m, eo, gguf, gguf_len, tx, err)) ||
+        (st = snap_take(&sn, b, err)))
+        goto done;
+    apply_mode(b, 1);
+    if ((st = open_spool(&ts, err)) ||
+        (st = build2_archive(b, e, m, eo, gguf, gguf_len, ts, err)))
+        goto done;
+    const off_t lx = lseek(tx, 0, SEEK_END), ls = lseek(ts, 0, SEEK_END);
+    if (ls < 0 || lx < 0) {
+        st = szarc_err_set(err, SZARC_E_IO, "cannot read the temporary file: %s",
+                           strerror(errno));
+        goto done;
+    }
+    if (ls >= lx) /* the exact archive: its manifest and groups are reported */
+        snap_restore(&sn, b);
+    if ((st = copy_out(fd, ls < lx ? ts : tx, err)))
+        goto done;
+    b->quiet = 0;
+    b->j->sum->bytes_in = 0;
+    b->j->base = 0;
+    b->next_report = 0;
+    report2(b, SIZE_MAX);
+done:
+    snap_free(&sn);
+    if (tx >= 0)
+        close(tx);
+    if (ts >= 0)
+        close(ts);
+    return st;
+}
+
 /* The whole of format 2 once the model and engine are up. */
 static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
                             const szarc_fs_file *files, szarc_model *m, szarc_engine *e,
@@ -716,8 +1080,9 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
     b.j = j;
     b.mf = mf;
     b.spool = -1;
-    uint8_t *gguf = NULL, *sig = NULL;
-    size_t gguf_len = 0, sig_len = 0;
+    b.exp_spool = -1;
+    uint8_t *gguf = NULL;
+    size_t gguf_len = 0, n_kept = 0;
     szarc_status st;
     mf->format_version = SZARC_FORMAT_VERSION2;
     mf->lanes = SZARC_GROUP_LANES;
@@ -736,29 +1101,51 @@ static szarc_status create2(job *j, int fd, szarc_manifest *mf, size_t n_files,
                            n_files);
         goto done;
     }
-    if ((st = open_spool(&b.spool, err)) || (st = code2(&b, e, m, eo, err)))
-        goto done;
+    if (o->semantic) {
+        mf->sem_atoms_version = SZARC_SEM_ATOMS_VERSION;
+        mf->sem_n_patterns = szarc_atoms_user_count(o->atoms);
+        if (!(mf->sem_patterns = calloc(mf->sem_n_patterns + 1, sizeof *mf->sem_patterns))) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < mf->sem_n_patterns; k++) {
+            size_t pl = 0;
+            const char *pt = szarc_atoms_user_pattern(o->atoms, k, &pl);
+            if (!(mf->sem_patterns[k] = malloc(pl + 1))) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "out of memory");
+                goto done;
+            }
+            memcpy(mf->sem_patterns[k], pt, pl);
+            mf->sem_patterns[k][pl] = 0;
+        }
+        if ((st = open_spool(&b.exp_spool, err)) || (st = sem_pass(&b, e, m, eo, &n_kept, err)))
+            goto done;
+    }
     if (o->embed_model) {
         if ((st = read_gguf(m, &gguf, &gguf_len, err)))
             goto done;
         mf->model.embedded = 1;
         mf->model.embedded_size = gguf_len;
     }
-    if (cancelled(j)) {
-        st = cancel_status(err);
-        goto done;
+    if (n_kept && (o->method != SZARC_METHOD_SEMANTIC || o->sem_compare)) {
+        st = choose2(&b, e, m, eo, gguf, gguf_len, fd, err);
+    } else {
+        apply_mode(&b, n_kept != 0);
+        st = build2_archive(&b, e, m, eo, gguf, gguf_len, fd, err);
     }
-    if (o->signer && (st = o->signer->sign(o->signer->ctx, &sig, &sig_len, mf, err)))
-        goto done;
-    st = szarc_archive_write2(fd, mf, b.spool, gguf, gguf_len, sig, sig_len, err);
 done:
     if (b.spool >= 0)
         close(b.spool);
+    if (b.exp_spool >= 0)
+        close(b.exp_spool);
+    for (size_t k = 0; mf->sem_patterns && k < mf->sem_n_patterns; k++)
+        free(mf->sem_patterns[k]);
+    free(mf->sem_patterns);
+    mf->sem_patterns = NULL;
     free(b.fi);
     free(b.order);
     free(b.buf);
     free(gguf);
-    free(sig);
     return st;
 }
 
@@ -813,7 +1200,9 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
         goto fail;
     }
 
-    if ((st = load_model(&m, o->model, err)))
+    if (o->share && !o->model) /* the resident model */
+        m = (szarc_model *)szarc_engine_share_model(o->share);
+    else if ((st = load_model(&m, o->model, err)))
         goto fail;
     const uint32_t dflt = m->cfg.n_ctx < SZARC_CREATE_DEFAULT_CHUNK ? m->cfg.n_ctx
                                                                    : SZARC_CREATE_DEFAULT_CHUNK;
@@ -831,10 +1220,9 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
     sum->chunk = chunk;
     snprintf(sum->device, sizeof sum->device, "%s", szarc_engine_device(e));
 
-    const int format = o->format ? o->format : o->semantic ? 1 : 2;
-    if (format != 1 && (o->semantic || format != 2)) {
-        st = szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1, or 2 in exact mode",
-                           o->format);
+    const int format = o->format ? o->format : 2;
+    if (format != 1 && format != 2) {
+        st = szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1 or 2", o->format);
         goto fail;
     }
     mf.format_version = SZARC_FORMAT_VERSION;
@@ -930,6 +1318,7 @@ fail:
     free(mf.members); /* the paths belong to files[] */
     szarc_fs_files_free(files, n_files);
     szarc_engine_destroy(e);
-    szarc_model_destroy(m);
+    if (!o->share || o->model) /* else the resident model, not ours */
+        szarc_model_destroy(m);
     return st;
 }

@@ -10,14 +10,22 @@
  * cryptography: the signer (verify/ makes one) turns the finished manifest
  * into the bytes of szarc/signature.
  *
- * Format 2 (the default in exact mode; docs/format.md sections A-F): every
- * file is read twice, in 1 MiB pieces: first for its digest and kind (the
- * distinct contents are laid out as the content stream, text then binary,
- * and cut into planned groups), then into the group being filled, which is
- * coded (group.h) when full and its packet appended to an unlinked temporary
- * file in $TMPDIR; the archive is then written from it. Memory: one piece,
- * one group and its packet, the manifest. Format 1 (opts->format 1, and
- * semantic mode) holds every packet in memory until the archive is written.
+ * Format 2 (the default; docs/format.md sections A-F): every file is read
+ * twice, in 1 MiB pieces: first for its digest and kind (the distinct
+ * contents are laid out as the content stream, text then binary, and cut
+ * into planned groups), then into the group being filled, which is coded
+ * (group.h) when full and its packet appended to an unlinked temporary file
+ * in $TMPDIR; the archive is then written from it. Memory: one piece, one
+ * group and its packet, the manifest. In semantic mode each distinct text
+ * file of at most SZARC_SEM2_EXPAND_MAX bytes is first read whole and
+ * expanded (szarc_member_encode_semantic); an expansion that the encoder's
+ * estimate says pays for its manifest entries and statement line
+ * (SZARC_SEM2_RECORD_COST) is spooled to another temporary file and takes
+ * the original's place in the content stream. When any is kept, the exact
+ * archive and the semantic one are both built into temporary files and the
+ * smaller is written (the exact one on a tie): semantic mode never makes an
+ * archive larger than exact mode. Format 1 (opts->format 1) holds every
+ * packet in memory until the archive is written.
  *
  * No printing, no exit, no globals, no signal handlers: what happens goes to
  * the sink, and opts->cancel is polled between members (format 2: between
@@ -42,6 +50,10 @@
  * bytes are read. */
 #define SZARC_CREATE_BATCH_MEMBERS 64u
 #define SZARC_CREATE_BATCH_BYTES (1u << 20)
+/* Semantic mode in format 2 expands text files of at most this many bytes
+ * (the encoder holds a file, its tokens and their frequencies); larger ones
+ * stay exact. */
+#define SZARC_SEM2_EXPAND_MAX (64u << 20)
 
 /* Signs the archive about to be written. */
 typedef struct {
@@ -70,11 +82,17 @@ typedef struct {
     int embed_model;            /* store the model's GGUF as szarc/model.gguf */
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
     int strict;                 /* a path that cannot be stored stops the job */
-    int format;                 /* 0: the default (2; 1 in semantic mode), 1 or 2 */
+    int format;                 /* 0: the default (2), 1 or 2 */
+    int sem_compare;            /* format 2, tests: with method SZARC_METHOD_SEMANTIC (every
+                                 * expansion kept), still write the smaller of the semantic
+                                 * and the exact archive, as without it */
     const szarc_create_signer *signer; /* NULL: the archive is not signed */
     const atomic_int *cancel;   /* may be NULL */
     uint32_t volume, volumes;   /* volumes > 0: store only the files of volume `volume`
                                  * (0-based) of `volumes` (volumes.h) */
+    struct szarc_engine_share *share; /* a shared engine (host/engine/share.h), or NULL:
+                                 * with `model` NULL the job codes with its model on a
+                                 * seat of it */
 } szarc_create_job_opts;
 
 /* One stored member, valid during the callback only. */

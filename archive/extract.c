@@ -18,6 +18,7 @@
 #include "packet.h"
 #include "reader.h"
 #include "restore.h"
+#include "share.h"
 #include "unpack.h"
 
 #define PIECE (64u << 10) /* bytes read from the tar at a time */
@@ -76,6 +77,7 @@ typedef struct {
     const szarc_manifest *mf;
     uint8_t *state; /* [n_members]: 0 not selected, 1 selected, 2 reported */
     szarc_model *m;
+    int model_shared; /* m is o->share's: not ours to destroy */
     szarc_engine *e;
     szarc_engine_opts eo;
     pending *pq;
@@ -201,6 +203,23 @@ static szarc_status load_model(job *j, szarc_err *err)
     size_t len;
     const uint8_t *emb = szarc_archive_reader_model(j->r, &len);
     szarc_status st;
+    const szarc_model *sm = o->share && !o->model ? szarc_engine_share_model(o->share) : NULL;
+    szarc_err e2 = {0};
+    if (sm && !szarc_manifest_check_model(j->mf, sm, &e2) && j->mf->chunk <= sm->cfg.n_ctx) {
+        /* the resident model is the pinned one: the same as loading it */
+        j->m = (szarc_model *)sm;
+        j->model_shared = 1;
+        const uint32_t chunk = j->mf->chunk;
+        const szarc_engine_opts eo = {4 * chunk > ENGINE_SLOTS ? 4 * chunk : ENGINE_SLOTS,
+                                      ENGINE_SLOTS, chunk};
+        j->eo = eo;
+        if ((st = szarc_engine_share_attach(&j->e, o->share, &j->eo, o->cancel, err)))
+            return st;
+        if (szarc_engine_share_fallback(o->share) && j->sink && j->sink->warning)
+            j->sink->warning(j->sink->ctx, szarc_engine_share_fallback(o->share));
+        snprintf(j->sum->device, sizeof j->sum->device, "%s", szarc_engine_device(j->e));
+        return SZARC_OK;
+    }
     if (!o->model && emb) {
         szarc_gguf *g = NULL;
         if ((st = szarc_gguf_parse(&g, emb, len, err)) ||
@@ -1096,7 +1115,8 @@ szarc_status szarc_extract_run(int fd, const szarc_extract_job_opts *o, const sz
     free(j.buf);
     free(j.state);
     szarc_engine_destroy(j.e);
-    szarc_model_destroy(j.m); /* before the reader: an embedded model borrows its bytes */
+    if (!j.model_shared)
+        szarc_model_destroy(j.m); /* before the reader: an embedded model borrows its bytes */
     szarc_archive_reader_destroy(j.r);
     return st;
 }

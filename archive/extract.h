@@ -48,6 +48,9 @@ typedef struct {
     szarc_fs_tmp *tmp_long;      /* ... and that of a member written over several batches */
     const atomic_int *cancel;    /* nonzero: stop at the next member or batch, removing the
                                   * temporary files (SZARC_E_CANCELLED); may be NULL */
+    struct szarc_engine_share *share; /* a shared engine (host/engine/share.h), or NULL:
+                                  * with `model` NULL and its model the pinned one, the
+                                  * job runs on a seat of it */
 } szarc_extract_job_opts;
 
 /* One member's outcome, valid during the callback only. */

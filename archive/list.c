@@ -21,6 +21,8 @@ struct szarc_listing {
     size_t *npat;      /* [n] */
     size_t n_problems;
     int has_signature; /* a szarc/signature member was met */
+    int want_patterns; /* format 2: patterns_for was given */
+    uint8_t patterns_for[32];
 };
 
 typedef struct {
@@ -334,6 +336,10 @@ szarc_status szarc_list_run(szarc_listing **out, int fd, const szarc_list_job_op
     }
     if ((st = szarc_archive_reader_open(&l->r, fd, err)))
         goto fail;
+    if (o->patterns_for) {
+        l->want_patterns = 1;
+        memcpy(l->patterns_for, o->patterns_for, 32);
+    }
     l->n = szarc_archive_reader_manifest(l->r)->n_members;
     const size_t n1 = l->n ? l->n : 1;
     if (!(l->why = calloc(n1, sizeof *l->why)) || !(l->pat = calloc(n1, sizeof *l->pat)) ||
@@ -393,6 +399,14 @@ const char *szarc_listing_damage(const szarc_listing *l, size_t i)
 
 size_t szarc_listing_patterns(const szarc_listing *l, size_t i, const char *const **patterns)
 {
+    const szarc_manifest *mf = szarc_archive_reader_manifest(l->r);
+    if (mf->format_version == SZARC_FORMAT_VERSION2) { /* the archive's, in its manifest */
+        const int named = i < l->n && mf->members[i].semantic && l->want_patterns &&
+                          !memcmp(mf->members[i].original_sha256, l->patterns_for, 32) &&
+                          !l->why[i];
+        *patterns = named ? (const char *const *)mf->sem_patterns : NULL;
+        return named ? mf->sem_n_patterns : 0;
+    }
     *patterns = i < l->n && l->pat[i] ? (const char *const *)l->pat[i] : NULL;
     return *patterns ? l->npat[i] : 0;
 }

@@ -55,7 +55,9 @@ int szarc_listing_signed(const szarc_listing *l);      /* a szarc/signature memb
 /* Why member i is not intact, one line; NULL when it is. */
 const char *szarc_listing_damage(const szarc_listing *l, size_t i);
 /* Member i's user patterns (NUL-terminated regex sources), when
- * o->patterns_for named it and its packet is intact; else 0 and NULL. */
+ * o->patterns_for named it and its packet is intact (format 2: it is a
+ * semantic file, intact, and the patterns are the manifest's, one list per
+ * archive); else 0 and NULL. */
 size_t szarc_listing_patterns(const szarc_listing *l, size_t i, const char *const **patterns);
 
 #endif

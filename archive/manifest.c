@@ -328,6 +328,9 @@ void szarc_manifest_free(szarc_manifest *mf)
         free(mf->members[i].path);
     free(mf->members);
     free(mf->groups);
+    for (size_t k = 0; mf->sem_patterns && k < mf->sem_n_patterns; k++)
+        free(mf->sem_patterns[k]);
+    free(mf->sem_patterns);
     memset(mf, 0, sizeof *mf);
 }
 

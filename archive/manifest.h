@@ -97,6 +97,12 @@ typedef struct {
     uint64_t content;          /* length of the content stream */
     size_t n_groups;
     szarc_manifest_group *groups;
+    /* format 2 with semantic files (members[i].semantic, the sparse column
+     * "semantic"): how their atoms are found again, once per archive */
+    uint32_t sem_atoms_version; /* SZARC_SEM_ATOMS_VERSION; 0 when no file is semantic */
+    size_t sem_n_patterns;      /* user patterns, at most SZARC_PACKET_MAX_PATTERNS */
+    char **sem_patterns;        /* NUL-terminated PCRE2 sources, in order; owned when
+                                 * parsed (szarc_manifest_free), borrowed by a writer */
 } szarc_manifest;
 
 /*! szarc_sha256() : SHA-256 of data[0..len). */
@@ -152,7 +158,10 @@ szarc_status szarc_manifest2_parse(szarc_manifest *out, const uint8_t *src, size
  * key, every type and range, columns of equal length, safe unique paths of
  * which none is a directory of another, offset + size <= content, group
  * sizes adding up to content. Fills members (with offset, and the derived
- * method and packet_size) and groups (with start). */
+ * method and packet_size) and groups (with start). The optional object
+ * "semantic" (present exactly when a file is semantic: its file column is
+ * not empty, strictly increasing file indices) fills the semantic fields of
+ * the files it names and sem_atoms_version, sem_patterns. */
 szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src, size_t len,
                                         szarc_err *err);
 

@@ -55,6 +55,69 @@ static void col_add(json_t **a, json_t *v)
     }
 }
 
+/* The sparse column "semantic" (section B): NULL in *out when no file is
+ * semantic. */
+static szarc_status semantic_json(const szarc_manifest *mf, json_t **out, szarc_err *err)
+{
+    *out = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < mf->n_members; i++)
+        n += mf->members[i].semantic != 0;
+    if (!n)
+        return SZARC_OK;
+    if (mf->sem_atoms_version != SZARC_SEM_ATOMS_VERSION ||
+        mf->sem_n_patterns > SZARC_PACKET_MAX_PATTERNS)
+        return szarc_err_set(err, SZARC_E_ARG, "manifest: semantic: atoms version %u or %zu "
+                             "patterns out of range", mf->sem_atoms_version, mf->sem_n_patterns);
+    json_t *pat = json_array(), *file = json_array(), *level = json_array(),
+           *osize = json_array(), *osha = json_array(), *atoms = json_array(),
+           *asha = json_array();
+    for (size_t k = 0; k < mf->sem_n_patterns; k++) {
+        const size_t l = strlen(mf->sem_patterns[k]);
+        if (!l || l > SZARC_PACKET_MAX_PATTERN_LEN) {
+            json_decref(pat);
+            pat = NULL;
+            break;
+        }
+        col_add(&pat, json_stringn(mf->sem_patterns[k], l)); /* NULL when not UTF-8 */
+    }
+    for (size_t i = 0; i < mf->n_members; i++) {
+        const szarc_manifest_member *mm = &mf->members[i];
+        if (!mm->semantic)
+            continue;
+        if (mm->level < 1 || mm->level > SZARC_SEM_MAX_LEVEL ||
+            mm->original_size > (uint64_t)INT64_MAX) {
+            json_decref(file); /* reported below as a value out of range */
+            file = NULL;
+            break;
+        }
+        char h[65], a[65];
+        szarc_sha256_hex(h, mm->original_sha256);
+        szarc_sha256_hex(a, mm->atoms_root);
+        col_add(&file, json_integer((json_int_t)i));
+        col_add(&level, json_integer((json_int_t)mm->level));
+        col_add(&osize, json_integer((json_int_t)mm->original_size));
+        col_add(&osha, json_string(h));
+        col_add(&atoms, json_integer((json_int_t)mm->n_atoms));
+        col_add(&asha, json_string(a));
+    }
+    json_t *cols[] = {pat, file, level, osize, osha, atoms, asha};
+    int ok = 1;
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        ok &= cols[k] != NULL;
+    if (!ok) {
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+            json_decref(cols[k]);
+        return szarc_err_set(err, SZARC_E_ARG, "manifest: semantic: a pattern, level or size "
+                             "out of range (or out of memory)");
+    }
+    *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "atoms_version",
+                     (json_int_t)mf->sem_atoms_version, "patterns", pat, "file", file, "level",
+                     level, "original_size", osize, "original_sha256", osha, "atoms", atoms,
+                     "atoms_sha256", asha);
+    return *out ? SZARC_OK : szarc_err_set(err, SZARC_E_NOMEM, "manifest: out of memory");
+}
+
 szarc_status szarc_manifest2_write_json(const szarc_manifest *mf, char **dst, size_t *dst_len,
                                         szarc_err *err)
 {
@@ -111,14 +174,18 @@ szarc_status szarc_manifest2_write_json(const szarc_manifest *mf, char **dst, si
         col_add(&fmtime, json_integer((json_int_t)mm->mtime));
         col_add(&fperm, json_string(perm));
     }
+    json_t *sem = NULL;
+    if (!st)
+        st = semantic_json(mf, &sem, err);
     json_t *cols[] = {gsize, gmethod, gpsize, gpsha, fpath, fsize, foff, fsha, fmtime, fperm};
     json_t *root = NULL;
     int ok = !st;
     for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
         ok &= cols[k] != NULL;
-    if (ok) /* json_pack's "o" steals the columns, also when it fails */
+    if (ok) /* json_pack's "o" steals the columns, also when it fails; "o*" leaves the key
+             * out when sem is NULL (an exact archive) */
         root = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I, "
-                         "s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o, s:o}}",
+                         "s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:o*}",
                          "format", SZARC_FORMAT_NAME, "format_version",
                          (json_int_t)SZARC_FORMAT_VERSION2, "tool_version", mf->tool_version,
                          "created", created, "model", szarc_manifest_pin_json(&mf->model),
@@ -127,10 +194,12 @@ szarc_status szarc_manifest2_write_json(const szarc_manifest *mf, char **dst, si
                          (json_int_t)mf->content, "groups", "size", gsize, "method", gmethod,
                          "packet_size", gpsize, "packet_sha256", gpsha, "files", "path", fpath,
                          "size", fsize, "offset", foff, "sha256", fsha, "mtime", fmtime,
-                         "permissions", fperm);
-    else
+                         "permissions", fperm, "semantic", sem);
+    else {
         for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
             json_decref(cols[k]);
+        json_decref(sem);
+    }
     if (st)
         return st;
     char *s = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -430,6 +499,86 @@ static szarc_status parse_files(szarc_manifest *out, json_t *o, szarc_err *err)
     return st;
 }
 
+/* The optional sparse column "semantic": the files it names get their
+ * semantic fields. */
+static szarc_status parse_semantic(szarc_manifest *out, json_t *o, szarc_err *err)
+{
+    szarc_status st = SZARC_OK;
+    json_error_t je;
+    json_int_t version;
+    json_t *pat, *file, *level, *osize, *osha, *atoms, *asha;
+    if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                       "atoms_version", &version, "patterns", &pat, "file", &file, "level",
+                       &level, "original_size", &osize, "original_sha256", &osha, "atoms",
+                       &atoms, "atoms_sha256", &asha))
+        return FAIL("manifest: semantic: %s", je.text);
+    if (version != SZARC_SEM_ATOMS_VERSION)
+        return szarc_err_set(err, version > SZARC_SEM_ATOMS_VERSION ? SZARC_E_UNSUPPORTED
+                                                                     : SZARC_E_FORMAT,
+                             "manifest: semantic.atoms_version %lld, this szarc (%s) knows %d; "
+                             "use a newer szarc",
+                             (long long)version, SZARC_VERSION, SZARC_SEM_ATOMS_VERSION);
+    size_t np = SIZE_MAX, n = SIZE_MAX;
+    if ((st = column(pat, "semantic", "patterns", &np, SZARC_PACKET_MAX_PATTERNS, err)) ||
+        (st = column(file, "semantic", "file", &n, out->n_members, err)) ||
+        (st = column(level, "semantic", "level", &n, 0, err)) ||
+        (st = column(osize, "semantic", "original_size", &n, 0, err)) ||
+        (st = column(osha, "semantic", "original_sha256", &n, 0, err)) ||
+        (st = column(atoms, "semantic", "atoms", &n, 0, err)) ||
+        (st = column(asha, "semantic", "atoms_sha256", &n, 0, err)))
+        return st;
+    if (!n) /* present exactly when a file is semantic: one archive, one manifest */
+        return FAIL("manifest: semantic.file is empty (leave the object out instead)");
+    out->sem_patterns = calloc(np ? np : 1, sizeof *out->sem_patterns);
+    if (!out->sem_patterns)
+        return szarc_err_set(err, SZARC_E_NOMEM, "manifest: out of memory");
+    for (size_t k = 0; k < np; k++) {
+        const char *s = NULL;
+        size_t sl = 0;
+        if ((st = col_str(pat, k, "semantic", "patterns", &s, &sl, err)))
+            return st;
+        if (!sl || sl > SZARC_PACKET_MAX_PATTERN_LEN)
+            return FAIL("manifest: semantic.patterns[%zu] has %zu bytes, 1..%u are allowed", k,
+                        sl, SZARC_PACKET_MAX_PATTERN_LEN);
+        if (!(out->sem_patterns[k] = strdup(s)))
+            return szarc_err_set(err, SZARC_E_NOMEM, "manifest: out of memory");
+        out->sem_n_patterns = k + 1;
+    }
+    out->sem_atoms_version = (uint32_t)version;
+    json_int_t prev = -1;
+    for (size_t k = 0; k < n; k++) {
+        json_int_t v = 0;
+        const char *s = NULL;
+        size_t sl = 0;
+        if ((st = col_int(file, k, "semantic", "file", prev + 1,
+                          (json_int_t)out->n_members - 1, &v, err)))
+            return st; /* strictly increasing: each file once, in order */
+        prev = v;
+        szarc_manifest_member *mm = &out->members[v];
+        mm->semantic = 1;
+        if ((st = col_int(level, k, "semantic", "level", 1, SZARC_SEM_MAX_LEVEL, &v, err)))
+            return st;
+        mm->level = (uint32_t)v;
+        if ((st = col_int(osize, k, "semantic", "original_size", 0, INT64_MAX, &v, err)))
+            return st;
+        mm->original_size = (uint64_t)v;
+        if ((st = col_str(osha, k, "semantic", "original_sha256", &s, &sl, err)))
+            return st;
+        if (szarc_manifest_parse_hex(mm->original_sha256, s))
+            return FAIL("manifest: semantic.original_sha256[%zu] is not 64 lowercase hex "
+                        "digits", k);
+        if ((st = col_int(atoms, k, "semantic", "atoms", 0, UINT32_MAX, &v, err)))
+            return st;
+        mm->n_atoms = (uint32_t)v;
+        if ((st = col_str(asha, k, "semantic", "atoms_sha256", &s, &sl, err)))
+            return st;
+        if (szarc_manifest_parse_hex(mm->atoms_root, s))
+            return FAIL("manifest: semantic.atoms_sha256[%zu] is not 64 lowercase hex digits",
+                        k);
+    }
+    return st;
+}
+
 szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src, size_t len,
                                         szarc_err *err)
 {
@@ -442,7 +591,7 @@ szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src,
                     je.position, je.text);
     const char *format, *tool, *created;
     json_int_t version, ftotal, chunk, lanes, content;
-    json_t *model, *groups, *files;
+    json_t *model, *groups, *files, *sem = NULL;
     if (json_unpack_ex(root, &je, 0, "{s:s, s:I}", "format", &format, "format_version",
                        &version)) {
         FAIL("manifest: %s", je.text);
@@ -462,11 +611,11 @@ szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src,
         goto done;
     }
     if (json_unpack_ex(root, &je, JSON_STRICT,
-                       "{s:s, s:I, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I, s:o, s:o}", "format",
-                       &format, "format_version", &version, "tool_version", &tool, "created",
-                       &created, "model", &model, "coder", "frequency_total", &ftotal, "chunk",
-                       &chunk, "lanes", &lanes, "content", &content, "groups", &groups, "files",
-                       &files)) {
+                       "{s:s, s:I, s:s, s:s, s:o, s:{s:I, s:I, s:I}, s:I, s:o, s:o, s?o}",
+                       "format", &format, "format_version", &version, "tool_version", &tool,
+                       "created", &created, "model", &model, "coder", "frequency_total",
+                       &ftotal, "chunk", &chunk, "lanes", &lanes, "content", &content,
+                       "groups", &groups, "files", &files, "semantic", &sem)) {
         FAIL("manifest: %s", je.text);
         goto done;
     }
@@ -500,6 +649,7 @@ szarc_status szarc_manifest2_parse_json(szarc_manifest *out, const uint8_t *src,
     }
     out->content = (uint64_t)content;
     if ((st = parse_groups(out, groups, err)) || (st = parse_files(out, files, err)) ||
+        (sem && (st = parse_semantic(out, sem, err))) ||
         (st = szarc_manifest_check_paths(out, err)) || (st = zero_duplicates(out, err)))
         goto done;
 done:

@@ -372,7 +372,8 @@ static int take_stream(szarc_coded *to, const szarc_coded *from, uint32_t k)
 szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine *e,
                                           const szarc_model *m, const szarc_engine_opts *o,
                                           uint32_t chunk, const szarc_atoms *ax, uint32_t level,
-                                          int force, const uint8_t *data, size_t len,
+                                          int force, uint32_t record_cost, int patterns_apart,
+                                          const uint8_t *data, size_t len,
                                           szarc_codec_progress progress, void *pctx,
                                           szarc_err *err)
 {
@@ -478,8 +479,15 @@ szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine 
     free(pat_len);
     if (st)
         goto done;
+    size_t cost = plen; /* what the archive pays for the expansion's streams */
+    if (patterns_apart) { /* the method-2 body alone: the patterns are the archive's */
+        uint8_t *p2 = NULL;
+        if ((st = szarc_packet_write_coded(&p2, &cost, r.len, &c1, err)))
+            goto done;
+        free(p2);
+    }
     if (plen <= SZARC_MODEL_PACKET_MAX &&
-        (force || plen + SZARC_SEM_RECORD_COST < out->packet_len)) {
+        (force || (uint64_t)cost + record_cost < out->packet_len)) {
         adopt(out, p, plen, SZARC_METHOD_SEMANTIC, &c1); /* ideal bits: before any set-back */
         out->expansion = r.text;
         out->expansion_len = r.len;

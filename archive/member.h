@@ -31,6 +31,16 @@
  * mode never makes an archive larger than exact mode would (tar padding
  * aside). */
 #define SZARC_SEM_RECORD_COST 400u
+/* The same for format 2 (docs/format.md section B): a semantic file's
+ * entries in the manifest's sparse column "semantic", as they compress
+ * (at most SZARC_SEM2_COLUMN_COST, measured by tests/test_archive_semcost.c),
+ * and its statement line "semantic F A H" (at most 94 bytes). The column's
+ * keys, the atoms version and the user patterns are paid once per archive,
+ * and create's last check (the semantic archive against the exact one,
+ * whole) counts them. */
+#define SZARC_SEM2_COLUMN_COST 88u
+#define SZARC_SEM2_LINE_COST 94u
+#define SZARC_SEM2_RECORD_COST (SZARC_SEM2_COLUMN_COST + SZARC_SEM2_LINE_COST)
 
 /* "auto" on a text member of more than SZARC_SAMPLE_MIN bytes first codes a
  * sample with the model: SZARC_SAMPLE_PIECES pieces of about
@@ -123,16 +133,23 @@ szarc_status szarc_member_encode_many(szarc_member_coded *out, szarc_engine *e,
 /*! szarc_member_encode_semantic() :
  * Semantic mode (docs/semantic.md): the exact choice of szarc_member_encode(),
  * then the expansion at `level` with atoms from ax, coded as a semantic
- * packet; the semantic packet is kept when it is smaller (or always with
- * force, if the text can be coded by the model at all). Then out->method is
- * SZARC_METHOD_SEMANTIC and out->expansion holds what decoding gives back.
- * Text the tokenizer cannot represent, binary data and level 0 get the exact
- * choice.
+ * packet; the semantic packet is kept when it is smaller than the exact
+ * choice by more than record_cost (or always with force, if the text can be
+ * coded by the model at all). Then out->method is SZARC_METHOD_SEMANTIC and
+ * out->expansion holds what decoding gives back. Text the tokenizer cannot
+ * represent, binary data and level 0 get the exact choice.
+ * record_cost: what a semantic member adds to the archive,
+ * SZARC_SEM_RECORD_COST (format 1) or SZARC_SEM2_RECORD_COST (format 2).
+ * patterns_apart: 1 when the user patterns are stored once per archive
+ * (format 2), so that the comparison leaves the packet's protected section
+ * out; out->packet is the format-1 packet in either case (format 2 keeps
+ * only out->expansion and the fields).
  * @return SZARC_OK, SZARC_E_NOMEM, atoms or engine errors. */
 szarc_status szarc_member_encode_semantic(szarc_member_coded *out, szarc_engine *e,
                                           const szarc_model *m, const szarc_engine_opts *o,
                                           uint32_t chunk, const szarc_atoms *ax, uint32_t level,
-                                          int force, const uint8_t *data, size_t len,
+                                          int force, uint32_t record_cost, int patterns_apart,
+                                          const uint8_t *data, size_t len,
                                           szarc_codec_progress progress, void *pctx,
                                           szarc_err *err);
 

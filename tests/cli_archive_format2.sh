@@ -5,7 +5,8 @@
 # group spanning several, Unicode names; list, extract (all, or some
 # members), verify (full, --quick, --json, --subset, signed with --pubkey),
 # the README's commands with standard tools, a damaged group (its files fail,
-# the others are intact), and --format 1 / --mode semantic writing format 1.
+# the others are intact), --format 1 writing format 1, and --mode semantic writing format 2 (format 1
+# with --format 1).
 # Usage: cli_archive_format2.sh SZARC   (SZARC_MODEL: a small test model)
 set -eu
 SZARC=$1
@@ -133,14 +134,21 @@ rc=0
 check "signed, damaged group: verify --quick fails with packet-digest" \
   "[ $rc = 1 ] && grep -q 'packet-digest: data/00000000.szg: packet sha256 is .*, the statement signs' sv.txt"
 
-# format 1 on request, and in semantic mode
+# format 1 on request; semantic mode writes format 2 unless --format 1
 "$SZARC" create -f one.szarc --device cpu --quiet --method zstd --format 1 in/dup || fail "--format 1"
 check "--format 1 writes szarc/manifest.json and .szp packets" \
   "[ \"\$(tar -tf one.szarc | head -1)\" = szarc/manifest.json ] && tar -tf one.szarc | grep -q 'data/in/dup/a.txt.szp'"
 rc=0
 "$SZARC" create -f x.szarc --device cpu --quiet --format 3 in/dup 2> /dev/null || rc=$?
 check "--format 3 is refused (exit 2)" "[ $rc = 2 ]"
+for fmt in "" "--format 2"; do
+  rc=0
+  "$SZARC" create -f sem.szarc --device cpu --quiet --force $fmt --mode semantic in/dup 2> e.txt || rc=$?
+  check "--mode semantic $fmt writes format 2 (szarc/manifest.json.zst)" \
+    "[ $rc = 0 ] && [ \"\$(tar -tf sem.szarc | head -1)\" = szarc/manifest.json.zst ]"
+done
 rc=0
-"$SZARC" create -f x.szarc --device cpu --quiet --format 2 --mode semantic in/dup 2> e.txt || rc=$?
-check "--format 2 --mode semantic is refused (exit 2)" "[ $rc = 2 ] && grep -q 'writes format 1' e.txt"
+"$SZARC" create -f sem1.szarc --device cpu --quiet --format 1 --mode semantic in/dup 2> e.txt || rc=$?
+check "--format 1 --mode semantic writes format 1" \
+  "[ $rc = 0 ] && [ \"\$(tar -tf sem1.szarc | head -1)\" = szarc/manifest.json ]"
 exit $fail

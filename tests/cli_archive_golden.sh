@@ -11,8 +11,9 @@
 # level 1 changes no word) their digests are recorded anew, and the archives
 # of the old policy keep decoding (tests/data/golden/format1/semantic*.szarc,
 # cli_format1_golden.sh). These are format 1 (--format 1);
-# format 2 is checked for determinism: the same inputs give the same bytes
-# twice, and on a Vulkan device (when there is one) as on the C reference.
+# format 2 (exact and semantic) is checked for determinism: the same inputs
+# give the same bytes twice, and on a Vulkan device (when there is one) as on
+# the C reference.
 #   tests/cli_archive_golden.sh SZARC [--print]   (--print: the digests only)
 SZARC=$1
 . "$(dirname "$0")/testlib.sh"
@@ -72,6 +73,29 @@ check "format 2: the first member is szarc/manifest.json.zst" \
   "[ \"\$(tar -tf f2/cpu1.szarc | head -1)\" = szarc/manifest.json.zst ]"
 check "format 2: --method model codes model groups" \
   "tar -xOf f2/cpum.szarc data/00000000.szg | head -c 6 | tail -c 1 | od -An -tu1 | grep -qw 2"
+# semantic mode in format 2: the expansions forced (the semantic column), and
+# as chosen (each expansion against its estimate, the archive against the
+# exact one)
+for k in 1 2; do
+  "$SZARC" create -q --device cpu --model "$model" --chunk 64 --mode semantic --method semantic \
+    --level 3 -f f2/sem$k.szarc in || fail "format 2 semantic: create $k exited $?"
+done
+"$SZARC" create -q --device cpu --model "$model" --chunk 64 --mode semantic --level 3 \
+  -f f2/semauto.szarc in || fail "format 2 semantic (chosen): create exited $?"
+check "format 2, semantic: the same inputs give the same archive bytes twice" \
+  "cmp -s f2/sem1.szarc f2/sem2.szarc"
+check "format 2, semantic: the manifest has the semantic column" \
+  "tar -xOf f2/sem1.szarc szarc/manifest.json.zst | zstd -dc | grep -q '\"semantic\":{\"atoms_version\":1,'"
+if "$SZARC" devices | grep -q '^vk:0'; then
+  "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 --mode semantic --method semantic \
+    --level 3 -f f2/semvk.szarc in || fail "format 2 semantic: create on vk:0 exited $?"
+  check "format 2, semantic: vk:0 and the C reference give the same archive bytes" \
+    "cmp -s f2/sem1.szarc f2/semvk.szarc"
+  "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 --mode semantic --level 3 \
+    -f f2/semautovk.szarc in || fail "format 2 semantic (chosen): create on vk:0 exited $?"
+  check "format 2, semantic (chosen): vk:0 and the C reference give the same archive bytes" \
+    "cmp -s f2/semauto.szarc f2/semautovk.szarc"
+fi
 if "$SZARC" devices | grep -q '^vk:0'; then
   "$SZARC" create -q --device vk:0 --model "$model" --chunk 64 -f f2/vk.szarc in \
     || fail "format 2: create on vk:0 exited $?"

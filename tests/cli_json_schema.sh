@@ -3,7 +3,8 @@
 # validates against its JSON Schema in docs/schemas/ (draft 2020-12): list
 # (formats 1 and 2, an embedded model, a damaged member), devices, model
 # info, model eval (with --compare-float, --no-digest), each line of verify
-# (full, quick, signed, damaged), and the format-2 manifest itself. The
+# (full, quick, signed, damaged), and the format-2 manifest itself (with
+# semantic files too: list, verify and the manifest's semantic column). The
 # schemas share one vocabulary (docs/api.md): their common definitions (sha256,
 # created, the model pin, hyperparameters) must be identical. The validator
 # must reject outputs that break a schema (checked on altered documents), so
@@ -95,6 +96,20 @@ tar -xOf f2.szarc szarc/manifest.json.zst | zstd -dc > manifest2.json
 check "format-2 manifest" 'valid manifest-2.json manifest2.json'
 tar -xOf emb.szarc szarc/manifest.json.zst | zstd -dc > manifeste.json
 check "format-2 manifest, embedded model" 'valid manifest-2.json manifeste.json'
+# semantic mode in format 2: the manifest's semantic column, list and verify
+"$SZARC" create -q -f sem.szarc --device cpu --mode semantic --method semantic --level 3 \
+  --protect 'ACME [A-Z][a-z]+' --sign key in || fail "create --mode semantic"
+tar -xOf sem.szarc szarc/manifest.json.zst | zstd -dc > manifests.json
+check "format-2 manifest, semantic files" \
+  'valid manifest-2.json manifests.json && grep -q "\"semantic\":{\"atoms_version\":1," manifests.json'
+"$SZARC" list -f sem.szarc --json > lists.json
+check "list --json, format 2, semantic files" \
+  'valid list.json lists.json && grep -q "\"method\": \"semantic\"" lists.json'
+"$SZARC" verify -f sem.szarc --device cpu --pubkey key.pub --json > vs.jsonl
+check "verify --json, format 2, semantic files, full" \
+  'valid verify.json vs.jsonl lines && grep -q "\"method\":\"semantic\"" vs.jsonl'
+sed 's/"atoms_version":1/"atoms_version":2/' manifests.json > broken5.json
+check "rejected: a format-2 manifest with atoms version 2" 'invalid manifest-2.json broken5.json'
 
 "$SZARC" devices --json > devices.json
 check "devices --json" 'valid devices.json devices.json'

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cli_semantic.sh: semantic mode as a user runs it, with the trained default
+# cli_semantic.sh: semantic mode in format 1 (--format 1; format 2 is
+# cli_semantic2.sh), with the trained default
 # model on tests/data/semantic/prose.txt: create --mode semantic --level 3
 # makes a semantic member (list shows it, list --json has the semantic
 # object); extract writes an expansion that differs from the original, has
@@ -29,7 +30,7 @@ S keygen -o key > /dev/null || fail "keygen"
 # semantic mode never makes an archive larger than exact mode would: a
 # semantic packet is kept only when it saves more than what its manifest
 # record and statement line add (SZARC_SEM_RECORD_COST)
-S create -f auto.szarc $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
+S create -f auto.szarc --format 1 $M --device cpu --quiet --mode semantic --level 3 --sign key prose.txt \
   || fail "create --mode semantic --level 3"
 S create -f exact.szarc $M --device cpu --quiet --format 1 --sign key prose.txt \
   || fail "create --format 1"
@@ -37,7 +38,7 @@ check "semantic mode: no larger than exact mode" \
   '[ "$(stat -c %s auto.szarc)" -le "$(stat -c %s exact.szarc)" ]'
 
 # create, signed, on the C reference, the semantic packet forced
-S create -f a.szarc $M --device cpu --quiet --mode semantic --method semantic --level 3 \
+S create -f a.szarc --format 1 $M --device cpu --quiet --mode semantic --method semantic --level 3 \
   --sign key prose.txt || fail "create --mode semantic --method semantic --level 3"
 S list -f a.szarc > list.txt; rc=$?
 check "list: exit 0" '[ $rc = 0 ]'
@@ -113,7 +114,7 @@ check "verify --quick without a key: exit 0" '[ $rc = 0 ] && grep -q "^ok  *pros
 # the same archive made on vk:0 (lavapipe in CI) when there is one, else
 # with --device auto ("auto" takes the C reference over a CPU-type device)
 dev=auto; "$SZARC" devices | grep -q '^vk:0' && dev=vk:0
-S create -f dev.szarc $M --device $dev --quiet --mode semantic --method semantic --level 3 \
+S create -f dev.szarc --format 1 $M --device $dev --quiet --mode semantic --method semantic --level 3 \
   --sign key prose.txt
 check "--device $dev: byte-identical to --device cpu" 'cmp a.szarc dev.szarc'
 
@@ -122,7 +123,7 @@ check "--device $dev: byte-identical to --device cpu" 'cmp a.szarc dev.szarc'
 # saves on this prose with the default model: --method semantic forces the
 # semantic packet (as --method model forces model coding in exact mode).
 mkdir pin && cp prose.txt pin/prose.txt
-(cd pin && S create -f ../p.szarc $M --device cpu --quiet --mode semantic --method semantic \
+(cd pin && S create -f ../p.szarc --format 1 $M --device cpu --quiet --mode semantic --method semantic \
   --level 3 --protect river --protect '\bhas\b' prose.txt) || fail "create --protect"
 mkdir xp
 S extract -f p.szarc -C xp $M --device cpu --quiet; rc=$?
@@ -187,7 +188,7 @@ check "eval --explain --json: each change's keys" \
 for f in prose.txt legal.txt verse.txt code.c; do
   [ -f $f ] || cp "$SRC/tests/data/semantic/$f" $f
   rm -rf xd && mkdir xd
-  S create -f d.szarc $M --device cpu --quiet --force --mode semantic --method semantic $f \
+  S create -f d.szarc --format 1 $M --device cpu --quiet --force --mode semantic --method semantic $f \
     || fail "create --mode semantic $f (default level)"
   S extract -f d.szarc -C xd $M --device cpu --quiet || fail "extract $f (default level)"
   S list -f d.szarc --json > d.json
@@ -201,8 +202,8 @@ for f in prose.txt legal.txt verse.txt code.c; do
 done
 
 # level names: words is 2, synonyms is 3
-S create -f n2.szarc $M --device cpu --quiet --mode semantic --method semantic --level words \
-  prose.txt && S create -f l2.szarc $M --device cpu --quiet --mode semantic --method semantic \
+S create -f n2.szarc --format 1 $M --device cpu --quiet --mode semantic --method semantic --level words \
+  prose.txt && S create -f l2.szarc --format 1 $M --device cpu --quiet --mode semantic --method semantic \
   --level 2 prose.txt || fail "create --level words, --level 2"
 check "--level words is --level 2" 'cmp -s n2.szarc l2.szarc'
 
@@ -210,12 +211,12 @@ check "--level words is --level 2" 'cmp -s n2.szarc l2.szarc'
 for args in "--level 2" "--mode lossy" "--mode semantic --level 7" "--mode semantic --level wordz" \
             "--mode semantic --method zstd" "--method semantic" "--protect river"; do
   rm -f u.szarc
-  S create -f u.szarc $M --device cpu --quiet $args prose.txt 2> err.txt; rc=$?
+  S create -f u.szarc --format 1 $M --device cpu --quiet $args prose.txt 2> err.txt; rc=$?
   check "create $args: exit 2" '[ $rc = 2 ] && [ -s err.txt ] && [ ! -e u.szarc ]'
 done
 
 # --level 0: an exact archive
-S create -f l0.szarc $M --device cpu --quiet --mode semantic --level 0 prose.txt; rc=$?
+S create -f l0.szarc --format 1 $M --device cpu --quiet --mode semantic --level 0 prose.txt; rc=$?
 S list -f l0.szarc --json > l0.json
 check "--level 0: exit 0, mode exact" '[ $rc = 0 ] && [ "$(jfield mode l0.json)" = exact ]'
 check "--level 0: no semantic object" '! grep -q "\"semantic\"" l0.json'

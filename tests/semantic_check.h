@@ -127,8 +127,9 @@ static void check_packet(szarc_engine *e, const szarc_model *m, const szarc_engi
     CHECK(!szarc_member_encode(&ex, e, m, eo, 256, SZARC_METHOD_MODEL, text, len, NULL, NULL,
                                &err),
           "%s: exact: %s", name, err.msg);
-    szarc_status st = szarc_member_encode_semantic(&se, e, m, eo, 256, ax, level, 1, text, len,
-                                                   NULL, NULL, &err);
+    szarc_status st = szarc_member_encode_semantic(&se, e, m, eo, 256, ax, level, 1,
+                                                   SZARC_SEM_RECORD_COST, 0, text, len, NULL,
+                                                   NULL, &err);
     CHECK(!st && se.method == SZARC_METHOD_SEMANTIC, "%s level %u: semantic: %s", name, level,
           err.msg);
     if (st || se.method != SZARC_METHOD_SEMANTIC) {

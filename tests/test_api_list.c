@@ -244,7 +244,7 @@ int main(void)
     CHECK(tmp != NULL, "tmpfiles");
     extract_seen xs = {0};
     const szarc_extract_sink xsink = {extract_member, NULL, NULL, NULL, &xs};
-    szarc_extract_opts xo = {root, 0, NULL, "cpu", NULL, 0, NULL, tmp, NULL};
+    szarc_extract_opts xo = {root, 0, NULL, "cpu", NULL, 0, NULL, tmp, NULL, NULL};
     szarc_extract_summary xsum;
     fd = open_ro(arc);
     CHECK(!szarc_extract(fd, &xo, &xsink, &xsum, &err), "extract: %s", err.msg);
@@ -267,7 +267,7 @@ int main(void)
     /* verify, full: every member ok */
     verify_seen vs = {0};
     const szarc_verify_sink vsink = {NULL, verify_member, NULL, NULL, &vs};
-    szarc_verify_opts vo = {"cpu", NULL, NULL, 0, 0, 0, NULL};
+    szarc_verify_opts vo = {"cpu", NULL, NULL, 0, 0, 0, NULL, NULL};
     szarc_verify_summary vsum;
     fd = open_ro(arc);
     CHECK(!szarc_verify(fd, &vo, &vsink, &vsum, &err), "verify: %s", err.msg);
@@ -284,7 +284,7 @@ int main(void)
     extract_seen cs = {0};
     cs.cancel_after_first = &cancel;
     const szarc_extract_sink csink = {extract_member, NULL, NULL, NULL, &cs};
-    szarc_extract_opts co = {root, 0, NULL, "cpu", NULL, 0, NULL, tmp, &cancel};
+    szarc_extract_opts co = {root, 0, NULL, "cpu", NULL, 0, NULL, tmp, &cancel, NULL};
     fd = open_ro(arc);
     szarc_status st = szarc_extract(fd, &co, &csink, &xsum, &err);
     close(fd);

@@ -139,6 +139,77 @@ static void test_round_trip(void)
     free(z2);
 }
 
+/* The sample with files 0 and 2 semantic, and two user patterns. */
+static char pat0[] = "\\briver\\b", pat1[] = "sémantique";
+static char *pats[2] = {pat0, pat1};
+
+static szarc_manifest sample_sem(szarc_manifest_member *mm, szarc_manifest_group *gr)
+{
+    szarc_manifest mf = sample(mm, gr);
+    mf.sem_atoms_version = 1;
+    mf.sem_n_patterns = 2;
+    mf.sem_patterns = pats;
+    for (int i = 0; i < 3; i += 2) {
+        mm[i].semantic = 1;
+        mm[i].level = (uint32_t)(i + 1);
+        mm[i].original_size = 1000u + (uint64_t)i;
+        mm[i].original_sha256[0] = (uint8_t)(0x50 + i);
+        mm[i].n_atoms = i ? 0 : 4294967295u;
+        mm[i].atoms_root[31] = (uint8_t)(0x70 + i);
+    }
+    return mf;
+}
+
+/* The sparse column "semantic": written only when a file is semantic, after
+ * "files"; read back into the files it names; the same bytes again. */
+static void test_semantic(void)
+{
+    szarc_manifest_member mm[4];
+    szarc_manifest_group gr[3];
+    const szarc_manifest exact = sample(mm, gr);
+    char *json = NULL;
+    size_t len = 0;
+    szarc_err err = {0};
+    CHECK(!szarc_manifest2_write_json(&exact, &json, &len, &err) && !strstr(json, "semantic"),
+          "an exact manifest has a semantic key");
+    free(json);
+    const szarc_manifest mf = sample_sem(mm, gr);
+    CHECK(!szarc_manifest2_write_json(&mf, &json, &len, &err), "write: %s", err.msg);
+    CHECK(json && strstr(json, "]},\"semantic\":{\"atoms_version\":1,\"patterns\":"
+                               "[\"\\\\briver\\\\b\",\"sémantique\"],\"file\":[0,2],"
+                               "\"level\":[1,3],\"original_size\":[1000,1002],"
+                               "\"original_sha256\":[\"5000"),
+          "semantic column not as specified: %s", json ? json : "");
+    CHECK(json && strstr(json, "\"atoms\":[4294967295,0],\"atoms_sha256\":[\"0000"),
+          "atoms columns: %s", json ? json : "");
+    szarc_manifest back;
+    CHECK(!szarc_manifest2_parse_json(&back, (const uint8_t *)json, len, &err), "parse: %s",
+          err.msg);
+    CHECK(back.sem_atoms_version == 1 && back.sem_n_patterns == 2 &&
+              !strcmp(back.sem_patterns[0], pat0) && !strcmp(back.sem_patterns[1], pat1),
+          "atoms version and patterns");
+    for (int i = 0; i < 4 && back.n_members == 4; i++) {
+        const szarc_manifest_member *a = &mm[i], *b = &back.members[i];
+        CHECK(a->semantic == b->semantic && a->level == b->level &&
+                  a->original_size == b->original_size &&
+                  !memcmp(a->original_sha256, b->original_sha256, 32) &&
+                  a->n_atoms == b->n_atoms && !memcmp(a->atoms_root, b->atoms_root, 32),
+              "file %d's semantic fields differ", i);
+    }
+    char *again = NULL;
+    size_t len2 = 0;
+    CHECK(!szarc_manifest2_write_json(&back, &again, &len2, &err) && len2 == len &&
+              !memcmp(again, json, len),
+          "the same manifest gave different bytes");
+    free(again);
+    szarc_manifest_free(&back);
+    free(json);
+    szarc_manifest bad = sample_sem(mm, gr);
+    mm[2].level = 0;
+    CHECK(szarc_manifest2_write_json(&bad, &json, &len, &err) == SZARC_E_ARG && !json,
+          "level 0 written");
+}
+
 /* Golden errors: each case edits the sample manifest as JSON. */
 typedef void (*edit_fn)(json_t *root);
 
@@ -218,6 +289,87 @@ static void e_created(json_t *r)
     json_object_set_new(r, "created", json_string("2023-02-29T00:00:00Z"));
 }
 
+static json_t *scol(json_t *r, const char *key) { return col(r, "semantic", key); }
+static void s_null(json_t *r) { json_object_set_new(r, "semantic", json_null()); }
+static void s_version(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "semantic"), "atoms_version", json_integer(2));
+}
+static void s_version0(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "semantic"), "atoms_version", json_integer(0));
+}
+static void s_unknown(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "semantic"), "model", json_array());
+}
+static void s_no_root(json_t *r)
+{
+    json_object_del(json_object_get(r, "semantic"), "atoms_sha256");
+}
+static void s_empty(json_t *r)
+{
+    const char *k[] = {"file", "level", "original_size", "original_sha256", "atoms",
+                       "atoms_sha256"};
+    for (size_t i = 0; i < 6; i++)
+        json_array_clear(scol(r, k[i]));
+}
+static void s_order(json_t *r)
+{
+    json_array_set_new(scol(r, "file"), 0, json_integer(2));
+}
+static void s_file_range(json_t *r)
+{
+    json_array_set_new(scol(r, "file"), 1, json_integer(4));
+}
+static void s_short(json_t *r) { json_array_remove(scol(r, "level"), 1); }
+static void s_level(json_t *r) { json_array_set_new(scol(r, "level"), 0, json_integer(4)); }
+static void s_atoms(json_t *r)
+{
+    json_array_set_new(scol(r, "atoms"), 1, json_integer(4294967296));
+}
+static void s_osize(json_t *r)
+{
+    json_array_set_new(scol(r, "original_size"), 1, json_integer(-1));
+}
+static void s_osha(json_t *r)
+{
+    json_array_set_new(scol(r, "original_sha256"), 1, json_string("5"));
+}
+static void s_root(json_t *r)
+{
+    json_array_set_new(scol(r, "atoms_sha256"), 0, json_integer(0));
+}
+static void s_pattern(json_t *r) { json_array_set_new(scol(r, "patterns"), 0, json_string("")); }
+static void s_pattern_type(json_t *r)
+{
+    json_array_set_new(scol(r, "patterns"), 1, json_integer(7));
+}
+
+static const struct {
+    const char *name;
+    edit_fn edit;
+    szarc_status want;
+    const char *msg;
+} sem_cases[] = {
+    {"semantic null", s_null, SZARC_E_FORMAT, "semantic"},
+    {"later atoms version", s_version, SZARC_E_UNSUPPORTED, "semantic.atoms_version 2"},
+    {"atoms version 0", s_version0, SZARC_E_FORMAT, "semantic.atoms_version 0"},
+    {"semantic unknown key", s_unknown, SZARC_E_FORMAT, "model"},
+    {"semantic missing column", s_no_root, SZARC_E_FORMAT, "atoms_sha256"},
+    {"semantic empty", s_empty, SZARC_E_FORMAT, "semantic.file is empty"},
+    {"semantic file order", s_order, SZARC_E_FORMAT, "semantic.file[1] = 2 out of range"},
+    {"semantic file range", s_file_range, SZARC_E_FORMAT, "semantic.file[1] = 4 out of range"},
+    {"semantic short column", s_short, SZARC_E_FORMAT, "semantic.level has 1 entries"},
+    {"semantic level", s_level, SZARC_E_FORMAT, "semantic.level[0] = 4"},
+    {"semantic atoms", s_atoms, SZARC_E_FORMAT, "semantic.atoms[1]"},
+    {"semantic original size", s_osize, SZARC_E_FORMAT, "semantic.original_size[1]"},
+    {"semantic original sha256", s_osha, SZARC_E_FORMAT, "semantic.original_sha256[1]"},
+    {"semantic root type", s_root, SZARC_E_FORMAT, "semantic.atoms_sha256[0] is not a string"},
+    {"empty pattern", s_pattern, SZARC_E_FORMAT, "semantic.patterns[0] has 0 bytes"},
+    {"pattern type", s_pattern_type, SZARC_E_FORMAT, "semantic.patterns[1] is not a string"},
+};
+
 static const struct {
     const char *name;
     edit_fn edit;
@@ -288,6 +440,17 @@ static void test_golden_errors(void)
     check_bad("duplicate key", "{\"format\":\"szarc\",\"format\":\"szarc\"}", 35, SZARC_E_FORMAT,
               "duplicate");
     check_bad("truncated", json, len / 2, SZARC_E_FORMAT, "manifest: line");
+    free(json);
+    const szarc_manifest sm = sample_sem(mm, gr);
+    szarc_manifest2_write_json(&sm, &json, &len, &err);
+    for (size_t i = 0; i < sizeof sem_cases / sizeof sem_cases[0]; i++) {
+        json_t *root = json_loads(json, 0, NULL);
+        sem_cases[i].edit(root);
+        char *s = json_dumps(root, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        check_bad(sem_cases[i].name, s, strlen(s), sem_cases[i].want, sem_cases[i].msg);
+        free(s);
+        json_decref(root);
+    }
     free(json);
 }
 
@@ -369,6 +532,7 @@ int main(void)
 {
     test_readme();
     test_round_trip();
+    test_semantic();
     test_golden_errors();
     test_zstd();
     return tu_finish();

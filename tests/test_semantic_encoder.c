@@ -116,7 +116,8 @@ int main(void)
         check_packet(e, m, &eo, ux, "atoms/prose.txt with protect.txt", text, len, 3, 0);
         CHECK(szarc_member_looks_binary(bin, blen), "atoms/invalid.txt looks binary");
         szarc_member_coded mc;
-        CHECK(!szarc_member_encode_semantic(&mc, e, m, &eo, 256, ax, 3, 1, bin, blen, NULL, NULL,
+        CHECK(!szarc_member_encode_semantic(&mc, e, m, &eo, 256, ax, 3, 1,
+                                            SZARC_SEM_RECORD_COST, 0, bin, blen, NULL, NULL,
                                             &err) &&
                   mc.method != SZARC_METHOD_SEMANTIC && mc.expansion == NULL,
               "binary-looking input must stay exact");

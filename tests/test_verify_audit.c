@@ -220,7 +220,7 @@ int main(void)
     /* full audit */
     seen s = {0};
     const szarc_audit_sink sink = {on_finding, on_member, NULL, NULL, &s};
-    szarc_audit_opts vo = {"cpu", model_path, pub, 0, 0, 0, NULL};
+    szarc_audit_opts vo = {"cpu", model_path, pub, 0, 0, 0, NULL, NULL};
     szarc_audit_summary sum;
     lseek(fd, 0, SEEK_SET);
     CHECK(!szarc_audit_run(fd, &vo, &sink, &sum, &err), "audit: %s", err.msg);

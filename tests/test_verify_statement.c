@@ -50,7 +50,7 @@ static void test_golden_text(void)
     fill(m[0].expansion_sha256, 0xb0);
     fill(m[1].packet_sha256, 0xa1);
     fill(m[1].expansion_sha256, 0xb1);
-    szarc_statement s = {SZARC_STATEMENT_VERSION, {0}, {0}, {0}, {0}, 1, 2, m, 0, NULL};
+    szarc_statement s = {SZARC_STATEMENT_VERSION, {0}, {0}, {0}, {0}, 1, 2, m, 0, NULL, 0, NULL};
     fill(s.manifest_sha256, 0x01);
     fill(s.gguf_sha256, 0x02);
     fill(s.weights_sha256, 0x03);
@@ -263,7 +263,7 @@ static void test_version2(void)
     uint8_t g[2][32];
     fill(g[0], 0xc0);
     fill(g[1], 0xc1);
-    szarc_statement s = {SZARC_STATEMENT_VERSION2, {0}, {0}, {0}, {0}, 1, 0, NULL, 2, g};
+    szarc_statement s = {SZARC_STATEMENT_VERSION2, {0}, {0}, {0}, {0}, 1, 0, NULL, 2, g, 0, NULL};
     fill(s.manifest_sha256, 0x01);
     fill(s.gguf_sha256, 0x02);
     fill(s.weights_sha256, 0x03);
@@ -308,11 +308,94 @@ static void test_version2(void)
     }
 }
 
+/* Version 2 with semantic files (docs/format.md section E): one line per
+ * semantic file after the groups, by increasing file index. */
+static const char golden2s[] = "szarc-statement 2\n"
+                               "manifest-sha256 " H("01") "\n"
+                               "model-gguf-sha256 " H("02") "\n"
+                               "model-weights-sha256 " H("03") "\n"
+                               "model-tokenizer-sha256 " H("04") "\n"
+                               "model-numerics-version 1\n"
+                               "groups 1\n"
+                               "group 0 " H("c0") "\n"
+                               "semantic 0 21 " H("d0") "\n"
+                               "semantic 7 0 " H("d7") "\n"
+                               "end\n";
+
+static const golden_error errors2s[] = {
+    {"semantic 7 ", "semantic 0 ", SZARC_E_FORMAT, "line 10: semantic file index out of order"},
+    {"semantic 0 21", "semantic 00 21", SZARC_E_FORMAT, "line 9: expected 'semantic FILE"},
+    {"semantic 0 21", "semantic 0 021", SZARC_E_FORMAT, "line 9: expected 'semantic FILE"},
+    {"semantic 0 21", "semantic 0 4294967296", SZARC_E_FORMAT, "line 9"},
+    {"semantic 0 21", "semantic 16777216 21", SZARC_E_FORMAT, "line 9"},
+    {"semantic 0 21", "semantic 0  21", SZARC_E_FORMAT, "line 9"},
+    {"semantic 0 21 d0", "semantic 0 21 D0", SZARC_E_FORMAT, "line 9"},
+    {"semantic 7 0 ", "Semantic 7 0 ", SZARC_E_FORMAT, "line 10: expected 'end'"},
+    {"d7\n", "d7 \n", SZARC_E_FORMAT, "line 10"},
+};
+
+static void test_version2_semantic(void)
+{
+    uint8_t g[1][32];
+    fill(g[0], 0xc0);
+    szarc_statement_sem sem[2] = {{0, 21, {0}}, {7, 0, {0}}};
+    fill(sem[0].atoms_root, 0xd0);
+    fill(sem[1].atoms_root, 0xd7);
+    szarc_statement s = {SZARC_STATEMENT_VERSION2, {0}, {0}, {0}, {0}, 1, 0, NULL, 1, g, 2, sem};
+    fill(s.manifest_sha256, 0x01);
+    fill(s.gguf_sha256, 0x02);
+    fill(s.weights_sha256, 0x03);
+    fill(s.tok_sha256, 0x04);
+    char *text = NULL;
+    size_t len = 0;
+    szarc_err err = {0};
+    CHECK(!szarc_statement_write(&s, &text, &len, &err), "write v2 semantic: %s", err.msg);
+    CHECK(text && len == strlen(golden2s) && !memcmp(text, golden2s, len),
+          "golden v2 semantic text differs:\n%s", text ? text : "(null)");
+    free(text);
+    sem[1].file = 0; /* out of order: the writer refuses */
+    CHECK(szarc_statement_write(&s, &text, &len, &err) == SZARC_E_ARG && !text,
+          "v2 semantic files out of order written");
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s%s", golden2s, sigline);
+    szarc_sigblock b;
+    CHECK(!szarc_sigblock_parse(&b, (const uint8_t *)buf, strlen(buf), &err),
+          "parse v2 semantic: %s", err.msg);
+    CHECK(b.st.n_sem == 2 && b.st.sem[0].file == 0 && b.st.sem[0].n_atoms == 21 &&
+              b.st.sem[0].atoms_root[0] == 0xd0 && b.st.sem[1].file == 7 &&
+              b.st.sem[1].n_atoms == 0 && b.st.sem[1].atoms_root[31] == 0xd7 &&
+              b.signed_len == strlen(golden2s),
+          "parsed v2 semantic fields");
+    char *again = NULL;
+    CHECK(!szarc_statement_write(&b.st, &again, &len, &err) && again && !strcmp(again, golden2s),
+          "v2 semantic round trip differs");
+    free(again);
+    szarc_sigblock_free(&b);
+    for (size_t i = 0; i < sizeof errors2s / sizeof errors2s[0]; i++) {
+        const golden_error *e = &errors2s[i];
+        char *bad = replace(buf, e->from, e->to);
+        CHECK(bad, "v2s case %zu: '%s' not in the golden member", i, e->from);
+        if (!bad)
+            continue;
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
+        CHECK(st == e->status && strstr(err.msg, e->msg),
+              "v2s case %zu (%s -> %s): status %d '%s', want %d '%s'", i, e->from, e->to, (int)st,
+              err.msg, (int)e->status, e->msg);
+        CHECK(b.st.sem == NULL && b.st.n_sem == 0, "v2s case %zu: not zeroed", i);
+        free(bad);
+    }
+    for (size_t n = 0; n < strlen(buf); n++) {
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)buf, n, &err);
+        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "v2s prefix %zu accepted", n);
+    }
+}
+
 int main(void)
 {
     test_golden_text();
     test_golden_errors();
     test_sign_manifest();
     test_version2();
+    test_version2_semantic();
     return tu_finish();
 }

@@ -1143,7 +1143,7 @@ static szarc_status full_audit(audit *a, int fd, szarc_err *err)
     st = second_pass(a, fd, e, m, &eo, &pg, err);
 done:
     szarc_engine_destroy(e);
-    szarc_model_destroy(m);
+    szarc_audit_model_release(a, m);
     return st;
 }
 

@@ -124,6 +124,10 @@ typedef struct {
     uint32_t subset_n;
     const atomic_int *cancel; /* nonzero: stop at the next member or batch (SZARC_E_CANCELLED);
                                * may be NULL */
+    /* a resident engine (host/engine/share.h) or NULL: when `model` is NULL
+     * and the share's model is the one the archive pins, the audit runs on
+     * it (a seat of its forward passes) instead of loading a model */
+    struct szarc_engine_share *share;
 } szarc_audit_opts;
 
 typedef struct {

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atoms.h"
 #include "audit_internal.h"
 #include "group.h"
 #include "layout.h"
+#include "semantic.h"
 
 #define GROUP_FINDINGS 2
 _Static_assert(ENGINE_SLOTS >= SZARC_GROUP_LANES, "group.h: the engine decodes a set's lanes");
@@ -147,6 +149,29 @@ void szarc_audit2_cross_check(audit *a)
                                         g);
             break;
         }
+    /* the semantic lines: exactly the manifest's semantic files, with their atoms */
+    size_t k = 0;
+    for (size_t i = 0; i < mf->n_members; i++) {
+        const szarc_manifest_member *mm = &mf->members[i];
+        const szarc_statement_sem *ss = k < s->n_sem ? &s->sem[k] : NULL;
+        const int listed = ss && ss->file == i;
+        k += listed;
+        if (!mm->semantic && !listed)
+            continue;
+        if (mm->semantic != listed || ss->n_atoms != mm->n_atoms ||
+            memcmp(ss->atoms_root, mm->atoms_root, 32)) {
+            szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+                                        "file %zu: the statement's semantic line and the "
+                                        "manifest's semantic column differ",
+                                        i);
+            return;
+        }
+    }
+    if (k != s->n_sem)
+        szarc_audit_archive_finding(a, SZARC_VERIFY_STATEMENT, FAILS,
+                                    "the statement has a semantic line for file %zu, the "
+                                    "manifest has %zu files",
+                                    s->sem[k].file, mf->n_members);
 }
 
 szarc_status szarc_audit2_reference(audit *a, int use_sb, szarc_err *err)
@@ -162,6 +187,15 @@ szarc_status szarc_audit2_reference(audit *a, int use_sb, szarc_err *err)
         a->r[i].path = mf->members[i].path;
         a->r[i].expansion_sha256 = mf->members[i].sha256;
         a->r[i].mm = &mf->members[i];
+        a->r[i].n_atoms = mf->members[i].n_atoms;
+        a->r[i].atoms_root = mf->members[i].atoms_root;
+    }
+    for (size_t k = 0; use_sb && k < a->sb.st.n_sem; k++) { /* the signed atoms */
+        const szarc_statement_sem *ss = &a->sb.st.sem[k];
+        if (ss->file < a->nr) {
+            a->r[ss->file].n_atoms = ss->n_atoms;
+            a->r[ss->file].atoms_root = ss->atoms_root;
+        }
     }
     for (size_t g = 0; g < a->ng; g++)
         a->g[g].ref = use_sb ? a->sb.st.groups[g] : mf->groups[g].packet_sha256;
@@ -277,6 +311,8 @@ typedef struct {
     size_t i;
     SHA2_CTX sha;
     uint64_t n;
+    uint8_t *text; /* a semantic file's bytes so far (for its atoms), or NULL */
+    size_t text_len;
 } span;
 
 typedef struct {
@@ -288,6 +324,9 @@ typedef struct {
     size_t next_group;
     prog pg;
     int no_model;  /* model groups cannot be decoded: their files are unchecked */
+    szarc_atoms *ax;  /* semantic files: the manifest's atoms version and patterns */
+    int ax_tried;
+    char ax_why[240]; /* a user pattern that does not compile */
 } hasher;
 
 static int before(const szarc_manifest_member *m, size_t x, size_t y)
@@ -312,10 +351,73 @@ static void sort_files(size_t *v, size_t *tmp, size_t n, const szarc_manifest_me
     memcpy(v, tmp, n * sizeof *v);
 }
 
-static void file_done(hasher *h, size_t i, SHA2_CTX *sha)
+/* Whether file i's bytes are held for its atoms: a semantic file up to
+ * SZARC_VERIFY_MEM_MAX bytes. */
+static int holds_text(const hasher *h, size_t i)
+{
+    const szarc_manifest_member *mm = h->a->r[i].mm;
+    return mm && mm->semantic && mm->size <= SZARC_VERIFY_MEM_MAX;
+}
+
+/* The atoms of a semantic file's expansion, found with the manifest's atoms
+ * version and user patterns, must have the count and root that the
+ * statement signs (or the manifest lists): those of the original. */
+static szarc_status check_atoms(hasher *h, mrec *r, const uint8_t *text, size_t len,
+                                szarc_err *err)
+{
+    audit *a = h->a;
+    szarc_status st = SZARC_OK;
+    if (!h->ax_tried) {
+        h->ax_tried = 1;
+        if ((st = szarc_atoms_create(&h->ax, err)))
+            return st;
+        for (size_t k = 0; !st && k < a->mf.sem_n_patterns; k++) {
+            const szarc_status ps = szarc_atoms_add_regex(h->ax, a->mf.sem_patterns[k], err);
+            if (ps == SZARC_E_ARG) {
+                snprintf(h->ax_why, sizeof h->ax_why,
+                         "user pattern %zu does not compile: %.180s", k, err->msg);
+                szarc_atoms_destroy(h->ax);
+                h->ax = NULL;
+                break;
+            }
+            st = ps; /* out of memory: not the file's fault */
+        }
+        if (st)
+            return st;
+    }
+    if (!h->ax) {
+        szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "%s", h->ax_why);
+        return SZARC_OK;
+    }
+    size_t n = 0;
+    uint8_t root[32];
+    st = szarc_sem_atoms_root(h->ax, text, len, &n, root, NULL, err);
+    if (st == SZARC_E_LIMIT) {
+        szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0, "%s", err->msg);
+        return SZARC_OK;
+    }
+    if (!st && (n != r->n_atoms || memcmp(root, r->atoms_root, 32))) {
+        char want[65], have[65];
+        szarc_audit_hex32(want, r->atoms_root);
+        szarc_audit_hex32(have, root);
+        szarc_audit_member_finding(r, SZARC_VERIFY_ATOM_HASH, 0,
+                                   "the expansion has %zu protected atoms with root %s; %s %u "
+                                   "with root %s",
+                                   n, have,
+                                   a->trust_sb ? "the statement signs" : "the manifest lists",
+                                   r->n_atoms, want);
+    }
+    return st;
+}
+
+/* File i is complete: its digest, and a semantic file's atoms (text: its
+ * bytes when held, else NULL). */
+static szarc_status file_done(hasher *h, size_t i, SHA2_CTX *sha, const uint8_t *text,
+                              size_t len, szarc_err *err)
 {
     mrec *r = &h->a->r[i];
     uint8_t d[32];
+    szarc_status st = SZARC_OK;
     SHA256Final(d, sha);
     if (memcmp(d, r->expansion_sha256, 32)) {
         char want[65], have[65];
@@ -326,8 +428,17 @@ static void file_done(hasher *h, size_t i, SHA2_CTX *sha)
                                    want);
     } else {
         r->expanded = 1;
+        if (r->mm && r->mm->semantic && text)
+            st = check_atoms(h, r, text, len, err);
+        else if (r->mm && r->mm->semantic) {
+            szarc_audit_member_finding(r, SZARC_VERIFY_TOO_LARGE, 1,
+                                       "its protected atoms are not checked: more than %u MiB",
+                                       SZARC_VERIFY_MEM_MAX >> 20);
+            r->unchecked = 1;
+        }
     }
     r->done = 1;
+    return st;
 }
 
 /* Group g is not decoded: its files get the finding (or stay unchecked). */
@@ -339,6 +450,8 @@ static void group_lost(hasher *h, size_t g, szarc_verify_check c, int unchecked,
     szarc_group_name(name, g);
     for (size_t k = 0; k < h->n_act; k++) {
         mrec *r = &a->r[h->act[k].i];
+        free(h->act[k].text);
+        h->act[k].text = NULL;
         if (unchecked)
             r->unchecked = 1;
         else
@@ -369,10 +482,19 @@ static szarc_status cut(hasher *h, size_t g, const uint8_t *c, szarc_err *err)
         const uint64_t end = mm->offset + mm->size;
         const size_t n = (size_t)((end < e ? end : e) - s);
         SHA256Update(&sp->sha, c, n);
-        if (end <= e)
-            file_done(h, sp->i, &sp->sha);
-        else
+        if (sp->text) {
+            memcpy(sp->text + sp->text_len, c, n);
+            sp->text_len += n;
+        }
+        if (end <= e) {
+            const szarc_status st = file_done(h, sp->i, &sp->sha, sp->text, sp->text_len, err);
+            free(sp->text);
+            sp->text = NULL;
+            if (st)
+                return st;
+        } else {
             h->act[keep++] = *sp;
+        }
     }
     h->n_act = keep;
     while (h->next_file < h->n_files && a->mf.members[h->files[h->next_file]].offset < e) {
@@ -380,16 +502,30 @@ static szarc_status cut(hasher *h, size_t g, const uint8_t *c, szarc_err *err)
         const szarc_manifest_member *mm = a->r[i].mm;
         const uint64_t end = mm->offset + mm->size;
         span sp;
+        memset(&sp, 0, sizeof sp);
         sp.i = i;
         SHA256Init(&sp.sha);
-        SHA256Update(&sp.sha, c + (mm->offset - s), (size_t)((end < e ? end : e) - mm->offset));
+        const size_t n = (size_t)((end < e ? end : e) - mm->offset);
+        SHA256Update(&sp.sha, c + (mm->offset - s), n);
         if (end <= e) {
-            file_done(h, i, &sp.sha);
+            const szarc_status st = file_done(h, i, &sp.sha, holds_text(h, i) ? c + (mm->offset - s)
+                                                                               : NULL,
+                                              n, err);
+            if (st)
+                return st;
             continue;
         }
+        if (holds_text(h, i)) {
+            if (!(sp.text = malloc((size_t)mm->size)))
+                return szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+            memcpy(sp.text, c + (mm->offset - s), n);
+            sp.text_len = n;
+        }
         span *na = realloc(h->act, (h->n_act + 1) * sizeof *na);
-        if (!na)
+        if (!na) {
+            free(sp.text);
             return szarc_err_set(err, SZARC_E_NOMEM, "verify: out of memory");
+        }
         h->act = na;
         h->act[h->n_act++] = sp;
     }
@@ -588,7 +724,8 @@ szarc_status szarc_audit2_full(audit *a, int fd, szarc_err *err)
         if (!r->mm->size) { /* nothing to decode: the digest of no bytes */
             SHA2_CTX sha;
             SHA256Init(&sha);
-            file_done(&h, i, &sha);
+            if ((st = file_done(&h, i, &sha, (const uint8_t *)"", 0, err)))
+                goto done;
             continue;
         }
         h.files[h.n_files++] = i;
@@ -624,9 +761,12 @@ szarc_status szarc_audit2_full(audit *a, int fd, szarc_err *err)
 done:
     free(tmp);
     free(h.files);
+    for (size_t k = 0; k < h.n_act; k++)
+        free(h.act[k].text);
     free(h.act);
+    szarc_atoms_destroy(h.ax);
     szarc_engine_destroy(e);
-    szarc_model_destroy(m);
+    szarc_audit_model_release(a, m);
     return st;
 }
 

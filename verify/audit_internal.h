@@ -99,6 +99,7 @@ typedef struct {
     const char *mname; /* the manifest member's name */
     grec *g;           /* [ng]: the groups of the reference */
     size_t ng;
+    int model_shared; /* the model is o->share's: not ours to destroy */
 } audit;
 
 #define PIECE (64u << 10)
@@ -133,6 +134,7 @@ int szarc_audit_load_model(audit *a, szarc_model **m);
 void szarc_audit_emit_ready(audit *a);
 szarc_status szarc_audit_engine_create(audit *a, szarc_engine **e, const szarc_model *m,
                                        const szarc_engine_opts *eo, szarc_err *err);
+void szarc_audit_model_release(audit *a, szarc_model *m);
 
 /* audit2.c: format 2 */
 int szarc_audit2_is_group_name(const char *n);

@@ -11,6 +11,7 @@
 #include "layout.h"
 #include "numerics.h"
 #include "reader.h"
+#include "share.h"
 
 /* The caller asked the audit to stop (polled between members and batches). */
 int szarc_audit_cancelled(const audit *a)
@@ -112,7 +113,10 @@ void szarc_audit_emit(audit *a, size_t i)
 {
     mrec *r = &a->r[i];
     /* format 2: the method of the file's first group, the file's size */
-    const char *method = a->v2       ? (r->mm ? szarc_method_name(r->mm->method) : NULL)
+    const char *method = a->v2       ? (r->mm ? szarc_method_name(r->mm->semantic
+                                                                      ? SZARC_METHOD_SEMANTIC
+                                                                      : r->mm->method)
+                                              : NULL)
                          : r->parsed ? szarc_method_name(r->pk->pk.method)
                                      : NULL;
     szarc_audit_member m = {i,
@@ -152,10 +156,18 @@ int szarc_audit_load_model(audit *a, szarc_model **m)
     szarc_err e = {0};
     char path[4096];
     const tmember *emb = a->o->model ? NULL : szarc_audit_lookup(a, SZARC_MODEL_NAME, NULL);
+    const szarc_model *sm = a->o->share && !a->o->model ? szarc_engine_share_model(a->o->share)
+                                                        : NULL;
     uint8_t h[32];
     if (emb)
         szarc_sha256(h, emb->data, emb->len);
-    if (emb && !memcmp(h, a->pin_gguf, 32)) {
+    if (sm && !memcmp(sm->gguf_sha256, a->pin_gguf, 32) &&
+        !memcmp(sm->weights_sha256, a->pin_weights, 32) &&
+        !memcmp(sm->tok_sha256, a->pin_tok, 32)) {
+        /* the resident model is the pinned one: the same as loading it */
+        *m = (szarc_model *)sm;
+        a->model_shared = 1;
+    } else if (emb && !memcmp(h, a->pin_gguf, 32)) {
         szarc_gguf *g = NULL;
         if (szarc_gguf_parse(&g, emb->data, emb->len, &e) ||
             szarc_model_from_gguf(m, g, SZARC_MODEL_NAME, &e)) {
@@ -209,11 +221,19 @@ int szarc_audit_load_model(audit *a, szarc_model **m)
         what = "context";
     }
     if (what) {
-        szarc_model_destroy(*m);
+        szarc_audit_model_release(a, *m);
+        a->model_shared = 0;
         *m = NULL;
         return 1;
     }
     return 0;
+}
+
+/* A model of szarc_audit_load_model(): destroyed unless it is the share's. */
+void szarc_audit_model_release(audit *a, szarc_model *m)
+{
+    if (!a->model_shared)
+        szarc_model_destroy(m);
 }
 
 /* Emits the members whose checks are done, in order. */
@@ -231,6 +251,13 @@ void szarc_audit_emit_ready(audit *a)
 szarc_status szarc_audit_engine_create(audit *a, szarc_engine **e, const szarc_model *m,
                                        const szarc_engine_opts *eo, szarc_err *err)
 {
+    if (a->model_shared) {
+        const char *fb = szarc_engine_share_fallback(a->o->share);
+        const szarc_status st = szarc_engine_share_attach(e, a->o->share, eo, a->o->cancel, err);
+        if (!st && fb && a->sink && a->sink->warning)
+            a->sink->warning(a->sink->ctx, fb);
+        return st;
+    }
     const szarc_status st = szarc_engine_create(e, m, a->o->device, eo, err);
     if (!st && szarc_engine_fallback(*e) && a->sink && a->sink->warning)
         a->sink->warning(a->sink->ctx, szarc_engine_fallback(*e));

@@ -37,6 +37,24 @@ szarc_status szarc_statement_from_manifest(szarc_statement *out, const szarc_man
         out->n_groups = mf->n_groups;
         for (size_t g = 0; g < mf->n_groups; g++)
             memcpy(out->groups[g], mf->groups[g].packet_sha256, 32);
+        size_t n = 0;
+        for (size_t i = 0; i < mf->n_members; i++)
+            n += mf->members[i].semantic != 0;
+        if (!n)
+            return SZARC_OK;
+        if (!(out->sem = calloc(n, sizeof *out->sem))) {
+            szarc_statement_free_borrowed(out);
+            return szarc_err_set(err, SZARC_E_NOMEM, "statement: out of memory");
+        }
+        for (size_t i = 0; i < mf->n_members; i++) {
+            const szarc_manifest_member *mm = &mf->members[i];
+            if (!mm->semantic)
+                continue;
+            szarc_statement_sem *ss = &out->sem[out->n_sem++];
+            ss->file = i;
+            ss->n_atoms = mm->n_atoms;
+            memcpy(ss->atoms_root, mm->atoms_root, 32);
+        }
         return SZARC_OK;
     }
     out->members = calloc(mf->n_members ? mf->n_members : 1, sizeof *out->members);
@@ -63,6 +81,7 @@ void szarc_statement_free_borrowed(szarc_statement *s)
         return;
     free(s->members);
     free(s->groups);
+    free(s->sem);
     memset(s, 0, sizeof *s);
 }
 
@@ -147,6 +166,19 @@ szarc_status szarc_statement_write(const szarc_statement *s, char **dst, size_t 
             put_u64(&b, g);
             put_str(&b, " ");
             put_hex(&b, s->groups[g], 32);
+            put_str(&b, "\n");
+        }
+        for (size_t k = 0; k < s->n_sem; k++) {
+            if (k && s->sem[k].file <= s->sem[k - 1].file) {
+                free(b.s);
+                return szarc_err_set(err, SZARC_E_ARG, "statement: semantic files out of order");
+            }
+            put_str(&b, "semantic ");
+            put_u64(&b, s->sem[k].file);
+            put_str(&b, " ");
+            put_u64(&b, s->sem[k].n_atoms);
+            put_str(&b, " ");
+            put_hex(&b, s->sem[k].atoms_root, 32);
             put_str(&b, "\n");
         }
     } else {
@@ -445,6 +477,48 @@ static szarc_status parse_groups(cursor *c, szarc_statement *s)
     return SZARC_OK;
 }
 
+/* Version 2: "semantic F A H" lines, F strictly increasing, up to the line
+ * that is not one ("end"). */
+static szarc_status parse_sem(cursor *c, szarc_statement *s)
+{
+    size_t cap = 0;
+    for (;;) {
+        const cursor at = *c;
+        const uint8_t *l = NULL;
+        size_t n = 0;
+        uint64_t file, atoms;
+        szarc_status st = next_line(c, &l, &n);
+        if (st)
+            return st;
+        const uint8_t *e = l + n;
+        if (take_word(&l, e, "semantic")) {
+            *c = at; /* not ours: the caller reads it again */
+            return SZARC_OK;
+        }
+        if (s->n_sem == SZARC_MANIFEST_MAX_MEMBERS)
+            return bad(c, "more semantic lines than files");
+        if (take_dec(&l, e, SZARC_MANIFEST_MAX_MEMBERS - 1, &file) || l == e || *l++ != ' ' ||
+            take_dec(&l, e, SZARC_STATEMENT_MAX_ATOMS, &atoms) || l == e || *l++ != ' ')
+            return bad(c, "expected 'semantic FILE ATOMS ATOMS-SHA256'");
+        szarc_statement_sem x;
+        x.file = (size_t)file;
+        x.n_atoms = (uint32_t)atoms;
+        if (take_hex(&l, e, x.atoms_root, 32) || l != e)
+            return bad(c, "expected 'semantic FILE ATOMS ATOMS-SHA256'");
+        if (s->n_sem && x.file <= s->sem[s->n_sem - 1].file)
+            return bad(c, "semantic file index out of order");
+        if (s->n_sem == cap) {
+            const size_t nc = cap ? 2 * cap : 16;
+            szarc_statement_sem *ns = realloc(s->sem, nc * sizeof *ns);
+            if (!ns)
+                return szarc_err_set(c->err, SZARC_E_NOMEM, "statement: out of memory");
+            s->sem = ns;
+            cap = nc;
+        }
+        s->sem[s->n_sem++] = x;
+    }
+}
+
 szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_t len,
                                   szarc_err *err)
 {
@@ -479,7 +553,7 @@ szarc_status szarc_sigblock_parse(szarc_sigblock *out, const uint8_t *src, size_
         goto fail;
     s->numerics_version = (uint32_t)v;
     if (s->version == SZARC_STATEMENT_VERSION2) {
-        if ((st = parse_groups(&c, s)))
+        if ((st = parse_groups(&c, s)) || (st = parse_sem(&c, s)))
             goto fail;
         goto end;
     }
@@ -540,5 +614,6 @@ void szarc_sigblock_free(szarc_sigblock *b)
     }
     free(b->st.members);
     free(b->st.groups);
+    free(b->st.sem);
     memset(b, 0, sizeof *b);
 }

@@ -6,7 +6,9 @@
  * manifest's sha256, the model pin, and for every member the sha256 of its
  * packet, of its expansion (exact mode: the original bytes) and, for a
  * semantic member, the count and the root digest of its protected atoms (the
- * SHA-256 over every atom's SHA-256, in order; szarc_sem_atoms_root()). The
+ * SHA-256 over every atom's SHA-256, in order; szarc_sem_atoms_root()).
+ * Version 2 (format 2) binds the manifest, the pin, every group packet and,
+ * for each semantic file, its atom count and root. The
  * member szarc/signature is the
  * statement followed by one line holding the signer's public key and the
  * Ed25519 signature of the statement's bytes.
@@ -39,6 +41,13 @@ typedef struct {
     uint8_t atoms_root[32];       /* with n_atoms > 0: sha256 over the atoms' sha256s */
 } szarc_statement_member;
 
+/* Version 2: one semantic file, "semantic F A H". */
+typedef struct {
+    size_t file;                  /* its index in the manifest's files */
+    uint32_t n_atoms;             /* protected atoms of the original */
+    uint8_t atoms_root[32];       /* sha256 over the atoms' sha256s (also when n_atoms is 0) */
+} szarc_statement_sem;
+
 typedef struct {
     uint32_t version;            /* SZARC_STATEMENT_VERSION or SZARC_STATEMENT_VERSION2 */
     uint8_t manifest_sha256[32]; /* of the member szarc/manifest.json(.zst), as stored */
@@ -50,6 +59,8 @@ typedef struct {
     szarc_statement_member *members;
     size_t n_groups;             /* version 2: the sha256 of each group packet, in order */
     uint8_t (*groups)[32];       /* [n_groups], owned */
+    size_t n_sem;                /* version 2: the semantic files, by increasing index */
+    szarc_statement_sem *sem;    /* [n_sem], owned */
 } szarc_statement;
 
 /* The member szarc/signature, parsed. */
@@ -65,7 +76,8 @@ typedef struct {
  * szarc/manifest.json, or for format 2 the zstd frame of
  * szarc/manifest.json.zst), its pin, and then for format 1 per member its
  * packet_sha256 and, as the expansion's sha256, the original's sha256 (out
- * borrows mf's paths), for format 2 (version 2) every group's packet_sha256.
+ * borrows mf's paths), for format 2 (version 2) every group's packet_sha256
+ * and every semantic file's atom count and root.
  * Free with szarc_statement_free_borrowed. */
 szarc_status szarc_statement_from_manifest(szarc_statement *out, const szarc_manifest *mf,
                                            const uint8_t *json, size_t json_len, szarc_err *err);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "engine.h"
 #include "model.h"
 #include "status.h"
 
@@ -36,5 +37,13 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
  * @return SZARC_E_NODEVICE when there is no usable device. */
 szarc_status szarc_vkfwd_create(szarc_backend **out, const szarc_model *m, const char *device,
                                 const szarc_backend_opts *o, szarc_err *err);
+
+/*! szarc_engine_from_backend() :
+ * An engine over a backend its caller made (an attached seat of a shared
+ * engine, share.c): the engine owns b from now on, even on failure, and
+ * destroys it with itself. b->name is its device. */
+szarc_status szarc_engine_from_backend(szarc_engine **out, const szarc_model *m,
+                                       szarc_backend *b, const szarc_engine_opts *opts,
+                                       szarc_err *err);
 
 #endif

@@ -33,6 +33,9 @@ static int auto_rank(szarc_vk_dev_type t)
     return -1;
 }
 
+static szarc_status finish(szarc_engine **out, szarc_engine *e, const szarc_model *m,
+                           const szarc_engine_opts *opts, szarc_err *err);
+
 #define AUTO_MAX_DEV 16
 
 /* szarc_engine_auto(), and in *n_cpu the usable CPU-type devices seen: when
@@ -134,6 +137,14 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
         free(e);
         return st;
     }
+    return finish(out, e, m, opts, err);
+}
+
+/* The engine's frequency-table threads, options and name: the end of both
+ * constructors. Frees e and its backend on failure. */
+static szarc_status finish(szarc_engine **out, szarc_engine *e, const szarc_model *m,
+                           const szarc_engine_opts *opts, szarc_err *err)
+{
     e->pool = szarc_cpu_pool_create(szarc_cpu_pool_default_threads());
     if (!e->pool) {
         e->b->destroy(e->b);
@@ -146,6 +157,24 @@ szarc_status szarc_engine_create(szarc_engine **out, const szarc_model *m, const
     snprintf(e->device, sizeof e->device, "%s", e->b->name);
     *out = e;
     return SZARC_OK;
+}
+
+szarc_status szarc_engine_from_backend(szarc_engine **out, const szarc_model *m,
+                                       szarc_backend *b, const szarc_engine_opts *opts,
+                                       szarc_err *err)
+{
+    *out = NULL;
+    if (opts->max_rows == 0 || opts->max_slots == 0) {
+        b->destroy(b);
+        return szarc_err_set(err, SZARC_E_ARG, "engine: max_rows and max_slots must be > 0");
+    }
+    szarc_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        b->destroy(b);
+        return szarc_err_set(err, SZARC_E_NOMEM, "engine: out of memory");
+    }
+    e->b = b;
+    return finish(out, e, m, opts, err);
 }
 
 void szarc_engine_destroy(szarc_engine *e)

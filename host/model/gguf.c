@@ -515,7 +515,7 @@ static szarc_status gguf_finish(szarc_gguf **out, szarc_gguf *g, szarc_err *err)
 
 szarc_status szarc_gguf_parse(szarc_gguf **out, const uint8_t *data, size_t len, szarc_err *err)
 {
-    szarc_gguf *g;
+    szarc_gguf *g = NULL;
     if (!out)
         return szarc_err_set(err, SZARC_E_ARG, "szarc_gguf_parse: out is NULL");
     *out = NULL;

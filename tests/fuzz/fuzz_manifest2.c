@@ -1,7 +1,8 @@
 /* fuzz_manifest2.c: libFuzzer target for format 2's manifest reader. The
  * input is read both as the member szarc/manifest.json.zst (a zstd frame)
  * and as its JSON; whatever parses is written back and parsed again, which
- * must succeed and give the same files, groups and bytes. */
+ * must succeed and give the same files (their semantic fields too), groups,
+ * user patterns and bytes. */
 #include "manifest.h"
 
 #include <stddef.h>
@@ -27,7 +28,17 @@ static void round_trip(const szarc_manifest *mf)
         if (strcmp(again.members[i].path, mf->members[i].path) ||
             again.members[i].offset != mf->members[i].offset ||
             again.members[i].size != mf->members[i].size ||
-            memcmp(again.members[i].sha256, mf->members[i].sha256, 32))
+            memcmp(again.members[i].sha256, mf->members[i].sha256, 32) ||
+            again.members[i].semantic != mf->members[i].semantic ||
+            again.members[i].level != mf->members[i].level ||
+            again.members[i].original_size != mf->members[i].original_size ||
+            again.members[i].n_atoms != mf->members[i].n_atoms ||
+            memcmp(again.members[i].atoms_root, mf->members[i].atoms_root, 32))
+            __builtin_trap();
+    if (again.sem_n_patterns != mf->sem_n_patterns)
+        __builtin_trap();
+    for (size_t k = 0; k < mf->sem_n_patterns; k++)
+        if (strcmp(again.sem_patterns[k], mf->sem_patterns[k]))
             __builtin_trap();
     for (size_t g = 0; g < mf->n_groups; g++)
         if (again.groups[g].start != mf->groups[g].start ||

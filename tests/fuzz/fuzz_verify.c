@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     seen s = {0, 0};
     const szarc_audit_sink sink = {on_finding, on_member, NULL, NULL, &s};
-    const szarc_audit_opts vo = {"cpu", NULL, NULL, 1, 0, 0, NULL};
+    const szarc_audit_opts vo = {"cpu", NULL, NULL, 1, 0, 0, NULL, NULL};
     szarc_audit_summary sum;
     szarc_err err = {0};
     const szarc_status st = szarc_audit_run(fd, &vo, &sink, &sum, &err);

@@ -5,7 +5,9 @@
 # and `szarc eval` of the expansion against the original (chrF, critical and
 # weighted atom recall, atom precision). Every archive must verify (full
 # audit; SZARC_BENCH_VERIFY=0 skips it, the tests cover it). Prints a
-# Markdown table for docs/semantic.md.
+# Markdown table for docs/semantic.md. The archives are format 2 (the
+# default since 2026-11-30): a member's packet bytes are its share of its
+# group packets; SZARC_BENCH_FORMAT=1 measures format 1.
 #   tools/bench/bench_semantic.sh BUILD_DIR [MODEL] FILE...
 # SZARC_BENCH_DEVICE picks the device (default cpu: the C reference).
 set -euo pipefail
@@ -33,7 +35,7 @@ for f in "$@"; do
     rm -rf "$T/a.szarc" "$T/out"
     t0=$(date +%s.%N)
     (cd "$T/in" && "$szarc" create -f "$T/a.szarc" --device "$dev" "${margs[@]}" \
-      --mode semantic --level "$level" "$name") 2> "$T/log"
+      --format "${SZARC_BENCH_FORMAT:-2}" --mode semantic --level "$level" "$name") 2> "$T/log"
     t1=$(date +%s.%N)
     "$szarc" list -f "$T/a.szarc" --json > "$T/list.json"
     psize=$(num packet_size < "$T/list.json")

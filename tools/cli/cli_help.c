@@ -47,7 +47,7 @@ static const cli_option create_opts[] = {
     OPT_DEVICE,
     {NULL, "--chunk", "N", "most tokens per coded stream (default 512 or\nthe model's context)"},
     {NULL, "--method", "M", "auto (default: the smallest of model, zstd,\nstored per group, or per file in format 1),\nor force model, zstd or stored; with --mode\nsemantic, semantic"},
-    {NULL, "--format", "N", "2 (default: files share group packets,\nidentical files stored once) or 1 (a packet\nper file); --mode semantic writes 1"},
+    {NULL, "--format", "N", "2 (default: files share group packets,\nidentical files stored once) or 1 (a packet\nper file)"},
     {NULL, "--mode", "M", "exact (default: every byte back) or semantic\n(docs/semantic.md)"},
     {NULL, "--level", "L", "semantic: what may change; punct or 1 (default:\nsome punctuation of prose, never a word), words\nor 2 (also articles, prepositions,\nconjunctions), synonyms or 3 (also related\nwords); 0 codes exactly. szarc eval --explain\nlists the changes"},
     OPT_PROTECT,
@@ -102,6 +102,20 @@ static const cli_option keygen_opts[] = {
     OPT_END};
 
 static const cli_option devices_opts[] = {OPT_JSON, OPT_QUIET, OPT_HELP, OPT_END};
+static const cli_option serve_opts[] = {
+    {NULL, "--listen", "HOST:PORT", "address to listen on (PORT 0: a free one);\nwithout --token-file, loopback only"},
+    {NULL, "--state", "DIR", "the jobs' state (SQLite), kept across restarts"},
+    {NULL, "--root", "DIR", "a folder requests may name paths under\n(repeatable; at least one)"},
+    {NULL, "--token-file", "F", "tokens and roles, ROLE SHA256 [NAME] a line\n(szarc serve token ROLE makes one)"},
+    {NULL, "--keys", "DIR", "the signing keys create's sign and verify's\npubkey name"},
+    {NULL, "--tls-cert", "F", "HTTPS with this certificate (PEM)"},
+    {NULL, "--tls-key", "F", "and this private key (PEM)"},
+    OPT_DEVICE,
+    OPT_MODEL,
+    {NULL, "--jobs", "N", "jobs running at once, sharing the engine's\nforward passes (default 4)"},
+    {NULL, "--port-file", "F", "write the port listened on to F"},
+    OPT_HELP,
+    OPT_END};
 
 static const cli_option model_opts[] = {OPT_HELP, OPT_END};
 
@@ -226,6 +240,14 @@ static const cli_command commands[] = {
      "Lists the Vulkan devices, the C reference, and the engine --device auto\n"
      "chooses.",
      devices_opts},
+    {"serve", "serve --listen HOST:PORT --state DIR --root DIR [OPTION]...",
+     "the service: jobs over HTTP",
+     "Runs szarc as a service: jobs (create, verify, extract) posted over\n"
+     "HTTP, queued in SQLite, run on one resident engine whose forward\n"
+     "passes every running job shares. `szarc serve token ROLE [NAME]`\n"
+     "makes a token. Stops on SIGTERM (running jobs queued again). Routes:\n"
+     "docs/api.md; man szarc-serve.",
+     serve_opts},
     {"model", "model info|eval [OPTION]...",
      "the model: info, eval",
      "Commands about the model:\n"

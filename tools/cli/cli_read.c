@@ -106,6 +106,7 @@ int szarc_cli_extract(int argc, char **argv)
                                    (size_t)o.n_paths,
                                    o.pubkey,
                                    tmp,
+                                   NULL,
                                    NULL};
     const szarc_extract_sink sink = {on_member, on_problem, on_progress, on_warning, &ui};
     szarc_extract_summary sum;
@@ -592,7 +593,7 @@ static int extract_index(const cli_opts *o)
         vo.file = label;
         extract_ui ui = {&vo, {!o->quiet && isatty(2), szarc_cli_now(), 0, 0, 0, 0, 0, 0}, 0};
         const szarc_extract_opts eo = {root,    o->force, o->model, o->device,
-                                       names,   nn,       o->pubkey, tmp, NULL};
+                                       names,   nn,       o->pubkey, tmp, NULL, NULL};
         const szarc_extract_sink sink = {on_member, on_problem, on_progress, on_warning, &ui};
         szarc_extract_summary sum;
         szarc_err xerr = {0};

@@ -17,6 +17,7 @@
 
 #include "quote.h"
 #include "szarc.h"
+#include "szarc_json.h"
 
 static double now(void)
 {
@@ -106,39 +107,15 @@ static void bar_draw(out_ctx *o, int force)
     fputs("\033[K", stderr);
 }
 
-static const char *state_name(szarc_verify_member_state s)
-{
-    return s == SZARC_VERIFY_MEMBER_OK       ? "ok"
-           : s == SZARC_VERIFY_MEMBER_FAILED ? "failed"
-                                             : "unchecked";
-}
-
-/* A finding's object: type (when not NULL), check, status, message,
- * advice, and last message_hex when the message (which quotes member names)
- * is not UTF-8. */
-static json_t *finding_obj(const char *type, const char *check, int warning, const char *msg,
-                           const char *advice)
-{
-    json_t *j = json_object();
-    if (type)
-        json_object_set_new(j, "type", json_string(type));
-    json_object_set_new(j, "check", json_string(check));
-    json_object_set_new(j, "status", json_string(warning ? "warning" : "failed"));
-    json_object_set_new(j, "message", json_string(""));
-    json_object_set_new(j, "advice", json_string(advice));
-    szarc_json_set_string(j, "message", msg);
-    return j;
-}
-
 /* A collection's finding or member names its volume last (docs/format.md
- * section V): null for the index itself. */
-static json_t *finding_json(const char *type, const szarc_verify_finding *f, int collection)
+ * section V): null for a finding of the index itself. */
+static json_t *with_volume(json_t *j, const char *volume)
 {
-    json_t *j = finding_obj(type, f->check, f->warning, f->msg, f->advice);
-    if (collection)
-        json_object_set_new(j, "volume", f->volume ? json_string("") : json_null());
-    if (collection && f->volume)
-        szarc_json_set_string(j, "volume", f->volume);
+    if (!j)
+        return j;
+    json_object_set_new(j, "volume", volume ? json_string("") : json_null());
+    if (volume)
+        szarc_json_set_string(j, "volume", volume);
     return j;
 }
 
@@ -157,7 +134,8 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
     out_ctx *o = ctx;
     bar_clear(o);
     if (o->json) {
-        json_line(finding_json("archive", f, o->collection));
+        json_t *jf = szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice);
+        json_line(o->collection ? with_volume(jf, f->volume) : jf);
     } else if (f->warning && o->quiet) {
         /* --quiet: no warnings (the summary still counts them) */
     } else if (f->warning && !strcmp(f->check, "unsigned") && !o->collection) {
@@ -181,18 +159,9 @@ static void on_member(void *ctx, const szarc_verify_member *m)
     o->done++;
     bar_clear(o);
     if (o->json) {
-        json_t *fs = json_array();
-        for (size_t k = 0; k < m->n_findings; k++)
-            json_array_append_new(fs, finding_json(NULL, &m->findings[k], 0));
-        json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I, s:s, s:b, s:o}", "type", "member",
-                              "index", (json_int_t)m->index, "path", "", "method", m->method,
-                              "size", (json_int_t)m->size, "status", state_name(m->state),
-                              "expanded", m->expanded, "findings", fs);
-        szarc_json_set_string(j, "path", m->path); /* exact, or with path_hex last */
-        if (o->collection) {
-            json_object_set_new(j, "volume", json_string(""));
-            szarc_json_set_string(j, "volume", m->volume ? m->volume : "");
-        }
+        json_t *j = szarc_json_verify_member(m);
+        if (o->collection)
+            with_volume(j, m->volume ? m->volume : "");
         json_line(j);
     } else {
         int reencoded = m->expanded;
@@ -272,7 +241,7 @@ static int status_exit(szarc_status st)
 int szarc_cli_verify(int argc, char **argv)
 {
     const char *file = NULL, *pubkey_path = NULL, *subset = NULL;
-    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, NULL};
+    szarc_verify_opts vo = {"auto", NULL, NULL, 0, 0, 0, NULL, NULL};
     int json = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -332,7 +301,7 @@ int szarc_cli_verify(int argc, char **argv)
     if (collection && (st == SZARC_E_FORMAT || st == SZARC_E_UNSUPPORTED)) {
         /* an index that does not parse: one finding, exit 1 (docs/format.md V) */
         if (json)
-            json_line(finding_obj("archive", "index", 0, err.msg,
+            json_line(szarc_json_verify_finding("archive", "index", 0, err.msg,
                                   "the index is damaged: get a good copy, or verify each "
                                   "volume alone (szarc verify -f VOLUME)"));
         else
@@ -342,7 +311,7 @@ int szarc_cli_verify(int argc, char **argv)
     if (st == SZARC_E_FORMAT) {
         /* not a szarc archive (the audit reported nothing): one line, as list and extract */
         if (json)
-            json_line(finding_obj("archive", "not-szarc", 0, err.msg,
+            json_line(szarc_json_verify_finding("archive", "not-szarc", 0, err.msg,
                                   "this is not an archive szarc wrote: check the file name, or "
                                   "read it with tar"));
         else

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "quote.h"
+#include "serve.h"
 #include "szarc.h"
 
 enum {
@@ -406,7 +407,8 @@ typedef struct {
 static const command commands[] = {
     {"create", szarc_cli_create}, {"extract", szarc_cli_extract}, {"list", szarc_cli_list},
     {"keygen", szarc_cli_keygen}, {"verify", szarc_cli_verify},   {"atoms", szarc_cli_atoms},
-    {"eval", szarc_cli_eval},     {"devices", cmd_devices},       {NULL, NULL}};
+    {"eval", szarc_cli_eval},     {"devices", cmd_devices},       {"serve", szarc_serve_main},
+    {NULL, NULL}};
 
 int main(int argc, char **argv)
 {

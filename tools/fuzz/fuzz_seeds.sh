@@ -4,7 +4,8 @@
 # with the tiny test model:
 #   tests/data/fuzz/archive/, tests/data/fuzz/verify/   whole archives: stored,
 #       zstd, model-coded and mixed members, an empty file member, semantic
-#       mode (with and without --protect), signed (--sign), --embed-model, and
+#       mode (with and without --protect; format 1 and 2), signed (--sign),
+#       --embed-model, and
 #       damaged variants (cut short, a flipped packet, manifest or signature
 #       byte, a member hidden after the end, a reordered member, foreign tars)
 #   tests/data/fuzz/decode/   model and semantic packets of a few hundred
@@ -86,6 +87,10 @@ mk2 f2_auto.szarc --model "$model" note.txt record.txt blob.bin empty.txt sub
 mk2 f2_model.szarc --model "$model" --method model note.txt short.txt empty.txt
 mk2 f2_zstd.szarc --model "$model" --method zstd note.txt record.txt mid.txt
 mk2 f2_signed.szarc --model "$model" --sign "$T/seed.key" note.txt empty.txt record.txt
+mk2 f2_semantic.szarc --model "$model" --mode semantic --level 3 --method semantic \
+  --protect 'ACME [A-Z][a-z]+' note.txt record.txt empty.txt
+mk2 f2_signed_semantic.szarc --model "$model" --sign "$T/seed.key" --mode semantic --level 1 \
+  --method semantic record.txt short.txt
 
 # Byte surgery (as tests/testlib.sh does it).
 byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
@@ -175,9 +180,12 @@ tar -xOf signed_semantic.szarc szarc/signature > archive_signed_semantic.txt
 copy statement archive_signed.txt archive_signed_semantic.txt
 tar -xOf f2_auto.szarc szarc/manifest.json.zst > archive_f2_auto.json.zst
 tar -xOf f2_signed.szarc szarc/manifest.json.zst > archive_f2_signed.json.zst
+tar -xOf f2_semantic.szarc szarc/manifest.json.zst > archive_f2_semantic.json.zst
+tar -xOf f2_signed_semantic.szarc szarc/manifest.json.zst > archive_f2_signed_semantic.json.zst
 copy manifest2 archive_f2_*.json.zst
 tar -xOf f2_signed.szarc szarc/signature > archive_signed_v2.txt
-copy statement archive_signed_v2.txt
+tar -xOf f2_signed_semantic.szarc szarc/signature > archive_signed_v2_semantic.txt
+copy statement archive_signed_v2.txt archive_signed_v2_semantic.txt
 
 # Collection indexes (docs/format.md section V), unsigned and signed, for
 # fuzz_index (its hand-made seeds, damaged and hostile, sit next to them).

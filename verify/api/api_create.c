@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api_internal.h"
 #include "atoms.h"
 #include "create.h"
 #include "member.h"
@@ -110,10 +111,6 @@ static szarc_status check_options(int *method, uint32_t *level, const szarc_crea
     *level = !o->semantic ? 0 : o->level < 0 ? 1 : (uint32_t)o->level;
     if (o->format < 0 || o->format > 2)
         return szarc_err_set(err, SZARC_E_USAGE, "--format %d: expected 1 or 2", o->format);
-    if (o->semantic && o->format == 2)
-        return szarc_err_set(err, SZARC_E_USAGE,
-                             "--mode semantic writes format 1 (docs/format.md, section B); "
-                             "leave out --format 2");
     return SZARC_OK;
 }
 
@@ -198,6 +195,7 @@ szarc_status szarc_create(int fd, const szarc_create_opts *o, const szarc_create
         .cancel = o->cancel,
         .volume = o->volume ? o->volume - 1 : 0,
         .volumes = o->volumes,
+        .share = szarc_resident_share(o->resident),
     };
     const szarc_create_job_sink js = {on_not_stored, on_member, on_progress, on_notice,
                                       (void *)sink};

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_internal.h"
 #include "audit.h"
 #include "extract.h"
 #include "fsio.h"
@@ -57,7 +58,7 @@ static szarc_status check_signed(int fd, const szarc_extract_opts *o, szarc_extr
         sum->pubkey_unusable = 1;
         return st;
     }
-    const szarc_audit_opts ao = {"cpu", NULL, pub, 1, 0, 0, o->cancel};
+    const szarc_audit_opts ao = {"cpu", NULL, pub, 1, 0, 0, o->cancel, NULL};
     szarc_audit_summary s;
     if ((st = szarc_audit_run(fd, &ao, NULL, &s, err)))
         return st;
@@ -97,7 +98,8 @@ szarc_status szarc_extract(int fd, const szarc_extract_opts *opts, const szarc_e
                                        opts->pubkey ? signed_mf : NULL,
                                        opts->tmp ? &opts->tmp->slot[0] : NULL,
                                        opts->tmp ? &opts->tmp->slot[1] : NULL,
-                                       opts->cancel};
+                                       opts->cancel,
+                                       szarc_resident_share(opts->resident)};
     const szarc_extract_job_sink js = {sink && sink->member ? on_member : NULL,
                                        sink && sink->problem ? on_problem : NULL,
                                        sink && sink->progress ? on_progress : NULL,

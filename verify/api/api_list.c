@@ -21,11 +21,15 @@ static void on_problem(void *ctx, const char *msg)
 
 static void describe(szarc_list_member *m, const szarc_listing *l, size_t i)
 {
-    const szarc_manifest_member *mm = &szarc_listing_manifest(l)->members[i];
+    const szarc_manifest *mf = szarc_listing_manifest(l);
+    const szarc_manifest_member *mm = &mf->members[i];
     memset(m, 0, sizeof *m);
     m->index = i;
     m->path = mm->path;
-    m->method = szarc_method_name(mm->method);
+    /* format 2: a semantic file is listed as format 1 lists its member */
+    m->method = szarc_method_name(mf->format_version == SZARC_FORMAT_VERSION2 && mm->semantic
+                                      ? SZARC_METHOD_SEMANTIC
+                                      : mm->method);
     m->size = mm->size;
     m->packet_size = mm->packet_size;
     m->perm = mm->perm;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_internal.h"
 #include "audit.h"
 #include "sig.h"
 
@@ -75,7 +76,8 @@ szarc_status szarc_verify(int fd, const szarc_verify_opts *opts, const szarc_ver
                                  opts->quick,
                                  opts->subset_k,
                                  opts->subset_n,
-                                 opts->cancel};
+                                 opts->cancel,
+                                 szarc_resident_share(opts->resident)};
     const szarc_audit_sink as = {sink && sink->finding ? on_finding : NULL,
                                  sink && sink->member ? on_member : NULL,
                                  sink && sink->progress ? on_progress : NULL,

@@ -28,7 +28,9 @@
  * Threads
  *   Jobs share nothing: two jobs may run at the same time in different
  *   threads, each with its own options, sink and descriptors. Callbacks run
- *   on the caller's thread. A model file or device is opened per job.
+ *   on the caller's thread. A model file or device is opened per job,
+ *   unless the job names a resident engine (szarc_resident), which jobs on
+ *   any threads share.
  *
  * Cancellation
  *   Every option struct has `cancel`: when it points to a nonzero value the
@@ -75,6 +77,55 @@ void szarc_tmpfiles_free(szarc_tmpfiles *t);
 void szarc_tmpfiles_unlink(szarc_tmpfiles *t);
 
 /*-*********************************************************
+ *  A resident engine
+ ***********************************************************/
+
+/* One model loaded once and one engine on one device, shared by every job
+ * that names it (the service, `szarc serve`): each forward pass of the
+ * engine runs the rows of every attached job together (continuous
+ * batching). A job's results are exactly those it gets alone: a row's
+ * logits depend only on its own stream (docs/numerics.md). Thread-safe:
+ * jobs on any threads may use one resident at the same time. */
+typedef struct szarc_resident szarc_resident;
+
+typedef struct {
+    const char *model;          /* a GGUF file, or NULL: the default model */
+    const char *device;         /* "auto" (NULL), "cpu", "vk:N" */
+    uint32_t jobs;              /* jobs attached at once (a further one waits for a
+                                 * seat); 0: 4. Each seat holds 64 streams of the
+                                 * model's context in the engine's cache */
+    uint32_t linger_us;         /* how long a pass waits for the other jobs' rows; 0: 2000 */
+} szarc_resident_opts;
+
+typedef struct {
+    uint64_t passes;            /* forward passes run */
+    uint64_t rows;              /* rows (positions, one token each) in them */
+    uint64_t calls;             /* jobs' forward calls served: calls / passes is how many
+                                 * jobs a pass joined, on average */
+    double busy_seconds;        /* time inside forward passes */
+    uint32_t jobs_attached;     /* now */
+    uint32_t jobs;              /* seats */
+    char device[128];
+    char model_name[128];
+    uint8_t gguf_sha256[32];
+} szarc_resident_stats;
+
+/*! szarc_resident_create() :
+ * Loads the model and creates the engine. A notice for the C reference run
+ * for want of a Vulkan device ("auto") goes to *warning when not NULL (a
+ * static string of the resident, valid while it lives).
+ * @return SZARC_OK; SZARC_E_NOTFOUND (no model), model and device errors,
+ *         SZARC_E_NOMEM. */
+szarc_status szarc_resident_create(szarc_resident **out, const szarc_resident_opts *opts,
+                                   const char **warning, szarc_err *err);
+
+/*! szarc_resident_free() : every job using it must have returned. NULL is fine. */
+void szarc_resident_free(szarc_resident *r);
+
+/*! szarc_resident_get_stats() : a snapshot of the counters. */
+void szarc_resident_get_stats(szarc_resident *r, szarc_resident_stats *st);
+
+/*-*********************************************************
  *  create
  ***********************************************************/
 
@@ -111,8 +162,12 @@ typedef struct {
     int64_t created;            /* the manifest's creation time (seconds since 1970) */
     int strict;                 /* a path that cannot be stored stops the job */
     const atomic_int *cancel;   /* may be NULL */
-    int format;                 /* archive format (docs/format.md): 0, the default: 2 in
-                                 * exact mode, 1 in semantic mode; 1; or 2 (exact mode only) */
+    int format;                 /* archive format (docs/format.md): 0, the default: 2; 1; or
+                                 * 2. Semantic mode in format 2 is never larger than exact
+                                 * mode (docs/format.md section B) */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL the job
+                                 * codes with the resident model on a seat of its engine
+                                 * (`device` is then the resident's) */
     uint32_t volume, volumes;   /* volumes > 0: write volume `volume` (1..volumes) of a
                                  * collection: only its share of the files collected from
                                  * paths (docs/format.md section V), every volume computing
@@ -200,17 +255,18 @@ szarc_status szarc_create(int fd, const szarc_create_opts *opts, const szarc_cre
 
 typedef struct {
     /* [32] or NULL: the semantic members whose original_sha256 is this get
-     * their user patterns read (szarc_list_member.patterns); their packets
-     * are then held, one at a time */
+     * their user patterns read (szarc_list_member.patterns); format 1: their
+     * packets are then held, one at a time; format 2: the manifest's */
     const uint8_t *patterns_for;
     const atomic_int *cancel; /* may be NULL */
 } szarc_list_opts;
 
 /* One member as the manifest describes it, valid during the callback only.
  * Format 2 (files share group packets, docs/format.md section B): method is
- * that of the file's first group, packet_size the file's share of its
- * groups' packet bytes (0 for a duplicate of an earlier file), and
- * packet_sha256, tokens and chunks are 0. */
+ * "semantic" for a semantic file, else that of the file's first group,
+ * packet_size the file's share of its groups' packet bytes (0 for a
+ * duplicate of an earlier file), and packet_sha256, tokens and chunks are
+ * 0; a semantic file's patterns are the archive's (its manifest's). */
 typedef struct {
     size_t index;                /* in the manifest */
     const char *path;
@@ -300,6 +356,9 @@ typedef struct {
                                  * signed by it and its manifest is the signed one */
     szarc_tmpfiles *tmp;        /* kept up to date for a signal handler; may be NULL */
     const atomic_int *cancel;   /* may be NULL */
+    szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL and the
+                                 * resident model the one the archive pins, the job decodes
+                                 * on a seat of its engine (`device` is then the resident's) */
 } szarc_extract_opts;
 
 /* One member's outcome, valid during the callback only. */
@@ -372,6 +431,10 @@ typedef struct {
     uint32_t subset_k;          /* 1..subset_n: members whose index % n == k - 1 */
     uint32_t subset_n;          /* 0: all members */
     const atomic_int *cancel;   /* may be NULL */
+    szarc_resident *resident;   /* NULL, or a resident engine (below): with `model` NULL
+                                 * and the resident model the one the archive pins, the
+                                 * audit runs on it, sharing its forward passes with the
+                                 * other jobs attached; `device` is then the resident's */
 } szarc_verify_opts;
 
 /* One finding. `check` is a stable name ("bad-signature", "packet-digest",
