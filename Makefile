@@ -14,7 +14,9 @@ DEBS = cmake make gcc clang pkg-config glslang-tools spirv-tools libvulkan-dev \
        mesa-vulkan-drivers vulkan-validationlayers libarchive-dev libssl-dev \
        libjansson-dev libzstd-dev liblzma-dev libpcre2-dev libmd-dev libmicrohttpd-dev \
        libsqlite3-dev \
-       gzip bzip2 xz-utils zstd bc brotli python3 python3-jsonschema time scdoc groff-base
+       gzip bzip2 xz-utils zstd bc brotli python3 python3-jsonschema time scdoc groff-base \
+       slurm-wlm munge
+# (slurm-wlm, munge: tests/cli_slurm.sh starts a one-node cluster of its own)
 
 # what `make deb` needs beyond DEBS
 DEBS_DEB = debhelper dpkg-dev lintian

@@ -18,6 +18,7 @@
 #include "model.h"
 #include "numerics.h"
 #include "packet.h"
+#include "volumes.h"
 #include "share.h"
 
 #define ENGINE_SLOTS 64u
@@ -1185,6 +1186,9 @@ szarc_status szarc_create_run(int fd, const szarc_create_job_opts *o,
                            sum->n_failed, sum->n_failed == 1 ? "" : "s");
         goto fail;
     }
+    if (n_files && o->volumes && /* a collection's volume: its share of the files */
+        (st = szarc_volumes_select(files, &n_files, o->volume, o->volumes, err)))
+        goto fail;
     if (!n_files) { /* an archive that stores nothing is never what was meant */
         st = szarc_err_set(err, SZARC_E_USAGE, "%s",
                            sum->n_failed

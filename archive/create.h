@@ -88,6 +88,8 @@ typedef struct {
                                  * and the exact archive, as without it */
     const szarc_create_signer *signer; /* NULL: the archive is not signed */
     const atomic_int *cancel;   /* may be NULL */
+    uint32_t volume, volumes;   /* volumes > 0: store only the files of volume `volume`
+                                 * (0-based) of `volumes` (volumes.h) */
     struct szarc_engine_share *share; /* a shared engine (host/engine/share.h), or NULL:
                                  * with `model` NULL the job codes with its model on a
                                  * seat of it */

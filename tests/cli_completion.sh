@@ -18,7 +18,7 @@ complete_words() { # the words typed, the last one being completed
 }
 
 "$SZARC" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ {
-  if ($1 == "model") print $1 " " $2; else print $1 }' > cmds.txt
+  if ($1 == "model" || $1 == "slurm") print $1 " " $2; else print $1 }' > cmds.txt
 complete_words szarc "" > got.txt
 while read -r c; do
   check "command ${c%% *} offered" 'grep -qx "${c%% *}" got.txt'
@@ -35,6 +35,8 @@ while read -r c; do
 done < cmds.txt
 
 check "model: its subcommands" '[ "$(complete_words szarc model "" | tr "\n" " ")" = "eval info " ]'
+check "slurm: its subcommands" \
+  '[ "$(complete_words szarc slurm "" | tr "\n" " ")" = "create status verify " ]'
 check "create --mode: exact, semantic" \
   '[ "$(complete_words szarc create --mode "" | tr "\n" " ")" = "exact semantic " ]'
 check "create --method: five" '[ "$(complete_words szarc create --method "" | wc -l)" = 5 ]'

@@ -10,7 +10,7 @@ MAN_SRC=$SRC/docs/man
 MAN_OUT=${SZARC_BUILD_DIR:-$(dirname "$SZARC")}/man
 
 "$SZARC" help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 } on && /^  [a-z]/ {
-  if ($1 == "model") print $1 " " $2; else print $1 }' > cmds.txt
+  if ($1 == "model" || $1 == "slurm") print $1 " " $2; else print $1 }' > cmds.txt
 check "szarc help lists commands" '[ "$(wc -l < cmds.txt)" -ge 10 ]'
 pages=szarc
 while read -r c; do

@@ -86,4 +86,8 @@ int szarc_cli_atoms(int argc, char **argv);
  * user patterns join the extractor. Exit 2 when no member matches. */
 int szarc_cli_eval(int argc, char **argv);
 
+/* szarc slurm create|verify|status (cli_slurm.c): a create or verify run as a
+ * Slurm array job, its tasks' reports merged; docs/man/szarc-slurm.1.scd. */
+int szarc_cli_slurm(int argc, char **argv);
+
 #endif

@@ -48,6 +48,8 @@ static int creation_time(int64_t *t)
  * does, because it changes the exit code. */
 typedef struct {
     int quiet;
+    int again;       /* a later volume of --volumes: the walk's warnings were said */
+    size_t n_again;  /* ... and how many failed paths it met again */
     FILE *verbose;   /* -v: where each member's path goes, or NULL */
     bar b;
     int progressed;  /* the bar was given progress */
@@ -64,6 +66,10 @@ static const char *const method_names[4] = {"stored", "zstd", "model", "semantic
 static void on_not_stored(void *ctx, const char *path, const char *why, int failed)
 {
     report *r = ctx;
+    if (r->again) { /* the first volume's run named it; it still counts */
+        r->n_again += failed != 0;
+        return;
+    }
     if (!failed) {
         if (!r->quiet)
             szarc_fprintf_quoted(stderr, "szarc: warning: %s: %s\n", path, why);
@@ -156,13 +162,12 @@ static void print_summary(const report *r)
  *  szarc create
  ***********************************************************/
 
-static int create(const cli_opts *o);
 
 int szarc_cli_create(int argc, char **argv)
 {
     cli_opts o;
     int rc = SZARC_EXIT_USAGE;
-    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPpsvV", &o)) {
+    if (szarc_cli_parse(argc, argv, "fmdcMeFqSoLPpsvVnk", &o)) {
         szarc_cli_opts_free(&o);
         return rc;
     }
@@ -175,13 +180,15 @@ int szarc_cli_create(int argc, char **argv)
                               "semantic packets)");
     else if (!o.semantic && method_semantic)
         szarc_cli_usage_error("--method semantic needs --mode semantic");
-    else
-        rc = create(&o);
+    else if (o.volumes && !o.volume)
+        rc = szarc_cli_create_volumes(&o);
+    else if (!o.volumes || (rc = szarc_cli_create_check_volume_dir(&o)) < 0)
+        rc = szarc_cli_create_one(&o, NULL); /* an archive, or volume K of N */
     szarc_cli_opts_free(&o);
     return rc;
 }
 
-static int create(const cli_opts *o)
+int szarc_cli_create_one(const cli_opts *o, char *keep)
 {
     if (!o->n_paths) {
         return szarc_cli_usage_error("missing PATH: what to archive");
@@ -250,10 +257,13 @@ static int create(const cli_opts *o)
         .strict = o->strict,
         .format = o->format,
         .cancel = NULL, /* a signal ends the process: the handler removes the file */
+        .volume = o->volume,
+        .volumes = o->volumes,
     };
     report r;
     memset(&r, 0, sizeof r);
     r.quiet = o->quiet;
+    r.again = keep && o->volume > 1;
     r.verbose = !o->verbose ? NULL : to_stdout ? stderr : stdout;
     r.b.on = !o->quiet && isatty(2);
     r.b.t0 = szarc_cli_now();
@@ -282,6 +292,11 @@ static int create(const cli_opts *o)
             goto done;
         }
         fd = -1;
+        if (keep) { /* the caller names it, with the other volumes */
+            snprintf(keep, sizeof g_tmp_path, "%s", g_tmp_path);
+            g_tmp_active = 0;
+            goto named;
+        }
         /* link() refuses to replace an archive that appeared meanwhile. */
         const int lr = o->force ? rename(g_tmp_path, o->file) : link(g_tmp_path, o->file);
         if (lr) {
@@ -294,6 +309,7 @@ static int create(const cli_opts *o)
             unlink(g_tmp_path);
         g_tmp_active = 0;
     }
+named:
     if (!o->quiet) {
         /* the archive, what went in, how each method did, how long it took */
         const double secs = szarc_cli_now() - r.b.t0;
@@ -317,8 +333,9 @@ static int create(const cli_opts *o)
         szarc_fprintf_quoted(stderr, "szarc: chunk %u, %s, model %s\n", sum.chunk, sum.device,
                              model ? model : "(none)");
     }
-    if (r.n_failed) { /* the archive holds the rest */
-        print_summary(&r);
+    if (r.n_failed || r.n_again) { /* the archive holds the rest */
+        if (!r.again)
+            print_summary(&r);
         rc = SZARC_EXIT_FAIL;
     }
 done:

@@ -63,6 +63,7 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
                  {"--protect", 'P', 1},    {"--protect-file", 'p', 1},
                  {"--strict", 's', 0},     {"--pubkey", 'K', 1},
                  {"--format", 'V', 1},
+                 {"--volumes", 'n', 1},    {"--volume", 'k', 1},
                  {"-v", 'v', 0},           {"--verbose", 'v', 0},
                  {NULL, 0, 0}};
     int only_paths = 0;
@@ -109,6 +110,28 @@ int szarc_cli_parse(int argc, char **argv, const char *accept, cli_opts *o)
         case 'j': o->json = 1; break;
         case 'S': o->sign = v; break;
         case 'K': o->pubkey = v; break;
+        case 'n':
+        case 'k': {
+            char *end;
+            errno = 0;
+            unsigned long kk = 0, nn = strtoul(v, &end, 10);
+            if (table[k].key == 'k') {
+                kk = nn;
+                nn = *end == '/' ? strtoul(end + 1, &end, 10) : 0;
+            }
+            if (errno || *end || !*v || nn < 1 || nn > 4096 ||
+                (table[k].key == 'k' && (kk < 1 || kk > nn)) || (o->volumes && o->volumes != nn)) {
+                szarc_cli_usage_error(table[k].key == 'k'
+                                          ? "--volume %s: expected K/N with 1 <= K <= N <= 4096"
+                                          : "--volumes %s: expected 1..4096",
+                                      v);
+                return -1;
+            }
+            o->volumes = (uint32_t)nn;
+            if (table[k].key == 'k')
+                o->volume = (uint32_t)kk;
+            break;
+        }
         case 'V':
             if (strcmp(v, "1") && strcmp(v, "2")) {
                 szarc_cli_usage_error("--format %s: expected 1 or 2", v);
@@ -304,8 +327,20 @@ char g_tmp_path[4096];
 volatile sig_atomic_t g_tmp_active;
 static szarc_tmpfiles *volatile g_tmpfiles;
 
+static char *const *volatile g_more;
+static volatile size_t g_n_more;
+
+void szarc_cli_watch_more(char *const *paths, size_t n)
+{
+    g_n_more = 0;
+    g_more = paths;
+    g_n_more = paths ? n : 0;
+}
+
 static void on_signal(int sig)
 {
+    for (size_t i = 0; i < g_n_more; i++)
+        unlink(g_more[i]);
     if (g_tmp_active)
         unlink(g_tmp_path);
     szarc_tmpfiles_unlink(g_tmpfiles); /* async-signal-safe */

@@ -35,6 +35,8 @@ typedef struct {
     int verbose;        /* -v (create, extract): name each member */
     int strict;         /* --strict (create): a path that cannot be stored is fatal */
     int format;         /* --format (create): 1 or 2; 0: not given */
+    uint32_t volume;    /* --volume K/N (create): K; 0 with --volumes N: every volume */
+    uint32_t volumes;   /* --volumes N or --volume K/N: N; 0: no collection */
     char **paths;       /* the remaining arguments */
     int n_paths;
 } cli_opts;
@@ -108,6 +110,29 @@ extern char g_tmp_path[4096];
 extern volatile sig_atomic_t g_tmp_active;
 void szarc_cli_install_handlers(void);
 void szarc_cli_watch_tmpfiles(szarc_tmpfiles *t); /* NULL: none */
+
+/* More files the handler removes: finished volumes of a collection not yet
+ * complete (cli_volumes.c). paths[0..n) must stay valid while registered;
+ * szarc_cli_watch_more(NULL, 0) forgets them. */
+void szarc_cli_watch_more(char *const *paths, size_t n);
+
+/* Writes one archive, o->file, as szarc create does (cli_archive.c). With
+ * keep (4096 bytes), the complete archive is left in the temporary file
+ * whose name is written there (the caller names it), else it is named
+ * o->file. @return the exit code. */
+int szarc_cli_create_one(const cli_opts *o, char *keep);
+
+/* create --volume K/N: -f's folder must not be inside a PATH (cli_volumes.c).
+ * @return -1 to go on, or the exit code after a message. */
+int szarc_cli_create_check_volume_dir(const cli_opts *o);
+
+/* szarc create --volumes N (cli_volumes.c). @return the exit code. */
+int szarc_cli_create_volumes(const cli_opts *o);
+
+/* list, extract and verify of a collection index (cli_volumes.c): 1 when
+ * `file` is one (not "-"), else 0. */
+int szarc_cli_is_index(const char *file);
+
 
 /* Opens the archive `file` ("-": standard input) for reading into *fd: a
  * directory is an I/O error, standard input a terminal a usage error. With seekable, input that cannot seek (a pipe)

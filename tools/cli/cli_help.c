@@ -56,13 +56,15 @@ static const cli_option create_opts[] = {
     {NULL, "--sign", "KEY", "sign the archive with an Ed25519 private key\n(szarc keygen)"},
     {NULL, "--strict", NULL, "a path that cannot be stored is fatal (exit 2,\nno archive)"},
     {NULL, "--force", NULL, "replace an existing archive"},
+    {NULL, "--volumes", "N", "a collection: -f DIR/NAME writes N volumes,\nNAME.000.szarc ..., split by content bytes,\nand their index NAME.szarc-index"},
+    {NULL, "--volume", "K/N", "write only volume K of N (-f names it; every\nvolume computes the same split)"},
     {"-v", "--verbose", NULL, "name each member as it is stored (stdout;\nstderr when the archive goes to stdout)"},
     OPT_QUIET,
     OPT_HELP,
     OPT_END};
 
 static const cli_option extract_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to read (-: standard input, never\na terminal)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to read (-:\nstandard input, never a terminal)"},
     {"-C", "--directory", "DIR", "extract into DIR (default: the current one)"},
     {NULL, "--pubkey", "PUB", "extract only if the archive is signed by this\nEd25519 public key"},
     OPT_MODEL,
@@ -74,14 +76,14 @@ static const cli_option extract_opts[] = {
     OPT_END};
 
 static const cli_option list_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to read (-: standard input)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to read (-:\nstandard input)"},
     OPT_JSON,
     OPT_QUIET,
     OPT_HELP,
     OPT_END};
 
 static const cli_option verify_opts[] = {
-    {"-f", "--file", "ARCHIVE", "the archive to audit (-: standard input)"},
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to audit (-:\nstandard input)"},
     {NULL, "--pubkey", "PUB", "require a signature by this Ed25519 public key"},
     {NULL, "--quick", NULL, "signature, layout and digests only: no model\nruns"},
     {NULL, "--subset", "K/N", "check every N-th member, starting at the K-th"},
@@ -146,6 +148,60 @@ static const cli_option eval_opts[] = {
     OPT_END};
 
 static const cli_option help_opts[] = {OPT_HELP, OPT_END};
+
+#define OPT_TASKS(what) {NULL, "--tasks", "N", what}
+#define OPT_SBATCH                                                                                \
+    {NULL, "--partition", "P", "sbatch --partition"}, {NULL, "--account", "A", "sbatch --account"}, \
+        {NULL, "--time", "T", "sbatch --time (each task's limit)"},                               \
+        {NULL, "--gpus", "G", "sbatch --gpus (per task: run with --device)"},                     \
+        {NULL, "--gres", "G", "sbatch --gres (gpu:1 ...)"}
+#define OPT_WAIT {NULL, "--wait", NULL, "follow the job to its end, resubmit a failed\ntask, then merge (else: szarc slurm status)"}
+
+static const cli_option slurm_opts[] = {OPT_HELP, OPT_END};
+
+static const cli_option slurm_create_opts[] = {
+    {"-o", "--output", "DIR/NAME", "the collection: NAME.000.szarc ... and\nNAME.szarc-index (the job: DIR/NAME.slurm)"},
+    OPT_TASKS("volumes, one per task"),
+    OPT_SBATCH,
+    OPT_WAIT,
+    OPT_MODEL,
+    OPT_DEVICE,
+    {NULL, "--chunk", "N", "as szarc create"},
+    {NULL, "--method", "M", "as szarc create"},
+    {NULL, "--format", "N", "as szarc create"},
+    {NULL, "--mode", "M", "as szarc create"},
+    {NULL, "--level", "L", "as szarc create"},
+    OPT_PROTECT,
+    OPT_PROTECT_FILE,
+    {NULL, "--embed-model", NULL, "store the GGUF in every volume"},
+    {NULL, "--sign", "KEY", "sign every volume and the index"},
+    {NULL, "--strict", NULL, "as szarc create"},
+    {NULL, "--force", NULL, "replace existing volumes and index"},
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END};
+
+static const cli_option slurm_verify_opts[] = {
+    {"-f", "--file", "ARCHIVE", "the archive or collection index to audit"},
+    OPT_TASKS("slices (--subset K/N), one per task"),
+    {NULL, "--dir", "DIR", "the job's folder (default: ARCHIVE.verify.slurm)"},
+    OPT_SBATCH,
+    OPT_WAIT,
+    {NULL, "--quick", NULL, "as szarc verify"},
+    {NULL, "--pubkey", "PUB", "as szarc verify"},
+    OPT_MODEL,
+    OPT_DEVICE,
+    {NULL, "--json", NULL, "the merged report as verify --json writes it"},
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END};
+
+static const cli_option slurm_status_opts[] = {
+    OPT_WAIT,
+    {NULL, "--json", NULL, "verify: the merged report as verify --json"},
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END};
 
 static const cli_command commands[] = {
     {"create", "create -f ARCHIVE [OPTION]... PATH...",
@@ -219,6 +275,33 @@ static const cli_command commands[] = {
      "Measures how faithfully EXPANSION keeps ORIGINAL: critical and\n"
      "weighted atom recall, atom precision and chrF.",
      eval_opts},
+    {"slurm", "slurm create|verify|status [OPTION]...",
+     "run create or verify as a Slurm job",
+     "Runs a create or a verify as a Slurm array job, one task per volume\n"
+     "or slice, and merges the tasks' reports into one:\n"
+     "  slurm create    a collection, one volume per task, then its index\n"
+     "  slurm verify    --subset K/N per task, one report\n"
+     "  slurm status    follow a job, resubmit failed tasks, merge\n"
+     "See szarc slurm create --help (verify, status).",
+     slurm_opts},
+    {"slurm create", "slurm create -o DIR/NAME --tasks N [OPTION]... PATH...",
+     "a collection, one volume per task",
+     "Submits an array job whose task K writes volume K of N of the\n"
+     "collection (szarc create --volume K/N); when all are done, the index\n"
+     "is written. A failed or killed task is submitted again, alone.",
+     slurm_create_opts},
+    {"slurm verify", "slurm verify -f ARCHIVE --tasks N [OPTION]...",
+     "verify, one slice per task",
+     "Submits an array job whose task K runs szarc verify --subset K/N of\n"
+     "an archive or a collection, then merges the slices into the report a\n"
+     "local verify gives. A failed or killed task is submitted again, alone.",
+     slurm_verify_opts},
+    {"slurm status", "slurm status DIR [--wait] [--json]",
+     "a slurm job: follow, merge",
+     "Says how far the job in DIR is, submits failed tasks again, and when\n"
+     "every task is done writes the index (create) or the merged report\n"
+     "(verify). Exit 75 while tasks are still running.",
+     slurm_status_opts},
     {"help", "help [COMMAND]", "this help, or a command's", "Prints the help of COMMAND, or the list of commands.", help_opts},
     {"version", "version", "the version", "Prints the version and the numerics version.", help_opts},
     {NULL, NULL, NULL, NULL, NULL}};
@@ -368,7 +451,7 @@ static void print_global(FILE *f)
                "\n"
                "commands:\n");
     for (const cli_command *c = commands; c->name; c++) {
-        if (!strcmp(c->name, "model"))
+        if (!strcmp(c->name, "model") || !strcmp(c->name, "slurm"))
             continue; /* its subcommands are listed */
         const int wide = strlen(c->synopsis) > 42;
         fprintf(f, "  %-43s%s\n", c->synopsis, wide ? "" : c->summary);

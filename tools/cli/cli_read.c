@@ -66,11 +66,15 @@ static void on_warning(void *ctx, const char *msg)
         szarc_fprintf_quoted(stderr, "szarc: warning: %s\n", msg);
 }
 
+static int extract_index(const cli_opts *o);
+
 int szarc_cli_extract(int argc, char **argv)
 {
     cli_opts o;
     if (szarc_cli_parse(argc, argv, "fCmdFqKv", &o))
         return SZARC_EXIT_USAGE;
+    if (szarc_cli_is_index(o.file))
+        return extract_index(&o);
     int fd, root = -1;
     szarc_tmpfiles *tmp = NULL;
     char model_buf[4096];
@@ -169,6 +173,7 @@ typedef struct {
     size_t n_problems;
     int oom;
     int header;      /* text output: the header line was printed */
+    const char *volume; /* a collection: the volume being listed */
 } list_ui;
 
 /* Text output: the header line, once, before the first member. */
@@ -210,6 +215,10 @@ static void member_json(list_ui *u, const szarc_list_member *m)
                            m->intact);
     if (jm && m->damage)
         szarc_json_set_string(jm, "damage", m->damage);
+    if (jm && u->volume) { /* a collection's member names its volume */
+        json_object_set_new(jm, "volume", json_string(""));
+        szarc_json_set_string(jm, "volume", u->volume);
+    }
     if (jm && m->semantic) {
         char osha[65], root[65];
         szarc_cli_hex32(osha, m->original_sha256);
@@ -254,7 +263,8 @@ static void on_list_member(void *ctx, const szarc_list_member *m)
     }
 }
 
-static void list_json(list_ui *u, const szarc_list_summary *s)
+/* vols: a collection's volumes, added last (NULL: an archive) */
+static void list_json(list_ui *u, const szarc_list_summary *s, json_t *vols)
 {
     json_t *probs = json_array();
     for (size_t k = 0; k < u->n_problems; k++) {
@@ -281,6 +291,8 @@ static void list_json(list_ui *u, const szarc_list_summary *s)
                              (int)s->chunk, "members", u->members, "bytes", (json_int_t)tin,
                              "packet_bytes", (json_int_t)tout, "bits_per_byte",
                              tin ? 8.0 * tout / tin : 0.0, "problems", probs);
+    if (root && vols)
+        json_object_set(root, "volumes", vols);
     szarc_cli_json_print(stdout, root);
 }
 
@@ -295,6 +307,8 @@ static void list_text_end(const szarc_list_summary *s)
     printf(" (%.12s...)%s, chunk %u\n", gsha, s->model_embedded ? " embedded" : "", s->chunk);
 }
 
+static int list_index(const cli_opts *o);
+
 int szarc_cli_list(int argc, char **argv)
 {
     cli_opts o;
@@ -302,11 +316,13 @@ int szarc_cli_list(int argc, char **argv)
         return SZARC_EXIT_USAGE;
     if (o.n_paths)
         return szarc_cli_usage_error("unexpected argument '%s'", o.paths[0]);
+    if (szarc_cli_is_index(o.file))
+        return list_index(&o);
     int fd;
     int rc = szarc_cli_open_input(o.file, 0, &fd);
     if (rc)
         return rc;
-    list_ui u = {o.json, o.json ? json_array() : NULL, NULL, 0, 0, 0};
+    list_ui u = {o.json, o.json ? json_array() : NULL, NULL, 0, 0, 0, NULL};
     const szarc_list_sink sink = {on_list_member, on_list_problem, &u};
     szarc_list_summary s;
     szarc_err err = {0};
@@ -319,7 +335,7 @@ int szarc_cli_list(int argc, char **argv)
         goto done;
     }
     if (o.json)
-        list_json(&u, &s);
+        list_json(&u, &s, NULL);
     else {
         text_header(&u);
         list_text_end(&s);
@@ -338,5 +354,286 @@ done:
     free(u.problems);
     if (fd > 0)
         close(fd);
+    return rc;
+}
+
+/*-*********************************************************
+ *  list of a collection (docs/format.md section V)
+ ***********************************************************/
+
+/* Every volume the index lists, checked against it and listed as one
+ * archive: the members in order, the totals added up; a volume that is
+ * missing or not the listed one is a problem (exit 1). JSON: list's
+ * document, each member with its "volume", and at the end "volumes" (name,
+ * files, intact). */
+static int list_index(const cli_opts *o)
+{
+    szarc_collection *c = NULL;
+    szarc_err err = {0};
+    szarc_status st = szarc_collection_open(&c, o->file, &err);
+    if (st) {
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
+        return st == SZARC_E_FORMAT || st == SZARC_E_UNSUPPORTED ? SZARC_EXIT_FAIL
+                                                                 : szarc_cli_exit_code(st);
+    }
+    list_ui u = {o->json, o->json ? json_array() : NULL, NULL, 0, 0, 0, NULL};
+    json_t *vols = json_array();
+    szarc_list_summary total;
+    memset(&total, 0, sizeof total);
+    int have_summary = 0, rc = SZARC_EXIT_OK;
+    const size_t n = szarc_collection_volumes(c);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = szarc_collection_volume_name(c, i);
+        int fd;
+        szarc_err verr = {0};
+        st = szarc_collection_volume_open(c, i, &fd, &verr);
+        int intact = !st;
+        size_t files = 0;
+        if (st)
+            on_list_problem(&u, verr.msg);
+        szarc_list_summary s;
+        if (fd >= 0) {
+            u.volume = name;
+            const szarc_list_sink sink = {on_list_member, on_list_problem, &u};
+            const szarc_status ls = szarc_list(fd, NULL, &sink, &s, &verr);
+            close(fd);
+            if (ls) {
+                char msg[sizeof verr.msg + 300];
+                snprintf(msg, sizeof msg, "%s: %s", name, verr.msg);
+                on_list_problem(&u, msg);
+                intact = 0;
+            } else {
+                files = s.n_members;
+                intact &= !s.n_damaged;
+                if (!have_summary)
+                    total = s;
+                else {
+                    total.n_members += s.n_members;
+                    total.n_damaged += s.n_damaged;
+                    total.bytes += s.bytes;
+                    total.packet_bytes += s.packet_bytes;
+                }
+                have_summary = 1;
+            }
+        }
+        json_t *jv = json_pack("{s:s, s:I, s:b}", "name", "", "files",
+                               (json_int_t)files, "intact", intact);
+        szarc_json_set_string(jv, "name", name);
+        json_array_append_new(vols, jv);
+    }
+    if (u.oom) {
+        fprintf(stderr, "szarc: out of memory\n");
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    if (o->json) {
+        list_json(&u, &total, vols); /* one document for the collection */
+    } else {
+        text_header(&u);
+        list_text_end(&total);
+        printf("%zu volumes (", n);
+        szarc_fputs_quoted(stdout, o->file);
+        printf(")\n");
+    }
+    fflush(stdout);
+    for (size_t k = 0; k < u.n_problems; k++)
+        szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", o->file, u.problems[k]);
+    if (total.n_damaged)
+        fprintf(stderr, "szarc: %zu of %zu members are damaged or missing (marked above)\n",
+                total.n_damaged, total.n_members);
+    rc = total.n_damaged || u.n_problems ? SZARC_EXIT_FAIL : SZARC_EXIT_OK;
+done:
+    json_decref(vols);
+    json_decref(u.members);
+    for (size_t k = 0; k < u.n_problems; k++)
+        free(u.problems[k]);
+    free(u.problems);
+    szarc_collection_free(c);
+    return rc;
+}
+
+/*-*********************************************************
+ *  extract of a collection (docs/format.md section V)
+ ***********************************************************/
+
+/* Which of the names a volume holds (a path, or a folder above paths). */
+typedef struct {
+    const cli_opts *o;
+    unsigned char *in_volume; /* [n_paths] */
+    unsigned char *found;     /* [n_paths], over all volumes */
+} name_scan;
+
+static void on_scan_member(void *ctx, const szarc_list_member *m)
+{
+    name_scan *ns = ctx;
+    for (int k = 0; k < ns->o->n_paths; k++) {
+        const char *name = ns->o->paths[k];
+        size_t l = strlen(name);
+        while (l > 1 && name[l - 1] == '/')
+            l--;
+        if (!strncmp(m->path, name, l) && (m->path[l] == 0 || m->path[l] == '/'))
+            ns->in_volume[k] = ns->found[k] = 1;
+    }
+}
+
+static void on_scan_problem(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg; /* said again when the volume is extracted */
+}
+
+/* Every volume the index lists, checked against it, extracted in turn
+ * into the same folder. With --pubkey the index must be signed by that key
+ * (else nothing is written), a volume that is not the listed one is not
+ * extracted, and each volume is extracted with --pubkey. Named members
+ * are looked up in every volume first; a name in none is a usage error
+ * before anything is written. */
+static int extract_index(const cli_opts *o)
+{
+    szarc_collection *c = NULL;
+    szarc_err err = {0};
+    int rc = SZARC_EXIT_OK, root = -1;
+    szarc_tmpfiles *tmp = NULL;
+    unsigned char *marks = NULL;
+    szarc_status st = szarc_collection_open(&c, o->file, &err);
+    if (st) {
+        szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
+        return st == SZARC_E_FORMAT || st == SZARC_E_UNSUPPORTED ? SZARC_EXIT_FAIL
+                                                                 : szarc_cli_exit_code(st);
+    }
+    const size_t n = szarc_collection_volumes(c);
+    if (o->pubkey) {
+        szarc_collection_signature cs;
+        if ((st = szarc_collection_check(c, o->pubkey, &cs, &err))) {
+            szarc_fprintf_quoted(stderr, "szarc: --pubkey: %s\n", err.msg);
+            rc = SZARC_EXIT_USAGE;
+            goto done;
+        }
+        if (!cs.signed_ || !cs.signature_ok || !cs.key_ok) {
+            szarc_fprintf_quoted(stderr, "szarc: %s: the index is %s; nothing extracted (szarc "
+                                         "verify -f %s --pubkey %s says why)\n",
+                                 o->file,
+                                 !cs.signed_         ? "not signed"
+                                 : !cs.signature_ok ? "not what was signed"
+                                                     : "signed by another key than --pubkey",
+                                 o->file, o->pubkey);
+            rc = SZARC_EXIT_FAIL;
+            goto done;
+        }
+    }
+    const size_t np = (size_t)o->n_paths;
+    if (np && !(marks = calloc(np * (n + 1), 1))) {
+        fprintf(stderr, "szarc: out of memory\n");
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    for (size_t i = 0; np && i < n; i++) { /* where each name is */
+        int fd;
+        szarc_err verr = {0};
+        if (szarc_collection_volume_open(c, i, &fd, &verr) && fd < 0)
+            continue;
+        name_scan ns = {o, marks + np * (i + 1), marks};
+        const szarc_list_sink sink = {on_scan_member, on_scan_problem, &ns};
+        szarc_list_summary ls;
+        szarc_list(fd, NULL, &sink, &ls, &verr);
+        close(fd);
+    }
+    for (size_t k = 0; k < np; k++)
+        if (!marks[k]) {
+            szarc_fprintf_quoted(stderr, "szarc: %s: '%s' is not in the collection\n", o->file,
+                                 o->paths[k]);
+            rc = SZARC_EXIT_USAGE;
+        }
+    if (rc)
+        goto done;
+    const char *dir = o->dir ? o->dir : ".";
+    root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        szarc_fprintf_quoted(stderr, "szarc: -C %s: %s\n", dir, strerror(errno));
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    if (!(tmp = szarc_tmpfiles_create())) {
+        fprintf(stderr, "szarc: out of memory\n");
+        rc = SZARC_EXIT_USAGE;
+        goto done;
+    }
+    szarc_cli_watch_tmpfiles(tmp);
+    szarc_cli_install_handlers();
+    char model_buf[4096];
+    const char *model;
+    szarc_cli_model(o->model, 0, model_buf, sizeof model_buf, &model);
+    size_t written = 0, selected = 0, failed = 0, problems = 0;
+    uint64_t bytes = 0;
+    const char **names = np ? calloc(np, sizeof *names) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *vname = szarc_collection_volume_name(c, i);
+        size_t nn = 0;
+        for (size_t k = 0; k < np; k++)
+            if (marks[np * (i + 1) + k] && names)
+                names[nn++] = o->paths[k];
+        if (np && !nn)
+            continue; /* none of the names is in this volume */
+        int fd;
+        szarc_err verr = {0};
+        st = szarc_collection_volume_open(c, i, &fd, &verr);
+        if (st) {
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s%s\n", o->file, verr.msg,
+                                 fd >= 0 && !o->pubkey ? "; extracting what is intact" : "");
+            problems++;
+            if (fd < 0 || o->pubkey) {
+                if (fd >= 0)
+                    close(fd);
+                continue;
+            }
+        }
+        char label[8192];
+        snprintf(label, sizeof label, "%s: %s", o->file, vname);
+        cli_opts vo = *o;
+        vo.file = label;
+        extract_ui ui = {&vo, {!o->quiet && isatty(2), szarc_cli_now(), 0, 0, 0, 0, 0, 0}, 0};
+        const szarc_extract_opts eo = {root,    o->force, o->model, o->device,
+                                       names,   nn,       o->pubkey, tmp, NULL, NULL};
+        const szarc_extract_sink sink = {on_member, on_problem, on_progress, on_warning, &ui};
+        szarc_extract_summary sum;
+        szarc_err xerr = {0};
+        st = szarc_extract(fd, &eo, &sink, &sum, &xerr);
+        close(fd);
+        if (ui.b.on && sum.n_selected)
+            szarc_cli_bar_draw(&ui.b, ui.b.total, 1);
+        written += sum.n_written;
+        selected += sum.n_selected;
+        failed += sum.n_failed;
+        problems += sum.n_problems;
+        bytes += sum.bytes;
+        if (sum.pubkey_unusable || sum.signature_refused || st) {
+            szarc_fprintf_quoted(stderr, "szarc: %s: %s\n", label, xerr.msg);
+            rc = sum.pubkey_unusable ? SZARC_EXIT_USAGE
+                 : sum.signature_refused ? SZARC_EXIT_FAIL
+                                         : szarc_cli_exit_code(st);
+            if (rc != SZARC_EXIT_FAIL) {
+                free(names);
+                goto done;
+            }
+            problems++;
+        }
+    }
+    free(names);
+    if (!o->quiet)
+        fprintf(stderr, "szarc: extracted %zu of %zu files, %llu bytes, from %zu volumes%s\n",
+                written, selected, (unsigned long long)bytes, n,
+                o->pubkey ? "; signatures and signer checked" : "");
+    if (failed)
+        fprintf(stderr, "szarc: %zu of %zu members failed their checks and were not written; "
+                        "the others are intact\n",
+                failed, selected);
+    rc = failed || problems ? SZARC_EXIT_FAIL : SZARC_EXIT_OK;
+done:
+    szarc_cli_watch_tmpfiles(NULL);
+    szarc_tmpfiles_free(tmp);
+    if (root >= 0)
+        close(root);
+    free(marks);
+    szarc_collection_free(c);
     return rc;
 }

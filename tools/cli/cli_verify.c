@@ -70,6 +70,7 @@ int szarc_cli_keygen(int argc, char **argv)
 
 typedef struct {
     int json;
+    int collection; /* -f is a collection's index */
     int quiet;   /* --quiet: no warnings */
     int bar;     /* progress bar on stderr */
     size_t done; /* members reported */
@@ -106,6 +107,18 @@ static void bar_draw(out_ctx *o, int force)
     fputs("\033[K", stderr);
 }
 
+/* A collection's finding or member names its volume last (docs/format.md
+ * section V): null for a finding of the index itself. */
+static json_t *with_volume(json_t *j, const char *volume)
+{
+    if (!j)
+        return j;
+    json_object_set_new(j, "volume", volume ? json_string("") : json_null());
+    if (volume)
+        szarc_json_set_string(j, "volume", volume);
+    return j;
+}
+
 static void json_line(json_t *j)
 {
     char *s = json_dumps(j, SZARC_CLI_JSON_FLAGS(JSON_COMPACT));
@@ -121,16 +134,18 @@ static void on_finding(void *ctx, const szarc_verify_finding *f)
     out_ctx *o = ctx;
     bar_clear(o);
     if (o->json) {
-        json_line(szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice));
+        json_t *jf = szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice);
+        json_line(o->collection ? with_volume(jf, f->volume) : jf);
     } else if (f->warning && o->quiet) {
         /* --quiet: no warnings (the summary still counts them) */
-    } else if (f->warning && !strcmp(f->check, "unsigned")) {
+    } else if (f->warning && !strcmp(f->check, "unsigned") && !o->collection) {
         /* said on every run of an unsigned archive: one line is enough */
         printf("warning   archive: unsigned (its manifest is the reference; sign with szarc "
                "create --sign KEY)\n");
         fflush(stdout);
     } else {
-        szarc_fprintf_quoted(stdout, "%-9s archive: %s: %s\n", f->warning ? "warning" : "FAILED",
+        szarc_fprintf_quoted(stdout, "%-9s %s: %s: %s\n", f->warning ? "warning" : "FAILED",
+                             f->volume ? f->volume : o->collection ? "index" : "archive",
                              f->check, f->msg);
         printf("          what to do: %s\n", f->advice);
         fflush(stdout);
@@ -145,16 +160,19 @@ static void on_member(void *ctx, const szarc_verify_member *m)
     bar_clear(o);
     if (o->json) {
         json_t *j = szarc_json_verify_member(m);
+        if (o->collection)
+            with_volume(j, m->volume ? m->volume : "");
         json_line(j);
     } else {
         int reencoded = m->expanded;
         for (size_t k = 0; k < m->n_findings; k++)
             reencoded &= strcmp(m->findings[k].check, "too-large") != 0;
-        szarc_fprintf_quoted(stdout, "%-9s %s (%s, %llu bytes%s)\n",
+        szarc_fprintf_quoted(stdout, "%-9s %s (%s%s%s, %llu bytes%s)\n",
                              m->state == SZARC_VERIFY_MEMBER_OK       ? "ok"
                              : m->state == SZARC_VERIFY_MEMBER_FAILED ? "FAILED"
                                                                       : "unchecked",
-                             m->path, m->method ? m->method : "unreadable",
+                             m->path, m->volume ? m->volume : "", m->volume ? ": " : "",
+                             m->method ? m->method : "unreadable",
                              (unsigned long long)m->size,
                              !m->expanded ? ""
                              : !reencoded  ? ", expanded"
@@ -255,6 +273,7 @@ int szarc_cli_verify(int argc, char **argv)
         return szarc_cli_usage_error("--subset %s: expected K/N with 1 <= K <= N", subset);
     szarc_err err = {0};
     vo.pubkey = pubkey_path;
+    const int collection = szarc_cli_is_index(file);
     if (!vo.quick) { /* says so when the default is the placeholder */
         char model_buf[4096];
         const char *model;
@@ -262,21 +281,32 @@ int szarc_cli_verify(int argc, char **argv)
     }
     /* A full audit reads the archive twice: a pipe is copied to a temporary
      * file first. A directory is an I/O error, not a damaged archive. */
-    int fd;
-    const int orc = szarc_cli_open_input(file, !vo.quick, &fd);
+    int fd = -1;
+    const int orc = collection ? 0 : szarc_cli_open_input(file, !vo.quick, &fd);
     if (orc)
         return orc;
-    out_ctx oc = {json, quiet, !quiet && isatty(2), 0, now(), 0, 0, 0};
+    out_ctx oc = {json, collection, quiet, !quiet && isatty(2), 0, now(), 0, 0, 0};
     const szarc_verify_sink sink = {on_finding, on_member, on_progress, on_warning, &oc};
     szarc_verify_summary s;
     const double t0 = now();
-    const szarc_status st = szarc_verify(fd, &vo, &sink, &s, &err);
+    const szarc_status st = collection ? szarc_verify_collection(file, &vo, &sink, &s, &err)
+                                       : szarc_verify(fd, &vo, &sink, &s, &err);
     if (fd > 0)
         close(fd);
     bar_clear(&oc);
     if (s.pubkey_unusable) {
         szarc_fprintf_quoted(stderr, "szarc: --pubkey: %s\n", err.msg);
         return SZARC_EXIT_USAGE;
+    }
+    if (collection && (st == SZARC_E_FORMAT || st == SZARC_E_UNSUPPORTED)) {
+        /* an index that does not parse: one finding, exit 1 (docs/format.md V) */
+        if (json)
+            json_line(szarc_json_verify_finding("archive", "index", 0, err.msg,
+                                  "the index is damaged: get a good copy, or verify each "
+                                  "volume alone (szarc verify -f VOLUME)"));
+        else
+            szarc_fprintf_quoted(stderr, "szarc: %s\n", err.msg);
+        return SZARC_EXIT_FAIL;
     }
     if (st == SZARC_E_FORMAT) {
         /* not a szarc archive (the audit reported nothing): one line, as list and extract */
@@ -323,21 +353,26 @@ int szarc_cli_verify(int argc, char **argv)
         szarc_json_set_string(j, "archive", file);
         if (s.device[0])
             szarc_json_set_string(j, "device", s.device);
+        if (collection)
+            json_object_set_new(j, "volumes", json_integer((json_int_t)s.n_volumes));
         json_line(j);
     } else {
-        printf("signature: %s%s%s%s\n", sig, s.signed_ ? ", key " : "", fp,
+        char vol[64] = "";
+        if (collection)
+            snprintf(vol, sizeof vol, " in %zu volumes", s.n_volumes);
+        printf("%s: %s%s%s%s\n", collection ? "index signature" : "signature", sig, s.signed_ ? ", key " : "", fp,
                !s.signed_   ? ""
                : !vo.pubkey ? " (not checked against a trusted key: pass --pubkey)"
                : s.key_ok   ? " (the --pubkey key)"
                             : " (NOT the --pubkey key)");
         szarc_fprintf_quoted(stdout,
-                             "%s: %s; %zu of %zu members checked%s%s%s%s: %zu ok, %zu failed, %zu "
+                             "%s: %s; %zu of %zu members%s checked%s%s%s%s: %zu ok, %zu failed, %zu "
                              "unchecked; %zu archive-level failures; %.2f s%s%s\n",
                              file,
                              rc == SZARC_EXIT_OK     ? "verified"
                              : rc == SZARC_EXIT_FAIL ? "FAILED"
                                                      : "not verified (no usable model)",
-                             s.n_selected, s.n_members, vo.subset_n ? " (subset " : "", sub,
+                             s.n_selected, s.n_members, vol, vo.subset_n ? " (subset " : "", sub,
                              vo.subset_n ? ")" : "", vo.quick ? " (quick: no expansion)" : "",
                              s.n_ok, s.n_failed, s.n_unchecked, s.n_archive_failures, secs,
                              s.device[0] ? ", " : "", s.device);

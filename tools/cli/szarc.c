@@ -433,6 +433,10 @@ int main(int argc, char **argv)
             return szarc_cli_usage_error("unexpected argument '%s'", argv[2]);
         return version();
     }
+    if (!strcmp(cmd, "slurm")) {
+        szarc_cli_set_command("slurm");
+        return szarc_cli_slurm(argc - 2, argv + 2);
+    }
     if (!strcmp(cmd, "model")) {
         szarc_cli_set_command("model");
         return cmd_model(argc - 2, argv + 2);

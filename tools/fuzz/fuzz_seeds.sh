@@ -12,6 +12,7 @@
 #       tokens at most (fuzz_decode skips larger ones), and damaged variants
 #   tests/data/fuzz/{packet,manifest,statement}/archive_*   members of these
 #       archives, next to the hand-made seeds
+#   tests/data/fuzz/index/index_*   collection indexes (create --volumes)
 # The output is the same on every run (SOURCE_DATE_EPOCH, fixed mtimes and
 # modes, a fixed throwaway signing key, the C reference); files are written
 # over, never deleted, so crash reproducers kept in the corpora stay.
@@ -185,6 +186,16 @@ copy manifest2 archive_f2_*.json.zst
 tar -xOf f2_signed.szarc szarc/signature > archive_signed_v2.txt
 tar -xOf f2_signed_semantic.szarc szarc/signature > archive_signed_v2_semantic.txt
 copy statement archive_signed_v2.txt archive_signed_v2_semantic.txt
+
+# Collection indexes (docs/format.md section V), unsigned and signed, for
+# fuzz_index (its hand-made seeds, damaged and hostile, sit next to them).
+(cd in && "$szarc" create -q -f "$T/coll" --device cpu --chunk 64 --model "$model" --volumes 2 \
+  note.txt record.txt short.txt)
+(cd in && "$szarc" create -q -f "$T/scoll" --device cpu --chunk 64 --model "$model" --volumes 3 \
+  --sign "$T/seed.key" note.txt record.txt short.txt mid.txt)
+cp coll.szarc-index index_unsigned.szarc-index
+cp scoll.szarc-index index_signed.szarc-index
+copy index index_unsigned.szarc-index index_signed.szarc-index
 
 for d in archive verify decode; do
   printf '%-10s %3d files %8d bytes\n' "$d" "$(find "$out/$d" -type f | wc -l)" "$(cat "$out/$d"/* | wc -c)"

@@ -278,7 +278,7 @@ static int run_verify(serve_run *r, const json_t *req, json_t **result, szarc_er
         v_finding(r, &(szarc_verify_finding){"not-szarc",
                                              "this is not an archive szarc wrote: check the "
                                              "file name, or read it with tar",
-                                             0, err->msg});
+                                             0, err->msg, NULL});
         *result = json_pack("{s:b, s:s, s:n, s:O, s:b}", "ok", 0, "result", "failed", "summary",
                             "findings", r->list, "findings_truncated", r->truncated);
         r->n_failures++;

@@ -150,6 +150,9 @@ szarc_status szarc_create(int fd, const szarc_create_opts *o, const szarc_create
     szarc_status st = check_options(&method, &level, o, err);
     if (st)
         return st;
+    if (o->volumes && (o->volume < 1 || o->volume > o->volumes))
+        return szarc_err_set(err, SZARC_E_USAGE, "--volume %u/%u: expected K/N with 1 <= K <= N",
+                             o->volume, o->volumes);
     if (o->semantic && (st = build_atoms(&ax, o, err)))
         goto done;
     if (o->sign_key) { /* loaded first: a bad key fails before any work */
@@ -190,6 +193,8 @@ szarc_status szarc_create(int fd, const szarc_create_opts *o, const szarc_create
         .format = o->format,
         .signer = key ? &signer : NULL,
         .cancel = o->cancel,
+        .volume = o->volume ? o->volume - 1 : 0,
+        .volumes = o->volumes,
         .share = szarc_resident_share(o->resident),
     };
     const szarc_create_job_sink js = {on_not_stored, on_member, on_progress, on_notice,

@@ -14,7 +14,8 @@
 static szarc_verify_finding finding(const szarc_audit_finding *f)
 {
     const szarc_verify_finding pf = {szarc_verify_check_name(f->check),
-                                     szarc_verify_check_advice(f->check), f->warning, f->msg};
+                                     szarc_verify_check_advice(f->check), f->warning, f->msg,
+                                     NULL};
     return pf;
 }
 
@@ -42,7 +43,8 @@ static void on_member(void *ctx, const szarc_audit_member *am)
                                        : SZARC_VERIFY_MEMBER_OK,
                                    am->expanded,
                                    n,
-                                   fs};
+                                   fs,
+                                   NULL};
     sink->member(sink->ctx, &m);
 }
 

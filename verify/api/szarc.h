@@ -168,6 +168,10 @@ typedef struct {
     szarc_resident *resident;   /* NULL, or a resident engine: with `model` NULL the job
                                  * codes with the resident model on a seat of its engine
                                  * (`device` is then the resident's) */
+    uint32_t volume, volumes;   /* volumes > 0: write volume `volume` (1..volumes) of a
+                                 * collection: only its share of the files collected from
+                                 * paths (docs/format.md section V), every volume computing
+                                 * the same split; volumes 0: all files */
 } szarc_create_opts;
 
 /* One stored member, valid during the callback only. */
@@ -440,6 +444,8 @@ typedef struct {
     const char *advice;
     int warning;                /* 1: reported, not a failure */
     const char *msg;
+    const char *volume;         /* szarc_verify_collection(): the volume's file name, or
+                                 * NULL for a finding of the index; else NULL */
 } szarc_verify_finding;
 
 typedef enum {
@@ -457,6 +463,9 @@ typedef struct {
     int expanded;
     size_t n_findings;
     const szarc_verify_finding *findings;
+    const char *volume;         /* szarc_verify_collection(): the volume's file name (index
+                                 * is then the file's place in the whole collection); else
+                                 * NULL */
 } szarc_verify_member;
 
 typedef struct {
@@ -487,6 +496,8 @@ typedef struct {
     uint8_t manifest_sha256[32];
     char device[128];           /* the engine's device, or "" when none ran */
     int pubkey_unusable;        /* stopped: opts->pubkey cannot be read as a public key */
+    size_t n_volumes;           /* szarc_verify_collection(): the volumes the index lists
+                                 * (signature fields then describe the index's); else 0 */
 } szarc_verify_summary;
 
 /*! szarc_verify() :
@@ -501,6 +512,109 @@ typedef struct {
  *         not). */
 szarc_status szarc_verify(int fd, const szarc_verify_opts *opts, const szarc_verify_sink *sink,
                           szarc_verify_summary *sum, szarc_err *err);
+
+/*-*********************************************************
+ *  collections (docs/format.md section V)
+ ***********************************************************/
+
+/* A collection is one create split into volumes, each an ordinary archive
+ * (szarc_create_opts.volume), plus an index: a small file that lists every
+ * volume's file name (next to the index), size, sha256, manifest digest,
+ * files and bytes, signed when a key is given. The index is untrusted
+ * input: its parser is strict, its size bounded, and the names it lists are
+ * plain file names (no '/', not '..'), opened next to it and never through
+ * a symbolic link. */
+
+#define SZARC_INDEX_SUFFIX ".szarc-index"
+
+typedef struct szarc_collection szarc_collection;
+
+/*! szarc_collection_probe() :
+ * @return 1 when the file open on fd begins as an index does (read with
+ *         pread at offset 0; the offset is not moved), else 0. */
+int szarc_collection_probe(int fd);
+
+/*! szarc_collection_open() :
+ * Reads and parses the index file `path` (at most 16 MiB).
+ * @return SZARC_OK (free with szarc_collection_free()); SZARC_E_FORMAT for
+ *         a file that is not a well-formed index (err: "PATH: index: line 1:
+ *         ..."), SZARC_E_UNSUPPORTED for a later index version,
+ *         SZARC_E_NOTFOUND, SZARC_E_IO, SZARC_E_NOMEM. */
+szarc_status szarc_collection_open(szarc_collection **out, const char *path, szarc_err *err);
+
+/*! szarc_collection_free() : NULL is fine. */
+void szarc_collection_free(szarc_collection *c);
+
+/*! szarc_collection_volumes() : the number of volumes the index lists. */
+size_t szarc_collection_volumes(const szarc_collection *c);
+
+/*! szarc_collection_volume_name() : volume i's file name (valid as long as c). */
+const char *szarc_collection_volume_name(const szarc_collection *c, size_t i);
+
+/*! szarc_collection_volume_open() :
+ * Opens volume i next to the index (O_NOFOLLOW) and checks it against the
+ * index: its size and sha256, hashed from the open descriptor, which is then
+ * returned at offset 0 in *fd (the caller closes it), so that what was
+ * checked is what is read.
+ * @return SZARC_OK; SZARC_E_NOTFOUND (missing: *fd -1); SZARC_E_FORMAT when
+ *         the file is not the one the index lists (*fd still open, for a
+ *         caller that reads it all the same; err says whether its manifest
+ *         is the listed one); SZARC_E_IO. */
+szarc_status szarc_collection_volume_open(const szarc_collection *c, size_t i, int *fd,
+                                          szarc_err *err);
+
+/* The index's signature. */
+typedef struct {
+    int signed_;                /* a signature line is present */
+    int signature_ok;           /* it is a valid signature of the index */
+    int key_ok;                 /* ... by the pubkey given (always 1 without one) */
+    uint8_t key_fingerprint[SZARC_KEY_FINGERPRINT_SIZE];
+} szarc_collection_signature;
+
+/*! szarc_collection_check() :
+ * Checks the index's signature, and with pubkey (a public key file) that
+ * it is that key's.
+ * @return SZARC_OK whatever the signature (*out says); SZARC_E_NOTFOUND,
+ *         SZARC_E_IO, SZARC_E_SIGNATURE for a pubkey that cannot be read. */
+szarc_status szarc_collection_check(const szarc_collection *c, const char *pubkey,
+                                    szarc_collection_signature *out, szarc_err *err);
+
+typedef struct {
+    const char *const *volumes; /* the volumes' file names, in order, next to the index */
+    size_t n_volumes;
+    const char *sign_key;       /* an Ed25519 private key file, or NULL */
+    int64_t created;            /* the index's creation time */
+    int force;                  /* replace an existing index */
+} szarc_index_opts;
+
+/*! szarc_collection_write_index() :
+ * Reads every volume (its size, sha256, manifest: files and bytes) and writes
+ * the index `path` through a temporary file next to it, renamed into place
+ * when complete; an existing index is replaced only with force.
+ * @return SZARC_OK; SZARC_E_ARG for a volume name that is not a plain file
+ *         name; SZARC_E_NOTFOUND, SZARC_E_FORMAT (a volume that is not a
+ *         szarc archive), SZARC_E_EXISTS, SZARC_E_IO, SZARC_E_USAGE (a key
+ *         that cannot be used, "--sign: ..."), SZARC_E_NOMEM. */
+szarc_status szarc_collection_write_index(const char *path, const szarc_index_opts *opts,
+                                          szarc_err *err);
+
+/*! szarc_verify_collection() :
+ * Audits a collection as one: the index's signature (archive findings
+ * `unsigned`, `bad-signature`, `wrong-key`, with volume NULL), then every
+ * volume in order with szarc_verify() (opts->pubkey applies to each): a
+ * volume that is missing is a `missing-volume` finding, one whose size or
+ * sha256 is not the index's a `volume-digest` finding (it is audited all the
+ * same, so that its damaged members are named). Members are numbered across
+ * the collection (a volume's first file follows the index's count of the
+ * files before it), and opts->subset_k/n select members by that number.
+ * Findings and members carry their volume's name. sum adds up the volumes'
+ * summaries; its signature fields are the index's.
+ * @return SZARC_OK when the audit ran to its end, whatever it found;
+ *         szarc_collection_open()'s errors for the index (nothing reported);
+ *         szarc_verify()'s stopping errors. */
+szarc_status szarc_verify_collection(const char *path, const szarc_verify_opts *opts,
+                                     const szarc_verify_sink *sink, szarc_verify_summary *sum,
+                                     szarc_err *err);
 
 /*-*********************************************************
  *  digests
