@@ -35,45 +35,12 @@ import subprocess
 import sys
 import time
 
+import serve_testlib
+from serve_testlib import check
+
 SZARC, WORK, SRC = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 MODEL = os.environ["SZARC_MODEL"]
-failures = 0
 
-
-def check(name, cond, detail=""):
-    global failures
-    if cond:
-        print("ok   " + name)
-    else:
-        failures += 1
-        print("FAIL " + name + (": " + str(detail)[:3000] if detail else ""))
-
-
-class Server:
-    def __init__(self, args):
-        self.args = [SZARC, "serve", "--listen", "127.0.0.1:0", "--model", MODEL, "--device",
-                     "cpu", "--port-file", os.path.join(WORK, "port")] + args
-        self.proc = None
-
-    def start(self):
-        pf = os.path.join(WORK, "port")
-        if os.path.exists(pf):
-            os.unlink(pf)
-        log = open(os.path.join(WORK, "serve.log"), "ab")
-        self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
-        for _ in range(400):
-            if os.path.exists(pf):
-                self.port = int(open(pf).read())
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL the service did not start: " +
-                         open(os.path.join(WORK, "serve.log")).read())
-
-    def term(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
 
 
 def req(srv, method, path, token=None, body=None, raw=None, headers=False):
@@ -179,7 +146,7 @@ def main():
     old_database(state)
     jobs = 3
     cap = jobs - 1
-    srv = Server(["--state", state, "--root", root, "--token-file", tokens, "--jobs", str(jobs),
+    srv = serve_testlib.Server(SZARC, WORK, MODEL, ["--state", state, "--root", root, "--token-file", tokens, "--jobs", str(jobs),
                   "--quick-every", "3", "--full-every", "12", "--audit-hook", hook])
     srv.start()
     R, A = tok["read"], tok["audit"]
@@ -429,8 +396,8 @@ def main():
     log = open(os.path.join(WORK, "serve.log")).read()
     check("no sanitizer report in the log", "Sanitizer" not in log and "runtime error" not in log,
           log[-3000:])
-    print("%d failure(s); %.0f s" % (failures, time.time() - t0))
-    sys.exit(1 if failures else 0)
+    print("%d failure(s); %.0f s" % (serve_testlib.failures, time.time() - t0))
+    sys.exit(1 if serve_testlib.failures else 0)
 
 
 main()

@@ -31,52 +31,17 @@ import sys
 import time
 import http.client
 
+import serve_testlib
+from serve_testlib import Server, check
+
 SZARC, WORK, SRC = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 MODEL = os.environ["SZARC_MODEL"]
-failures = 0
 
 
-def check(name, cond, detail=""):
-    global failures
-    if cond:
-        print("ok   " + name)
-    else:
-        failures += 1
-        print("FAIL " + name + (": " + str(detail)[:2000] if detail else ""))
 
-
-class Server:
-    def __init__(self, root, state, tokens, keys, jobs=4):
-        self.args = [SZARC, "serve", "--listen", "127.0.0.1:0", "--state", state, "--root",
-                     root, "--token-file", tokens, "--keys", keys, "--model", MODEL,
-                     "--device", "cpu", "--jobs", str(jobs), "--port-file",
-                     os.path.join(WORK, "port")]
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        pf = os.path.join(WORK, "port")
-        if os.path.exists(pf):
-            os.unlink(pf)
-        self.log = open(os.path.join(WORK, "serve.log"), "ab")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
-        for _ in range(300):
-            if os.path.exists(pf):
-                self.port = int(open(pf).read())
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL the service did not start: " +
-                         open(os.path.join(WORK, "serve.log")).read())
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def term(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+def server(root, state, tokens, keys, jobs=4):
+    return Server(SZARC, WORK, MODEL, ["--state", state, "--root", root, "--token-file", tokens,
+                                       "--keys", keys, "--jobs", str(jobs)])
 
 
 def req(srv, method, path, token=None, body=None, raw=None):
@@ -181,7 +146,7 @@ def main():
     tokens = os.path.join(WORK, "tokens")
     open(tokens, "w").write("# ROLE SHA256 NAME\n" + "\n".join(lines) + "\n")
 
-    srv = Server(root, state, tokens, keys)
+    srv = server(root, state, tokens, keys)
     srv.start()
 
     # --- auth
@@ -398,7 +363,7 @@ def main():
                         capture_output=True)
     if mk.returncode == 0:
         import ssl
-        tls = Server(root, state, tokens, keys)
+        tls = server(root, state, tokens, keys)
         tls.args += ["--tls-cert", cert, "--tls-key", key]
         tls.start()
         ctx = ssl.create_default_context(cafile=cert)
@@ -412,7 +377,7 @@ def main():
     else:
         print("no openssl to make a certificate: TLS not checked")
     print(open(os.path.join(WORK, "serve.log")).read())
-    return 1 if failures else 0
+    return 1 if serve_testlib.failures else 0
 
 
 if __name__ == "__main__":

@@ -22,43 +22,12 @@ import subprocess
 import sys
 import time
 
+import serve_testlib
+from serve_testlib import check
+
 SZARC, WORK, SRC, CHROMIUM = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4]
 MODEL = os.environ["SZARC_MODEL"]
-failures = 0
 
-
-def check(name, cond, detail=""):
-    global failures
-    if cond:
-        print("ok   " + name)
-    else:
-        failures += 1
-        print("FAIL " + name + (": " + str(detail)[:3000] if detail else ""))
-
-
-class Server:
-    def __init__(self, args):
-        self.args = [SZARC, "serve", "--listen", "127.0.0.1:0", "--model", MODEL, "--device",
-                     "cpu", "--port-file", os.path.join(WORK, "port")] + args
-
-    def start(self):
-        pf = os.path.join(WORK, "port")
-        if os.path.exists(pf):
-            os.unlink(pf)
-        log = open(os.path.join(WORK, "serve.log"), "ab")
-        self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
-        for _ in range(400):
-            if os.path.exists(pf):
-                self.port = int(open(pf).read())
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL the service did not start")
-
-    def term(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
 
 
 def req(srv, method, path, body=None, token=None):
@@ -149,7 +118,7 @@ def main():
         subprocess.run([SZARC, "create", "-q", "-f", d + ".szarc", "--model", MODEL,
                         "--device", "cpu", "--method", "model", d], cwd=root, check=True)
     good, bad = os.path.join(root, "good.szarc"), os.path.join(root, "bad.szarc")
-    srv = Server(["--state", state, "--root", root, "--jobs", "2",
+    srv = serve_testlib.Server(SZARC, WORK, MODEL, ["--state", state, "--root", root, "--jobs", "2",
                   "--quick-every", "2", "--full-every", "6"])
     srv.start()
     st, j = req(srv, "POST", "/v1/archives", {"path": good})
@@ -203,7 +172,7 @@ def main():
     token = p.stdout.split("token: ")[1].split()[0]
     tokens = os.path.join(WORK, "tokens")
     open(tokens, "w").write(p.stdout.split("line for --token-file: ")[1].strip() + "\n")
-    srv = Server(["--state", state, "--root", root, "--jobs", "2", "--token-file", tokens,
+    srv = serve_testlib.Server(SZARC, WORK, MODEL, ["--state", state, "--root", root, "--jobs", "2", "--token-file", tokens,
                   "--quick-every", "2", "--full-every", "6"])
     srv.start()
     url = "http://127.0.0.1:%d/" % srv.port
@@ -216,8 +185,8 @@ def main():
           d.body.get("data-loaded") == "1" and d.rows and
           d.rows[0][0].get("data-status") == "failed", (d.body, d.error, d.rows))
     check("SIGTERM: exit 0 again", srv.term() == 0)
-    print("%d failure(s); %.0f s" % (failures, time.time() - t0))
-    sys.exit(1 if failures else 0)
+    print("%d failure(s); %.0f s" % (serve_testlib.failures, time.time() - t0))
+    sys.exit(1 if serve_testlib.failures else 0)
 
 
 main()
