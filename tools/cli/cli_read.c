@@ -66,6 +66,26 @@ static void on_warning(void *ctx, const char *msg)
         szarc_fprintf_quoted(stderr, "szarc: warning: %s\n", msg);
 }
 
+/* The target folder of -C (or ".") opened, the temporary files watched and
+ * the signal handlers installed: what every extract needs before it writes.
+ * @return 0, or the exit status (the cause printed). */
+static int extract_target(const cli_opts *o, int *root, szarc_tmpfiles **tmp)
+{
+    const char *dir = o->dir ? o->dir : ".";
+    *root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*root < 0) {
+        szarc_fprintf_quoted(stderr, "szarc: -C %s: %s\n", dir, strerror(errno));
+        return SZARC_EXIT_USAGE;
+    }
+    if (!(*tmp = szarc_tmpfiles_create())) {
+        fprintf(stderr, "szarc: out of memory\n");
+        return SZARC_EXIT_USAGE;
+    }
+    szarc_cli_watch_tmpfiles(*tmp);
+    szarc_cli_install_handlers();
+    return 0;
+}
+
 static int extract_index(const cli_opts *o);
 
 int szarc_cli_extract(int argc, char **argv)
@@ -83,20 +103,8 @@ int szarc_cli_extract(int argc, char **argv)
     int rc = szarc_cli_open_input(o.file, o.pubkey != NULL, &fd);
     if (rc)
         return rc;
-    const char *dir = o.dir ? o.dir : ".";
-    root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) {
-        szarc_fprintf_quoted(stderr, "szarc: -C %s: %s\n", dir, strerror(errno));
-        rc = SZARC_EXIT_USAGE;
+    if ((rc = extract_target(&o, &root, &tmp)))
         goto done;
-    }
-    if (!(tmp = szarc_tmpfiles_create())) {
-        fprintf(stderr, "szarc: out of memory\n");
-        rc = SZARC_EXIT_USAGE;
-        goto done;
-    }
-    szarc_cli_watch_tmpfiles(tmp);
-    szarc_cli_install_handlers();
     extract_ui ui = {&o, {!o.quiet && isatty(2), szarc_cli_now(), 0, 0, 0, 0, 0, 0}, 0};
     const szarc_extract_opts eo = {root,
                                    o.force,
@@ -546,20 +554,8 @@ static int extract_index(const cli_opts *o)
         }
     if (rc)
         goto done;
-    const char *dir = o->dir ? o->dir : ".";
-    root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) {
-        szarc_fprintf_quoted(stderr, "szarc: -C %s: %s\n", dir, strerror(errno));
-        rc = SZARC_EXIT_USAGE;
+    if ((rc = extract_target(o, &root, &tmp)))
         goto done;
-    }
-    if (!(tmp = szarc_tmpfiles_create())) {
-        fprintf(stderr, "szarc: out of memory\n");
-        rc = SZARC_EXIT_USAGE;
-        goto done;
-    }
-    szarc_cli_watch_tmpfiles(tmp);
-    szarc_cli_install_handlers();
     char model_buf[4096];
     const char *model;
     szarc_cli_model(o->model, 0, model_buf, sizeof model_buf, &model);
