@@ -229,17 +229,32 @@ static void mm_packed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
                   b->xq, b->xq_stride, b->xsum, b->t, c->rows);
 }
 
+/* A product of fewer multiply-adds than this runs on the calling thread:
+ * waking the pool and waiting for it cost more than the second thread
+ * saves. That is every product of a decoding step of a few rows (16 rows
+ * of the default model: 0.5 M to 16.8 M); extract of alice29.txt went
+ * from 8.0 to 6.3 s on two free cores (docs/benchmarks.md). The split
+ * changes no result. */
+#define MM_POOL_MIN_MACS 20000000u
+
 /* matmul: y[r][j] (=|+=) requant(W[j] . xq[r]); matrix i of wsum and wpack */
 static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t i, uint32_t rows,
                          int32_t *y, uint32_t ys, int add)
 {
+    const int alone = (uint64_t)rows * W->rows * W->cols < MM_POOL_MIN_MACS;
     if (b->wpack) {
         mmp_ctx c = {b, W, b->wpack[i], rows, y, ys, add};
-        szarc_cpu_pool_run(b->pool, (W->rows + 15) / 16, mm_packed_part, &c);
+        if (alone)
+            mm_packed_part(&c, 0, (W->rows + 15) / 16, 0);
+        else
+            szarc_cpu_pool_run(b->pool, (W->rows + 15) / 16, mm_packed_part, &c);
         return;
     }
     mm_ctx c = {b, W, b->wsum[i], rows, y, ys, add};
-    szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
+    if (alone)
+        mm_part(&c, 0, (W->rows + 3) / 4, 0);
+    else
+        szarc_cpu_pool_run(b->pool, (W->rows + 3) / 4, mm_part, &c);
 }
 
 /* rope: rotate the q and k heads of a row by its position (the k heads in
