@@ -388,10 +388,10 @@ static int bits_for(uint64_t n)
     return b;
 }
 
-/* One zstd frame of src (level 19), with prefix[0..plen) as its raw-content
- * prefix (plen may be 0), appended to out. */
-static szarc_status zstd_frame(buf *out, const uint8_t *prefix, size_t plen, const uint8_t *src,
-                               size_t len, size_t *frame_len, szarc_err *err)
+/* One zstd frame of src (level 19), appended to out: a whole group's
+ * method 1 (segments are LZMA2 since the match model; readers still take
+ * zstd segments). */
+static szarc_status zstd_frame(buf *out, const uint8_t *src, size_t len, szarc_err *err)
 {
     ZSTD_CCtx *z = ZSTD_createCCtx();
     const size_t cap = ZSTD_compressBound(len);
@@ -403,9 +403,7 @@ static szarc_status zstd_frame(buf *out, const uint8_t *prefix, size_t plen, con
     }
     size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, SZARC_ZSTD_LEVEL);
     if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, bits_for((uint64_t)plen + len));
-    if (!ZSTD_isError(r) && plen)
-        r = ZSTD_CCtx_refPrefix(z, prefix, plen);
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, bits_for(len));
     if (!ZSTD_isError(r))
         r = ZSTD_compress2(z, dst, cap, src, len);
     if (ZSTD_isError(r)) {
@@ -413,7 +411,6 @@ static szarc_status zstd_frame(buf *out, const uint8_t *prefix, size_t plen, con
         goto done;
     }
     put(out, dst, r);
-    *frame_len = r;
 done:
     ZSTD_freeCCtx(z);
     free(dst);
@@ -837,7 +834,8 @@ static void mpass_free(mpass *mp)
 }
 
 /* The final intervals of the model chunks (pick[c] == 0; mlen[k] receives
- * the length of the k-th), as the packet's sets code them: the match
+ * the length of the k-th), as the packet's sets code them. When every chunk
+ * stayed a model chunk they are the first pass's (mp). Otherwise the match
  * model's predictions are made again over the model chunks alone (a chunk
  * sees the sets before its own), and a chunk where one of them changed is
  * evaluated again for the frequencies of its new predictions. *fcum and
@@ -858,6 +856,19 @@ static szarc_status final_intervals(szarc_engine *e, const szarc_model *m,
             n += clen[c];
         }
     const size_t nn = n ? n : 1, nk = n_m ? n_m : 1;
+    if (n_m == K) { /* every chunk stayed a model chunk: the first pass's sets are these */
+        *fcum = malloc(nn * sizeof **fcum);
+        *ffrq = malloc(nn * sizeof **ffrq);
+        if (!*fcum || !*ffrq) {
+            free(*fcum);
+            free(*ffrq);
+            *fcum = *ffrq = NULL;
+            return szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory for %zu tokens", n);
+        }
+        memcpy(*fcum, mp->mcum, n * sizeof **fcum);
+        memcpy(*ffrq, mp->mfreq, n * sizeof **ffrq);
+        return SZARC_OK;
+    }
     int32_t *ft = malloc(nn * sizeof *ft), *fp = malloc(nn * sizeof *fp);
     uint8_t *fl = malloc(nn);
     uint32_t *c0 = malloc(nn * sizeof *c0), *f0 = malloc(nn * sizeof *f0);
@@ -1243,9 +1254,8 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
     }
     if (force != SZARC_GROUP_STORED) {
         buf z = {0};
-        size_t flen = 0;
         put_header(&z, SZARC_GROUP_ZSTD, 0, len);
-        if ((st = zstd_frame(&z, NULL, 0, content, len, &flen, err)) || z.oom) {
+        if ((st = zstd_frame(&z, content, len, err)) || z.oom) {
             free(z.p);
             free(best.p);
             return st ? st : szarc_err_set(err, SZARC_E_NOMEM, "group: out of memory");
