@@ -24,6 +24,7 @@ typedef struct {
     uint32_t max_pos;
     uint32_t n_threads;
     szarc_cpu_pool *pool;           /* n_threads - 1 workers, made once */
+    int solo;                       /* every stage on the calling thread */
     const szarc_cpu_kernel *kernel; /* the int8 tile of every matmul */
     char name[64];                  /* "cpu (C reference, <kernel>)" */
     /* sum of each weight row (the u8 x s8 kernels' correction):
@@ -70,7 +71,7 @@ static size_t kv_index(const ref_backend *b, uint32_t slot, uint32_t layer, uint
 #define POOL_MIN_ROWS 8u
 static void rows_run(ref_backend *b, uint32_t rows, szarc_cpu_pool_fn fn, void *ctx)
 {
-    if (rows >= POOL_MIN_ROWS)
+    if (!b->solo && rows >= POOL_MIN_ROWS)
         szarc_cpu_pool_run(b->pool, rows, fn, ctx);
     else if (rows)
         fn(ctx, 0, rows, 0);
@@ -241,7 +242,7 @@ static void mm_packed_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 static void stage_matmul(ref_backend *b, const szarc_qmat *W, uint32_t i, uint32_t rows,
                          int32_t *y, uint32_t ys, int add)
 {
-    const int alone = (uint64_t)rows * W->rows * W->cols < MM_POOL_MIN_MACS;
+    const int alone = b->solo || (uint64_t)rows * W->rows * W->cols < MM_POOL_MIN_MACS;
     if (b->wpack) {
         mmp_ctx c = {b, W, b->wpack[i], rows, y, ys, add};
         if (alone)
@@ -350,6 +351,10 @@ static void stage_attn_quant(ref_backend *b, uint32_t rows, uint32_t layer, cons
 {
     const szarc_mcfg *c = &b->m->cfg;
     att_ctx a = {b, layer, slot, pos};
+    if (b->solo) {
+        att_rows_part(&a, 0, rows, 0);
+        return;
+    }
     if (rows >= 8 * b->n_threads) {
         szarc_cpu_pool_run(b->pool, rows, att_rows_part, &a);
         return;
@@ -376,11 +381,11 @@ static void stage_swiglu_quant(ref_backend *b, uint32_t rows)
     rows_run(b, rows, swiglu_part, b);
 }
 
-static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *tok,
-                                const uint32_t *slot, const uint32_t *pos, int32_t *z,
-                                szarc_err *err)
+/* The forward pass of n rows, stage after stage, each stage over the pool
+ * unless b->solo. */
+static void forward_rows(ref_backend *b, uint32_t n, const int32_t *tok, const uint32_t *slot,
+                         const uint32_t *pos, int32_t *z)
 {
-    ref_backend *b = (ref_backend *)base;
     const szarc_model *m = b->m;
     const szarc_mcfg *c = &m->cfg;
     /* rows were checked by szarc_engine_forward() */
@@ -404,6 +409,67 @@ static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *
     if (c->n_layer > 0)
         stage_quant(b, n, b->h, c->d, c->d, 1, SZ_F_ACT);
     stage_matmul(b, &m->head, 4 * c->n_layer, n, z, c->vocab, 0);
+}
+
+typedef struct {
+    const ref_backend *b;
+    const int32_t *tok;
+    const uint32_t *slot, *pos;
+    int32_t *z;
+} split_ctx;
+
+/* Rows [lo, hi) through the whole forward pass on this thread: a copy of the
+ * backend whose activation rows start at row lo and whose attention scratch
+ * is this thread's. */
+static void split_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
+{
+    const split_ctx *sc = arg;
+    const szarc_mcfg *c = &sc->b->m->cfg;
+    ref_backend sub = *sc->b;
+    sub.solo = 1;
+    sub.h += (size_t)lo * c->d;
+    sub.xq += (size_t)lo * sub.xq_stride;
+    sub.t += lo;
+    sub.qkv += (size_t)lo * (c->n_head + 2 * c->n_kv) * c->hd;
+    sub.att += (size_t)lo * c->n_head * c->hd;
+    sub.gu += (size_t)lo * 2 * c->d_ff;
+    if (sub.xsum)
+        sub.xsum += lo;
+    sub.zscr += (size_t)tid * SZ_MAX_CTX;
+    forward_rows(&sub, hi - lo, sc->tok + lo, sc->slot + lo, sc->pos + lo,
+                 sc->z + (size_t)lo * c->vocab);
+}
+
+/* A call of at most this many rows, each of its own stream (a decoding
+ * step), is split by rows: each thread takes its share through the whole
+ * forward pass, one wake-up of the pool instead of one per stage (about 45
+ * for the default model). Rows of one stream stay together on the stage
+ * path: a row's attention reads the cache its stream's earlier rows wrote
+ * in the same call. Every row is computed alone either way, so the split
+ * changes no result. */
+#define SPLIT_MAX_ROWS 256u
+
+static int slots_distinct(uint32_t n, const uint32_t *slot)
+{
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (slot[i] == slot[j])
+                return 0;
+    return 1;
+}
+
+static szarc_status ref_forward(szarc_backend *base, uint32_t n, const int32_t *tok,
+                                const uint32_t *slot, const uint32_t *pos, int32_t *z,
+                                szarc_err *err)
+{
+    (void)err;
+    ref_backend *b = (ref_backend *)base;
+    if (b->n_threads > 1 && n >= 2 && n <= SPLIT_MAX_ROWS && slots_distinct(n, slot)) {
+        split_ctx sc = {b, tok, slot, pos, z};
+        szarc_cpu_pool_run(b->pool, n, split_part, &sc);
+    } else {
+        forward_rows(b, n, tok, slot, pos, z);
+    }
     return SZARC_OK;
 }
 
