@@ -3,8 +3,9 @@
  * every column count that is a multiple of 4 up to 300 (every tail of every
  * vector width) and a few long ones, rows of exactly k bytes (a read past
  * the end is an ASan error), repeated rows as at a matrix edge; every
- * requant stage against the scalar one (sz_requant); every attention qk and
- * pv against the scalar ones (check_attn); every packed matrix product (mm)
+ * requant stage against the scalar one (sz_requant); every attention qk
+ * against the scalar one and every pv, for 1 to 6 heads sharing the v rows,
+ * against the sums written out (check_attn); every packed matrix product (mm)
  * against the scalar sums and sz_requant() (check_mm). And the
  * kernel choice: SZARC_CPU_KERNEL forces a variant, an unknown one is a
  * usage error naming the variable. */
@@ -103,20 +104,24 @@ static void check_requant(void)
     }
 }
 
-/* Attention: every variant's qk and pv against the scalar ones. The k and v
- * buffers end exactly at the last row's n-th element (a read past it is an
- * ASan error); rows are `stride` apart, as in the cache (n_kv heads). Modes:
- * 0 random (p in [0, 2^15], |v| <= 65535 as in docs/numerics.md 3.7),
- * 1 all -128 / p = 2^15, v = -65535, 2 all 127 / v = 65535, 3 any int32 p
- * and v (the sums wrap modulo 2^32 in every variant). */
-static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode)
+/* Attention: every variant's qk against the scalar one, and every
+ * variant's pv (the scalar one included) against the sums written out here,
+ * for g query heads sharing the v rows (their probabilities pstride apart).
+ * The k and v buffers end exactly at the last row's n-th element (a read
+ * past it is an ASan error); rows are `stride` apart, as in the cache (n_kv
+ * heads). Modes: 0 random (p in [0, 2^15], |v| <= 65535 as in
+ * docs/numerics.md 3.7), 1 all -128 / p = 2^15, v = -65535, 2 all 127 /
+ * v = 65535, 3 any int32 p and v (the sums wrap modulo 2^32 in every
+ * variant). */
+static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode, uint32_t g)
 {
+    enum { GMAX = 6 };
     const szarc_cpu_kernel *ref = szarc_cpu_kernel_find("scalar");
-    const size_t klen = (size_t)(nt - 1) * stride + n;
+    const size_t klen = (size_t)(nt - 1) * stride + n, pstride = nt + 3;
     int8_t *k = malloc(klen), q[SZ_MAX_HEAD_DIM];
-    int32_t *v = malloc(klen * sizeof *v), *p = malloc(nt * sizeof *p);
+    int32_t *v = malloc(klen * sizeof *v), *p = malloc(g * pstride * sizeof *p);
     int32_t *want = malloc(nt * sizeof *want), *got = malloc(nt * sizeof *got);
-    if (!k || !v || !p || !want || !got)
+    if (!k || !v || !p || !want || !got || g > GMAX)
         abort();
     const int kmode = mode == 3 ? 0 : mode;
     fill(k, (uint32_t)klen, kmode);
@@ -129,14 +134,21 @@ static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode)
                : mode == 1 ? -65535
                : mode == 2 ? 65535
                            : (int32_t)next();
-    for (uint32_t t = 0; t < nt; t++)
+    for (size_t t = 0; t < g * pstride; t++)
         p[t] = mode == 0 ? (int32_t)(next() % 32769) : mode == 3 ? (int32_t)next() : 32768;
-    int32_t wo[SZ_MAX_HEAD_DIM + 1], go[SZ_MAX_HEAD_DIM + 1];
+    static int32_t wo[GMAX * SZ_MAX_HEAD_DIM + 1], go[GMAX * SZ_MAX_HEAD_DIM + 1];
+    const size_t no = (size_t)g * n;
+    for (uint32_t j = 0; j < g; j++)
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t s = 0;
+            for (uint32_t t = 0; t < nt; t++)
+                s += (uint32_t)p[j * pstride + t] * (uint32_t)v[(size_t)t * stride + i];
+            wo[(size_t)j * n + i] = (int32_t)s;
+        }
+    wo[no] = go[no] = 0x5a5a5a5a;
     const int qk_ok = n % 4 == 0;
     if (qk_ok)
         ref->qk(want, q, qsum, k, stride, nt, n);
-    wo[n] = go[n] = 0x5a5a5a5a;
-    ref->pv(wo, p, v, stride, nt, n);
     for (const szarc_cpu_kernel *kn = szarc_cpu_kernels(); kn->name; kn++) {
         if (!kn->supported())
             continue;
@@ -146,10 +158,11 @@ static void check_attn(uint32_t n, uint32_t nt, uint32_t stride, int mode)
             CHECK(!memcmp(got, want, nt * sizeof *got), "%s qk: n %u nt %u mode %d: %d want %d",
                   kn->name, n, nt, mode, got[0], want[0]);
         }
-        memset(go, 0x55, n * sizeof *go);
-        kn->pv(go, p, v, stride, nt, n);
-        CHECK(!memcmp(go, wo, (n + 1) * sizeof *go), "%s pv: n %u nt %u mode %d: %d want %d",
-              kn->name, n, nt, mode, go[0], wo[0]);
+        memset(go, 0x55, no * sizeof *go);
+        kn->pv(go, p, pstride, g, v, stride, nt, n);
+        CHECK(!memcmp(go, wo, (no + 1) * sizeof *go),
+              "%s pv: n %u nt %u mode %d g %u: %d want %d", kn->name, n, nt, mode, g, go[0],
+              wo[0]);
     }
     free(k);
     free(v);
@@ -255,7 +268,8 @@ int main(void)
             if (nt > 100 && hd % 64 != 0 && hd != 4 && hd != 252)
                 continue; /* long runs: a few lengths */
             for (int mode = 0; mode < 4; mode++)
-                check_attn(hd, nt, hd * (1 + (uint32_t)(nt + mode) % 3), mode);
+                check_attn(hd, nt, hd * (1 + (uint32_t)(nt + mode) % 3), mode,
+                           1 + (uint32_t)(hd + nt + mode) % 6);
         }
 
     /* the choice */

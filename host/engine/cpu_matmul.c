@@ -74,16 +74,20 @@ static void qk_scalar(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k
     }
 }
 
-static void pv_scalar(int32_t *o, const int32_t *p, const int32_t *v, size_t stride, uint32_t nt,
-                      uint32_t n)
+static void pv_scalar(int32_t *o, const int32_t *p, size_t pstride, uint32_t g,
+                      const int32_t *v, size_t stride, uint32_t nt, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
-        o[i] = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        const int32_t *vr = v + (size_t)t * stride;
-        const uint32_t pt = (uint32_t)p[t];
+    for (uint32_t j = 0; j < g; j++) {
+        int32_t *oj = o + (size_t)j * n;
+        const int32_t *pj = p + j * pstride;
         for (uint32_t i = 0; i < n; i++)
-            o[i] = (int32_t)((uint32_t)o[i] + pt * (uint32_t)vr[i]);
+            oj[i] = 0;
+        for (uint32_t t = 0; t < nt; t++) {
+            const int32_t *vr = v + (size_t)t * stride;
+            const uint32_t pt = (uint32_t)pj[t];
+            for (uint32_t i = 0; i < n; i++)
+                oj[i] = (int32_t)((uint32_t)oj[i] + pt * (uint32_t)vr[i]);
+        }
     }
 }
 
@@ -597,8 +601,33 @@ T512 static void qk_avx512vnni(int32_t *s, const int8_t *q, int32_t qsum, const 
         qk512_group(s + t, qv, mk, nc, k + (size_t)t * stride, stride, nt - t, corr);
 }
 
-T512 static void pv_avx512(int32_t *o, const int32_t *p, const int32_t *v, size_t stride,
-                           uint32_t nt, uint32_t n)
+/* pv over 64 lanes of up to 4 heads: 4 v loads, 16 accumulators */
+T512 static inline __attribute__((always_inline)) void
+pv512_block(int32_t *o, const int32_t *p, size_t pstride, uint32_t g, const int32_t *v,
+            size_t stride, uint32_t nt, uint32_t n, const __mmask16 *mk)
+{
+    __m512i a[4][4];
+    for (uint32_t j = 0; j < 4; j++)
+        for (int c = 0; c < 4; c++)
+            a[j][c] = _mm512_setzero_si512();
+    for (uint32_t t = 0; t < nt; t++) {
+        const int32_t *vr = v + (size_t)t * stride;
+        __m512i vv[4];
+        for (int c = 0; c < 4; c++)
+            vv[c] = _mm512_maskz_loadu_epi32(mk[c], vr + 16 * c);
+        for (uint32_t j = 0; j < g; j++) {
+            const __m512i pb = _mm512_set1_epi32(p[j * pstride + t]);
+            for (int c = 0; c < 4; c++)
+                a[j][c] = _mm512_add_epi32(a[j][c], _mm512_mullo_epi32(pb, vv[c]));
+        }
+    }
+    for (uint32_t j = 0; j < g; j++)
+        for (int c = 0; c < 4; c++)
+            _mm512_mask_storeu_epi32(o + (size_t)j * n + 16 * c, mk[c], a[j][c]);
+}
+
+T512 static void pv_avx512(int32_t *o, const int32_t *p, size_t pstride, uint32_t g,
+                           const int32_t *v, size_t stride, uint32_t nt, uint32_t n)
 {
     for (uint32_t i0 = 0; i0 < n; i0 += 64) {
         __mmask16 mk[4];
@@ -606,18 +635,18 @@ T512 static void pv_avx512(int32_t *o, const int32_t *p, const int32_t *v, size_
             const uint32_t at = i0 + 16 * c, left = at < n ? n - at : 0;
             mk[c] = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
         }
-        __m512i a[4];
-        for (int c = 0; c < 4; c++)
-            a[c] = _mm512_setzero_si512();
-        for (uint32_t t = 0; t < nt; t++) {
-            const __m512i pb = _mm512_set1_epi32(p[t]);
-            const int32_t *vr = v + (size_t)t * stride + i0;
-            for (int c = 0; c < 4; c++)
-                a[c] = _mm512_add_epi32(
-                    a[c], _mm512_mullo_epi32(pb, _mm512_maskz_loadu_epi32(mk[c], vr + 16 * c)));
+        for (uint32_t j0 = 0; j0 < g; j0 += 4) {
+            const uint32_t gb = g - j0 < 4 ? g - j0 : 4;
+            int32_t *oj = o + (size_t)j0 * n + i0;
+            const int32_t *pj = p + j0 * pstride;
+            /* a constant head count each, so the accumulators stay in registers */
+            switch (gb) {
+            case 4: pv512_block(oj, pj, pstride, 4, v + i0, stride, nt, n, mk); break;
+            case 3: pv512_block(oj, pj, pstride, 3, v + i0, stride, nt, n, mk); break;
+            case 2: pv512_block(oj, pj, pstride, 2, v + i0, stride, nt, n, mk); break;
+            default: pv512_block(oj, pj, pstride, 1, v + i0, stride, nt, n, mk); break;
+            }
         }
-        for (int c = 0; c < 4; c++)
-            _mm512_mask_storeu_epi32(o + i0 + 16 * c, mk[c], a[c]);
     }
 }
 
@@ -702,28 +731,39 @@ __attribute__((target("avx2"))) static void qk_avx2(int32_t *s, const int8_t *q,
     }
 }
 
-/* AVX2 pv, also for the 256-bit VNNI rows (no VNNI in it): 32 lanes a pass. */
-__attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p,
-                                                    const int32_t *v, size_t stride, uint32_t nt,
-                                                    uint32_t n)
+/* AVX2 pv, also for the 256-bit VNNI rows (no VNNI in it): 32 lanes of up
+ * to 2 heads a pass (4 v loads, 8 accumulators). */
+__attribute__((target("avx2"))) static void pv_avx2(int32_t *o, const int32_t *p, size_t pstride,
+                                                    uint32_t g, const int32_t *v, size_t stride,
+                                                    uint32_t nt, uint32_t n)
 {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (uint32_t i0 = 0; i0 < n; i0 += 32) {
-        __m256i mk[4], a[4];
+        __m256i mk[4];
         for (uint32_t c = 0; c < 4; c++) {
             const uint32_t at = i0 + 8 * c, left = at < n ? n - at : 0;
             mk[c] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lane);
-            a[c] = _mm256_setzero_si256();
         }
-        for (uint32_t t = 0; t < nt; t++) {
-            const __m256i pb = _mm256_set1_epi32(p[t]);
-            const int32_t *vr = v + (size_t)t * stride + i0;
-            for (int c = 0; c < 4; c++)
-                a[c] = _mm256_add_epi32(
-                    a[c], _mm256_mullo_epi32(pb, _mm256_maskload_epi32(vr + 8 * c, mk[c])));
+        for (uint32_t j0 = 0; j0 < g; j0 += 2) {
+            const uint32_t gb = g - j0 < 2 ? g - j0 : 2;
+            const int32_t *p0 = p + j0 * pstride, *p1 = p0 + (gb > 1 ? pstride : 0);
+            __m256i a[2][4];
+            for (int j = 0; j < 2; j++)
+                for (int c = 0; c < 4; c++)
+                    a[j][c] = _mm256_setzero_si256();
+            for (uint32_t t = 0; t < nt; t++) {
+                const int32_t *vr = v + (size_t)t * stride + i0;
+                const __m256i pb0 = _mm256_set1_epi32(p0[t]), pb1 = _mm256_set1_epi32(p1[t]);
+                for (int c = 0; c < 4; c++) {
+                    const __m256i vv = _mm256_maskload_epi32(vr + 8 * c, mk[c]);
+                    a[0][c] = _mm256_add_epi32(a[0][c], _mm256_mullo_epi32(pb0, vv));
+                    a[1][c] = _mm256_add_epi32(a[1][c], _mm256_mullo_epi32(pb1, vv));
+                }
+            }
+            for (uint32_t j = 0; j < gb; j++)
+                for (int c = 0; c < 4; c++)
+                    _mm256_maskstore_epi32(o + (size_t)(j0 + j) * n + i0 + 8 * c, mk[c], a[j][c]);
         }
-        for (int c = 0; c < 4; c++)
-            _mm256_maskstore_epi32(o + i0 + 8 * c, mk[c], a[c]);
     }
 }
 #endif /* x86-64 */

@@ -50,14 +50,17 @@ typedef void (*szarc_cpu_requant_fn)(int32_t out[16], const int32_t acc[16],
 typedef void (*szarc_cpu_qk_fn)(int32_t *s, const int8_t *q, int32_t qsum, const int8_t *k,
                                 size_t stride, uint32_t nt, uint32_t n);
 
-/* Attention output (docs/numerics.md 3.7, step 4): for i < n,
- *     o[i] = sum_{t < nt} p[t] * v[t * stride + i]     modulo 2^32
- * o is overwritten. Products and sums wrap modulo 2^32 in every variant (the
- * scalar one in uint32), so any order gives the same int32; with the bounds
- * of 3.7 (p >= 0, sum p <= 2^15, |v| <= 65535) nothing wraps at all. n at
- * most SZ_MAX_HEAD_DIM (any n); each v row is read for exactly n int32. */
-typedef void (*szarc_cpu_pv_fn)(int32_t *o, const int32_t *p, const int32_t *v, size_t stride,
-                                uint32_t nt, uint32_t n);
+/* Attention output (docs/numerics.md 3.7, step 4) of the g query heads
+ * that share one key/value head: for j < g and i < n,
+ *     o[j * n + i] = sum_{t < nt} p[j * pstride + t] * v[t * stride + i]
+ * modulo 2^32. o is overwritten. Each v row is loaded once for all g heads
+ * (the cache is the bulk of a decoding step's memory traffic). Products and
+ * sums wrap modulo 2^32 in every variant (the scalar one in uint32), so any
+ * order gives the same int32; with the bounds of 3.7 (p >= 0, sum p <=
+ * 2^15, |v| <= 65535) nothing wraps at all. n at most SZ_MAX_HEAD_DIM (any
+ * n), g >= 1; each v row is read for exactly n int32. */
+typedef void (*szarc_cpu_pv_fn)(int32_t *o, const int32_t *p, size_t pstride, uint32_t g,
+                                const int32_t *v, size_t stride, uint32_t nt, uint32_t n);
 
 /* The row stages (cpu_stages.c), exactly the scalar definitions of
  * numerics.h and engine.h in every variant (tests/test_engine_stages.c):

@@ -40,8 +40,8 @@ typedef struct {
     int32_t *att;    /* n_head * hd, Q26 */
     int32_t *gu;     /* 2 * d_ff, then the SwiGLU product in the first d_ff */
     uint32_t xq_stride;
-    /* per-thread attention scratch */
-    int32_t *zscr;   /* [n_threads][SZ_MAX_CTX] */
+    /* per-thread attention scratch: the probabilities of a kv head's group */
+    int32_t *zscr;   /* [n_threads][n_head / n_kv][SZ_MAX_CTX] */
     /* key/value cache, [slot][layer][pos][kv head] */
     int8_t *kq;      /* hd each */
     sz_scale *kt;
@@ -296,38 +296,44 @@ typedef struct {
     const uint32_t *slot, *pos;
 } att_ctx;
 
-/* one (row, head): rope and quantize q, scores, softmax, times v */
-SZ_HOT static void att_item(const att_ctx *a, uint32_t r, uint32_t h, uint32_t tid)
+/* one (row, key/value head) and the `group` query heads that share it: for
+ * each, rope and quantize q, scores, softmax; then times v for all of them
+ * at once (each v row loaded once) */
+SZ_HOT static void att_item(const att_ctx *a, uint32_t r, uint32_t kvh, uint32_t tid)
 {
     ref_backend *b = a->b;
     const szarc_mcfg *c = &b->m->cfg;
     const uint32_t w = (c->n_head + 2 * c->n_kv) * c->hd, group = c->n_head / c->n_kv;
-    const uint32_t kvh = h / group, np = a->pos[r] + 1;
-    int32_t *z = b->zscr + (size_t)tid * SZ_MAX_CTX;
-    int32_t qr[SZ_MAX_HEAD_DIM];
-    int8_t qq[SZ_MAX_HEAD_DIM];
-    memcpy(qr, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd * sizeof *qr);
-    rope_heads(b, qr, 1, a->pos[r]);
-    const sz_scale tq = b->kernel->quant(qq, qr, c->hd, 0, SZ_F_ACT, 0);
-    int32_t qsum = 0;
-    for (uint32_t i = 0; i < c->hd; i++)
-        qsum += qq[i];
+    const uint32_t np = a->pos[r] + 1;
+    int32_t *z = b->zscr + (size_t)tid * group * SZ_MAX_CTX;
     /* position t of this (slot, layer, kv head) is k0 + t * n_kv */
     const size_t k0 = kv_index(b, a->slot[r], a->layer, 0, kvh);
     const size_t stride = (size_t)c->n_kv * c->hd;
-    b->kernel->qk(z, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
-    b->kernel->softmax(z, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
-    int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)h * c->hd;
-    b->kernel->pv(o, z, b->v + k0 * c->hd, stride, np, c->hd);
+    for (uint32_t j = 0; j < group; j++) {
+        const uint32_t h = kvh * group + j;
+        int32_t qr[SZ_MAX_HEAD_DIM];
+        int8_t qq[SZ_MAX_HEAD_DIM];
+        memcpy(qr, b->qkv + (size_t)r * w + (size_t)h * c->hd, c->hd * sizeof *qr);
+        rope_heads(b, qr, 1, a->pos[r]);
+        const sz_scale tq = b->kernel->quant(qq, qr, c->hd, 0, SZ_F_ACT, 0);
+        int32_t qsum = 0;
+        for (uint32_t i = 0; i < c->hd; i++)
+            qsum += qq[i];
+        int32_t *zj = z + (size_t)j * SZ_MAX_CTX;
+        b->kernel->qk(zj, qq, qsum, b->kq + k0 * c->hd, stride, np, c->hd);
+        b->kernel->softmax(zj, b->kt + k0, c->n_kv, tq, np, b->m->exp2_lut);
+    }
+    int32_t *o = b->att + (size_t)r * c->n_head * c->hd + (size_t)kvh * group * c->hd;
+    b->kernel->pv(o, z, SZ_MAX_CTX, group, b->v + k0 * c->hd, stride, np, c->hd);
 }
 
-/* items [lo, hi): (row, head) = (item / n_head, item % n_head) */
+/* items [lo, hi): (row, kv head) = (item / n_kv, item % n_kv) */
 static void att_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 {
     const att_ctx *a = arg;
-    const uint32_t nh = a->b->m->cfg.n_head;
+    const uint32_t nkv = a->b->m->cfg.n_kv;
     for (uint32_t item = lo; item < hi; item++)
-        att_item(a, item / nh, item % nh, tid);
+        att_item(a, item / nkv, item % nkv, tid);
 }
 
 /* rows [lo, hi), every head, then quant of the row */
@@ -336,8 +342,8 @@ static void att_rows_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     const att_ctx *a = arg;
     const szarc_mcfg *c = &a->b->m->cfg;
     for (uint32_t r = lo; r < hi; r++) {
-        for (uint32_t h = 0; h < c->n_head; h++)
-            att_item(a, r, h, tid);
+        for (uint32_t kvh = 0; kvh < c->n_kv; kvh++)
+            att_item(a, r, kvh, tid);
         quant_row(a->b, r, a->b->att + (size_t)r * c->n_head * c->hd, c->n_head * c->hd, 0,
                   SZ_F_P + SZ_F_V);
     }
@@ -345,7 +351,7 @@ static void att_rows_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
 
 /* attn: softmax(q k) v for every (row, head), output Q26; then quant of
  * each row. Split by rows when there are several per thread, else by
- * (row, head) and the quant after. */
+ * (row, kv head) and the quant after. */
 static void stage_attn_quant(ref_backend *b, uint32_t rows, uint32_t layer, const uint32_t *slot,
                              const uint32_t *pos)
 {
@@ -359,7 +365,7 @@ static void stage_attn_quant(ref_backend *b, uint32_t rows, uint32_t layer, cons
         szarc_cpu_pool_run(b->pool, rows, att_rows_part, &a);
         return;
     }
-    szarc_cpu_pool_run(b->pool, rows * c->n_head, att_part, &a);
+    szarc_cpu_pool_run(b->pool, rows * c->n_kv, att_part, &a);
     stage_quant(b, rows, b->att, c->n_head * c->hd, c->n_head * c->hd, 0, SZ_F_P + SZ_F_V);
 }
 
@@ -435,7 +441,7 @@ static void split_part(void *arg, uint32_t lo, uint32_t hi, uint32_t tid)
     sub.gu += (size_t)lo * 2 * c->d_ff;
     if (sub.xsum)
         sub.xsum += lo;
-    sub.zscr += (size_t)tid * SZ_MAX_CTX;
+    sub.zscr += (size_t)tid * (c->n_head / c->n_kv) * SZ_MAX_CTX;
     forward_rows(&sub, hi - lo, sc->tok + lo, sc->slot + lo, sc->pos + lo,
                  sc->z + (size_t)lo * c->vocab);
 }
@@ -541,7 +547,7 @@ szarc_status szarc_ref_create(szarc_backend **out, const szarc_model *m,
     b->qkv = malloc(R * (c->n_head + 2 * c->n_kv) * c->hd * sizeof *b->qkv);
     b->att = malloc(R * c->n_head * c->hd * sizeof *b->att);
     b->gu = malloc(R * 2 * c->d_ff * sizeof *b->gu);
-    b->zscr = malloc((size_t)b->n_threads * SZ_MAX_CTX * sizeof *b->zscr);
+    b->zscr = malloc((size_t)b->n_threads * (c->n_head / c->n_kv) * SZ_MAX_CTX * sizeof *b->zscr);
     b->kq = calloc(cache * c->hd, 1);
     b->kt = calloc(cache, sizeof *b->kt);
     b->v = calloc(cache * c->hd, sizeof *b->v);
