@@ -11,6 +11,9 @@
 #   format2  tests/data/golden/format2: format 2 before the match model (group
 #            packets with flags 0), by a szarc of commit abc3ac6
 #            (tests/cli_format2_golden.sh)
+#   format2-match  tests/data/golden/format2-match: format 2 with the match
+#            model and before the count model (group packets with flags 1),
+#            by a szarc of commit b173a49 (tests/cli_format2_golden.sh)
 # TINY_MODEL is the generated tiny-gqa test model (build/models/tiny-gqa.gguf),
 # DEFAULT_MODEL models/szarc-default.gguf; OUT defaults to the SET's folder of
 # this source tree. The inputs come from tests/data/golden/format1/inputs
@@ -20,7 +23,7 @@
 # committed archives are the record (see the README of each folder). Run it
 # into another directory to compare, if you must.
 set -euo pipefail
-[ $# -ge 4 ] || { echo "usage: $0 format1|format2 SZARC TINY_MODEL DEFAULT_MODEL [OUT]" >&2; exit 2; }
+[ $# -ge 4 ] || { echo "usage: $0 format1|format2|format2-match SZARC TINY_MODEL DEFAULT_MODEL [OUT]" >&2; exit 2; }
 set_=$1
 szarc=$(realpath "$2")
 tiny=$(realpath "$3")
@@ -72,6 +75,14 @@ format2)
   mk embedded "$tiny" in --embed-model --method model
   on_default="auto-default model-default signed"
   exact="auto-default model-default model signed embedded" ;;
+format2-match)
+  # model groups with the match model (flag 1): the default model's
+  # segments and copies, the tiny model, a signed one
+  mk model-default "$default" in --method model
+  mk model "$tiny" in --method model
+  mk signed "$default" in --sign key.pem
+  on_default="model-default signed"
+  exact="model-default model signed" ;;
 *) echo "$0: unknown set '$set_'" >&2; exit 2 ;;
 esac
 
