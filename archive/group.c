@@ -9,6 +9,7 @@
 #include <lzma.h>
 #include <zstd.h>
 
+#include "counts.h"
 #include "lanes.h"
 #include "match.h"
 #include "member.h"
@@ -141,7 +142,9 @@ szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_
     if (packet[5] > SZARC_GROUP_MODEL)
         return szarc_err_set(err, SZARC_E_UNSUPPORTED, "group: unknown method %u at offset 5",
                              packet[5]);
-    if ((packet[6] & ~(packet[5] == SZARC_GROUP_MODEL ? SZARC_GROUP_F_MATCH : 0)) || packet[7])
+    const unsigned known =
+        packet[5] == SZARC_GROUP_MODEL ? SZARC_GROUP_F_MATCH | SZARC_GROUP_F_COUNTS : 0;
+    if ((packet[6] & ~known) || packet[7])
         return szarc_err_set(err, SZARC_E_FORMAT, "group: reserved flags at offset 6 not zero");
     uint64_t s = 0;
     for (int i = 0; i < 8; i++)
@@ -159,6 +162,7 @@ szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_
 typedef struct {
     uint32_t chunk, lanes;
     int match;               /* flag SZARC_GROUP_F_MATCH */
+    int counts;              /* flag SZARC_GROUP_F_COUNTS */
     size_t n_copies;
     uint64_t *cp;            /* [3 * n_copies] literal, distance, length */
     size_t n_seg;
@@ -202,6 +206,7 @@ static szarc_status parse_body(gbody *g, const uint8_t *pk, size_t len, uint64_t
     memset(g, 0, sizeof *g);
     rd r = {pk, len, SZARC_PACKET_HEADER_SIZE, 0, 0};
     g->match = (pk[6] & SZARC_GROUP_F_MATCH) != 0;
+    g->counts = (pk[6] & SZARC_GROUP_F_COUNTS) != 0;
     g->chunk = (uint32_t)get_leb(&r, 2048);
     g->lanes = (uint32_t)get_leb(&r, SZARC_GROUP_LANES_MAX);
     if (r.bad || g->chunk == 0 || g->lanes == 0)
@@ -837,8 +842,9 @@ static void mpass_free(mpass *mp)
  * the length of the k-th), as the packet's sets code them. When every chunk
  * stayed a model chunk they are the first pass's (mp). Otherwise the match
  * model's predictions are made again over the model chunks alone (a chunk
- * sees the sets before its own), and a chunk where one of them changed is
- * evaluated again for the frequencies of its new predictions. *fcum and
+ * sees the sets before its own), a chunk where one of them changed is
+ * evaluated again for the frequencies of its new predictions, and the count
+ * model runs again over the new coding order. *fcum and
  * *ffrq are malloc'd, the model chunks' tokens back to back. */
 static szarc_status final_intervals(szarc_engine *e, const szarc_model *m,
                                     const szarc_engine_opts *o, uint32_t chunk,
@@ -919,8 +925,10 @@ static szarc_status final_intervals(szarc_engine *e, const szarc_model *m,
     if (n_re && (st = szarc_codec_intervals(e, m, o, chunk, tk, tn, n_re, cu, fr, pr, pq, NULL,
                                             progress, pctx, err)))
         goto done;
-    st = szarc_match_mix_sets(ft, mlen, n_m, SZARC_GROUP_LANES, m->cfg.vocab, fp, fl, c0, f0, pf,
-                              *fcum, *ffrq, err);
+    if (!(st = szarc_match_mix_sets(ft, mlen, n_m, SZARC_GROUP_LANES, m->cfg.vocab, fp, fl, c0,
+                                    f0, pf, *fcum, *ffrq, err)))
+        st = szarc_counts_mix_sets(ft, mlen, n_m, SZARC_GROUP_LANES, m->cfg.vocab, fp, *fcum,
+                                   *ffrq, *fcum, *ffrq, err);
 done:
     free(ft);
     free(fp);
@@ -1039,9 +1047,9 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
         if (h) /* LZMA everywhere: the packet is still method 2 (copies, one segment) */
             info->model_skipped = 1;
     }
-    /* the model's costs with the match model, every chunk taken as a model
-     * chunk (the choice below may make some LZMA: the sets are laid out
-     * again then) */
+    /* the model's costs with the match model and the count model, every
+     * chunk taken as a model chunk (the choice below may make some LZMA: the
+     * sets are laid out again then) */
     mp.pred = malloc((n_tok ? n_tok : 1) * sizeof *mp.pred);
     mp.plen = malloc(n_tok ? n_tok : 1);
     mp.pfreq = malloc((n_tok ? n_tok : 1) * sizeof *mp.pfreq);
@@ -1059,7 +1067,9 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
             (st = szarc_codec_intervals(e, m, o, chunk, tk, &n_tok, 1, cu, fr, pr, pf, NULL,
                                         progress, pctx, err)) ||
             (st = szarc_match_mix_sets(tok, clen, K, SZARC_GROUP_LANES, m->cfg.vocab, mp.pred,
-                                       mp.plen, cum, frq, mp.pfreq, mp.mcum, mp.mfreq, err)))
+                                       mp.plen, cum, frq, mp.pfreq, mp.mcum, mp.mfreq, err)) ||
+            (st = szarc_counts_mix_sets(tok, clen, K, SZARC_GROUP_LANES, m->cfg.vocab, mp.pred,
+                                        mp.mcum, mp.mfreq, mp.mcum, mp.mfreq, err)))
             goto done;
     }
     for (uint32_t c = 0; c < K && !info->model_skipped; c++)
@@ -1105,7 +1115,7 @@ static szarc_status encode_model(buf *out, szarc_group_coded *info, szarc_engine
     size_t n_kept = 0;
     for (size_t q = 0; q < n_cps; q++)
         n_kept += !absorbed[q];
-    put_header(out, SZARC_GROUP_MODEL, SZARC_GROUP_F_MATCH, S);
+    put_header(out, SZARC_GROUP_MODEL, SZARC_GROUP_F_MATCH | SZARC_GROUP_F_COUNTS, S);
     put_leb(out, chunk);
     put_leb(out, SZARC_GROUP_LANES);
     put_leb(out, n_kept);
@@ -1475,6 +1485,7 @@ szarc_status szarc_groups_decode(szarc_engine *e, const szarc_model *m,
             l->set = gb[q].set;
             l->set_len = gb[q].set_len;
             l->match = gb[q].match;
+            l->counts = gb[q].counts;
             l->check_canonical = j->check_canonical;
             lj_of[q] = n_lj++;
         }

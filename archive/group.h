@@ -12,9 +12,12 @@
  *                     text N) cut into segments, each coded by the model
  *                     (chunks of `chunk` tokens, rANS-coded in sets of
  *                     `lanes` chunks that share one coder state; with flag
- *                     SZARC_GROUP_F_MATCH, which writers set, the tables
- *                     mix in the match model's predictions from earlier
- *                     sets: host/coder/match.h) or by zstd with the group's
+ *                     SZARC_GROUP_F_MATCH the tables mix in the match
+ *                     model's predictions from earlier sets:
+ *                     host/coder/match.h; with SZARC_GROUP_F_COUNTS the
+ *                     counts of what followed each context, host/coder/
+ *                     counts.h; writers set both) or by LZMA2 (or, in
+ *                     packets of earlier writers, zstd) with the group's
  *                     earlier bytes as its prefix.
  *
  * Encoding never fails on content: text the tokenizer cannot represent, and
@@ -42,8 +45,10 @@
 #define SZARC_GROUP_COPY_MIN 32u       /* the shortest repeat a writer copies */
 
 /* Header flags (byte 6), method 2 only: the model sets use the match model
- * (host/coder/match.h; docs/format.md, section C, "Match model"). */
+ * (host/coder/match.h; docs/format.md, section C, "Match model"), the count
+ * model after it (host/coder/counts.h; "Count model"). */
 #define SZARC_GROUP_F_MATCH 1u
+#define SZARC_GROUP_F_COUNTS 2u
 
 typedef enum {
     SZARC_GROUP_STORED = 0,
@@ -94,7 +99,7 @@ szarc_status szarc_group_encode(szarc_group_coded *out, szarc_engine *e, const s
 
 /*! szarc_group_parse_header() :
  * Checks the 16-byte header (magic, version 2, a known method, flags 0 or,
- * for method 2, SZARC_GROUP_F_MATCH).
+ * for method 2, any of SZARC_GROUP_F_MATCH and SZARC_GROUP_F_COUNTS).
  * @return SZARC_OK with *method and *size, SZARC_E_FORMAT, SZARC_E_TRUNCATED
  *         or SZARC_E_UNSUPPORTED (a later version or method). */
 szarc_status szarc_group_parse_header(const uint8_t *packet, size_t len, uint32_t *method,

@@ -7,8 +7,8 @@
 # format keep decoding". For every NAME.szarc there the checks
 # of golden_archive (testlib.sh): list prints NAME.list, extract writes the
 # files of NAME.sha256 with the modes, mtimes and sizes of NAME.files, full
-# verify exits 0. Also: their packets have flags 0 and this szarc's have
-# flag 1 (so this test keeps reading the old kind), signed.szarc verifies
+# verify exits 0. Also: their packets have flags 0 and 1, and this szarc's
+# have flags 3 (so this test keeps reading the old kinds), signed.szarc verifies
 # with --pubkey and fails once a byte of its group is flipped.
 #   tests/cli_format2_golden.sh SZARC
 SZARC=$(realpath "$1")
@@ -36,8 +36,8 @@ for set_ in format2 format2-match; do
 done
 check "the format-2 golden archives are all there (5 + 3)" "[ $n = 8 ]"
 
-# the flags byte (offset 6 of the packet) of a model-coded group: 0 in the
-# record, 1 in what this szarc writes from the same files
+# the flags byte (offset 6 of the packet) of a model-coded group: 0 and 1
+# in the records, 3 in what this szarc writes from the same files
 flags_of() { # ARCHIVE: byte 6 of data/00000000.szg
   byte_at "$1" $(( $(data_offset "$1" data/00000000.szg) + 6 ))
 }
@@ -49,8 +49,8 @@ mkdir new
 "$SZARC" extract -q --device cpu --model "$default" -f "$golden"/model-default.szarc -C new
 (cd new && "$SZARC" create -q --device cpu --model "$default" --method model -f ../new.szarc in) \
   2> new.err
-check "this szarc writes the same files with flag 1 (the match model)" \
-  "[ \"$(flags_of new.szarc)\" = 1 ] || cat new.err"
+check "this szarc writes the same files with flags 3 (the match and count models)" \
+  "[ \"$(flags_of new.szarc)\" = 3 ] || cat new.err"
 
 signed=$golden/signed.szarc
 "$SZARC" verify --device cpu --model "$default" --pubkey "$SRC"/tests/data/golden/format1/test-key.pub \

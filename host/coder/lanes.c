@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counts.h"
 #include "match.h"
 #include "numerics.h"
 #include "rc.h"
@@ -53,7 +54,8 @@ typedef struct {
     uint64_t *off;        /* [K] first token of each chunk in tok */
     uint32_t *cum, *frq;  /* [n_tok] with check_canonical */
     szarc_match mt;       /* with match: the group's match model, while a set runs */
-    int busy;             /* with match: one of its sets is decoding */
+    szarc_counts cs;      /* with counts: the group's counts */
+    int busy;             /* with match or counts: one of its sets is decoding */
 } ljob;
 
 /* One set while it decodes. */
@@ -160,7 +162,9 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
     int32_t *z = malloc((size_t)width * V * sizeof *z);
     uint32_t *tab = malloc((size_t)width * V * sizeof *tab);
     uint32_t **tabs = malloc((size_t)width * sizeof *tabs);
-    if (!set || !active || !free_slot || !in || !slot || !pos || !z || !tab || !tabs) {
+    uint32_t *cscratch = malloc(((size_t)V + 1) * sizeof *cscratch); /* the count model's */
+    if (!set || !active || !free_slot || !in || !slot || !pos || !z || !tab || !tabs ||
+        !cscratch) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
         goto done_sets;
     }
@@ -191,7 +195,7 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
             lset *t = &set[i];
             szarc_lanes_job *j = &jobs[t->job];
             ljob *L = &lj[t->job];
-            if (t->admitted || (j->match && L->busy))
+            if (t->admitted || ((j->match || j->counts) && L->busy))
                 continue;
             if (t->n > n_free)
                 break;
@@ -209,8 +213,10 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                 if (!L->mt.head && (st = szarc_match_init(&L->mt, err)))
                     goto done_sets;
                 szarc_match_history(&L->mt, j->tok, L->off[t->first]);
-                L->busy = 1;
             }
+            if (j->counts && !L->cs.o1 && (st = szarc_counts_init(&L->cs, V, err)))
+                goto done_sets;
+            L->busy = j->match || j->counts;
             for (uint32_t c = 0; c < t->n; c++)
                 t->slot[c] = free_slot[--n_free];
             active[n_active++] = i;
@@ -260,7 +266,19 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                                                                     L->off[t->first], L->off[ch],
                                                                     t->p)
                                               : -1;
-                if (pred >= 0) {
+                if (j->counts) {
+                    const uint64_t at = L->off[ch] + t->p;
+                    const int32_t a1 = t->p >= 1 ? j->tok[at - 1] : -1;
+                    const int32_t a2 = t->p >= 2 ? j->tok[at - 2] : -1;
+                    const uint32_t len = pred >= 0 ? t->cur[c].len : 0;
+                    const uint32_t q = pred >= 0 ? szarc_match_q(&L->mt, len, tb[pred]) : 0;
+                    tk = szarc_counts_find(&L->cs, a2, a1, tb, pred, q,
+                                           szarc_rc_dec_slot(&t->dec), cscratch, &cum, &frq);
+                    if (pred >= 0)
+                        szarc_match_learn(&L->mt, len, tb[pred], tk == pred);
+                    if ((st = szarc_counts_learn(&L->cs, a2, a1, tk, err)))
+                        goto done_sets;
+                } else if (pred >= 0) {
                     const uint32_t len = t->cur[c].len;
                     const uint32_t q = szarc_match_q(&L->mt, len, tb[pred]);
                     tk = szarc_match_find(tb, V, pred, q, szarc_rc_dec_slot(&t->dec), &cum,
@@ -298,8 +316,10 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                 for (uint32_t c = 0; c < t->n; c++)
                     free_slot[n_free++] = t->slot[c];
                 L->busy = 0;
-                if (j->status || t->first + t->n == j->n_chunks)
+                if (j->status || t->first + t->n == j->n_chunks) {
                     szarc_match_free(&L->mt);
+                    szarc_counts_free(&L->cs);
+                }
             } else
                 active[keep++] = active[a];
         }
@@ -317,12 +337,14 @@ done_sets:
     free(z);
     free(tab);
     free(tabs);
+    free(cscratch);
 done:
     for (size_t q = 0; q < n_jobs; q++) {
         free(lj[q].off);
         free(lj[q].cum);
         free(lj[q].frq);
         szarc_match_free(&lj[q].mt);
+        szarc_counts_free(&lj[q].cs);
         if (st || jobs[q].status) {
             free(jobs[q].tok);
             jobs[q].tok = NULL;

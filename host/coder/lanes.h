@@ -39,7 +39,9 @@ typedef struct {
     uint32_t lanes;               /* chunks per set, 1..64 */
     const uint8_t *const *set;    /* [ceil(K / lanes)] the sets' streams */
     const size_t *set_len;
-    int match;                    /* 1: the sets use the match model (match.h) and are
+    int match;                    /* 1: the sets use the match model (match.h) */
+    int counts;                   /* 1: the sets use the count model (counts.h), after the
+                                   * match model if both; with either, a job's sets are
                                    * decoded one after the other */
     int check_canonical;          /* 1: each set re-coded from its decoded intervals must
                                    * give its stream back byte for byte */
