@@ -1,7 +1,8 @@
 /* test_coder_counts.c: the count model (host/coder/counts.h) against a
  * literal reading of docs/format.md's "Count model", written out here with
  * counts kept in plain arrays: for random tables, with and without a match
- * prediction, with contexts of no, few and many counts, every token's
+ * prediction, with contexts of one, two and three tokens of no, few and
+ * many counts, every token's
  * interval equals the literal one, the intervals fill [0, 2^24) exactly in
  * rank order, each at least 1 wide, and decoding finds every token at both
  * ends of its interval. Then szarc_counts_mix_sets() against the same
@@ -15,7 +16,7 @@
 #include "numerics.h"
 #include "testutil.h"
 
-enum { V = 40, T = 1 << 24 };
+enum { V = 24, T = 1 << 24 };
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t next(void)
@@ -26,17 +27,25 @@ static uint32_t next(void)
     return (uint32_t)(rng >> 11);
 }
 
-/* counts kept the plain way */
-static uint32_t c1[V][V], c2[V][V][V];
+/* counts kept the plain way: c1[a1], c2[a2][a1], c3[a3][a2][a1] */
+static uint32_t c1[V][V], c2[V][V][V], c3[V][V][V][V];
 
-static void learn_both(szarc_counts *cs, int32_t a2, int32_t a1, int32_t x)
+static void count_lit(int32_t a3, int32_t a2, int32_t a1, int32_t x)
 {
-    szarc_err err = {0};
-    CHECK(szarc_counts_learn(cs, a2, a1, x, &err) == SZARC_OK, "learn: %s", err.msg);
     if (a1 >= 0)
         c1[a1][x]++;
     if (a1 >= 0 && a2 >= 0)
         c2[a2][a1][x]++;
+    if (a1 >= 0 && a2 >= 0 && a3 >= 0)
+        c3[a3][a2][a1][x]++;
+}
+
+static void learn_both(szarc_counts *cs, int32_t a3, int32_t a2, int32_t a1, int32_t x)
+{
+    szarc_err err = {0};
+    const szarc_counts_ctx ctx = {a1, a2, a3};
+    CHECK(szarc_counts_learn(cs, ctx, x, &err) == SZARC_OK, "learn: %s", err.msg);
+    count_lit(a3, a2, a1, x);
 }
 
 static uint32_t rank_lit(int32_t pred, int32_t x)
@@ -75,9 +84,9 @@ static void step_lit(uint64_t *lo, uint64_t *f, int32_t pred, const uint32_t *n,
 }
 
 /* the literal table after the count model: the transformer's tb, the
- * match model's mix when pred >= 0, then order 1 and order 2 */
-static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a2, int32_t a1,
-                      uint64_t *lo, uint64_t *f)
+ * match model's mix when pred >= 0, then orders 1, 2 and 3 */
+static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a3, int32_t a2,
+                      int32_t a1, uint64_t *lo, uint64_t *f)
 {
     uint32_t cum = 0;
     for (int x = 0; x < V; x++) {
@@ -96,6 +105,8 @@ static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a2, 
         step_lit(lo, f, pred, c1[a1], SZARC_COUNTS_L1, SZARC_COUNTS_K1);
     if (a1 >= 0 && a2 >= 0)
         step_lit(lo, f, pred, c2[a2][a1], SZARC_COUNTS_L2, SZARC_COUNTS_K2);
+    if (a1 >= 0 && a2 >= 0 && a3 >= 0)
+        step_lit(lo, f, pred, c3[a3][a2][a1], SZARC_COUNTS_L3, SZARC_COUNTS_K3);
 }
 
 static void random_table(uint32_t *tb, int peaked)
@@ -115,10 +126,11 @@ static void random_table(uint32_t *tb, int peaked)
 }
 
 static void check_position(const szarc_counts *cs, const uint32_t *tb, int32_t pred, uint32_t q,
-                           int32_t a2, int32_t a1, const char *what)
+                           int32_t a3, int32_t a2, int32_t a1, const char *what)
 {
+    const szarc_counts_ctx ctx = {a1, a2, a3};
     uint64_t lo[V], f[V];
-    table_lit(tb, pred, q, a2, a1, lo, f);
+    table_lit(tb, pred, q, a3, a2, a1, lo, f);
     /* rank order fills [0, T) */
     uint64_t at = 0;
     int ok = 1;
@@ -143,13 +155,12 @@ static void check_position(const szarc_counts *cs, const uint32_t *tb, int32_t p
             c0 = cum;
             f0 = tb[x];
         }
-        szarc_counts_interval(cs, a2, a1, pred, x, c0, f0, &c, &fr);
+        szarc_counts_interval(cs, ctx, pred, x, c0, f0, &c, &fr);
         CHECK(c == lo[x] && fr == f[x], "%s: token %d: [%u, +%u) want [%llu, +%llu)", what, x, c,
               fr, (unsigned long long)lo[x], (unsigned long long)f[x]);
         const uint32_t ends[2] = {(uint32_t)lo[x], (uint32_t)(lo[x] + f[x] - 1)};
         for (int e = 0; e < 2; e++) {
-            const int32_t got = szarc_counts_find(cs, a2, a1, tb, pred, q, ends[e], scratch, &c,
-                                                  &fr);
+            const int32_t got = szarc_counts_find(cs, ctx, tb, pred, q, ends[e], scratch, &c, &fr);
             CHECK(got == x && c == lo[x] && fr == f[x], "%s: find(%u) gave %d, want %d", what,
                   ends[e], got, x);
         }
@@ -164,25 +175,28 @@ int main(void)
     uint32_t tb[V];
     /* before anything is counted: the table as it is */
     random_table(tb, 0);
-    check_position(&cs, tb, -1, 0, 3, 4, "empty counts");
-    check_position(&cs, tb, 5, 40000, 3, 4, "empty counts, a prediction");
-    /* a few counts, then many: contexts (3, 4) and (9, 4) share order 1 */
+    check_position(&cs, tb, -1, 0, 2, 3, 4, "empty counts");
+    check_position(&cs, tb, 5, 40000, 2, 3, 4, "empty counts, a prediction");
+    /* a few counts, then many: contexts (2, 3, 4), (5, 3, 4) and (9, 4)
+     * share shorter contexts */
     for (int i = 0; i < 3; i++)
-        learn_both(&cs, 3, 4, (int32_t)(next() % V));
+        learn_both(&cs, 2, 3, 4, (int32_t)(next() % V));
     for (int rep = 0; rep < 60; rep++) {
         random_table(tb, rep % 3 == 0);
         const int32_t pred = rep % 2 ? (int32_t)(next() % V) : -1;
         const uint32_t q = 64 + next() % 65409;
         char what[64];
         snprintf(what, sizeof what, "round %d, pred %d", rep, pred);
-        check_position(&cs, tb, pred, q, 3, 4, what);
-        check_position(&cs, tb, pred, q, 9, 4, what);     /* order 1 only at first */
-        check_position(&cs, tb, pred, q, -1, 4, what);    /* first position but one */
-        check_position(&cs, tb, pred, q, -1, -1, what);   /* a chunk's first position */
-        check_position(&cs, tb, pred, q, 11, 12, what);   /* a context never seen */
+        check_position(&cs, tb, pred, q, 2, 3, 4, what);
+        check_position(&cs, tb, pred, q, 5, 3, 4, what);    /* orders 1, 2 at first */
+        check_position(&cs, tb, pred, q, -1, 9, 4, what);   /* order 1 only at first */
+        check_position(&cs, tb, pred, q, -1, -1, 4, what);  /* a chunk's second position */
+        check_position(&cs, tb, pred, q, -1, -1, -1, what); /* a chunk's first position */
+        check_position(&cs, tb, pred, q, 10, 11, 12, what); /* contexts never seen */
         for (int i = 0; i < 1 + rep * rep; i++) {
-            const int32_t a2 = i % 3 ? 3 : 9, x = i % 5 ? (int32_t)(next() % 4) : (int32_t)(next() % V);
-            learn_both(&cs, a2, 4, x);
+            const int32_t a3 = i % 2 ? 2 : 5, a2 = i % 3 ? 3 : 9;
+            const int32_t x = i % 5 ? (int32_t)(next() % 4) : (int32_t)(next() % V);
+            learn_both(&cs, a2 == 9 ? -1 : a3, a2, 4, x);
         }
         if (tu_failures)
             break;
@@ -221,6 +235,7 @@ int main(void)
           "mix_sets: %s", err.msg);
     memset(c1, 0, sizeof c1);
     memset(c2, 0, sizeof c2);
+    memset(c3, 0, sizeof c3);
     uint32_t off[K], at = 0;
     for (int c = 0; c < K; c++) {
         off[c] = at;
@@ -234,13 +249,11 @@ int main(void)
                     continue;
                 const uint32_t i = off[c] + p;
                 const int32_t a1 = p >= 1 ? tok[i - 1] : -1, a2 = p >= 2 ? tok[i - 2] : -1;
+                const int32_t a3 = p >= 3 ? tok[i - 3] : -1;
                 uint64_t lo[V], f[V];
-                table_lit(tabs[i], pred[i], qs[i], a2, a1, lo, f);
+                table_lit(tabs[i], pred[i], qs[i], a3, a2, a1, lo, f);
                 same &= oc[i] == lo[tok[i]] && of[i] == f[tok[i]];
-                if (a1 >= 0)
-                    c1[a1][tok[i]]++;
-                if (a1 >= 0 && a2 >= 0)
-                    c2[a2][a1][tok[i]]++;
+                count_lit(a3, a2, a1, tok[i]);
             }
     CHECK(same, "mix_sets differs from the literal mix in the coding order");
     free(tok);
@@ -254,8 +267,10 @@ int main(void)
 
     /* counting stops after SZARC_COUNTS_LEARN_MAX positions */
     CHECK(szarc_counts_init(&cs, V, &err) == SZARC_OK, "%s", err.msg);
-    for (uint32_t i = 0; i < SZARC_COUNTS_LEARN_MAX + 10; i++)
-        (void)szarc_counts_learn(&cs, -1, (int32_t)(i % 2), 1, &err);
+    for (uint32_t i = 0; i < SZARC_COUNTS_LEARN_MAX + 10; i++) {
+        const szarc_counts_ctx ctx = {(int32_t)(i % 2), -1, -1};
+        (void)szarc_counts_learn(&cs, ctx, 1, &err);
+    }
     CHECK(cs.o1[0].total + cs.o1[1].total == SZARC_COUNTS_LEARN_MAX, "counted %llu positions",
           (unsigned long long)(cs.o1[0].total + cs.o1[1].total));
     szarc_counts_free(&cs);

@@ -28,12 +28,13 @@ void szarc_counts_free(szarc_counts *cs)
     if (cs->o1)
         for (uint32_t a = 0; a < cs->V; a++)
             list_free(&cs->o1[a]);
-    for (size_t i = 0; i < cs->n2; i++)
-        list_free(&cs->o2[i]);
+    for (size_t i = 0; i < cs->n; i++)
+        list_free(&cs->on[i]);
     free(cs->o1);
-    free(cs->key2);
-    free(cs->at2);
-    free(cs->o2);
+    free(cs->ka);
+    free(cs->kb);
+    free(cs->at);
+    free(cs->on);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -80,90 +81,114 @@ static int list_add(szarc_count_list *l, int32_t x)
     return 0;
 }
 
-static size_t slot2(const szarc_counts *cs, uint64_t key)
+/* ---- contexts of two and three tokens: one hash table ---- */
+
+static size_t slot_of(const szarc_counts *cs, uint64_t ka, uint64_t kb)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cs->cap2 - 1);
+    const uint64_t h = (kb ^ (ka * 0xD6E8FEB86659FD93ull)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (cs->cap - 1);
 }
 
-/* the list after (a, b), or NULL */
-static const szarc_count_list *find2(const szarc_counts *cs, int32_t a, int32_t b)
+/* the context's key: ka 0 for a pair (ctx[1], ctx[0]), 1 + ctx[2] for a
+ * triple; kb the last two tokens */
+static void key_of(const szarc_counts_ctx ctx, int order, uint64_t *ka, uint64_t *kb)
 {
-    if (!cs->cap2)
+    *ka = order == 3 ? 1 + (uint64_t)(uint32_t)ctx[2] : 0;
+    *kb = (uint64_t)(uint32_t)ctx[1] << 32 | (uint32_t)ctx[0];
+}
+
+static const szarc_count_list *find_n(const szarc_counts *cs, const szarc_counts_ctx ctx,
+                                      int order)
+{
+    if (!cs->cap)
         return NULL;
-    const uint64_t key = 1 + ((uint64_t)(uint32_t)a << 32 | (uint32_t)b);
-    for (size_t s = slot2(cs, key);; s = (s + 1) & (cs->cap2 - 1)) {
-        if (cs->key2[s] == key)
-            return &cs->o2[cs->at2[s]];
-        if (!cs->key2[s])
+    uint64_t ka, kb;
+    key_of(ctx, order, &ka, &kb);
+    for (size_t s = slot_of(cs, ka, kb);; s = (s + 1) & (cs->cap - 1)) {
+        if (!cs->at[s])
             return NULL;
+        if (cs->ka[s] == ka && cs->kb[s] == kb)
+            return &cs->on[cs->at[s] - 1];
     }
 }
 
-static int grow2(szarc_counts *cs)
+static int grow(szarc_counts *cs)
 {
-    const size_t cap = cs->cap2 ? 2 * cs->cap2 : 1024;
-    uint64_t *key = calloc(cap, sizeof *key);
-    uint32_t *at = malloc(cap * sizeof *at);
-    if (!key || !at) {
-        free(key);
+    const size_t cap = cs->cap ? 2 * cs->cap : 1024;
+    uint64_t *ka = malloc(cap * sizeof *ka), *kb = malloc(cap * sizeof *kb);
+    uint32_t *at = calloc(cap, sizeof *at);
+    if (!ka || !kb || !at) {
+        free(ka);
+        free(kb);
         free(at);
         return -1;
     }
-    uint64_t *old_key = cs->key2;
-    uint32_t *old_at = cs->at2;
-    const size_t old_cap = cs->cap2;
-    cs->key2 = key;
-    cs->at2 = at;
-    cs->cap2 = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old_key[i]) {
-            size_t s = slot2(cs, old_key[i]);
-            while (key[s])
+    uint64_t *oa = cs->ka, *ob = cs->kb;
+    uint32_t *ot = cs->at;
+    const size_t old = cs->cap;
+    cs->ka = ka;
+    cs->kb = kb;
+    cs->at = at;
+    cs->cap = cap;
+    for (size_t i = 0; i < old; i++)
+        if (ot[i]) {
+            size_t s = slot_of(cs, oa[i], ob[i]);
+            while (at[s])
                 s = (s + 1) & (cap - 1);
-            key[s] = old_key[i];
-            at[s] = old_at[i];
+            ka[s] = oa[i];
+            kb[s] = ob[i];
+            at[s] = ot[i];
         }
-    free(old_key);
-    free(old_at);
+    free(oa);
+    free(ob);
+    free(ot);
     return 0;
 }
 
-static szarc_count_list *get2(szarc_counts *cs, int32_t a, int32_t b)
+static szarc_count_list *get_n(szarc_counts *cs, const szarc_counts_ctx ctx, int order)
 {
-    if ((cs->n2 + 1) * 2 > cs->cap2 && grow2(cs))
+    if ((cs->n + 1) * 2 > cs->cap && grow(cs))
         return NULL;
-    const uint64_t key = 1 + ((uint64_t)(uint32_t)a << 32 | (uint32_t)b);
-    size_t s = slot2(cs, key);
-    for (; cs->key2[s]; s = (s + 1) & (cs->cap2 - 1))
-        if (cs->key2[s] == key)
-            return &cs->o2[cs->at2[s]];
-    if (cs->n2 == cs->cap_o2) {
-        const size_t cap = cs->cap_o2 ? 2 * cs->cap_o2 : 1024;
-        szarc_count_list *o2 = realloc(cs->o2, cap * sizeof *o2);
-        if (!o2)
+    uint64_t ka, kb;
+    key_of(ctx, order, &ka, &kb);
+    size_t s = slot_of(cs, ka, kb);
+    for (; cs->at[s]; s = (s + 1) & (cs->cap - 1))
+        if (cs->ka[s] == ka && cs->kb[s] == kb)
+            return &cs->on[cs->at[s] - 1];
+    if (cs->n == cs->cap_on) {
+        const size_t cap = cs->cap_on ? 2 * cs->cap_on : 1024;
+        szarc_count_list *on = realloc(cs->on, cap * sizeof *on);
+        if (!on)
             return NULL;
-        cs->o2 = o2;
-        cs->cap_o2 = cap;
+        cs->on = on;
+        cs->cap_on = cap;
     }
-    memset(&cs->o2[cs->n2], 0, sizeof *cs->o2);
-    cs->key2[s] = key;
-    cs->at2[s] = (uint32_t)cs->n2;
-    return &cs->o2[cs->n2++];
+    memset(&cs->on[cs->n], 0, sizeof *cs->on);
+    cs->ka[s] = ka;
+    cs->kb[s] = kb;
+    cs->at[s] = (uint32_t)++cs->n;
+    return &cs->on[cs->n - 1];
 }
 
-szarc_status szarc_counts_learn(szarc_counts *cs, int32_t a2, int32_t a1, int32_t x,
+void szarc_counts_context(szarc_counts_ctx ctx, const int32_t *x, uint32_t p)
+{
+    for (uint32_t o = 0; o < SZARC_COUNTS_ORDERS; o++)
+        ctx[o] = p > o ? x[p - 1 - o] : -1;
+}
+
+szarc_status szarc_counts_learn(szarc_counts *cs, const szarc_counts_ctx ctx, int32_t x,
                                 szarc_err *err)
 {
-    if (a1 < 0 || cs->learned >= SZARC_COUNTS_LEARN_MAX)
+    if (ctx[0] < 0 || cs->learned >= SZARC_COUNTS_LEARN_MAX)
         return SZARC_OK;
     cs->learned++;
-    if (list_add(&cs->o1[a1], x))
+    if (list_add(&cs->o1[ctx[0]], x))
         return szarc_err_set(err, SZARC_E_NOMEM, "count model: out of memory");
-    if (a2 < 0)
-        return SZARC_OK;
-    szarc_count_list *l = get2(cs, a2, a1);
-    if (!l || list_add(l, x))
-        return szarc_err_set(err, SZARC_E_NOMEM, "count model: out of memory");
+    for (int order = 2; order <= SZARC_COUNTS_ORDERS && ctx[order - 1] >= 0; order++) {
+        szarc_count_list *l = get_n(cs, ctx, order);
+        if (!l || list_add(l, x))
+            return szarc_err_set(err, SZARC_E_NOMEM, "count model: out of memory");
+    }
     return SZARC_OK;
 }
 
@@ -254,26 +279,41 @@ static void step_apply(const step *s, const uint64_t *pf, int32_t pred, int32_t 
     *f = (uint32_t)(b - a);
 }
 
-static const szarc_count_list *list1(const szarc_counts *cs, int32_t a1)
+/* the counts after the position's context of `order` tokens, or NULL */
+static const szarc_count_list *list_of(const szarc_counts *cs, const szarc_counts_ctx ctx,
+                                       int order)
 {
-    return a1 >= 0 && (uint32_t)a1 < cs->V ? &cs->o1[a1] : NULL;
+    for (int o = 0; o < order; o++)
+        if (ctx[o] < 0)
+            return NULL;
+    if (order == 1)
+        return (uint32_t)ctx[0] < cs->V ? &cs->o1[ctx[0]] : NULL;
+    return find_n(cs, ctx, order);
 }
 
-static const szarc_count_list *list2(const szarc_counts *cs, int32_t a2, int32_t a1)
+static const uint32_t weight_l[SZARC_COUNTS_ORDERS] = {SZARC_COUNTS_L1, SZARC_COUNTS_L2,
+                                                       SZARC_COUNTS_L3};
+static const uint32_t weight_k[SZARC_COUNTS_ORDERS] = {SZARC_COUNTS_K1, SZARC_COUNTS_K2,
+                                                       SZARC_COUNTS_K3};
+
+/* the steps of a position, in order: *n of them */
+static void steps_of(const szarc_counts *cs, const szarc_counts_ctx ctx, step *st, int *n)
 {
-    return a2 >= 0 && a1 >= 0 ? find2(cs, a2, a1) : NULL;
+    *n = 0;
+    for (int o = 1; o <= SZARC_COUNTS_ORDERS; o++)
+        *n += step_of(&st[*n], list_of(cs, ctx, o), cs->V, weight_l[o - 1], weight_k[o - 1]);
 }
 
-void szarc_counts_interval(const szarc_counts *cs, int32_t a2, int32_t a1, int32_t pred,
+void szarc_counts_interval(const szarc_counts *cs, const szarc_counts_ctx ctx, int32_t pred,
                            int32_t x, uint32_t cum, uint32_t freq, uint32_t *ocum,
                            uint32_t *ofreq)
 {
     const uint32_t r = rank_of(pred, x);
-    step s;
-    if (step_of(&s, list1(cs, a1), cs->V, SZARC_COUNTS_L1, SZARC_COUNTS_K1))
-        step_apply(&s, NULL, pred, x, r, &cum, &freq);
-    if (step_of(&s, list2(cs, a2, a1), cs->V, SZARC_COUNTS_L2, SZARC_COUNTS_K2))
-        step_apply(&s, NULL, pred, x, r, &cum, &freq);
+    step st[SZARC_COUNTS_ORDERS];
+    int n;
+    steps_of(cs, ctx, st, &n);
+    for (int i = 0; i < n; i++)
+        step_apply(&st[i], NULL, pred, x, r, &cum, &freq);
     *ocum = cum;
     *ofreq = freq;
 }
@@ -291,7 +331,7 @@ static uint64_t *prefix_of(const szarc_count_list *l)
     return pf;
 }
 
-int32_t szarc_counts_find(const szarc_counts *cs, int32_t a2, int32_t a1, const uint32_t *tb,
+int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, const uint32_t *tb,
                           int32_t pred, uint32_t q, uint32_t slot, uint32_t *scratch,
                           uint32_t *cum, uint32_t *freq)
 {
@@ -303,42 +343,42 @@ int32_t szarc_counts_find(const szarc_counts *cs, int32_t a2, int32_t a1, const 
         c += tb[x];
     }
     scratch[V] = c;
-    step s1, s2;
-    const int h1 = step_of(&s1, list1(cs, a1), V, SZARC_COUNTS_L1, SZARC_COUNTS_K1);
-    const int h2 = step_of(&s2, list2(cs, a2, a1), V, SZARC_COUNTS_L2, SZARC_COUNTS_K2);
-    uint64_t *p1 = h1 ? prefix_of(s1.l) : NULL, *p2 = h2 ? prefix_of(s2.l) : NULL;
-    /* the interval of the token at rank r, through every step */
-    uint32_t lo_r = 0, f_r = 0;
+    step st[SZARC_COUNTS_ORDERS];
+    uint64_t *pf[SZARC_COUNTS_ORDERS] = {NULL};
+    int n;
+    steps_of(cs, ctx, st, &n);
+    for (int i = 0; i < n; i++)
+        pf[i] = prefix_of(st[i].l);
     int32_t best = token_at(pred, 0);
     uint32_t best_lo = 0, best_f = 0;
-    /* binary search: the last rank whose interval starts at or below slot */
+    /* binary search over the ranks (the intervals grow with the rank): the
+     * one whose interval holds slot */
     uint32_t a = 0, b = V; /* the answer is in [a, b) */
     while (a < b) {
         const uint32_t mid = a + (b - a) / 2;
         const int32_t x = token_at(pred, mid);
+        uint32_t lo, f;
         if (pred >= 0)
-            szarc_match_interval(V, pred, tb[pred], q, x, scratch[x], tb[x], &lo_r, &f_r);
+            szarc_match_interval(V, pred, tb[pred], q, x, scratch[x], tb[x], &lo, &f);
         else {
-            lo_r = scratch[x];
-            f_r = tb[x];
+            lo = scratch[x];
+            f = tb[x];
         }
-        if (h1)
-            step_apply(&s1, p1, pred, x, mid, &lo_r, &f_r);
-        if (h2)
-            step_apply(&s2, p2, pred, x, mid, &lo_r, &f_r);
-        if (lo_r <= slot && slot - lo_r < f_r) {
+        for (int i = 0; i < n; i++)
+            step_apply(&st[i], pf[i], pred, x, mid, &lo, &f);
+        if (lo <= slot && slot - lo < f) {
             best = x;
-            best_lo = lo_r;
-            best_f = f_r;
+            best_lo = lo;
+            best_f = f;
             break;
         }
-        if (lo_r > slot)
+        if (lo > slot)
             b = mid;
         else
             a = mid + 1;
     }
-    free(p1);
-    free(p2);
+    for (int i = 0; i < n; i++)
+        free(pf[i]);
     *cum = best_lo;
     *freq = best_f;
     return best;
@@ -374,10 +414,11 @@ szarc_status szarc_counts_mix_sets(const int32_t *tok, const uint32_t *len, uint
                 if (p >= len[c])
                     continue;
                 const uint64_t i = off[c] + p;
-                const int32_t a1 = p >= 1 ? tok[i - 1] : -1, a2 = p >= 2 ? tok[i - 2] : -1;
-                szarc_counts_interval(&cs, a2, a1, pred ? pred[i] : -1, tok[i], cum[i], freq[i],
+                szarc_counts_ctx ctx;
+                szarc_counts_context(ctx, tok + off[c], p);
+                szarc_counts_interval(&cs, ctx, pred ? pred[i] : -1, tok[i], cum[i], freq[i],
                                       &ocum[i], &ofreq[i]);
-                st = szarc_counts_learn(&cs, a2, a1, tok[i], err);
+                st = szarc_counts_learn(&cs, ctx, tok[i], err);
             }
     }
     szarc_counts_free(&cs);

@@ -4,12 +4,12 @@
  * The transformer sees one chunk of at most 256 tokens, so what a long
  * document keeps saying (its names, its phrases) is new to it in every
  * chunk. The count model remembers, for the group, which tokens followed
- * each token and each pair of tokens, and how often. At every position
- * whose context (the chunk's previous token, and the two before) has been
- * seen, it mixes those counts into the table the position already has (the
+ * each context of one, two and three tokens, and how often. At every
+ * position whose contexts (the chunk's previous tokens) have been seen, it
+ * mixes those counts into the table the position already has (the
  * transformer's, or the match model's mix), with a weight that grows with
- * the context's total count: first the one-token context, then the
- * two-token one.
+ * the context's total count: the one-token context first, then the two-
+ * and three-token ones.
  *
  * Integers only, in the coding order of docs/format.md (set after set,
  * position-major, chunk order), so encoder and decoder on every device
@@ -25,10 +25,13 @@
 #include "status.h"
 
 /* weight of order o: floor(L * N / (N + K)) in Q16, N the context's total */
+#define SZARC_COUNTS_ORDERS 3
 #define SZARC_COUNTS_L1 19661u /* 0.3 */
 #define SZARC_COUNTS_K1 8u
-#define SZARC_COUNTS_L2 19661u /* 0.3 */
+#define SZARC_COUNTS_L2 22938u /* 0.35 */
 #define SZARC_COUNTS_K2 8u
+#define SZARC_COUNTS_L3 22938u /* 0.35 */
+#define SZARC_COUNTS_K3 4u
 /* positions counted per group, at most: the counts' memory stays bounded
  * (a writer's group of 1 MiB has about 350,000 tokens) */
 #define SZARC_COUNTS_LEARN_MAX (1u << 21)
@@ -41,15 +44,23 @@ typedef struct {
     uint64_t total;
 } szarc_count_list;
 
+/* A position's contexts: ctx[0] the chunk's previous token, ctx[1] the one
+ * before, ctx[2] the one before that; -1 where the chunk has none. */
+typedef int32_t szarc_counts_ctx[SZARC_COUNTS_ORDERS];
+
 /* The group's counts. */
 typedef struct {
     uint32_t V;
     uint32_t learned;     /* positions counted so far */
     szarc_count_list *o1; /* [V]: after each token */
-    uint64_t *key2;       /* [cap2] 1 + (a << 32 | b), 0 for an empty slot */
-    uint32_t *at2;        /* [cap2] index into o2 */
-    szarc_count_list *o2; /* after each pair of tokens, n2 of them */
-    size_t cap2, n2, cap_o2;
+    /* after each pair and each triple of tokens: a hash table whose slot
+     * holds the context (ka: 0 for a pair, 1 + its first token for a
+     * triple; kb: the last two tokens) and 1 + its list's index in on */
+    uint64_t *ka, *kb;
+    uint32_t *at;
+    size_t cap, n;
+    szarc_count_list *on;
+    size_t cap_on;
 } szarc_counts;
 
 /*! szarc_counts_init() : empty counts for a vocabulary of V tokens.
@@ -58,30 +69,33 @@ szarc_status szarc_counts_init(szarc_counts *cs, uint32_t V, szarc_err *err);
 void szarc_counts_free(szarc_counts *cs);
 
 /*! szarc_counts_learn() :
- * After coding token x at a position whose previous tokens in its chunk are
- * a1 and a2 (-1 where the chunk has none): x counts once after a1, and once
- * after (a2, a1); positions without a1, and every position once
- * SZARC_COUNTS_LEARN_MAX have been counted, count nothing.
+ * After coding token x at a position with contexts ctx: x counts once after
+ * each context the position has; a chunk's first position, and every
+ * position once SZARC_COUNTS_LEARN_MAX have been counted, count nothing.
  * @return SZARC_OK or SZARC_E_NOMEM. */
-szarc_status szarc_counts_learn(szarc_counts *cs, int32_t a2, int32_t a1, int32_t x,
+szarc_status szarc_counts_learn(szarc_counts *cs, const szarc_counts_ctx ctx, int32_t x,
                                 szarc_err *err);
+
+/*! szarc_counts_context() : the contexts of position p of a chunk whose
+ * tokens are x[0..p). */
+void szarc_counts_context(szarc_counts_ctx ctx, const int32_t *x, uint32_t p);
 
 /*! szarc_counts_interval() :
  * The coder's interval of token x after the count model, at a position with
- * contexts a2, a1, whose table so far (the transformer's, or the match
+ * contexts ctx, whose table so far (the transformer's, or the match
  * model's mix with prediction pred, -1 for none) gives x [cum, cum + freq).
  * The tables' order puts pred first, then every other token by id. */
-void szarc_counts_interval(const szarc_counts *cs, int32_t a2, int32_t a1, int32_t pred,
+void szarc_counts_interval(const szarc_counts *cs, const szarc_counts_ctx ctx, int32_t pred,
                            int32_t x, uint32_t cum, uint32_t freq, uint32_t *ocum,
                            uint32_t *ofreq);
 
 /*! szarc_counts_find() :
  * Decoding: the token whose interval after the count model holds slot, at a
- * position with contexts a2, a1 and the transformer's table tb[V]; with a
+ * position with contexts ctx and the transformer's table tb[V]; with a
  * prediction (pred >= 0) the match model's mix with probability q comes
  * first. scratch: V + 1 words. *cum and *freq receive its interval.
  * @return the token. */
-int32_t szarc_counts_find(const szarc_counts *cs, int32_t a2, int32_t a1, const uint32_t *tb,
+int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, const uint32_t *tb,
                           int32_t pred, uint32_t q, uint32_t slot, uint32_t *scratch,
                           uint32_t *cum, uint32_t *freq);
 

@@ -267,16 +267,15 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
                                                                     t->p)
                                               : -1;
                 if (j->counts) {
-                    const uint64_t at = L->off[ch] + t->p;
-                    const int32_t a1 = t->p >= 1 ? j->tok[at - 1] : -1;
-                    const int32_t a2 = t->p >= 2 ? j->tok[at - 2] : -1;
+                    szarc_counts_ctx ctx;
+                    szarc_counts_context(ctx, j->tok + L->off[ch], t->p);
                     const uint32_t len = pred >= 0 ? t->cur[c].len : 0;
                     const uint32_t q = pred >= 0 ? szarc_match_q(&L->mt, len, tb[pred]) : 0;
-                    tk = szarc_counts_find(&L->cs, a2, a1, tb, pred, q,
-                                           szarc_rc_dec_slot(&t->dec), cscratch, &cum, &frq);
+                    tk = szarc_counts_find(&L->cs, ctx, tb, pred, q, szarc_rc_dec_slot(&t->dec),
+                                           cscratch, &cum, &frq);
                     if (pred >= 0)
                         szarc_match_learn(&L->mt, len, tb[pred], tk == pred);
-                    if ((st = szarc_counts_learn(&L->cs, a2, a1, tk, err)))
+                    if ((st = szarc_counts_learn(&L->cs, ctx, tk, err)))
                         goto done_sets;
                 } else if (pred >= 0) {
                     const uint32_t len = t->cur[c].len;
