@@ -18,15 +18,6 @@
 
 enum { V = 24, T = 1 << 24 };
 
-static uint64_t rng = 88172645463325252ull;
-static uint32_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 11);
-}
-
 /* counts kept the plain way: c1[a1], c2[a2][a1], c3[a3][a2][a1] */
 static uint32_t c1[V][V], c2[V][V][V], c3[V][V][V][V];
 
@@ -113,7 +104,7 @@ static void random_table(uint32_t *tb, int peaked)
 {
     uint64_t s = 0;
     for (int x = 0; x < V; x++) {
-        tb[x] = 1 + (peaked && x == 7 ? 1u << 22 : next() % (peaked ? 50 : 900000));
+        tb[x] = 1 + (peaked && x == 7 ? 1u << 22 : tu_rand() % (peaked ? 50 : 900000));
         s += tb[x];
     }
     /* scale to exactly T, every entry >= 1 */
@@ -180,11 +171,11 @@ int main(void)
     /* a few counts, then many: contexts (2, 3, 4), (5, 3, 4) and (9, 4)
      * share shorter contexts */
     for (int i = 0; i < 3; i++)
-        learn_both(&cs, 2, 3, 4, (int32_t)(next() % V));
+        learn_both(&cs, 2, 3, 4, (int32_t)(tu_rand() % V));
     for (int rep = 0; rep < 60; rep++) {
         random_table(tb, rep % 3 == 0);
-        const int32_t pred = rep % 2 ? (int32_t)(next() % V) : -1;
-        const uint32_t q = 64 + next() % 65409;
+        const int32_t pred = rep % 2 ? (int32_t)(tu_rand() % V) : -1;
+        const uint32_t q = 64 + tu_rand() % 65409;
         char what[64];
         snprintf(what, sizeof what, "round %d, pred %d", rep, pred);
         check_position(&cs, tb, pred, q, 2, 3, 4, what);
@@ -195,7 +186,7 @@ int main(void)
         check_position(&cs, tb, pred, q, 10, 11, 12, what); /* contexts never seen */
         for (int i = 0; i < 1 + rep * rep; i++) {
             const int32_t a3 = i % 2 ? 2 : 5, a2 = i % 3 ? 3 : 9;
-            const int32_t x = i % 5 ? (int32_t)(next() % 4) : (int32_t)(next() % V);
+            const int32_t x = i % 5 ? (int32_t)(tu_rand() % 4) : (int32_t)(tu_rand() % V);
             learn_both(&cs, a2 == 9 ? -1 : a3, a2, 4, x);
         }
         if (tu_failures)
@@ -207,7 +198,7 @@ int main(void)
     enum { K = 11, LANES = 3, CH = 30 };
     uint32_t len[K], n = 0;
     for (int c = 0; c < K; c++)
-        n += len[c] = 1 + next() % CH;
+        n += len[c] = 1 + tu_rand() % CH;
     int32_t *tok = malloc(n * sizeof *tok), *pred = malloc(n * sizeof *pred);
     uint32_t *cum = malloc(n * sizeof *cum), *fr = malloc(n * sizeof *fr);
     uint32_t *oc = malloc(n * sizeof *oc), *of = malloc(n * sizeof *of);
@@ -216,9 +207,9 @@ int main(void)
     if (!tok || !pred || !cum || !fr || !oc || !of || !tabs || !qs)
         abort();
     for (uint32_t i = 0; i < n; i++) {
-        tok[i] = (int32_t)(next() % 6); /* few tokens: contexts repeat */
-        pred[i] = next() % 3 ? (int32_t)(next() % 6) : -1;
-        qs[i] = 64 + next() % 65409;
+        tok[i] = (int32_t)(tu_rand() % 6); /* few tokens: contexts repeat */
+        pred[i] = tu_rand() % 3 ? (int32_t)(tu_rand() % 6) : -1;
+        qs[i] = 64 + tu_rand() % 65409;
         random_table(tabs[i], (int)(i % 4 == 0));
         uint32_t c0 = 0;
         for (int y = 0; y < tok[i]; y++)

@@ -6,7 +6,6 @@
  * with one row); and a call that mixes two positions of the same streams
  * (a row reads the cache another row of the call wrote) gives the logits of
  * the same rows computed one call each. */
-#include <sha2.h>
 #include <stdlib.h>
 
 #include "engine.h"
@@ -14,54 +13,9 @@
 #include "model.h"
 #include "numerics.h"
 #include "testutil.h"
+#include "engine_testutil.h"
 
 enum { STREAMS = 7, CHUNK = 150, N = STREAMS * CHUNK };
-
-static void digest_tables(const uint32_t *freq, size_t n, uint8_t out[32])
-{
-    SHA2_CTX h;
-    SHA256Init(&h);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t b[4] = {(uint8_t)freq[i], (uint8_t)(freq[i] >> 8),
-                              (uint8_t)(freq[i] >> 16), (uint8_t)(freq[i] >> 24)};
-        SHA256Update(&h, b, 4);
-    }
-    SHA256Final(out, &h);
-}
-
-/* one position of every stream per forward call, tables in the prefill's
- * order (stream after stream) */
-static int decode_digest(szarc_engine *e, const szarc_model *m, const int32_t *tok,
-                         uint8_t out[32], szarc_err *err)
-{
-    const uint32_t V = m->cfg.vocab;
-    int32_t *z = malloc((size_t)STREAMS * V * sizeof *z);
-    uint32_t *freq = malloc((size_t)N * V * sizeof *freq);
-    int rc = -1;
-    if (!z || !freq)
-        goto done;
-    for (uint32_t p = 0; p < CHUNK; p++) {
-        int32_t in[STREAMS];
-        uint32_t slot[STREAMS], pos[STREAMS];
-        for (uint32_t s = 0; s < STREAMS; s++) {
-            in[s] = p == 0 ? m->start_token : tok[s * CHUNK + p - 1];
-            slot[s] = s;
-            pos[s] = p;
-        }
-        if (szarc_engine_forward(e, STREAMS, in, slot, pos, z, err))
-            goto done;
-        for (uint32_t s = 0; s < STREAMS; s++)
-            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)s * V, V,
-                                       freq + ((size_t)s * CHUNK + p) * V))
-                goto done;
-    }
-    digest_tables(freq, (size_t)N * V, out);
-    rc = 0;
-done:
-    free(z);
-    free(freq);
-    return rc;
-}
 
 /* Positions 0 and 1 of streams 0..3 in one call, interleaved so that an
  * even split by rows would part a stream's two rows; against each row in a
@@ -127,7 +81,8 @@ int main(void)
             setenv("SZARC_THREADS", threads[t], 1);
             szarc_engine *e = NULL;
             uint8_t d[32];
-            if (szarc_engine_create(&e, m, "cpu", &o, &err) || decode_digest(e, m, tok, d, &err))
+            if (szarc_engine_create(&e, m, "cpu", &o, &err) ||
+                tu_decode_digest(e, m, tok, STREAMS, CHUNK, d, &err))
                 CHECK(0, "%s, %s threads: %s", models[g], threads[t], err.msg);
             else
                 CHECK(!memcmp(d, r.digest, 32), "%s, %s threads: decode differs from prefill",

@@ -7,53 +7,16 @@
  * teacher-forced prefill. Runs with the Vulkan validation layer on (the
  * engine fails on any message). Registered again per kernel variant with
  * SZARC_VK_VARIANT forced (tests/CMakeLists.txt). */
-#include <sha2.h>
 
 #include "engine.h"
 #include "eval.h"
 #include "model.h"
 #include "numerics.h"
 #include "testutil.h"
+#include "engine_testutil.h"
 #include "vk.h"
 
 enum { N = 1200, CHUNK = 600, STREAMS = N / CHUNK };
-
-/* Decode: one position of every stream per forward call. */
-static int decode_digest(szarc_engine *e, const szarc_model *m, const int32_t *tok,
-                         uint8_t out[32], szarc_err *err)
-{
-    const uint32_t V = m->cfg.vocab;
-    int32_t *z = malloc((size_t)STREAMS * V * sizeof *z);
-    uint32_t *freq = malloc((size_t)N * V * sizeof *freq);
-    if (!z || !freq)
-        return -1;
-    for (uint32_t p = 0; p < CHUNK; p++) {
-        int32_t in[STREAMS];
-        uint32_t slot[STREAMS], pos[STREAMS];
-        for (uint32_t s = 0; s < STREAMS; s++) {
-            in[s] = p == 0 ? m->start_token : tok[s * CHUNK + p - 1];
-            slot[s] = s;
-            pos[s] = p;
-        }
-        if (szarc_engine_forward(e, STREAMS, in, slot, pos, z, err))
-            return -1;
-        for (uint32_t s = 0; s < STREAMS; s++)
-            if (szarc_freq_from_logits(m->exp2_lut, z + (size_t)s * V, V,
-                                       freq + ((size_t)s * CHUNK + p) * V))
-                return -1;
-    }
-    SHA2_CTX h;
-    SHA256Init(&h);
-    for (size_t i = 0; i < (size_t)N * V; i++) {
-        const uint8_t b[4] = {(uint8_t)freq[i], (uint8_t)(freq[i] >> 8),
-                              (uint8_t)(freq[i] >> 16), (uint8_t)(freq[i] >> 24)};
-        SHA256Update(&h, b, 4);
-    }
-    SHA256Final(out, &h);
-    free(z);
-    free(freq);
-    return 0;
-}
 
 int main(void)
 {
@@ -109,7 +72,8 @@ int main(void)
                 szarc_engine_destroy(vs);
             }
             uint8_t dv[32], dc[32];
-            if (decode_digest(vk, m, tok, dv, &err) || decode_digest(cpu, m, tok, dc, &err)) {
+            if (tu_decode_digest(vk, m, tok, STREAMS, CHUNK, dv, &err) ||
+                tu_decode_digest(cpu, m, tok, STREAMS, CHUNK, dc, &err)) {
                 CHECK(0, "%s: decode: %s", models[g], err.msg);
             } else {
                 tu_hex(a, dv, 32);

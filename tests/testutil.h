@@ -68,6 +68,16 @@ static inline void tu_tokens(int32_t *tok, size_t n, uint32_t vocab, uint64_t se
     }
 }
 
+/* A deterministic pseudo-random stream (xorshift64), the same every run. */
+static uint64_t tu_rand_state = 88172645463325252u;
+static inline uint32_t tu_rand(void)
+{
+    tu_rand_state ^= tu_rand_state << 13;
+    tu_rand_state ^= tu_rand_state >> 7;
+    tu_rand_state ^= tu_rand_state << 17;
+    return (uint32_t)(tu_rand_state >> 11);
+}
+
 /* 77 = skipped, unless CI demands Vulkan (SZARC_REQUIRE_VULKAN=1). */
 static inline int tu_skip_code(void)
 {
