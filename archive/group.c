@@ -706,11 +706,19 @@ static void choose(uint8_t *pick, const uint64_t *mc, const uint64_t *zc, uint32
     free(from);
 }
 
+/* Bytes of text per window of seg_costs()'s calibration: far more than the
+ * LZMA encoder's lookahead, so what it writes during a window is the
+ * window's. */
+#define SEG_WINDOW (16u << 10)
+
 /* LZMA2's cost of each of K consecutive pieces of N (piece c: cb[c] bytes)
  * in 1/256 bit: N coded as one stream flushed after each piece, the costs
- * then scaled so that they add up to N's stream without flushes (a flush
- * costs about 11 bytes, a twentieth of a piece of text: it would tip
- * the choice towards the model). */
+ * then scaled, window by window of SEG_WINDOW bytes (whole pieces), to what
+ * the window costs in N's stream without flushes. (A flush costs about 100 bytes, a
+ * piece of text a few hundred: it would tip the choice towards the model.
+ * Scaling the whole stream at once moved cost from the pieces where LZMA
+ * does well to the others: on dpkg.log followed by dpkg's status file it
+ * gave 34.1 and 28.8 KB where the two cost 22.2 and 40.8 KB.) */
 static szarc_status seg_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, uint32_t K,
                               szarc_err *err)
 {
@@ -744,21 +752,42 @@ static szarc_status seg_costs(uint64_t *zc, const uint8_t *N, const size_t *cb, 
         }
         zc[c] = produced * 8 * 256;
     }
+    /* LZMA1 (the coder inside LZMA2, without its chunk framing) writes its
+     * output as it goes: what it wrote while taking in a window of pieces
+     * is the window's cost, late by the encoder's lookahead (a few hundred
+     * bytes); the flushed costs of the window's pieces are scaled to it */
+    lzma_end(&z);
+    z = (lzma_stream)LZMA_STREAM_INIT;
     {
-        buf whole = {0};
-        size_t wl = 0;
-        uint64_t sum = 0;
-        for (uint32_t c = 0; c < K; c++)
-            sum += zc[c];
-        if ((st = lzma_stream_of(&whole, NULL, 0, N, total, &wl, err)) || whole.oom) {
-            free(whole.p);
-            st = st ? st : szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
+        const lzma_filter f1[2] = {{LZMA_FILTER_LZMA1, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+        if (lzma_opts(&opt, NULL, 0, total) || lzma_raw_encoder(&z, f1) != LZMA_OK) {
+            st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: out of memory");
             goto done;
         }
-        free(whole.p);
-        const uint64_t want = (uint64_t)wl * 8 * 256;
-        for (uint32_t c = 0; c < K && sum > want; c++)
-            zc[c] = zc[c] * want / sum;
+        z.next_in = N;
+        for (uint32_t w0 = 0, w1; w0 < K; w0 = w1) {
+            uint64_t in = 0, flushed = 0, produced = 0;
+            for (w1 = w0; w1 < K && in < SEG_WINDOW; w1++) {
+                in += cb[w1];
+                flushed += zc[w1];
+            }
+            z.avail_in = in;
+            const lzma_action how = w1 == K ? LZMA_FINISH : LZMA_RUN;
+            lzma_ret r;
+            do {
+                z.next_out = out;
+                z.avail_out = sizeof out;
+                r = lzma_code(&z, how);
+                produced += sizeof out - z.avail_out;
+            } while (r == LZMA_OK && (how == LZMA_FINISH || z.avail_in || !z.avail_out));
+            if (r != (how == LZMA_FINISH ? LZMA_STREAM_END : LZMA_OK)) {
+                st = szarc_err_set(err, SZARC_E_NOMEM, "lzma: encoder error %d", (int)r);
+                goto done;
+            }
+            const uint64_t want = produced * 8 * 256;
+            for (uint32_t c = w0; c < w1 && flushed; c++)
+                zc[c] = zc[c] * want / flushed;
+        }
     }
 done:
     lzma_end(&z);
