@@ -1,4 +1,5 @@
 /* slurm.c: the job directory, sbatch, squeue and scancel (slurm.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -228,6 +229,24 @@ void szarc_slurm_close(szarc_slurm *j)
     if (j->lock >= 0)
         close(j->lock);
     free(j);
+}
+
+void szarc_slurm_remove(szarc_slurm *j)
+{
+    if (!j)
+        return;
+    DIR *d = opendir(j->dir);
+    const struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[PATH_MAX + 260];
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            snprintf(path, sizeof path, "%s/%s", j->dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(j->dir);
+    szarc_slurm_close(j);
 }
 
 szarc_status szarc_slurm_reopen(szarc_slurm *j, unsigned ms, szarc_err *err)

@@ -64,6 +64,11 @@ szarc_status szarc_slurm_start(szarc_slurm **out, const char *dir, json_t *job, 
 /*! szarc_slurm_open() : the job in `dir`, job.json read, the lock held. */
 szarc_status szarc_slurm_open(szarc_slurm **out, const char *dir, szarc_err *err);
 
+/*! szarc_slurm_remove() : removes the job directory, with the files in it
+ * (job.json, task.sh, the tasks' files, Slurm's output), then closes j. A
+ * job still in Slurm must be cancelled first. NULL is fine. */
+void szarc_slurm_remove(szarc_slurm *j);
+
 /*! szarc_slurm_close() : drops the lock and frees; NULL is fine. */
 void szarc_slurm_close(szarc_slurm *j);
 
