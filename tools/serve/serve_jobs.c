@@ -325,7 +325,7 @@ static int run_verify_slurm(serve_run *r, const json_t *req, json_t **result, sz
     if (fd < 0)
         return szarc_err_set(err, SZARC_E_IO, "%s: %s", archive, strerror(errno));
     close(fd);
-    json_t *pass = json_pack("[s, s, s, s]", "--device", j->device, "--model", j->model);
+    json_t *pass = json_pack("[s, s]", "--device", j->device);
     const char *pk = json_string_value(json_object_get(req, "pubkey"));
     if (pk) {
         char pub[4200];
@@ -335,8 +335,10 @@ static int run_verify_slurm(serve_run *r, const json_t *req, json_t **result, sz
     }
     if (json_is_true(json_object_get(req, "quick")))
         json_array_append_new(pass, json_string("--quick"));
-    json_t *job = json_pack("{s:s, s:O, s:o}", "kind", "verify", "file",
-                            json_object_get(req, "archive"), "verify", pass);
+    /* no --model: as here, an archive is decoded with its embedded model
+     * when that is the one it pins, else with the service's (SZARC_MODEL) */
+    json_t *job = json_pack("{s:s, s:O, s:o, s:s}", "kind", "verify", "file",
+                            json_object_get(req, "archive"), "verify", pass, "model", j->model);
     unsigned sk, sn;
     const char *sub = json_string_value(json_object_get(req, "subset"));
     if (sub && sscanf(sub, "%u/%u", &sk, &sn) == 2) {

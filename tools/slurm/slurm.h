@@ -31,7 +31,8 @@
  *              index, folder, volumes [names], create [options], paths,
  *              sign?, created?
  *   "verify"   task K of M runs `verify --json --subset` of its slice: file,
- *              verify [options], subset_k?, subset_n? (a slice of the whole:
+ *              verify [options], model? (the tasks' default model, set as
+ *              SZARC_MODEL), subset_k?, subset_n? (a slice of the whole:
  *              task K then takes slice subset_k + subset_n * (K - 1) of
  *              subset_n * M, its share of slice subset_k of subset_n)
  *   "archive"  one archive in one task (the service's create), coded by a

@@ -124,6 +124,9 @@ static char **command(const json_t *job, long k, int n, char *kn, size_t kn_cap,
         return NULL;
     const json_int_t sk = json_integer_value(json_object_get(job, "subset_k"));
     const json_int_t sn = json_integer_value(json_object_get(job, "subset_n"));
+    const char *model = json_string_value(json_object_get(job, "model"));
+    if (!create && model) /* the default model of the verify the task runs */
+        setenv("SZARC_MODEL", model, 1);
     if (!create && sn > 0) /* its share of slice sk of sn: the members i % sn == sk - 1 */
         snprintf(kn, kn_cap, "%lld/%lld", (long long)(sk + sn * (k - 1)), (long long)(sn * n));
     else
