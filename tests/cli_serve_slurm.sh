@@ -4,7 +4,8 @@
 # over HTTP by tests/serve_slurm_check.py: a create, the verify of a good
 # and of a damaged archive, and scheduled audits run as Slurm array jobs
 # give the results of the local executor (the same archive bytes, the same
-# verify report, the same audit records); a cancelled job is scancel'ed.
+# verify report, the same audit records); a task killed while it runs is
+# submitted again; a cancelled job is scancel'ed.
 # Without sbatch the service refuses to start, naming it. Without Slurm (or
 # not root) the test is skipped (77), or fails with SZARC_REQUIRE_SLURM=1.
 # Usage: cli_serve_slurm.sh SZARC

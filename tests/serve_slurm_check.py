@@ -16,15 +16,18 @@ same creation time), and:
            as 2 tasks), recorded ok, the slices' members adding up; a damaged
            archive's quick audit is recorded failed with the findings of a
            local quick verify
+  resubmit a task scancel'ed while it runs is submitted again (a warning event
+           says so) and the result is still the local one
   cancel   DELETE of a running job: cancelled, and its Slurm job is gone
            from squeue (scancel)
 Only the Python standard library. Usage: serve_slurm_check.py SZARC WORKDIR SRC
 """
+import http.client
 import json
 import os
 import subprocess
 import sys
-import time
+import threading
 
 import serve_testlib
 from serve_testlib import Server, check, req, wait, wait_for
@@ -62,6 +65,38 @@ def damage(src, dst):
     at = data.find(b"data/00000000.szg")
     data[at + 512 + 100] ^= 0x10
     open(dst, "wb").write(bytes(data))
+
+
+def slow_server(root, keys, delay):
+    """The Slurm executor with tasks that wait `delay` seconds first (the
+    tasks' environment is the service's)."""
+    os.environ["SZARC_SLURM_TASK_DELAY"] = str(delay)
+    srv = server(root, os.path.join(WORK, "state-slurm"), keys, "--executor", "slurm",
+                 "--tasks", "2")
+    srv.start()
+    del os.environ["SZARC_SLURM_TASK_DELAY"]
+    return srv
+
+
+def stream(srv, jid):
+    """The job's events, read until the stream ends."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+    c.request("GET", "/v1/jobs/%d/events" % jid)
+    text = c.getresponse().read().decode()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def slurm_job(srv, jid):
+    st, j = req(srv, "GET", "/v1/jobs/%d" % jid)
+    return ((j.get("progress") or {}).get("slurm") or {}).get("job") if st == 200 else None
+
+
+def running_task(sid):
+    """The index of a running task of Slurm job sid, or None."""
+    p = subprocess.run(["squeue", "-h", "-r", "-j", str(sid), "-t", "RUNNING", "-o", "%K"],
+                       capture_output=True, text=True)
+    ks = sorted(p.stdout.split(), key=int)
+    return ks[0] if ks else None
 
 
 def jobs_in_squeue():
@@ -179,16 +214,32 @@ def main():
     req(srv, "DELETE", "/v1/archives/%d" % bid)
     check("slurm: SIGTERM, exit 0", srv.term() == 0)
 
+    # --- a task killed while it runs is submitted again; the result is whole
+    srv = slow_server(root, keys, 3)
+    st, j = req(srv, "POST", "/v1/jobs", None, {"type": "verify", "archive": out, "pubkey": "k1"})
+    rid = j["id"]
+    events = []
+    reader = threading.Thread(target=lambda: events.extend(stream(srv, rid)))
+    reader.start()
+    sid = wait_for(lambda: slurm_job(srv, rid), 20, 0.1)
+    task = wait_for(lambda: running_task(sid), 20, 0.1)
+    check("resubmit: a task of the Slurm job runs", task is not None, (sid, task))
+    subprocess.run(["scancel", "%s_%s" % (sid, task)])
+    job = wait(srv, rid, None, 60)
+    reader.join(30)
+    check("resubmit: the job is done, its result the local one",
+          job["state"] == "done" and untimed(job.get("result")) == untimed(lv.get("result")),
+          (job, lv))
+    check("resubmit: a warning event says the task was submitted again",
+          any(e.get("type") == "warning" and "task %d ended without finishing" % (int(task) + 1)
+              in e.get("message", "") for e in events), events)
+    check("resubmit: SIGTERM, exit 0", srv.term() == 0)
+
     # --- cancel: the running job's Slurm job is scancel'ed
-    os.environ["SZARC_SLURM_TASK_DELAY"] = "60"  # the tasks' environment: the service's
-    srv = server(root, os.path.join(WORK, "state-slurm"), keys, "--executor", "slurm",
-                 "--tasks", "2")
-    srv.start()
-    del os.environ["SZARC_SLURM_TASK_DELAY"]
+    srv = slow_server(root, keys, 60)
     st, j = req(srv, "POST", "/v1/jobs", None, {"type": "verify", "archive": out})
     cid = j["id"]
-    sid = wait_for(lambda: (req(srv, "GET", "/v1/jobs/%d" % cid)[1].get("progress") or {})
-                   .get("slurm", {}).get("job"), 20, 0.1)
+    sid = wait_for(lambda: slurm_job(srv, cid), 20, 0.1)
     check("cancel: the job runs as a Slurm job", sid and str(sid) in jobs_in_squeue(),
           (sid, jobs_in_squeue()))
     st, j = req(srv, "DELETE", "/v1/jobs/%d" % cid)

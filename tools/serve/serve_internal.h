@@ -195,7 +195,8 @@ int serve_slurm_init(serve_slurm *s, const char *state_dir, char *msg, size_t ca
  * Runs `job` (a job.json of slurm.h's kinds "verify" or "archive";
  * borrowed, completed by szarc_slurm_start()) as a Slurm array job of
  * `tasks` tasks in a new folder under s->dir, and follows it about once a
- * second, calling progress(ctx, the Slurm job id, tasks done, tasks), until
+ * second, calling progress(ctx, the Slurm job id, tasks done, tasks) and
+ * note(ctx, a sentence) when a task is submitted again, until
  * every task is done or *cancel is set (then it is scancel'ed and the call
  * returns SZARC_E_CANCELLED). @return SZARC_OK and *lines, a new array:
  * verify: the merged report (szarc_slurm_merge_verify(), *exit its exit);
@@ -204,7 +205,8 @@ int serve_slurm_init(serve_slurm *s, const char *state_dir, char *msg, size_t ca
 szarc_status serve_slurm_run(const serve_slurm *s, int64_t id, json_t *job, int tasks,
                              const atomic_int *cancel,
                              void (*progress)(void *ctx, long long slurm_id, int done, int tasks),
-                             void *ctx, json_t **lines, int *exit, szarc_err *err);
+                             void (*note)(void *ctx, const char *msg), void *ctx, json_t **lines,
+                             int *exit, szarc_err *err);
 
 /*-*********************************************************
  *  Running jobs (serve_jobs.c)

@@ -348,7 +348,8 @@ static int run_verify_slurm(serve_run *r, const json_t *req, json_t **result, sz
     json_t *lines;
     int exit;
     const szarc_status st = serve_slurm_run(j->slurm, r->id, job, j->slurm->tasks, &r->cancel,
-                                            slurm_progress, r, &lines, &exit, err);
+                                            slurm_progress, any_warning, r, &lines, &exit,
+                                            err);
     json_decref(job);
     if (st)
         return st;
@@ -547,8 +548,8 @@ static int create_slurm(serve_run *r, const json_t *req, const char *tmp, const 
         json_object_set_new(job, "sign", json_string(key));
     json_t *lines;
     int exit;
-    szarc_status st = serve_slurm_run(j->slurm, r->id, job, 1, &r->cancel, slurm_progress, r,
-                                      &lines, &exit, err);
+    szarc_status st = serve_slurm_run(j->slurm, r->id, job, 1, &r->cancel, slurm_progress,
+                                      any_warning, r, &lines, &exit, err);
     json_decref(job);
     if (st)
         return st;

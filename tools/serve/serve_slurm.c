@@ -36,7 +36,8 @@ int serve_slurm_init(serve_slurm *s, const char *state_dir, char *msg, size_t ca
 szarc_status serve_slurm_run(const serve_slurm *s, int64_t id, json_t *job, int tasks,
                              const atomic_int *cancel,
                              void (*progress)(void *ctx, long long slurm_id, int done, int tasks),
-                             void *ctx, json_t **lines, int *exit, szarc_err *err)
+                             void (*note)(void *ctx, const char *msg), void *ctx, json_t **lines,
+                             int *exit, szarc_err *err)
 {
     *lines = NULL;
     *exit = 0;
@@ -54,7 +55,7 @@ szarc_status serve_slurm_run(const serve_slurm *s, int64_t id, json_t *job, int 
     const long long slurm_id = szarc_slurm_first_id(j);
     for (;;) {
         int done = 0, complete = 0;
-        if ((st = szarc_slurm_poll(j, &done, &complete, NULL, NULL, err)))
+        if ((st = szarc_slurm_poll(j, &done, &complete, note, ctx, err)))
             break;
         progress(ctx, slurm_id, done, tasks);
         if (complete)
