@@ -103,6 +103,31 @@ static const cli_option keygen_opts[] = {
 
 static const cli_option devices_opts[] = {OPT_JSON, OPT_QUIET, OPT_HELP, OPT_END};
 
+#define OPT_TASKS(what) {NULL, "--tasks", "N", what}
+#define OPT_SBATCH                                                                                \
+    {NULL, "--partition", "P", "sbatch --partition"}, {NULL, "--account", "A", "sbatch --account"}, \
+        {NULL, "--time", "T", "sbatch --time (each task's limit)"},                               \
+        {NULL, "--gpus", "G", "sbatch --gpus (per task: run with --device)"},                     \
+        {NULL, "--gres", "G", "sbatch --gres (gpu:1 ...)"}
+
+static const cli_option serve_opts[] = {
+    {NULL, "--listen", "HOST:PORT", "address to listen on (PORT 0: a free one);\nwithout --token-file, loopback only"},
+    {NULL, "--state", "DIR", "the jobs' state (SQLite), kept across restarts"},
+    {NULL, "--root", "DIR", "a folder requests may name paths under\n(repeatable; at least one)"},
+    {NULL, "--token-file", "F", "tokens and roles, ROLE SHA256 [NAME] a line\n(szarc serve token ROLE makes one)"},
+    {NULL, "--keys", "DIR", "the signing keys create's sign and verify's\npubkey name"},
+    {NULL, "--tls-cert", "F", "HTTPS with this certificate (PEM)"},
+    {NULL, "--tls-key", "F", "and this private key (PEM)"},
+    OPT_DEVICE,
+    OPT_MODEL,
+    {NULL, "--jobs", "N", "jobs running at once, sharing the engine's\nforward passes (default 4)"},
+    {NULL, "--port-file", "F", "write the port listened on to F"},
+    {NULL, "--executor", "E", "local (default): jobs run here; slurm: create\nand verify jobs run as Slurm array jobs"},
+    OPT_TASKS("--executor slurm: tasks of a verify (default 1)"),
+    OPT_SBATCH,
+    OPT_HELP,
+    OPT_END};
+
 static const cli_option model_opts[] = {OPT_HELP, OPT_END};
 
 static const cli_option model_info_opts[] = {OPT_MODEL, OPT_JSON, OPT_QUIET, OPT_HELP, OPT_END};
@@ -135,31 +160,8 @@ static const cli_option eval_opts[] = {
 
 static const cli_option help_opts[] = {OPT_HELP, OPT_END};
 
-#define OPT_TASKS(what) {NULL, "--tasks", "N", what}
-#define OPT_SBATCH                                                                                \
-    {NULL, "--partition", "P", "sbatch --partition"}, {NULL, "--account", "A", "sbatch --account"}, \
-        {NULL, "--time", "T", "sbatch --time (each task's limit)"},                               \
-        {NULL, "--gpus", "G", "sbatch --gpus (per task: run with --device)"},                     \
-        {NULL, "--gres", "G", "sbatch --gres (gpu:1 ...)"}
 #define OPT_WAIT {NULL, "--wait", NULL, "follow the job to its end, resubmit a failed\ntask, then merge (else: szarc slurm status)"}
 
-static const cli_option serve_opts[] = {
-    {NULL, "--listen", "HOST:PORT", "address to listen on (PORT 0: a free one);\nwithout --token-file, loopback only"},
-    {NULL, "--state", "DIR", "the jobs' state (SQLite), kept across restarts"},
-    {NULL, "--root", "DIR", "a folder requests may name paths under\n(repeatable; at least one)"},
-    {NULL, "--token-file", "F", "tokens and roles, ROLE SHA256 [NAME] a line\n(szarc serve token ROLE makes one)"},
-    {NULL, "--keys", "DIR", "the signing keys create's sign and verify's\npubkey name"},
-    {NULL, "--tls-cert", "F", "HTTPS with this certificate (PEM)"},
-    {NULL, "--tls-key", "F", "and this private key (PEM)"},
-    OPT_DEVICE,
-    OPT_MODEL,
-    {NULL, "--jobs", "N", "jobs running at once, sharing the engine's\nforward passes (default 4)"},
-    {NULL, "--port-file", "F", "write the port listened on to F"},
-    {NULL, "--executor", "E", "local (default): jobs run here; slurm: create\nand verify jobs run as Slurm array jobs"},
-    OPT_TASKS("--executor slurm: tasks of a verify (default 1)"),
-    OPT_SBATCH,
-    OPT_HELP,
-    OPT_END};
 
 static const cli_option slurm_opts[] = {OPT_HELP, OPT_END};
 
