@@ -26,7 +26,6 @@ Checks:
             nothing from elsewhere
 Only the Python standard library. Usage: serve_audit_check.py SZARC WORKDIR SRC
 """
-import http.client
 import json
 import os
 import signal
@@ -36,31 +35,11 @@ import sys
 import time
 
 import serve_testlib
-from serve_testlib import check
+from serve_testlib import check, req, wait_for
 
 SZARC, WORK, SRC = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 MODEL = os.environ["SZARC_MODEL"]
 
-
-
-def req(srv, method, path, token=None, body=None, raw=None, headers=False):
-    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    h = {}
-    if token:
-        h["Authorization"] = "Bearer " + token
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    if data is not None:
-        h["Content-Type"] = "application/json"
-    c.request(method, path, body=data, headers=h)
-    r = c.getresponse()
-    text = r.read().decode()
-    hs = dict(r.getheaders())
-    c.close()
-    try:
-        out = json.loads(text)
-    except ValueError:
-        out = text
-    return (r.status, out, hs) if headers else (r.status, out)
 
 
 def is_error(st, j, status, code):
@@ -75,18 +54,6 @@ def archives(srv, tok):
 def history(srv, tok, aid):
     st, j = req(srv, "GET", "/v1/archives/%d/audits?limit=1000" % aid, tok)
     return j["audits"] if st == 200 else []
-
-
-def wait_for(what, timeout, poll=0.25, sample=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        if sample:
-            sample()
-        v = what()
-        if v:
-            return v
-        time.sleep(poll)
-    return None
 
 
 def make_archive(root, name, n):

@@ -32,7 +32,7 @@ import time
 import http.client
 
 import serve_testlib
-from serve_testlib import Server, check
+from serve_testlib import Server, check, req, wait
 
 SZARC, WORK, SRC = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 MODEL = os.environ["SZARC_MODEL"]
@@ -44,61 +44,8 @@ def server(root, state, tokens, keys, jobs=4):
                                        "--keys", keys, "--jobs", str(jobs)])
 
 
-def req(srv, method, path, token=None, body=None, raw=None):
-    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    h = {}
-    if token:
-        h["Authorization"] = "Bearer " + token
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    if data is not None:
-        h["Content-Type"] = "application/json"
-    c.request(method, path, body=data, headers=h)
-    r = c.getresponse()
-    text = r.read().decode()
-    c.close()
-    try:
-        return r.status, json.loads(text)
-    except ValueError:
-        return r.status, text
-
-
-def wait(srv, jid, token, timeout=120):
-    end = time.time() + timeout
-    while time.time() < end:
-        st, j = req(srv, "GET", "/v1/jobs/%d" % jid, token)
-        if st == 200 and j["state"] in ("done", "failed", "cancelled"):
-            return j
-        time.sleep(0.1)
-    return {"state": "timeout", "id": jid}
-
-
 def is_error(st, j, status, code):
     return st == status and isinstance(j, dict) and j.get("error") == code and "message" in j
-
-
-def cli_verify(archive, *extra):
-    """What `szarc verify --json` prints: the objects a service result holds
-    (archive findings, members that failed or have findings) and the summary."""
-    p = subprocess.run([SZARC, "verify", "--json", "-f", archive, "--device", "cpu"] +
-                       list(extra), capture_output=True, text=True)
-    objs = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-    findings = [o for o in objs if o["type"] == "archive" or
-                (o["type"] == "member" and (o["status"] != "ok" or o["findings"]))]
-    summary = [o for o in objs if o["type"] == "summary"]
-    return findings, summary[0] if summary else None
-
-
-TIMING = ("seconds", "members_per_second", "mb_per_second")
-
-
-def same_verify(name, result, archive, *extra):
-    findings, summary = cli_verify(archive, *extra)
-    check(name + ": findings identical to szarc verify --json",
-          result and result["findings"] == findings,
-          "service %s\ncli %s" % (result and result["findings"], findings))
-    s1 = {k: v for k, v in (result or {}).get("summary", {}).items() if k not in TIMING}
-    s2 = {k: v for k, v in (summary or {}).items() if k not in TIMING}
-    check(name + ": summary identical (timings aside)", s1 == s2, "%s\n%s" % (s1, s2))
 
 
 def words_text(seed, lines):
@@ -187,7 +134,8 @@ def main():
     job = wait(srv, j["id"], tok["read"])
     check("verify good: done, ok", job["state"] == "done" and job["result"]["ok"] is True, job)
     check("verify good: the model ran", job["result"]["summary"]["device"] is not None, job)
-    same_verify("verify good", job.get("result"), out, "--pubkey", keys + "/k1.pub")
+    serve_testlib.same_verify(SZARC, "verify good", job.get("result"), out, "--pubkey",
+                              keys + "/k1.pub")
     data = bytearray(open(out, "rb").read())
     at = data.find(b"data/00000000.szg")
     data[at + 512 + 100] ^= 0x10
@@ -199,7 +147,7 @@ def main():
           job)
     check("verify damaged: a failed finding",
           any(f.get("status") == "failed" for f in job["result"]["findings"]), job)
-    same_verify("verify damaged", job.get("result"), bad)
+    serve_testlib.same_verify(SZARC, "verify damaged", job.get("result"), bad)
 
     # --- extract
     dest = root + "/x"

@@ -102,6 +102,14 @@ static const cli_option keygen_opts[] = {
     OPT_END};
 
 static const cli_option devices_opts[] = {OPT_JSON, OPT_QUIET, OPT_HELP, OPT_END};
+
+#define OPT_TASKS(what) {NULL, "--tasks", "N", what}
+#define OPT_SBATCH                                                                                \
+    {NULL, "--partition", "P", "sbatch --partition"}, {NULL, "--account", "A", "sbatch --account"}, \
+        {NULL, "--time", "T", "sbatch --time (each task's limit)"},                               \
+        {NULL, "--gpus", "G", "sbatch --gpus (per task: run with --device)"},                     \
+        {NULL, "--gres", "G", "sbatch --gres (gpu:1 ...)"}
+
 static const cli_option serve_opts[] = {
     {NULL, "--listen", "HOST:PORT", "address to listen on (PORT 0: a free one);\nwithout --token-file, loopback only"},
     {NULL, "--state", "DIR", "the jobs' state (SQLite), kept across restarts"},
@@ -114,6 +122,9 @@ static const cli_option serve_opts[] = {
     OPT_MODEL,
     {NULL, "--jobs", "N", "jobs running at once, sharing the engine's\nforward passes (default 4)"},
     {NULL, "--port-file", "F", "write the port listened on to F"},
+    {NULL, "--executor", "E", "local (default): jobs run here; slurm: create\nand verify jobs run as Slurm array jobs"},
+    OPT_TASKS("--executor slurm: tasks of a verify (default 1)"),
+    OPT_SBATCH,
     OPT_HELP,
     OPT_END};
 
@@ -149,13 +160,8 @@ static const cli_option eval_opts[] = {
 
 static const cli_option help_opts[] = {OPT_HELP, OPT_END};
 
-#define OPT_TASKS(what) {NULL, "--tasks", "N", what}
-#define OPT_SBATCH                                                                                \
-    {NULL, "--partition", "P", "sbatch --partition"}, {NULL, "--account", "A", "sbatch --account"}, \
-        {NULL, "--time", "T", "sbatch --time (each task's limit)"},                               \
-        {NULL, "--gpus", "G", "sbatch --gpus (per task: run with --device)"},                     \
-        {NULL, "--gres", "G", "sbatch --gres (gpu:1 ...)"}
 #define OPT_WAIT {NULL, "--wait", NULL, "follow the job to its end, resubmit a failed\ntask, then merge (else: szarc slurm status)"}
+
 
 static const cli_option slurm_opts[] = {OPT_HELP, OPT_END};
 
@@ -245,7 +251,9 @@ static const cli_command commands[] = {
      "Runs szarc as a service: jobs (create, verify, extract) posted over\n"
      "HTTP, queued in SQLite, run on one resident engine whose forward\n"
      "passes every running job shares. `szarc serve token ROLE [NAME]`\n"
-     "makes a token. Stops on SIGTERM (running jobs queued again). Routes:\n"
+     "makes a token. Stops on SIGTERM (running jobs queued again). With\n"
+     "--executor slurm, create and verify jobs (and so audits) run as Slurm\n"
+     "array jobs instead, with the same results (docs/scale.md). Routes:\n"
      "docs/api.md; man szarc-serve.",
      serve_opts},
     {"model", "model info|eval [OPTION]...",

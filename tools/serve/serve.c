@@ -18,6 +18,10 @@
 
 #include "serve.h"
 #include "serve_internal.h"
+#include "slurm.h"
+
+#define SERVE_STR_(x) #x
+#define SERVE_STR(x) SERVE_STR_(x)
 
 static void usage(void)
 {
@@ -26,6 +30,8 @@ static void usage(void)
             "                   [--token-file F] [--keys DIR] [--tls-cert F --tls-key F]\n"
             "                   [--device D] [--model M] [--jobs N] [--port-file F]\n"
             "                   [--quick-every T] [--full-every T] [--audit-hook CMD]\n"
+            "                   [--executor local|slurm] [--tasks N] [--partition P]\n"
+            "                   [--account A] [--time T] [--gpus G] [--gres R]\n"
             "       szarc serve token ROLE [NAME]\n"
             "(man szarc-serve; the routes: docs/api.md)\n");
 }
@@ -143,6 +149,11 @@ int szarc_serve_main(int argc, char **argv)
     const char *roots_arg[SERVE_MAX_ROOTS];
     size_t n_roots = 0;
     unsigned jobs = 4;
+    const char *executor = "local";
+    serve_slurm slurm = {{0}, 1, NULL};
+    const char *sbatch[16]; /* "--partition", "P", ...: argv's */
+    size_t n_sbatch = 0;
+    int slurm_opts = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -192,6 +203,23 @@ int szarc_serve_main(int argc, char **argv)
             if (*end || n < 1 || n > 64)
                 return fail("--jobs %s: 1 to 64%s", v, "");
             jobs = (unsigned)n;
+        } else if (!strcmp(a, "--executor")) {
+            if (strcmp(v, "local") && strcmp(v, "slurm"))
+                return fail("--executor %s: expected local or slurm%s", v, "");
+            executor = v;
+        } else if (!strcmp(a, "--tasks")) {
+            char *end;
+            const long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > SZARC_SLURM_MAX_TASKS)
+                return fail("--tasks %s: 1 to %s", v, SERVE_STR(SZARC_SLURM_MAX_TASKS));
+            slurm.tasks = (int)n;
+            slurm_opts = 1;
+        } else if (szarc_slurm_sbatch_opt(a)) {
+            if (n_sbatch == sizeof sbatch / sizeof *sbatch)
+                return fail("at most 8 sbatch options%s%s", "", "");
+            sbatch[n_sbatch++] = a;
+            sbatch[n_sbatch++] = v;
+            slurm_opts = 1;
         } else {
             usage();
             return fail("unknown option '%s'%s", a, "");
@@ -203,6 +231,20 @@ int szarc_serve_main(int argc, char **argv)
     }
     if (!tls_cert != !tls_key)
         return fail("--tls-cert and --tls-key go together%s%s", "", "");
+    const int on_slurm = !strcmp(executor, "slurm");
+    if (slurm_opts && !on_slurm)
+        return fail("--tasks, --partition, --account, --time, --gpus and --gres are for "
+                    "--executor slurm%s%s", "", "");
+    int64_t created = 0;
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        const long long t = strtoll(sde, &end, 10);
+        if (*end || errno || t < 0 || t > 253402300799LL)
+            return fail("SOURCE_DATE_EPOCH=%s: expected seconds since 1970%s", sde, "");
+        created = t;
+    }
     char host[256];
     unsigned port;
     if (parse_listen(listen, host, sizeof host, &port))
@@ -287,6 +329,18 @@ int szarc_serve_main(int argc, char **argv)
         fprintf(stderr, "szarc: serve: %s\n", msg);
         goto done;
     }
+    if (on_slurm) { /* "--partition=P": the form sbatch gets them in */
+        slurm.sbatch = json_array();
+        for (size_t i = 0; i < n_sbatch; i += 2) {
+            char buf[4096];
+            snprintf(buf, sizeof buf, "%s=%s", sbatch[i], sbatch[i + 1]);
+            json_array_append_new(slurm.sbatch, json_string(buf));
+        }
+    }
+    if (on_slurm && serve_slurm_init(&slurm, state_dir, msg, sizeof msg)) {
+        fprintf(stderr, "szarc: serve: %s\n", msg);
+        goto done;
+    }
     const int requeued = serve_store_requeue(store);
     const szarc_resident_opts ro = {model_path, device, jobs, 0};
     const char *warning = NULL;
@@ -308,6 +362,8 @@ int szarc_serve_main(int argc, char **argv)
     sj.device = device;
     sj.model = model_path;
     sj.keys_dir = keys ? keys_dir : NULL;
+    sj.slurm = on_slurm ? &slurm : NULL;
+    sj.created = created;
     sj.n_workers = jobs;
     /* audits never take every worker: one is left for users' jobs */
     sj.audit_cap = jobs > 1 ? jobs - 1 : 1;
@@ -339,6 +395,10 @@ int szarc_serve_main(int argc, char **argv)
             cert ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", serve_http_port(http),
             token_file ? "tokens required" : "loopback only, no authentication: no --token-file",
             rs.model_name, rs.device, jobs, state_dir);
+    if (on_slurm)
+        fprintf(stderr, "szarc: serve: create and verify jobs run as Slurm array jobs (%d task%s "
+                        "a verify), from %s\n",
+                slurm.tasks, slurm.tasks == 1 ? "" : "s", slurm.dir);
     if (requeued)
         fprintf(stderr, "szarc: serve: %d job%s left running by the last process queued again\n",
                 requeued, requeued == 1 ? "" : "s");
@@ -374,6 +434,7 @@ done:
     free(roots.dirs);
     free(cert);
     free(key);
+    json_decref(slurm.sbatch);
     if (!rc)
         fprintf(stderr, "szarc: serve: stopped; state saved in %s\n", state_dir);
     return rc;

@@ -7,6 +7,8 @@
  *   serve_store.c  the jobs' state in SQLite (WAL): the queue itself
  *   serve_req.c    request bodies to job specs (untrusted JSON), path rules
  *   serve_auth.c   tokens and roles
+ *   serve_slurm.c  the Slurm executor: create and verify jobs as Slurm array
+ *                  jobs (tools/slurm) instead of on the resident engine
  *   serve_audit.c  the audit registry and its scheduler: archives verified
  *                  on a schedule by low-priority jobs of the same queue
  *   serve_page.c   the dashboard (GET /), embedded at build time
@@ -176,6 +178,37 @@ json_t *serve_store_list(serve_store *s, int64_t before, int limit, int64_t *nex
 json_t *serve_store_counts(serve_store *s);
 
 /*-*********************************************************
+ *  The Slurm executor (serve_slurm.c)
+ ***********************************************************/
+
+typedef struct {
+    char dir[4096];   /* STATE/slurm: a folder per run of a job */
+    int tasks;        /* a verify's tasks (its slices); a create has one */
+    json_t *sbatch;   /* ["--partition=P", ...], passed to sbatch */
+} serve_slurm;
+
+/*! serve_slurm_init() : sbatch, squeue and scancel found, s->dir made
+ * (s->tasks and s->sbatch are the caller's). @return 0, or -1 with msg set. */
+int serve_slurm_init(serve_slurm *s, const char *state_dir, char *msg, size_t cap);
+
+/*! serve_slurm_run() :
+ * Runs `job` (a job.json of slurm.h's kinds "verify" or "archive";
+ * borrowed, completed by szarc_slurm_start()) as a Slurm array job of
+ * `tasks` tasks in a new folder under s->dir, and follows it about once a
+ * second, calling progress(ctx, the Slurm job id, tasks done, tasks) and
+ * note(ctx, a sentence) when a task is submitted again, until
+ * every task is done or *cancel is set (then it is scancel'ed and the call
+ * returns SZARC_E_CANCELLED). @return SZARC_OK and *lines, a new array:
+ * verify: the merged report (szarc_slurm_merge_verify(), *exit its exit);
+ * archive: its task's lines. Else an error naming the Slurm job and its
+ * folder, which is kept. */
+szarc_status serve_slurm_run(const serve_slurm *s, int64_t id, json_t *job, int tasks,
+                             const atomic_int *cancel,
+                             void (*progress)(void *ctx, long long slurm_id, int done, int tasks),
+                             void (*note)(void *ctx, const char *msg), void *ctx, json_t **lines,
+                             int *exit, szarc_err *err);
+
+/*-*********************************************************
  *  Running jobs (serve_jobs.c)
  ***********************************************************/
 
@@ -196,6 +229,9 @@ typedef struct {
     const char *device;         /* for jobs the resident does not serve */
     const char *model;          /* --model, or NULL */
     const char *keys_dir;       /* --keys, or NULL */
+    const serve_slurm *slurm;   /* --executor slurm: create and verify jobs run there; NULL:
+                                 * every job here */
+    int64_t created;            /* archives' creation time: $SOURCE_DATE_EPOCH, or 0: now */
     unsigned n_workers;
     unsigned audit_cap;         /* audit jobs running at once, at most */
     pthread_t *workers;

@@ -30,6 +30,8 @@ struct serve_run {
     pthread_cond_t cv;    /* an event arrived, or the job ended */
     int refs;
     uint64_t done, total, members;
+    long long slurm_job;  /* --executor slurm: the Slurm job, its tasks, those done */
+    int tasks, tasks_done;
     char *ev[SERVE_EVENTS];
     uint64_t seq; /* events so far; ev[k % SERVE_EVENTS] holds event k */
     int ended;
@@ -68,6 +70,20 @@ static void emit(serve_run *r, json_t *j)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* {type?, done, total, members, slurm?}: the job's progress (r->mu held). */
+static json_t *progress_locked(const serve_run *r, int event)
+{
+    json_t *p = event ? json_pack("{s:s}", "type", "progress") : json_object();
+    json_object_set_new(p, "done", json_integer((json_int_t)r->done));
+    json_object_set_new(p, "total", json_integer((json_int_t)r->total));
+    json_object_set_new(p, "members", json_integer((json_int_t)r->members));
+    if (r->slurm_job)
+        json_object_set_new(p, "slurm", json_pack("{s:I, s:i, s:i}", "job",
+                                                  (json_int_t)r->slurm_job, "tasks", r->tasks,
+                                                  "tasks_done", r->tasks_done));
+    return p;
+}
+
 static void set_progress(serve_run *r, uint64_t done, uint64_t total, int force)
 {
     pthread_mutex_lock(&r->mu);
@@ -77,11 +93,10 @@ static void set_progress(serve_run *r, uint64_t done, uint64_t total, int force)
     const int due = force || t - r->last_progress >= 0.25;
     if (due)
         r->last_progress = t;
-    const uint64_t members = r->members;
+    json_t *e = due ? progress_locked(r, 1) : NULL;
     pthread_mutex_unlock(&r->mu);
-    if (due)
-        emit(r, json_pack("{s:s, s:I, s:I, s:I}", "type", "progress", "done", (json_int_t)done,
-                          "total", (json_int_t)total, "members", (json_int_t)members));
+    if (e)
+        emit(r, e);
 }
 
 size_t serve_run_events(serve_run *r, uint64_t *seq, char *buf, size_t cap, int wait_ms,
@@ -189,8 +204,7 @@ void serve_run_cancel(serve_run *r)
 json_t *serve_run_progress(serve_run *r)
 {
     pthread_mutex_lock(&r->mu);
-    json_t *p = json_pack("{s:I, s:I, s:I}", "done", (json_int_t)r->done, "total",
-                          (json_int_t)r->total, "members", (json_int_t)r->members);
+    json_t *p = progress_locked(r, 0);
     pthread_mutex_unlock(&r->mu);
     return p;
 }
@@ -219,24 +233,34 @@ static void count_member(serve_run *r)
  *  docs/format.md section 10); tests/cli_serve.sh compares them
  ***********************************************************/
 
-static void v_finding(void *ctx, const szarc_verify_finding *f)
+/* An event that is also kept in the result's list (j consumed). */
+static void emit_listed(serve_run *r, json_t *j)
 {
-    serve_run *r = ctx;
-    json_t *j = szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice);
     emit(r, json_incref(j));
     listed(r, j);
 }
 
+/* A member's line of `verify --json` (j consumed): an event; kept in the
+ * findings when it failed or carries findings. */
+static void v_member_line(serve_run *r, json_t *j)
+{
+    const char *status = json_string_value(json_object_get(j, "status"));
+    count_member(r);
+    if (!status || strcmp(status, "ok") ||
+        json_array_size(json_object_get(j, "findings")))
+        emit_listed(r, j);
+    else
+        emit(r, j);
+}
+
+static void v_finding(void *ctx, const szarc_verify_finding *f)
+{
+    emit_listed(ctx, szarc_json_verify_finding("archive", f->check, f->warning, f->msg, f->advice));
+}
+
 static void v_member(void *ctx, const szarc_verify_member *m)
 {
-    serve_run *r = ctx;
-    json_t *j = szarc_json_verify_member(m);
-    count_member(r);
-    emit(r, json_incref(j));
-    if (m->state != SZARC_VERIFY_MEMBER_OK || m->n_findings)
-        listed(r, j);
-    else
-        json_decref(j);
+    v_member_line(ctx, szarc_json_verify_member(m));
 }
 
 static void v_progress(void *ctx, uint64_t done, uint64_t total)
@@ -251,9 +275,114 @@ static void any_warning(void *ctx, const char *msg)
     emit(ctx, j);
 }
 
+/* A verify that ended with its summary `sum` (consumed): the summary
+ * event, the result, the counters. */
+static void verify_done(serve_run *r, json_t *sum, json_t **result)
+{
+    serve_jobs *j = r->j;
+    emit(r, json_incref(sum));
+    *result = json_pack("{s:b, s:s, s:o, s:O, s:b}", "ok",
+                        json_integer_value(json_object_get(sum, "exit")) == 0, "result",
+                        json_string_value(json_object_get(sum, "result")), "summary", sum,
+                        "findings", r->list, "findings_truncated", r->truncated);
+    pthread_mutex_lock(&j->mu);
+    j->c.bytes += (uint64_t)json_integer_value(json_object_get(sum, "bytes"));
+    j->c.members += (uint64_t)json_integer_value(json_object_get(sum, "selected"));
+    pthread_mutex_unlock(&j->mu);
+    r->n_failures += (uint64_t)(json_integer_value(json_object_get(sum, "failed")) +
+                                json_integer_value(json_object_get(sum, "archive_failures")));
+}
+
+/* A file verify refused (not a szarc archive): its finding, no summary. */
+static void verify_refused(serve_run *r, json_t **result)
+{
+    *result = json_pack("{s:b, s:s, s:n, s:O, s:b}", "ok", 0, "result", "failed", "summary",
+                        "findings", r->list, "findings_truncated", r->truncated);
+    r->n_failures++;
+}
+
+static void slurm_progress(void *ctx, long long slurm_id, int done, int tasks)
+{
+    serve_run *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->slurm_job = slurm_id;
+    r->tasks = tasks;
+    r->tasks_done = done;
+    pthread_mutex_unlock(&r->mu);
+    set_progress(r, r->done, r->total, 1);
+}
+
+/* verify through Slurm: `verify --json` on slices of the archive (or of the
+ * request's subset), the merged lines replayed as the events and result of
+ * a local run. */
+static int run_verify_slurm(serve_run *r, const json_t *req, json_t **result, szarc_err *err)
+{
+    serve_jobs *j = r->j;
+    /* an archive that cannot be opened fails as it does here, not after
+     * every run of a task */
+    const char *archive = json_string_value(json_object_get(req, "archive"));
+    const int fd = open(archive, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return szarc_err_set(err, SZARC_E_IO, "%s: %s", archive, strerror(errno));
+    close(fd);
+    json_t *pass = json_pack("[s, s]", "--device", j->device);
+    const char *pk = json_string_value(json_object_get(req, "pubkey"));
+    if (pk) {
+        char pub[4200];
+        snprintf(pub, sizeof pub, "%s/%s.pub", j->keys_dir ? j->keys_dir : "", pk);
+        json_array_append_new(pass, json_string("--pubkey"));
+        json_array_append_new(pass, json_string(pub));
+    }
+    if (json_is_true(json_object_get(req, "quick")))
+        json_array_append_new(pass, json_string("--quick"));
+    /* no --model: as here, an archive is decoded with its embedded model
+     * when that is the one it pins, else with the service's (SZARC_MODEL) */
+    json_t *job = json_pack("{s:s, s:O, s:o, s:s}", "kind", "verify", "file",
+                            json_object_get(req, "archive"), "verify", pass, "model", j->model);
+    unsigned sk, sn;
+    const char *sub = json_string_value(json_object_get(req, "subset"));
+    if (sub && sscanf(sub, "%u/%u", &sk, &sn) == 2) {
+        json_object_set_new(job, "subset_k", json_integer(sk));
+        json_object_set_new(job, "subset_n", json_integer(sn));
+    }
+    json_t *lines;
+    int exit;
+    const szarc_status st = serve_slurm_run(j->slurm, r->id, job, j->slurm->tasks, &r->cancel,
+                                            slurm_progress, any_warning, r, &lines, &exit,
+                                            err);
+    json_decref(job);
+    if (st)
+        return st;
+    json_t *sum = NULL;
+    size_t i;
+    json_t *o;
+    json_array_foreach(lines, i, o) {
+        const char *type = json_string_value(json_object_get(o, "type"));
+        if (!type)
+            continue;
+        if (!strcmp(type, "member"))
+            v_member_line(r, json_incref(o));
+        else if (!strcmp(type, "summary"))
+            sum = json_incref(o);
+        else
+            emit_listed(r, json_incref(o));
+    }
+    json_decref(lines);
+    if (!sum) {
+        verify_refused(r, result);
+        return SZARC_OK;
+    }
+    set_progress(r, (uint64_t)json_integer_value(json_object_get(sum, "bytes")),
+                 (uint64_t)json_integer_value(json_object_get(sum, "bytes")), 1);
+    verify_done(r, sum, result);
+    return SZARC_OK;
+}
+
 static int run_verify(serve_run *r, const json_t *req, json_t **result, szarc_err *err)
 {
     serve_jobs *j = r->j;
+    if (j->slurm)
+        return run_verify_slurm(r, req, result, err);
     const char *archive = json_string_value(json_object_get(req, "archive"));
     char pub[4200];
     const char *pk = json_string_value(json_object_get(req, "pubkey"));
@@ -279,9 +408,7 @@ static int run_verify(serve_run *r, const json_t *req, json_t **result, szarc_er
                                              "this is not an archive szarc wrote: check the "
                                              "file name, or read it with tar",
                                              0, err->msg, NULL});
-        *result = json_pack("{s:b, s:s, s:n, s:O, s:b}", "ok", 0, "result", "failed", "summary",
-                            "findings", r->list, "findings_truncated", r->truncated);
-        r->n_failures++;
+        verify_refused(r, result);
         return SZARC_OK;
     }
     if (st)
@@ -314,15 +441,7 @@ static int run_verify(serve_run *r, const json_t *req, json_t **result, szarc_er
     szarc_json_set_string(sum, "archive", archive);
     if (s.device[0])
         szarc_json_set_string(sum, "device", s.device);
-    emit(r, json_incref(sum));
-    *result = json_pack("{s:b, s:s, s:o, s:O, s:b}", "ok", rc == 0, "result",
-                        json_string_value(json_object_get(sum, "result")), "summary", sum,
-                        "findings", r->list, "findings_truncated", r->truncated);
-    pthread_mutex_lock(&j->mu);
-    j->c.bytes += s.bytes;
-    j->c.members += s.n_selected;
-    pthread_mutex_unlock(&j->mu);
-    r->n_failures += s.n_failed + s.n_archive_failures;
+    verify_done(r, sum, result);
     return SZARC_OK;
 }
 
@@ -332,12 +451,10 @@ static int run_verify(serve_run *r, const json_t *req, json_t **result, szarc_er
 
 static void c_not_stored(void *ctx, const char *path, const char *why, int failed)
 {
-    serve_run *r = ctx;
     json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "type", "not-stored", "path", "", "why", why,
                           "failed", failed);
     szarc_json_set_string(j, "path", path);
-    emit(r, json_incref(j));
-    listed(r, j);
+    emit_listed(ctx, j);
 }
 
 static void c_member(void *ctx, const szarc_create_member *m)
@@ -356,11 +473,17 @@ static void c_progress(void *ctx, uint64_t done, uint64_t total, uint64_t tokens
     set_progress(ctx, done, total, 0);
 }
 
-static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_err *err)
+/* The creation time of the service's archives. */
+static int64_t created_now(const serve_jobs *j)
+{
+    return j->created ? j->created : (int64_t)time(NULL);
+}
+
+/* The archive coded here, into tmp, on the resident engine. */
+static int create_local(serve_run *r, const json_t *req, const char *tmp, const char *key,
+                        szarc_create_summary *sum, szarc_err *err)
 {
     serve_jobs *j = r->j;
-    const char *out = json_string_value(json_object_get(req, "output"));
-    const int force = json_is_true(json_object_get(req, "force"));
     const json_t *inputs = json_object_get(req, "inputs");
     const size_t n = json_array_size(inputs);
     const char **paths = calloc(n ? n : 1, sizeof *paths);
@@ -373,19 +496,8 @@ static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_er
     szarc_file_id skip[2];
     size_t n_skip = 0;
     struct stat st;
-    if (!lstat(out, &st)) {
-        if (!force && json_integer_value(json_object_get(req, "_attempts")) <= 1) {
-            free(paths);
-            return szarc_err_set(err, SZARC_E_EXISTS, "%s exists (force: true replaces it)", out);
-        }
+    if (!lstat(json_string_value(json_object_get(req, "output")), &st))
         skip[n_skip++] = (szarc_file_id){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
-    }
-    /* a temporary file next to the output, of a name fixed by the job: a
-     * job run again after a crash truncates what its first run left */
-    char tmp[SERVE_MAX_PATH + 64];
-    const char *slash = strrchr(out, '/');
-    snprintf(tmp, sizeof tmp, "%.*s.%s.szarc-serve-%lld", (int)(slash - out + 1), out, slash + 1,
-             (long long)r->id);
     const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         free(paths);
@@ -393,31 +505,108 @@ static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_er
     }
     if (!fstat(fd, &st))
         skip[n_skip++] = (szarc_file_id){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
-    char key[4200];
-    const char *sign = json_string_value(json_object_get(req, "sign"));
-    if (sign)
-        snprintf(key, sizeof key, "%s/%s", j->keys_dir ? j->keys_dir : "", sign);
-    const int semantic = !strcmp(json_string_value(json_object_get(req, "mode")), "semantic");
     const szarc_create_opts co = {.paths = paths,
                                   .n_paths = n,
                                   .skip = skip,
                                   .n_skip = n_skip,
                                   .device = j->device,
                                   .method = json_string_value(json_object_get(req, "method")),
-                                  .semantic = semantic,
+                                  .semantic = !strcmp(json_string_value(json_object_get(req, "mode")),
+                                                      "semantic"),
                                   .level = -1,
-                                  .sign_key = sign ? key : NULL,
-                                  .created = (int64_t)time(NULL),
+                                  .sign_key = key,
+                                  .created = created_now(j),
                                   .cancel = &r->cancel,
                                   .resident = j->res};
     const szarc_create_sink sink = {c_not_stored, c_member, c_progress, any_warning, NULL, r};
-    szarc_create_summary sum;
-    szarc_status s = szarc_create(fd, &co, &sink, &sum, err);
+    szarc_status s = szarc_create(fd, &co, &sink, sum, err);
     free(paths);
     if (!s && (fchmod(fd, 0644) || fsync(fd)))
         s = szarc_err_set(err, SZARC_E_IO, "%s: %s", tmp, strerror(errno));
     close(fd);
-    if (!s && ((force || n_skip == 2) ? rename(tmp, out) : link(tmp, out)))
+    return s;
+}
+
+/* The archive coded by one Slurm task (slurm.h kind "archive") into tmp; its
+ * lines replayed as the events of a local run. */
+static int create_slurm(serve_run *r, const json_t *req, const char *tmp, const char *key,
+                        szarc_create_summary *sum, szarc_err *err)
+{
+    serve_jobs *j = r->j;
+    json_t *paths = json_array();
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(req, "inputs"), i, o) /* relative to "/", as above */
+        json_array_append_new(paths, json_string(json_string_value(o) + 1));
+    json_t *job = json_pack("{s:s, s:s, s:O, s:o, s:s, s:s, s:O, s:b, s:I}", "kind", "archive",
+                            "tmp", tmp, "output", json_object_get(req, "output"), "paths", paths,
+                            "model", j->model, "device", j->device, "method",
+                            json_object_get(req, "method"), "semantic",
+                            !strcmp(json_string_value(json_object_get(req, "mode")), "semantic"),
+                            "created", (json_int_t)created_now(j));
+    if (key)
+        json_object_set_new(job, "sign", json_string(key));
+    json_t *lines;
+    int exit;
+    szarc_status st = serve_slurm_run(j->slurm, r->id, job, 1, &r->cancel, slurm_progress,
+                                      any_warning, r, &lines, &exit, err);
+    json_decref(job);
+    if (st)
+        return st;
+    memset(sum, 0, sizeof *sum);
+    st = szarc_err_set(err, SZARC_E_IO, "the Slurm task reported no summary");
+    json_array_foreach(lines, i, o) {
+        const char *type = json_string_value(json_object_get(o, "type"));
+        if (!type) {
+        } else if (!strcmp(type, "not-stored")) {
+            emit_listed(r, json_incref(o));
+        } else if (!strcmp(type, "member")) {
+            count_member(r);
+            emit(r, json_incref(o));
+        } else if (!strcmp(type, "warning")) {
+            emit(r, json_incref(o));
+        } else if (!strcmp(type, "error")) {
+            st = szarc_err_set(err, (szarc_status)json_integer_value(json_object_get(o, "status")),
+                               "%s", json_string_value(json_object_get(o, "message")));
+        } else if (!strcmp(type, "summary")) {
+            sum->n_members = (size_t)json_integer_value(json_object_get(o, "members"));
+            sum->n_failed = (size_t)json_integer_value(json_object_get(o, "failed"));
+            sum->bytes_in = (uint64_t)json_integer_value(json_object_get(o, "bytes_in"));
+            sum->bytes_out = (uint64_t)json_integer_value(json_object_get(o, "bytes_out"));
+            snprintf(sum->device, sizeof sum->device, "%s",
+                     json_string_value(json_object_get(o, "device")));
+            st = SZARC_OK;
+        }
+    }
+    json_decref(lines);
+    if (!st)
+        set_progress(r, sum->bytes_in, sum->bytes_in, 1);
+    return st;
+}
+
+static int run_create(serve_run *r, const json_t *req, json_t **result, szarc_err *err)
+{
+    serve_jobs *j = r->j;
+    const char *out = json_string_value(json_object_get(req, "output"));
+    const int force = json_is_true(json_object_get(req, "force"));
+    struct stat st;
+    const int replace = !lstat(out, &st);
+    if (replace && !force && json_integer_value(json_object_get(req, "_attempts")) <= 1)
+        return szarc_err_set(err, SZARC_E_EXISTS, "%s exists (force: true replaces it)", out);
+    /* a temporary file next to the output, of a name fixed by the job: a
+     * job run again after a crash truncates what its first run left */
+    char tmp[SERVE_MAX_PATH + 64];
+    const char *slash = strrchr(out, '/');
+    snprintf(tmp, sizeof tmp, "%.*s.%s.szarc-serve-%lld", (int)(slash - out + 1), out, slash + 1,
+             (long long)r->id);
+    char key[4200];
+    const char *sign = json_string_value(json_object_get(req, "sign"));
+    if (sign)
+        snprintf(key, sizeof key, "%s/%s", j->keys_dir ? j->keys_dir : "", sign);
+    szarc_create_summary sum;
+    szarc_status s = (j->slurm ? create_slurm : create_local)(r, req, tmp, sign ? key : NULL,
+                                                              &sum, err);
+    if (!s && ((force || replace) ? rename(tmp, out) : link(tmp, out)))
         s = szarc_err_set(err, errno == EEXIST ? SZARC_E_EXISTS : SZARC_E_IO, "%s: %s", out,
                           errno == EEXIST ? "exists (force: true replaces it)" : strerror(errno));
     unlink(tmp); /* after link(), or on failure: never a half-written archive */
