@@ -1,8 +1,8 @@
 /* test_coder_counts.c: the count model (host/coder/counts.h) against a
  * literal reading of docs/format.md's "Count model", written out here with
  * counts kept in plain arrays: for random tables, with and without a match
- * prediction, with contexts of one, two and three tokens of no, few and
- * many counts, every token's
+ * prediction, with contexts of one to four tokens of no, few and many
+ * counts, every token's
  * interval equals the literal one, the intervals fill [0, 2^24) exactly in
  * rank order, each at least 1 wide, and decoding finds every token at both
  * ends of its interval. Then szarc_counts_mix_sets() against the same
@@ -16,12 +16,13 @@
 #include "numerics.h"
 #include "testutil.h"
 
-enum { V = 24, T = 1 << 24 };
+enum { V = 16, T = 1 << 24 };
 
-/* counts kept the plain way: c1[a1], c2[a2][a1], c3[a3][a2][a1] */
-static uint32_t c1[V][V], c2[V][V][V], c3[V][V][V][V];
+/* counts kept the plain way: c1[a1], c2[a2][a1], c3[a3][a2][a1],
+ * c4[a4][a3][a2][a1] */
+static uint32_t c1[V][V], c2[V][V][V], c3[V][V][V][V], c4[V][V][V][V][V];
 
-static void count_lit(int32_t a3, int32_t a2, int32_t a1, int32_t x)
+static void count_lit(int32_t a4, int32_t a3, int32_t a2, int32_t a1, int32_t x)
 {
     if (a1 >= 0)
         c1[a1][x]++;
@@ -29,14 +30,17 @@ static void count_lit(int32_t a3, int32_t a2, int32_t a1, int32_t x)
         c2[a2][a1][x]++;
     if (a1 >= 0 && a2 >= 0 && a3 >= 0)
         c3[a3][a2][a1][x]++;
+    if (a1 >= 0 && a2 >= 0 && a3 >= 0 && a4 >= 0)
+        c4[a4][a3][a2][a1][x]++;
 }
 
-static void learn_both(szarc_counts *cs, int32_t a3, int32_t a2, int32_t a1, int32_t x)
+static void learn_both(szarc_counts *cs, int32_t a4, int32_t a3, int32_t a2, int32_t a1,
+                       int32_t x)
 {
     szarc_err err = {0};
-    const szarc_counts_ctx ctx = {a1, a2, a3};
+    const szarc_counts_ctx ctx = {a1, a2, a3, a4};
     CHECK(szarc_counts_learn(cs, ctx, x, &err) == SZARC_OK, "learn: %s", err.msg);
-    count_lit(a3, a2, a1, x);
+    count_lit(a4, a3, a2, a1, x);
 }
 
 static uint32_t rank_lit(int32_t pred, int32_t x)
@@ -75,9 +79,9 @@ static void step_lit(uint64_t *lo, uint64_t *f, int32_t pred, const uint32_t *n,
 }
 
 /* the literal table after the count model: the transformer's tb, the
- * match model's mix when pred >= 0, then orders 1, 2 and 3 */
-static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a3, int32_t a2,
-                      int32_t a1, uint64_t *lo, uint64_t *f)
+ * match model's mix when pred >= 0, then orders 1 to 4 */
+static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a4, int32_t a3,
+                      int32_t a2, int32_t a1, uint64_t *lo, uint64_t *f)
 {
     uint32_t cum = 0;
     for (int x = 0; x < V; x++) {
@@ -98,6 +102,8 @@ static void table_lit(const uint32_t *tb, int32_t pred, uint32_t q, int32_t a3, 
         step_lit(lo, f, pred, c2[a2][a1], SZARC_COUNTS_L2, SZARC_COUNTS_K2);
     if (a1 >= 0 && a2 >= 0 && a3 >= 0)
         step_lit(lo, f, pred, c3[a3][a2][a1], SZARC_COUNTS_L3, SZARC_COUNTS_K3);
+    if (a1 >= 0 && a2 >= 0 && a3 >= 0 && a4 >= 0)
+        step_lit(lo, f, pred, c4[a4][a3][a2][a1], SZARC_COUNTS_L4, SZARC_COUNTS_K4);
 }
 
 static void random_table(uint32_t *tb, int peaked)
@@ -117,11 +123,11 @@ static void random_table(uint32_t *tb, int peaked)
 }
 
 static void check_position(const szarc_counts *cs, const uint32_t *tb, int32_t pred, uint32_t q,
-                           int32_t a3, int32_t a2, int32_t a1, const char *what)
+                           int32_t a4, int32_t a3, int32_t a2, int32_t a1, const char *what)
 {
-    const szarc_counts_ctx ctx = {a1, a2, a3};
+    const szarc_counts_ctx ctx = {a1, a2, a3, a4};
     uint64_t lo[V], f[V];
-    table_lit(tb, pred, q, a3, a2, a1, lo, f);
+    table_lit(tb, pred, q, a4, a3, a2, a1, lo, f);
     /* rank order fills [0, T) */
     uint64_t at = 0;
     int ok = 1;
@@ -166,28 +172,29 @@ int main(void)
     uint32_t tb[V];
     /* before anything is counted: the table as it is */
     random_table(tb, 0);
-    check_position(&cs, tb, -1, 0, 2, 3, 4, "empty counts");
-    check_position(&cs, tb, 5, 40000, 2, 3, 4, "empty counts, a prediction");
-    /* a few counts, then many: contexts (2, 3, 4), (5, 3, 4) and (9, 4)
-     * share shorter contexts */
+    check_position(&cs, tb, -1, 0, 1, 2, 3, 4, "empty counts");
+    check_position(&cs, tb, 5, 40000, 1, 2, 3, 4, "empty counts, a prediction");
+    /* a few counts, then many: contexts (1, 2, 3, 4), (6, 2, 3, 4),
+     * (5, 3, 4) and (9, 4) share shorter contexts */
     for (int i = 0; i < 3; i++)
-        learn_both(&cs, 2, 3, 4, (int32_t)(tu_rand() % V));
+        learn_both(&cs, 1, 2, 3, 4, (int32_t)(tu_rand() % V));
     for (int rep = 0; rep < 60; rep++) {
         random_table(tb, rep % 3 == 0);
         const int32_t pred = rep % 2 ? (int32_t)(tu_rand() % V) : -1;
         const uint32_t q = 64 + tu_rand() % 65409;
         char what[64];
         snprintf(what, sizeof what, "round %d, pred %d", rep, pred);
-        check_position(&cs, tb, pred, q, 2, 3, 4, what);
-        check_position(&cs, tb, pred, q, 5, 3, 4, what);    /* orders 1, 2 at first */
-        check_position(&cs, tb, pred, q, -1, 9, 4, what);   /* order 1 only at first */
-        check_position(&cs, tb, pred, q, -1, -1, 4, what);  /* a chunk's second position */
-        check_position(&cs, tb, pred, q, -1, -1, -1, what); /* a chunk's first position */
-        check_position(&cs, tb, pred, q, 10, 11, 12, what); /* contexts never seen */
+        check_position(&cs, tb, pred, q, 1, 2, 3, 4, what);
+        check_position(&cs, tb, pred, q, 6, 2, 3, 4, what);   /* orders 1-3 at first */
+        check_position(&cs, tb, pred, q, -1, 5, 3, 4, what);  /* orders 1, 2 at first */
+        check_position(&cs, tb, pred, q, -1, -1, 9, 4, what); /* order 1 only at first */
+        check_position(&cs, tb, pred, q, -1, -1, -1, 4, what);   /* a chunk's second position */
+        check_position(&cs, tb, pred, q, -1, -1, -1, -1, what);  /* a chunk's first position */
+        check_position(&cs, tb, pred, q, 13, 10, 11, 12, what);  /* contexts never seen */
         for (int i = 0; i < 1 + rep * rep; i++) {
-            const int32_t a3 = i % 2 ? 2 : 5, a2 = i % 3 ? 3 : 9;
+            const int32_t a4 = i % 2 ? 1 : 6, a3 = i % 7 ? 2 : 5, a2 = i % 3 ? 3 : 9;
             const int32_t x = i % 5 ? (int32_t)(tu_rand() % 4) : (int32_t)(tu_rand() % V);
-            learn_both(&cs, a2 == 9 ? -1 : a3, a2, 4, x);
+            learn_both(&cs, a2 == 9 || a3 == 5 ? -1 : a4, a2 == 9 ? -1 : a3, a2, 4, x);
         }
         if (tu_failures)
             break;
@@ -227,6 +234,7 @@ int main(void)
     memset(c1, 0, sizeof c1);
     memset(c2, 0, sizeof c2);
     memset(c3, 0, sizeof c3);
+    memset(c4, 0, sizeof c4);
     uint32_t off[K], at = 0;
     for (int c = 0; c < K; c++) {
         off[c] = at;
@@ -240,11 +248,11 @@ int main(void)
                     continue;
                 const uint32_t i = off[c] + p;
                 const int32_t a1 = p >= 1 ? tok[i - 1] : -1, a2 = p >= 2 ? tok[i - 2] : -1;
-                const int32_t a3 = p >= 3 ? tok[i - 3] : -1;
+                const int32_t a3 = p >= 3 ? tok[i - 3] : -1, a4 = p >= 4 ? tok[i - 4] : -1;
                 uint64_t lo[V], f[V];
-                table_lit(tabs[i], pred[i], qs[i], a3, a2, a1, lo, f);
+                table_lit(tabs[i], pred[i], qs[i], a4, a3, a2, a1, lo, f);
                 same &= oc[i] == lo[tok[i]] && of[i] == f[tok[i]];
-                count_lit(a3, a2, a1, tok[i]);
+                count_lit(a4, a3, a2, a1, tok[i]);
             }
     CHECK(same, "mix_sets differs from the literal mix in the coding order");
     free(tok);
@@ -259,7 +267,7 @@ int main(void)
     /* counting stops after SZARC_COUNTS_LEARN_MAX positions */
     CHECK(szarc_counts_init(&cs, V, &err) == SZARC_OK, "%s", err.msg);
     for (uint32_t i = 0; i < SZARC_COUNTS_LEARN_MAX + 10; i++) {
-        const szarc_counts_ctx ctx = {(int32_t)(i % 2), -1, -1};
+        const szarc_counts_ctx ctx = {(int32_t)(i % 2), -1, -1, -1};
         (void)szarc_counts_learn(&cs, ctx, 1, &err);
     }
     CHECK(cs.o1[0].total + cs.o1[1].total == SZARC_COUNTS_LEARN_MAX, "counted %llu positions",

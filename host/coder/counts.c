@@ -81,7 +81,7 @@ static int list_add(szarc_count_list *l, int32_t x)
     return 0;
 }
 
-/* ---- contexts of two and three tokens: one hash table ---- */
+/* ---- contexts of two to four tokens: one hash table ---- */
 
 static size_t slot_of(const szarc_counts *cs, uint64_t ka, uint64_t kb)
 {
@@ -89,11 +89,12 @@ static size_t slot_of(const szarc_counts *cs, uint64_t ka, uint64_t kb)
     return (size_t)(h >> 32) & (cs->cap - 1);
 }
 
-/* the context's key: ka 0 for a pair (ctx[1], ctx[0]), 1 + ctx[2] for a
- * triple; kb the last two tokens */
+/* the context's key (szarc_counts.ka, kb) */
 static void key_of(const szarc_counts_ctx ctx, int order, uint64_t *ka, uint64_t *kb)
 {
-    *ka = order == 3 ? 1 + (uint64_t)(uint32_t)ctx[2] : 0;
+    *ka = order >= 3 ? 1 + (uint64_t)(uint32_t)ctx[2] : 0;
+    if (order == 4)
+        *ka |= (1 + (uint64_t)(uint32_t)ctx[3]) << 32;
     *kb = (uint64_t)(uint32_t)ctx[1] << 32 | (uint32_t)ctx[0];
 }
 
@@ -292,9 +293,9 @@ static const szarc_count_list *list_of(const szarc_counts *cs, const szarc_count
 }
 
 static const uint32_t weight_l[SZARC_COUNTS_ORDERS] = {SZARC_COUNTS_L1, SZARC_COUNTS_L2,
-                                                       SZARC_COUNTS_L3};
+                                                       SZARC_COUNTS_L3, SZARC_COUNTS_L4};
 static const uint32_t weight_k[SZARC_COUNTS_ORDERS] = {SZARC_COUNTS_K1, SZARC_COUNTS_K2,
-                                                       SZARC_COUNTS_K3};
+                                                       SZARC_COUNTS_K3, SZARC_COUNTS_K4};
 
 /* the steps of a position, in order: *n of them */
 static void steps_of(const szarc_counts *cs, const szarc_counts_ctx ctx, step *st, int *n)

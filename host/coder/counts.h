@@ -4,12 +4,11 @@
  * The transformer sees one chunk of at most 256 tokens, so what a long
  * document keeps saying (its names, its phrases) is new to it in every
  * chunk. The count model remembers, for the group, which tokens followed
- * each context of one, two and three tokens, and how often. At every
- * position whose contexts (the chunk's previous tokens) have been seen, it
- * mixes those counts into the table the position already has (the
- * transformer's, or the match model's mix), with a weight that grows with
- * the context's total count: the one-token context first, then the two-
- * and three-token ones.
+ * each context of one to four tokens, and how often. At every position
+ * whose contexts (the chunk's previous tokens) have been seen, it mixes
+ * those counts into the table the position already has (the transformer's,
+ * or the match model's mix), with a weight that grows with the context's
+ * total count: the one-token context first, then the longer ones.
  *
  * Integers only, in the coding order of docs/format.md (set after set,
  * position-major, chunk order), so encoder and decoder on every device
@@ -25,13 +24,15 @@
 #include "status.h"
 
 /* weight of order o: floor(L * N / (N + K)) in Q16, N the context's total */
-#define SZARC_COUNTS_ORDERS 3
+#define SZARC_COUNTS_ORDERS 4
 #define SZARC_COUNTS_L1 19661u /* 0.3 */
 #define SZARC_COUNTS_K1 8u
 #define SZARC_COUNTS_L2 22938u /* 0.35 */
 #define SZARC_COUNTS_K2 8u
-#define SZARC_COUNTS_L3 22938u /* 0.35 */
-#define SZARC_COUNTS_K3 4u
+#define SZARC_COUNTS_L3 26214u /* 0.4 */
+#define SZARC_COUNTS_K3 2u
+#define SZARC_COUNTS_L4 39322u /* 0.6 */
+#define SZARC_COUNTS_K4 1u
 /* positions counted per group, at most: the counts' memory stays bounded
  * (a writer's group of 1 MiB has about 350,000 tokens) */
 #define SZARC_COUNTS_LEARN_MAX (1u << 21)
@@ -45,7 +46,7 @@ typedef struct {
 } szarc_count_list;
 
 /* A position's contexts: ctx[0] the chunk's previous token, ctx[1] the one
- * before, ctx[2] the one before that; -1 where the chunk has none. */
+ * before, and so on; -1 where the chunk has none. */
 typedef int32_t szarc_counts_ctx[SZARC_COUNTS_ORDERS];
 
 /* The group's counts. */
@@ -53,9 +54,10 @@ typedef struct {
     uint32_t V;
     uint32_t learned;     /* positions counted so far */
     szarc_count_list *o1; /* [V]: after each token */
-    /* after each pair and each triple of tokens: a hash table whose slot
-     * holds the context (ka: 0 for a pair, 1 + its first token for a
-     * triple; kb: the last two tokens) and 1 + its list's index in on */
+    /* after each context of two to four tokens: a hash table whose slot
+     * holds the context (ka: 0 for two tokens, 1 + ctx[2] for three,
+     * (1 + ctx[3]) << 32 | (1 + ctx[2]) for four; kb: ctx[1] << 32 | ctx[0])
+     * and 1 + its list's index in on */
     uint64_t *ka, *kb;
     uint32_t *at;
     size_t cap, n;
