@@ -42,7 +42,7 @@
 #define SZARC_GROUP_LANES 16u          /* chunks per coder state (writers) */
 #define SZARC_GROUP_LANES_MAX 64u
 #define SZARC_GROUP_PREFIX_MAX (1u << 22) /* zstd segments: the most earlier bytes used */
-#define SZARC_GROUP_COPY_MIN 128u      /* the shortest repeat a writer copies */
+#define SZARC_GROUP_COPY_MIN 256u      /* the shortest repeat a writer copies */
 
 /* Header flags (byte 6), method 2 only: the model sets use the match model
  * (host/coder/match.h; docs/format.md, section C, "Match model"), the count
