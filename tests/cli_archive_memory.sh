@@ -4,7 +4,9 @@
 # model): a 2 GiB tree (three sparse 620 MiB files, 200 MiB of text in one
 # file, 2,000 small files) is archived with zstd groups, extracted and
 # verified, each under /usr/bin/time; the extracted tree must equal the
-# input. Takes about a minute and 2.2 GB of disk (the extracted copy).
+# input. Then 1 MiB of random words, model-coded (every context new: the
+# count model's worst case), created and extracted under the same limit.
+# Takes about a minute and 2.2 GB of disk (the extracted copy).
 #   tests/cli_archive_memory.sh SZARC
 SZARC=$1
 . "$(dirname "$0")/testlib.sh"
@@ -43,4 +45,28 @@ rss verify "$SZARC" verify -q --device cpu --model "$model" -f a.szarc
 v=$(tail -n1 verify.rss)
 echo "verify: peak RSS $v KiB (limit $limit)"
 check "verify memory bounded" "[ $v -le $limit ]"
+
+# a model-coded group whose every context is new (1 MiB of random words):
+# the count model's memory stays bounded too (format.md, "Count model")
+mkdir -p words
+python3 -c "
+import random
+random.seed(1)
+a = 'abcdefghijklmnopqrstuvwxyz'
+out, n = [], 0
+while n < 1048000:
+    w = ''.join(random.choice(a) for _ in range(random.randint(1, 9)))
+    out.append(w)
+    n += len(w) + 1
+open('words/random.txt', 'w').write(' '.join(out)[:1048000])"
+rss wcreate "$SZARC" create -q --device cpu --model "$model" --method model -f w.szarc words
+c=$(tail -n1 wcreate.rss)
+echo "create, model-coded random words: peak RSS $c KiB (limit $limit)"
+check "create of a model group memory bounded" "[ $c -le $limit ]"
+mkdir wout
+rss wextract "$SZARC" extract -q --device cpu --model "$model" -f w.szarc -C wout
+x=$(tail -n1 wextract.rss)
+echo "extract, model-coded random words: peak RSS $x KiB (limit $limit)"
+check "extract of a model group memory bounded" "[ $x -le $limit ]"
+check "the random words come back" "cmp words/random.txt wout/words/random.txt"
 exit $fail
