@@ -26,26 +26,22 @@ check "input is 2 GiB" "[ $in_bytes -ge $((2 * 1024 * 1024 * 1024)) ]"
 
 model_kib=$(( $(stat -c %s "$model") / 1024 ))
 limit=$(( 256 * 1024 + model_kib ))
-rss() { # LABEL CMD...: runs CMD; its peak RSS in KiB goes to LABEL.rss
-  local label=$1; shift
+bounded() { # LABEL LIMIT WHAT CMD...: runs CMD; its peak RSS at most LIMIT KiB
+  local label=$1 lim=$2 what=$3; shift 3
   /usr/bin/time -f '%M' -o "$label.rss" "$@" > "$label.out" 2>&1 ||
     { cat "$label.out"; fail "$label exited non-zero"; }
+  local kib
+  kib=$(tail -n1 "$label.rss")
+  echo "$what: peak RSS $kib KiB (limit $lim)"
+  check "$what: memory bounded" "[ $kib -le $lim ]"
 }
-rss create "$SZARC" create -q --device cpu --model "$model" --method zstd -f a.szarc in
-c=$(tail -n1 create.rss)
-echo "create: peak RSS $c KiB (limit $limit)"
-check "create memory bounded" "[ $c -le $limit ]"
+bounded create $limit create "$SZARC" create -q --device cpu --model "$model" --method zstd \
+  -f a.szarc in
 mkdir out
-rss extract "$SZARC" extract -q --device cpu --model "$model" -f a.szarc -C out
-x=$(tail -n1 extract.rss)
-echo "extract: peak RSS $x KiB (limit $limit)"
-check "extract memory bounded" "[ $x -le $limit ]"
+bounded extract $limit extract "$SZARC" extract -q --device cpu --model "$model" -f a.szarc -C out
 check "extracted tree equals the input" "diff -r in out/in > /dev/null"
 rm -rf out
-rss verify "$SZARC" verify -q --device cpu --model "$model" -f a.szarc
-v=$(tail -n1 verify.rss)
-echo "verify: peak RSS $v KiB (limit $limit)"
-check "verify memory bounded" "[ $v -le $limit ]"
+bounded verify $limit verify "$SZARC" verify -q --device cpu --model "$model" -f a.szarc
 
 # a model-coded group whose every context is new (1 MiB of random words):
 # the count model's memory stays bounded too (format.md, "Count model")
@@ -65,14 +61,10 @@ open('words/random.txt', 'w').write(' '.join(out)[:1048000])"
 default=$SRC/models/szarc-default.gguf
 [ -f "$default" ] || fail "$default: no default model"
 dlimit=$(( 256 * 1024 + $(stat -c %s "$default") / 1024 ))
-rss wcreate "$SZARC" create -q --device cpu --model "$default" --method model -f w.szarc words
-c=$(tail -n1 wcreate.rss)
-echo "create, model-coded random words: peak RSS $c KiB (limit $dlimit)"
-check "create of a model group memory bounded" "[ $c -le $dlimit ]"
+bounded wcreate $dlimit "create, model-coded random words" \
+  "$SZARC" create -q --device cpu --model "$default" --method model -f w.szarc words
 mkdir wout
-rss wextract "$SZARC" extract -q --device cpu --model "$default" -f w.szarc -C wout
-x=$(tail -n1 wextract.rss)
-echo "extract, model-coded random words: peak RSS $x KiB (limit $dlimit)"
-check "extract of a model group memory bounded" "[ $x -le $dlimit ]"
+bounded wextract $dlimit "extract, model-coded random words" \
+  "$SZARC" extract -q --device cpu --model "$default" -f w.szarc -C wout
 check "the random words come back" "cmp words/random.txt wout/words/random.txt"
 exit $fail
