@@ -140,7 +140,7 @@ static void check_position(const szarc_counts *cs, const uint32_t *tb, int32_t p
         at += x >= 0 ? f[x] : 0;
     }
     CHECK(ok && at == T, "%s: the literal intervals do not fill [0, 2^24)", what);
-    uint32_t scratch[V + 1];
+    uint64_t scratch[SZARC_COUNTS_SCRATCH(V)];
     for (int x = 0; x < V; x++) {
         uint32_t c0, f0, c, fr;
         uint32_t cum = 0;

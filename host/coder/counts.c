@@ -319,37 +319,33 @@ void szarc_counts_interval(const szarc_counts *cs, const szarc_counts_ctx ctx, i
     *ofreq = freq;
 }
 
-/* prefix sums of a list's counts, pf[0..len] (NULL when out of memory: the
- * sums are then made per call) */
-static uint64_t *prefix_of(const szarc_count_list *l)
+/* prefix sums of a list's counts into pf[0..len] */
+static void prefix_of(const szarc_count_list *l, uint64_t *pf)
 {
-    uint64_t *pf = malloc(((size_t)l->len + 1) * sizeof *pf);
-    if (!pf)
-        return NULL;
     pf[0] = 0;
     for (uint32_t i = 0; i < l->len; i++)
         pf[i + 1] = pf[i] + l->n[i];
-    return pf;
 }
 
 int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, const uint32_t *tb,
-                          int32_t pred, uint32_t q, uint32_t slot, uint32_t *scratch,
+                          int32_t pred, uint32_t q, uint32_t slot, uint64_t *scratch,
                           uint32_t *cum, uint32_t *freq)
 {
     const uint32_t V = cs->V;
-    /* the transformer's cumulative table */
-    uint32_t c = 0;
+    /* the transformer's cumulative table, then each step's prefix sums (a
+     * list holds at most V tokens) */
+    uint64_t *tc = scratch, c = 0;
     for (uint32_t x = 0; x < V; x++) {
-        scratch[x] = c;
+        tc[x] = c;
         c += tb[x];
     }
-    scratch[V] = c;
+    tc[V] = c;
     step st[SZARC_COUNTS_ORDERS];
-    uint64_t *pf[SZARC_COUNTS_ORDERS] = {NULL};
+    uint64_t *pf[SZARC_COUNTS_ORDERS];
     int n;
     steps_of(cs, ctx, st, &n);
     for (int i = 0; i < n; i++)
-        pf[i] = prefix_of(st[i].l);
+        prefix_of(st[i].l, pf[i] = scratch + (size_t)(i + 1) * (V + 1));
     int32_t best = token_at(pred, 0);
     uint32_t best_lo = 0, best_f = 0;
     /* binary search over the ranks (the intervals grow with the rank): the
@@ -360,9 +356,9 @@ int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, co
         const int32_t x = token_at(pred, mid);
         uint32_t lo, f;
         if (pred >= 0)
-            szarc_match_interval(V, pred, tb[pred], q, x, scratch[x], tb[x], &lo, &f);
+            szarc_match_interval(V, pred, tb[pred], q, x, (uint32_t)tc[x], tb[x], &lo, &f);
         else {
-            lo = scratch[x];
+            lo = (uint32_t)tc[x];
             f = tb[x];
         }
         for (int i = 0; i < n; i++)
@@ -378,8 +374,6 @@ int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, co
         else
             a = mid + 1;
     }
-    for (int i = 0; i < n; i++)
-        free(pf[i]);
     *cum = best_lo;
     *freq = best_f;
     return best;

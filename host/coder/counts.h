@@ -97,11 +97,15 @@ void szarc_counts_interval(const szarc_counts *cs, const szarc_counts_ctx ctx, i
  * Decoding: the token whose interval after the count model holds slot, at a
  * position with contexts ctx and the transformer's table tb[V]; with a
  * prediction (pred >= 0) the match model's mix with probability q comes
- * first. scratch: V + 1 words. *cum and *freq receive its interval.
+ * first. scratch: SZARC_COUNTS_SCRATCH(V) words, the caller's, so that a
+ * position allocates nothing. *cum and *freq receive its interval.
  * @return the token. */
 int32_t szarc_counts_find(const szarc_counts *cs, const szarc_counts_ctx ctx, const uint32_t *tb,
-                          int32_t pred, uint32_t q, uint32_t slot, uint32_t *scratch,
+                          int32_t pred, uint32_t q, uint32_t slot, uint64_t *scratch,
                           uint32_t *cum, uint32_t *freq);
+
+/* szarc_counts_find()'s scratch, in 64-bit words, for a vocabulary of V */
+#define SZARC_COUNTS_SCRATCH(V) ((size_t)(SZARC_COUNTS_ORDERS + 1) * ((size_t)(V) + 1))
 
 /*! szarc_counts_mix_sets() :
  * Encoding: for K chunks (chunk c has len[c] tokens, back to back in tok)

@@ -162,7 +162,7 @@ szarc_status szarc_lanes_decode(szarc_engine *e, const szarc_model *m,
     int32_t *z = malloc((size_t)width * V * sizeof *z);
     uint32_t *tab = malloc((size_t)width * V * sizeof *tab);
     uint32_t **tabs = malloc((size_t)width * sizeof *tabs);
-    uint32_t *cscratch = malloc(((size_t)V + 1) * sizeof *cscratch); /* the count model's */
+    uint64_t *cscratch = malloc(SZARC_COUNTS_SCRATCH(V) * sizeof *cscratch); /* count model */
     if (!set || !active || !free_slot || !in || !slot || !pos || !z || !tab || !tabs ||
         !cscratch) {
         st = szarc_err_set(err, SZARC_E_NOMEM, "decoder: out of memory");
