@@ -306,17 +306,30 @@ static enum MHD_Result h_get(ctx *x)
     return send_json(x, MHD_HTTP_OK, o);
 }
 
-static enum MHD_Result h_list(ctx *x)
+/* The page of a listing: ?limit= (1 to 1000, default 50) and ?before= (an
+ * id, default none). @return 0, or 1 for a bad limit, 2 for a bad before. */
+static int page_args(ctx *x, long *limit, long long *before)
 {
     const char *ls = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit");
     const char *bs = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "before");
-    long limit = 50;
-    long long before = 0;
     char *end;
-    if (ls && (limit = strtol(ls, &end, 10), *end || limit < 1 || limit > 1000))
-        return send_error(x, 400, "bad-request", "limit: 1 to 1000");
-    if (bs && (before = strtoll(bs, &end, 10), *end || before < 1))
-        return send_error(x, 400, "bad-request", "before: a job id");
+    *limit = 50;
+    *before = 0;
+    if (ls && (*limit = strtol(ls, &end, 10), *end || *limit < 1 || *limit > 1000))
+        return 1;
+    if (bs && (*before = strtoll(bs, &end, 10), *end || *before < 1))
+        return 2;
+    return 0;
+}
+
+static enum MHD_Result h_list(ctx *x)
+{
+    long limit;
+    long long before;
+    switch (page_args(x, &limit, &before)) {
+    case 1: return send_error(x, 400, "bad-request", "limit: 1 to 1000");
+    case 2: return send_error(x, 400, "bad-request", "before: a job id");
+    }
     int64_t next = 0;
     json_t *jobs = serve_store_list(x->h->o.jobs->store, before, (int)limit, &next);
     return send_json(x, MHD_HTTP_OK,
@@ -463,15 +476,12 @@ static enum MHD_Result h_archive_delete(ctx *x)
 
 static enum MHD_Result h_archive_audits(ctx *x)
 {
-    const char *ls = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit");
-    const char *bs = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "before");
-    long limit = 50;
-    long long before = 0;
-    char *end;
-    if (ls && (limit = strtol(ls, &end, 10), *end || limit < 1 || limit > 1000))
-        return send_error(x, 400, "bad-request", "limit: 1 to 1000");
-    if (bs && (before = strtoll(bs, &end, 10), *end || before < 1))
-        return send_error(x, 400, "bad-request", "before: an audit id");
+    long limit;
+    long long before;
+    switch (page_args(x, &limit, &before)) {
+    case 1: return send_error(x, 400, "bad-request", "limit: 1 to 1000");
+    case 2: return send_error(x, 400, "bad-request", "before: an audit id");
+    }
     int64_t next = 0;
     json_t *a = serve_audit_history(x->h->o.audit, x->id, before, (int)limit, &next);
     if (!a)
