@@ -18,6 +18,21 @@
 #include "numerics.h"
 #include "testutil.h"
 
+/* The manifest fields both tests share: tool, time, a small model, the coder. */
+static void manifest_base(szarc_manifest *mf, uint32_t format_version)
+{
+    memset(mf, 0, sizeof *mf);
+    mf->format_version = format_version;
+    strcpy(mf->tool_version, "0.1.0");
+    mf->created = 1700000000;
+    strcpy(mf->model.name, "m");
+    mf->model.numerics_version = SZARC_NUMERICS_VERSION;
+    const szarc_mcfg cfg = {SZARC_ARCH_LLAMA, 64, 2, 4, 2, 16, 128, 512, 256, 1, 10000, 0, 0};
+    mf->model.cfg = cfg;
+    mf->freq_total = SZ_FREQ_TOTAL;
+    mf->chunk = 256;
+}
+
 /* A manifest of n files (random digests, folders like a Debian doc tree),
  * the first k of them semantic with random digests and wide numbers;
  * @return its size as szarc/manifest.json.zst. */
@@ -25,17 +40,8 @@ static size_t manifest2_size(size_t n, size_t k, szarc_manifest_member *mm, char
 {
     szarc_manifest mf;
     szarc_manifest_group gr;
-    memset(&mf, 0, sizeof mf);
+    manifest_base(&mf, SZARC_FORMAT_VERSION2);
     memset(&gr, 0, sizeof gr);
-    mf.format_version = SZARC_FORMAT_VERSION2;
-    strcpy(mf.tool_version, "0.1.0");
-    mf.created = 1700000000;
-    strcpy(mf.model.name, "m");
-    mf.model.numerics_version = SZARC_NUMERICS_VERSION;
-    const szarc_mcfg cfg = {SZARC_ARCH_LLAMA, 64, 2, 4, 2, 16, 128, 512, 256, 1, 10000, 0, 0};
-    mf.model.cfg = cfg;
-    mf.freq_total = SZ_FREQ_TOTAL;
-    mf.chunk = 256;
     mf.lanes = 16;
     uint64_t x = 88172645463325252u; /* xorshift64: the same manifest every run */
 #define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
@@ -115,17 +121,8 @@ int main(void)
 {
     szarc_manifest mf;
     szarc_manifest_member mm;
-    memset(&mf, 0, sizeof mf);
+    manifest_base(&mf, SZARC_FORMAT_VERSION);
     memset(&mm, 0, sizeof mm);
-    mf.format_version = SZARC_FORMAT_VERSION;
-    strcpy(mf.tool_version, "0.1.0");
-    mf.created = 1700000000;
-    strcpy(mf.model.name, "m");
-    mf.model.numerics_version = SZARC_NUMERICS_VERSION;
-    const szarc_mcfg cfg = {SZARC_ARCH_LLAMA, 64, 2, 4, 2, 16, 128, 512, 256, 1, 10000, 0, 0};
-    mf.model.cfg = cfg;
-    mf.freq_total = SZ_FREQ_TOTAL;
-    mf.chunk = 256;
     char path[] = "notes/prose.txt";
     mm.path = path;
     mm.size = 12345;
