@@ -235,6 +235,33 @@ static void test_sign_manifest(void)
 }
 
 /* Version 2 (format 2, docs/format.md section E): the groups, no members. */
+/* Version-2 statements: each golden error (buf with one string replaced)
+ * is refused with its status and message and leaves the block zeroed, and
+ * every prefix of buf is refused. */
+static void check_refusals(const char *tag, const char *buf, const golden_error *errs, size_t n)
+{
+    szarc_sigblock b;
+    szarc_err err = {0};
+    for (size_t i = 0; i < n; i++) {
+        const golden_error *e = &errs[i];
+        char *bad = replace(buf, e->from, e->to);
+        CHECK(bad, "%s case %zu: '%s' not in the golden member", tag, i, e->from);
+        if (!bad)
+            continue;
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
+        CHECK(st == e->status && strstr(err.msg, e->msg),
+              "%s case %zu (%s -> %s): status %d '%s', want %d '%s'", tag, i, e->from, e->to,
+              (int)st, err.msg, (int)e->status, e->msg);
+        CHECK(b.st.groups == NULL && b.st.n_groups == 0 && b.st.sem == NULL && b.st.n_sem == 0,
+              "%s case %zu: not zeroed", tag, i);
+        free(bad);
+    }
+    for (size_t k = 0; k < strlen(buf); k++) {
+        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)buf, k, &err);
+        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "%s prefix %zu accepted", tag, k);
+    }
+}
+
 static const char golden2[] = "szarc-statement 2\n"
                               "manifest-sha256 " H("01") "\n"
                               "model-gguf-sha256 " H("02") "\n"
@@ -288,24 +315,7 @@ static void test_version2(void)
           "v2 round trip differs");
     free(again);
     szarc_sigblock_free(&b);
-    for (size_t i = 0; i < sizeof errors2 / sizeof errors2[0]; i++) {
-        const golden_error *e = &errors2[i];
-        char *bad = replace(buf, e->from, e->to);
-        CHECK(bad, "v2 case %zu: '%s' not in the golden member", i, e->from);
-        if (!bad)
-            continue;
-        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
-        CHECK(st == e->status && strstr(err.msg, e->msg),
-              "v2 case %zu (%s -> %s): status %d '%s', want %d '%s'", i, e->from, e->to, (int)st,
-              err.msg, (int)e->status, e->msg);
-        CHECK(b.st.groups == NULL && b.st.n_groups == 0, "v2 case %zu: not zeroed", i);
-        free(bad);
-    }
-    /* every prefix is refused */
-    for (size_t n = 0; n < strlen(buf); n++) {
-        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)buf, n, &err);
-        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "v2 prefix %zu accepted", n);
-    }
+    check_refusals("v2", buf, errors2, sizeof errors2 / sizeof errors2[0]);
 }
 
 /* Version 2 with semantic files (docs/format.md section E): one line per
@@ -371,23 +381,7 @@ static void test_version2_semantic(void)
           "v2 semantic round trip differs");
     free(again);
     szarc_sigblock_free(&b);
-    for (size_t i = 0; i < sizeof errors2s / sizeof errors2s[0]; i++) {
-        const golden_error *e = &errors2s[i];
-        char *bad = replace(buf, e->from, e->to);
-        CHECK(bad, "v2s case %zu: '%s' not in the golden member", i, e->from);
-        if (!bad)
-            continue;
-        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)bad, strlen(bad), &err);
-        CHECK(st == e->status && strstr(err.msg, e->msg),
-              "v2s case %zu (%s -> %s): status %d '%s', want %d '%s'", i, e->from, e->to, (int)st,
-              err.msg, (int)e->status, e->msg);
-        CHECK(b.st.sem == NULL && b.st.n_sem == 0, "v2s case %zu: not zeroed", i);
-        free(bad);
-    }
-    for (size_t n = 0; n < strlen(buf); n++) {
-        const szarc_status st = szarc_sigblock_parse(&b, (const uint8_t *)buf, n, &err);
-        CHECK(st == SZARC_E_FORMAT || st == SZARC_E_TRUNCATED, "v2s prefix %zu accepted", n);
-    }
+    check_refusals("v2s", buf, errors2s, sizeof errors2s / sizeof errors2s[0]);
 }
 
 int main(void)
