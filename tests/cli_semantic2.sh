@@ -23,12 +23,7 @@
 set -u
 SZARC=$1
 . "$(dirname "$0")/testlib.sh"
-MODEL=$SRC/models/szarc-default.gguf
-
-if [ ! -f "$MODEL" ]; then
-  echo "no trained default model at $MODEL: skipped"
-  exit 77
-fi
+need_default_model
 S() { "$SZARC" "$@"; }
 M="--model $MODEL --device cpu"
 export SOURCE_DATE_EPOCH=1700000000

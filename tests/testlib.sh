@@ -13,6 +13,7 @@
 #   flipbits IN OFF MASK OUT   copy IN to OUT with the byte at OFF xor MASK
 #   offset_of FILE STRING  offset of the first occurrence of STRING
 #   data_offset TAR NAME   offset of member NAME's data (GNU tar's block numbers)
+#   need_default_model     MODEL := models/szarc-default.gguf, or exit 77 without it
 #   golden_archive DIR NAME MODEL   the checks of one committed golden archive
 #                          DIR/NAME.szarc (list, extract, modes, verify) against
 #                          its records NAME.list, NAME.sha256, NAME.files;
@@ -50,6 +51,13 @@ data_offset() {
   local blk
   blk=$(tar -tRvf "$1" | grep " $2\$" | sed 's/^block \([0-9]*\):.*/\1/')
   echo $(( (blk + 1) * 512 ))
+}
+need_default_model() { # sets MODEL to the trained default model, or skips (77)
+  MODEL=$SRC/models/szarc-default.gguf
+  if [ ! -f "$MODEL" ]; then
+    echo "no trained default model at $MODEL: skipped"
+    exit 77
+  fi
 }
 golden_archive() {
   local dir=$1 name=$2 archive=$1/$2.szarc model=() env=()
